@@ -1,0 +1,46 @@
+# Two commands set everything up: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-12)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/fcstudio
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run test test-fast lint bench chromium clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 fcstudio.asgi:application
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+# The whole suite on SQLite, then the service-backed part on PostgreSQL and Redis.
+test: install chromium lint
+	$(VENV)/bin/pytest -m "not services"
+	DATABASE_URL=$(POSTGRES_URL) REDIS_URL=$(REDIS_TEST_URL) $(VENV)/bin/pytest -m services
+
+test-fast: install
+	$(VENV)/bin/pytest -m "not services and not browser"
+
+bench: install
+	$(PY) manage.py bench_engine
+
+clean:
+	rm -rf $(VENV) .staticfiles .test-db.sqlite3 test-artifacts

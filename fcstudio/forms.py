@@ -1,0 +1,39 @@
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import Membership, Role
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+    def __init__(self, *args: Any, team: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.team = team
+
+    def clean_username(self) -> Any:
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise forms.ValidationError(f"There is no user “{username}”.")
+        return user
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=[*Role.choices, ("remove", "Remove from team")])
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.membership = membership
+
+    def clean_role(self) -> str:
+        role = self.cleaned_data["role"]
+        team = self.membership.team
+        if self.membership.role == Role.ADMIN and role != Role.ADMIN:
+            admins = team.memberships.filter(role=Role.ADMIN).count()
+            if admins <= 1:
+                raise forms.ValidationError("A team keeps at least one admin.")
+        return role

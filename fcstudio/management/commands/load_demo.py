@@ -1,0 +1,168 @@
+"""Create (or refresh) the demo workspace: a team, a user, and a catalog of realistic tools."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+
+from fcstudio.models import Membership, Role, Team
+from tools_app import catalog as catalog_ops
+from tools_app.models import Catalog, Tool
+
+DEMO_TOOLS: list[dict[str, Any]] = [
+    {
+        "name": "get_weather",
+        "description": "Current weather for a city: temperature, conditions and wind.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "City name, e.g. 'Lisbon'."},
+                "unit": {
+                    "type": "string",
+                    "enum": ["celsius", "fahrenheit"],
+                    "description": "Temperature unit; defaults to celsius.",
+                },
+            },
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+        "implementation_kind": "mock",
+        "implementation_config": {
+            "response": {"city": "{{ city }}", "temperature": 21, "conditions": "sunny"},
+            "latency_ms": [80, 160],
+        },
+    },
+    {
+        "name": "search_flights",
+        "description": "Search one-way flights between two airports on a date, cheapest first.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "origin": {"type": "string", "description": "IATA code of the departure airport."},
+                "destination": {"type": "string", "description": "IATA code of the arrival airport."},
+                "date": {"type": "string", "format": "date", "description": "Departure date."},
+                "max_results": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 20,
+                    "default": 5,
+                    "description": "How many offers to return; default 5.",
+                },
+            },
+            "required": ["origin", "destination", "date"],
+            "additionalProperties": False,
+        },
+        "implementation_kind": "mock",
+        "implementation_config": {
+            "response": {
+                "offers": [
+                    {"from": "{{ origin }}", "to": "{{ destination }}", "date": "{{ date }}",
+                     "price_eur": 89},
+                ]
+            },
+            "latency_ms": [200, 400],
+        },
+    },
+    {
+        "name": "calculate",
+        "description": "Evaluate an arithmetic expression exactly, e.g. '2 * (3 + 4) ** 2'.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "expression": {
+                    "type": "string",
+                    "description": "Arithmetic with + - * / // % ** and sqrt, sin, cos, log.",
+                }
+            },
+            "required": ["expression"],
+            "additionalProperties": False,
+        },
+        "implementation_kind": "python",
+        "implementation_config": {"callable": "tools_app.demo_tools:calculate"},
+    },
+    {
+        "name": "current_time",
+        "description": "The current date and time in an IANA time zone.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "timezone": {
+                    "type": "string",
+                    "description": "IANA zone such as 'Europe/Paris'; defaults to UTC.",
+                }
+            },
+            "required": [],
+            "additionalProperties": False,
+        },
+        "implementation_kind": "python",
+        "implementation_config": {"callable": "tools_app.demo_tools:current_time"},
+    },
+    {
+        "name": "send_email",
+        "description": "Send an email on the user's behalf. Needs a person's approval.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "to": {"type": "string", "format": "email", "description": "Recipient address."},
+                "subject": {"type": "string", "description": "Subject line, under 120 chars."},
+                "body": {"type": "string", "description": "Plain-text body of the message."},
+            },
+            "required": ["to", "subject", "body"],
+            "additionalProperties": False,
+        },
+        "implementation_kind": "mock",
+        "implementation_config": {"response": {"queued": True, "to": "{{ to }}"}, "latency_ms": 120},
+        "requires_approval": True,
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo team, user and catalog, and print how to log in."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--password",
+            default=os.environ.get("FCSTUDIO_DEMO_PASSWORD", "fcstudio-demo"),
+            help="The demo user's password (default: fcstudio-demo).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user_model = get_user_model()
+        user, _ = user_model.objects.get_or_create(username="demo")
+        user.set_password(options["password"])
+        user.save()
+        team, _ = Team.objects.get_or_create(slug="demo", defaults={"name": "Demo team"})
+        Membership.objects.update_or_create(team=team, user=user, defaults={"role": Role.ADMIN})
+        catalog, _ = Catalog.objects.get_or_create(
+            team=team,
+            slug="starter",
+            defaults={
+                "name": "Starter tools",
+                "description": "Weather, flights, a calculator, a clock and an approval-gated email.",
+            },
+        )
+        for spec in DEMO_TOOLS:
+            tool = catalog.tools.filter(name=spec["name"]).first() or Tool(catalog=catalog)
+            for key, value in spec.items():
+                setattr(tool, key, value)
+            catalog_ops.save_tool(tool, author=user, message="Demo workspace")
+        bfcl = Path(settings.BASE_DIR).parent / "shared" / "data" / "bfcl" / "BFCL_v4_parallel.json"
+        if bfcl.exists():
+            samples, _ = Catalog.objects.get_or_create(
+                team=team,
+                slug="bfcl-parallel",
+                defaults={
+                    "name": "BFCL parallel samples",
+                    "description": "Real function definitions from the Berkeley Function Calling "
+                    "Leaderboard (Apache-2.0), normalised on import.",
+                },
+            )
+            catalog_ops.import_text(samples, bfcl.read_text(encoding="utf-8"), author=user)
+        self.stdout.write(
+            self.style.SUCCESS("Demo workspace ready: http://127.0.0.1:8000/  "
+                               f"user: demo  password: {options['password']}")
+        )

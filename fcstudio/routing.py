@@ -1,0 +1,5 @@
+"""Websocket routes."""
+
+from django.urls import path
+
+websocket_urlpatterns: list = []

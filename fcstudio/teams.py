@@ -1,0 +1,53 @@
+"""Role checks for every team-scoped view.
+
+`team_view` is the one door into a team's pages: anonymous users are sent to log in, people
+outside the team get 404 (a team's existence is not disclosed), and members below the role a
+request needs get 403. Reads need `role`; anything else (POST, PUT, DELETE) needs `write_role`.
+The permission-matrix test reads `required_role`/`required_write_role` off every view.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+
+from .models import Membership, Role
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def membership_for(user: Any, team_slug: str) -> Membership:
+    """The user's membership of the team, or 404 for anyone outside it."""
+    if not user.is_authenticated:
+        raise Http404
+    membership = (
+        Membership.objects.select_related("team").filter(team__slug=team_slug, user=user).first()
+    )
+    if membership is None:
+        raise Http404("No such team.")
+    return membership
+
+
+def team_view(
+    role: str = Role.VIEWER, write_role: str = Role.EDITOR
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, team: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            membership = membership_for(request.user, team)
+            needed = role if request.method in SAFE_METHODS else write_role
+            if not membership.allows(needed):
+                raise PermissionDenied(f"This needs the {needed} role in {membership.team}.")
+            request.team = membership.team  # type: ignore[attr-defined]
+            request.membership = membership  # type: ignore[attr-defined]
+            return view(request, *args, **kwargs)
+
+        wrapped.required_role = role  # type: ignore[attr-defined]
+        wrapped.required_write_role = write_role  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate

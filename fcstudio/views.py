@@ -1,0 +1,65 @@
+"""The dashboard and team pages: which teams you are in, their catalogs and members."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .forms import MemberForm, RoleForm
+from .models import Membership, Role
+from .teams import team_view
+
+
+@require_GET
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    memberships = (
+        Membership.objects.filter(user=request.user)
+        .select_related("team")
+        .prefetch_related("team__catalogs__tools")
+    )
+    return render(request, "home.html", {"memberships": memberships})
+
+
+@team_view(role=Role.VIEWER, write_role=Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def team_detail(request: HttpRequest) -> HttpResponse:
+    team = request.team  # type: ignore[attr-defined]
+    form = MemberForm(request.POST or None, team=team)
+    if request.method == "POST" and form.is_valid():
+        user = form.cleaned_data["username"]
+        membership, created = Membership.objects.update_or_create(
+            team=team, user=user, defaults={"role": form.cleaned_data["role"]}
+        )
+        verb = "added" if created else "now"
+        messages.success(request, f"{user.get_username()} {verb} as {membership.role}.")
+        return redirect("team", team=team.slug)
+    context = {
+        "form": form,
+        "memberships": team.memberships.select_related("user"),
+        "catalogs": team.catalogs.all(),
+        "roles": [*Role.choices, ("remove", "Remove from team")],
+    }
+    return render(request, "team_detail.html", context, status=422 if form.errors else 200)
+
+
+@team_view(role=Role.ADMIN, write_role=Role.ADMIN)
+@require_POST
+def member_role(request: HttpRequest, member: int) -> HttpResponse:
+    team = request.team  # type: ignore[attr-defined]
+    membership = get_object_or_404(Membership, team=team, pk=member)
+    form = RoleForm(request.POST, membership=membership)
+    if not form.is_valid():
+        for error in form.errors.get("role", []):
+            messages.error(request, error)
+        return redirect("team", team=team.slug)
+    role = form.cleaned_data["role"]
+    if role == "remove":
+        membership.delete()
+        messages.success(request, f"Removed {membership.user.get_username()} from {team}.")
+    else:
+        membership.role = role
+        membership.save(update_fields=["role"])
+        messages.success(request, f"{membership.user.get_username()} is now {role}.")
+    return redirect("team", team=team.slug)

@@ -1,0 +1,54 @@
+// Small behaviours the browser must do itself. Loaded with `defer`; no inline scripts (CSP).
+(function () {
+  "use strict";
+  const INDENT = "  ";
+
+  // Tab in a code textarea inserts spaces instead of leaving the field; Shift+Tab outdents.
+  // Escape then Tab still moves focus, so the form stays keyboard-navigable.
+  let escaped = false;
+  document.addEventListener("keydown", function (event) {
+    const area = event.target;
+    if (!(area instanceof HTMLTextAreaElement) || !area.hasAttribute("data-code-editor")) return;
+    if (event.key === "Escape") { escaped = true; return; }
+    if (event.key !== "Tab" || escaped || event.ctrlKey || event.metaKey || event.altKey) {
+      escaped = false;
+      return;
+    }
+    event.preventDefault();
+    const start = area.selectionStart;
+    const end = area.selectionEnd;
+    const value = area.value;
+    if (event.shiftKey) {
+      const lineStart = value.lastIndexOf("\n", start - 1) + 1;
+      if (value.startsWith(INDENT, lineStart)) {
+        area.setRangeText("", lineStart, lineStart + INDENT.length, "preserve");
+      }
+    } else {
+      area.setRangeText(INDENT, start, end, "end");
+    }
+    area.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
+  // Show only the settings of the chosen implementation kind.
+  function syncKind(select) {
+    const form = select.form;
+    if (!form) return;
+    form.querySelectorAll("[data-kind]").forEach(function (group) {
+      group.hidden = group.getAttribute("data-kind") !== select.value;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("select[name=implementation_kind]")) {
+      syncKind(event.target);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("select[name=implementation_kind]").forEach(syncKind);
+  });
+
+  // Ask before destructive submits marked with data-confirm.
+  document.addEventListener("submit", function (event) {
+    const message = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+})();

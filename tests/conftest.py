@@ -1,0 +1,106 @@
+"""Shared fixtures: a team with an admin, an editor and a viewer, an outsider, a catalog, a tool.
+
+Every view test can ask "and the outsider gets 404?" with the same few lines.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from fcstudio.models import Membership, Role, Team
+from tools_app import catalog as catalog_ops
+from tools_app.models import Catalog, Tool
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+PASSWORD = "correct-horse-battery-staple"
+
+
+@dataclass
+class People:
+    admin: object
+    editor: object
+    viewer: object
+    outsider: object
+
+    def client_for(self, who: str) -> Client:
+        client = Client()
+        if who != "anonymous":
+            client.force_login(getattr(self, who))
+        return client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    # Hashing is slow on purpose; tests log in hundreds of times.
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def team(db) -> Team:
+    return Team.objects.create(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def people(team) -> People:
+    make = get_user_model().objects.create_user
+    admin = make("ada", password=PASSWORD)
+    editor = make("eddie", password=PASSWORD)
+    viewer = make("vera", password=PASSWORD)
+    outsider = make("otto", password=PASSWORD)
+    Membership.objects.create(team=team, user=admin, role=Role.ADMIN)
+    Membership.objects.create(team=team, user=editor, role=Role.EDITOR)
+    Membership.objects.create(team=team, user=viewer, role=Role.VIEWER)
+    other = Team.objects.create(name="Elsewhere", slug="elsewhere")
+    Membership.objects.create(team=other, user=outsider, role=Role.ADMIN)
+    return People(admin, editor, viewer, outsider)
+
+
+@pytest.fixture
+def catalog(team) -> Catalog:
+    return Catalog.objects.create(team=team, name="Travel", slug="travel")
+
+
+WEATHER_PARAMETERS = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "description": "City name, e.g. Lisbon."},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "description": "Unit."},
+    },
+    "required": ["city"],
+}
+
+
+@pytest.fixture
+def tool(catalog, people) -> Tool:
+    weather = Tool(
+        catalog=catalog,
+        name="get_weather",
+        description="Current weather for a city.",
+        parameters=WEATHER_PARAMETERS,
+        implementation_config={"latency_ms": 10},
+    )
+    catalog_ops.save_tool(weather, author=people.editor, message="First draft")
+    return weather
+
+
+@pytest.fixture
+def bfcl_dir() -> Path:
+    path = SHARED_DATA / "bfcl"
+    if not path.exists():
+        pytest.skip(f"BFCL samples not found at {path}")
+    return path
+
+
+def service_unavailable(reason: str) -> None:
+    """Skip a test whose server is missing, except under CI where that is a failure."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: services must be running)")
+    pytest.skip(reason)

@@ -1,0 +1,92 @@
+"""Every URL the project has, asked by every kind of person, in both read and write methods.
+
+The URLconf is enumerated, so a new URL is covered the day it is added: it must either be a
+team view (declaring its roles through `team_view`) or be listed here as deliberately public.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from fcstudio.models import ROLE_RANK, Membership, Role
+
+# Views outside any team: reachable by anyone logged in, or by anyone at all.
+LOGIN_ONLY = {"home"}
+PUBLIC = {"login", "logout"}
+SAMPLE_KWARGS = {"team": "acme", "catalog": "travel", "tool": "get_weather"}
+
+
+def named_patterns(resolvers=None, namespace: str = "") -> list[tuple[str, object]]:
+    found = []
+    for entry in resolvers if resolvers is not None else get_resolver().url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                continue
+            found.extend(named_patterns(entry.url_patterns, namespace))
+        elif isinstance(entry, URLPattern) and entry.name:
+            found.append((entry.name, entry.callback))
+    return found
+
+
+PATTERNS = named_patterns()
+TEAM_VIEWS = [(name, view) for name, view in PATTERNS if hasattr(view, "required_role")]
+
+
+def url_for(name: str, viewer_membership: Membership) -> str:
+    route = next(p for p in get_resolver().reverse_dict.getlist(name))
+    params = route[0][0][1]
+    kwargs = {key: SAMPLE_KWARGS[key] for key in params if key in SAMPLE_KWARGS}
+    if "member" in params:
+        kwargs["member"] = viewer_membership.pk
+    return reverse(name, kwargs=kwargs)
+
+
+def test_every_url_declares_who_may_use_it():
+    undeclared = [
+        name
+        for name, view in PATTERNS
+        if not hasattr(view, "required_role") and name not in LOGIN_ONLY | PUBLIC
+    ]
+    assert undeclared == []
+    assert len(TEAM_VIEWS) >= 10
+
+
+@pytest.mark.parametrize("name", [name for name, _ in TEAM_VIEWS])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_anonymous_is_sent_to_log_in(name, method, people, tool):
+    url = url_for(name, people.viewer.memberships.get())
+    response = getattr(people.client_for("anonymous"), method)(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name", [name for name, _ in TEAM_VIEWS])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_outsider_sees_nothing(name, method, people, tool):
+    url = url_for(name, people.viewer.memberships.get())
+    response = getattr(people.client_for("outsider"), method)(url)
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("name", "view"), TEAM_VIEWS, ids=[name for name, _ in TEAM_VIEWS])
+@pytest.mark.parametrize("who", ["viewer", "editor", "admin"])
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_members_get_what_their_role_allows(name, view, who, method, people, tool):
+    membership = getattr(people, who).memberships.get()
+    url = url_for(name, people.viewer.memberships.get())
+    needed = view.required_role if method == "get" else view.required_write_role
+    response = getattr(people.client_for(who), method)(url)
+    if ROLE_RANK[Role(membership.role)] < ROLE_RANK[Role(needed)]:
+        assert response.status_code == 403
+    else:
+        assert response.status_code not in (403, 404, 500)
+
+
+def test_home_needs_login_and_lists_only_your_teams(people, tool):
+    assert people.client_for("anonymous").get(reverse("home")).status_code == 302
+    page = people.client_for("outsider").get(reverse("home")).content.decode()
+    assert "Elsewhere" in page
+    assert "Acme" not in page
+    page = people.client_for("viewer").get(reverse("home")).content.decode()
+    assert "Acme" in page and "Travel" in page

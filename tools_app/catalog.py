@@ -1,0 +1,261 @@
+"""The catalog's domain operations: save a tool as a new version, import, export, bundles.
+
+Views, management commands and the demo loader all call these, so a tool saved from any of them
+gets the same checks and the same version history. Nothing here renders or parses requests.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from . import importers, schema
+from .models import Catalog, ImplementationKind, Tool, ToolVersion
+
+BUNDLE_FORMAT = "fcstudio.bundle"
+BUNDLE_VERSION = 1
+DEFAULT_MOCK_CONFIG: dict[str, Any] = {"latency_ms": 50}
+
+
+@dataclass
+class ImportedRow:
+    name: str
+    original_name: str
+    outcome: str  # "created", "updated" or "unchanged"
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    format: str
+    rows: list[ImportedRow]
+    rejected: list[importers.Rejection]
+
+    @property
+    def imported(self) -> int:
+        return len(self.rows)
+
+    @property
+    def normalised(self) -> int:
+        return sum(1 for row in self.rows if row.changes)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "imported": self.imported,
+            "normalised": self.normalised,
+            "rejected": len(self.rejected),
+            "created": sum(1 for row in self.rows if row.outcome == "created"),
+            "updated": sum(1 for row in self.rows if row.outcome == "updated"),
+        }
+
+
+def save_tool(tool: Tool, *, author: Any = None, message: str = "") -> ToolVersion | None:
+    """Save the working copy and freeze it as the next version; None when nothing changed."""
+    with transaction.atomic():
+        latest = tool.versions.first() if tool.pk else None
+        if latest is not None and latest.snapshot == _normalised_snapshot(tool):
+            return None
+        tool.version = (latest.number if latest else 0) + 1
+        tool.save()
+        return ToolVersion.objects.create(
+            tool=tool,
+            number=tool.version,
+            snapshot=_normalised_snapshot(tool),
+            author=author if getattr(author, "is_authenticated", False) else None,
+            message=message[:200],
+        )
+
+
+def _normalised_snapshot(tool: Tool) -> dict[str, Any]:
+    # A JSON round trip makes the snapshot compare equal to what the database gives back.
+    return json.loads(json.dumps(tool.snapshot()))
+
+
+def tools_entry(tool: Tool) -> dict[str, Any]:
+    return schema.tools_entry(
+        name=tool.name,
+        description=tool.description,
+        parameters=tool.parameters,
+        strict=tool.strict,
+    )
+
+
+def export_openai(catalog: Catalog) -> list[dict[str, Any]]:
+    return [tools_entry(tool) for tool in catalog.tools.order_by("name")]
+
+
+def export_bundle(catalog: Catalog) -> dict[str, Any]:
+    tools = []
+    for tool in catalog.tools.order_by("name").prefetch_related("versions__author"):
+        snapshot = _normalised_snapshot(tool)
+        snapshot["versions"] = [
+            {
+                "number": version.number,
+                "message": version.message,
+                "author": version.author.get_username() if version.author else None,
+                "created_at": version.created_at.isoformat(),
+                "snapshot": version.snapshot,
+            }
+            for version in sorted(tool.versions.all(), key=lambda v: v.number)
+        ]
+        tools.append(snapshot)
+    return {
+        "format": BUNDLE_FORMAT,
+        "version": BUNDLE_VERSION,
+        "catalog": {
+            "name": catalog.name,
+            "slug": catalog.slug,
+            "description": catalog.description,
+        },
+        "tools": tools,
+    }
+
+
+def is_bundle(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("format") == BUNDLE_FORMAT
+
+
+def import_text(catalog: Catalog, text: str, *, author: Any = None) -> ImportReport:
+    """Import any supported format into the catalog, all valid tools or nothing.
+
+    Tools whose name is already in the catalog are updated (a new version when anything
+    changed, keeping their implementation); the rest are created with a mock implementation so
+    they can be tried at once. Raises importers.ImportFormatError when the input as a whole is
+    unusable.
+    """
+    try:
+        whole = json.loads(text)
+    except (ValueError, RecursionError):
+        whole = None
+    if is_bundle(whole):
+        return _import_bundle(catalog, whole, author=author)
+    result = importers.parse_import(text)
+    rows: list[ImportedRow] = []
+    with transaction.atomic():
+        existing = {tool.name: tool for tool in catalog.tools.select_for_update()}
+        for imported in result.tools:
+            tool = existing.get(imported.name)
+            created = tool is None
+            if tool is None:
+                tool = Tool(
+                    catalog=catalog,
+                    implementation_kind=ImplementationKind.MOCK,
+                    implementation_config=dict(DEFAULT_MOCK_CONFIG),
+                )
+            tool.name = imported.name
+            tool.original_name = imported.original_name
+            tool.description = imported.description
+            tool.parameters = imported.parameters
+            tool.strict = imported.strict
+            version = save_tool(tool, author=author, message=f"Imported ({result.format})")
+            outcome = "created" if created else ("updated" if version else "unchanged")
+            rows.append(ImportedRow(tool.name, imported.original_name, outcome, imported.changes))
+    return ImportReport(result.format, rows, result.rejected)
+
+
+def _import_bundle(catalog: Catalog, bundle: dict[str, Any], *, author: Any) -> ImportReport:
+    entries = bundle.get("tools")
+    if not isinstance(entries, list):
+        raise importers.ImportFormatError("The bundle has no list of tools.")
+    usernames = {
+        entry.get("author")
+        for item in entries
+        if isinstance(item, dict)
+        for entry in item.get("versions") or []
+        if isinstance(entry, dict)
+    }
+    users = {u.get_username(): u for u in get_user_model().objects.filter(username__in=usernames)}
+    rows: list[ImportedRow] = []
+    rejected: list[importers.Rejection] = []
+    accepted: list[tuple[dict[str, Any], Tool]] = []
+    with transaction.atomic():
+        existing = {tool.name: tool for tool in catalog.tools.select_for_update()}
+        seen: set[str] = set()
+        for index, item in enumerate(entries):
+            problem = _bundle_entry_problem(item, seen)
+            if problem:
+                label = item.get("name", "") if isinstance(item, dict) else ""
+                rejected.append(importers.Rejection(index, str(label), problem))
+                continue
+            seen.add(item["name"])
+            tool = existing.get(item["name"]) or Tool(catalog=catalog)
+            _apply_snapshot(tool, item)
+            accepted.append((item, tool))
+        for item, tool in accepted:
+            if tool.pk is None and _has_history(item):
+                tool.version = max(v["number"] for v in item["versions"])
+                tool.save()
+                for entry in item["versions"]:
+                    ToolVersion.objects.create(
+                        tool=tool,
+                        number=entry["number"],
+                        snapshot=entry["snapshot"],
+                        message=str(entry.get("message", ""))[:200],
+                        author=users.get(entry.get("author")),
+                    )
+                rows.append(ImportedRow(tool.name, tool.original_name, "created"))
+                continue
+            created = tool.pk is None
+            version = save_tool(tool, author=author, message="Imported (bundle)")
+            outcome = "created" if created else ("updated" if version else "unchanged")
+            rows.append(ImportedRow(tool.name, tool.original_name, outcome))
+    return ImportReport("bundle", rows, rejected)
+
+
+def _has_history(item: dict[str, Any]) -> bool:
+    versions = item.get("versions")
+    return (
+        isinstance(versions, list)
+        and bool(versions)
+        and all(
+            isinstance(v, dict) and isinstance(v.get("number"), int) and v["number"] > 0
+            and isinstance(v.get("snapshot"), dict)
+            for v in versions
+        )
+        and len({v["number"] for v in versions}) == len(versions)
+    )
+
+
+def _bundle_entry_problem(item: Any, seen: set[str]) -> str:
+    if not isinstance(item, dict):
+        return "A bundle entry must be an object."
+    name = item.get("name")
+    if not isinstance(name, str):
+        return "The entry has no name."
+    if name in seen:
+        return f"The bundle names `{name}` twice."
+    implementation = item.get("implementation")
+    if not isinstance(implementation, dict) or implementation.get("kind") not in (
+        ImplementationKind.values
+    ):
+        return "The entry has no implementation of a known kind (mock, http, python)."
+    for key, kind in (("timeout_s", (int, float)), ("retries", int)):
+        if key in item and (not isinstance(item[key], kind) or isinstance(item[key], bool)):
+            return f"`{key}` must be a number."
+    check = schema.check_tool(
+        name=name,
+        description=str(item.get("description", "")),
+        parameters=item.get("parameters", {}),
+        strict=bool(item.get("strict", False)),
+    )
+    if check.errors:
+        return check.errors[0].message
+    return ""
+
+
+def _apply_snapshot(tool: Tool, item: dict[str, Any]) -> None:
+    implementation = dict(item["implementation"])
+    tool.name = item["name"]
+    tool.original_name = str(item.get("original_name", ""))[:255]
+    tool.description = str(item.get("description", ""))
+    tool.parameters = item.get("parameters", {})
+    tool.strict = bool(item.get("strict", False))
+    tool.implementation_kind = implementation.pop("kind")
+    tool.implementation_config = implementation
+    tool.timeout_s = float(item.get("timeout_s", 30.0))
+    tool.retries = max(0, min(int(item.get("retries", 0)), 10))
+    tool.requires_approval = bool(item.get("requires_approval", False))

@@ -1,0 +1,230 @@
+"""Forms for catalogs, the tool editor and imports; validation delegates to tools_app.schema."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils.text import slugify
+
+from . import schema
+from .models import Catalog, ImplementationKind, Tool
+
+MONO = {"class": "code", "spellcheck": "false", "autocomplete": "off", "autocapitalize": "off"}
+HTTP_METHODS = [(m, m) for m in ("POST", "PUT", "PATCH", "GET", "DELETE")]
+
+
+class CatalogForm(forms.ModelForm):
+    class Meta:
+        model = Catalog
+        fields = ["name", "slug", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, team: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.team = team
+        self.fields["slug"].required = False
+        self.fields["slug"].help_text = "Used in URLs and commands; made from the name if empty."
+
+    def clean_slug(self) -> str:
+        slug = slugify(self.cleaned_data.get("slug") or self.cleaned_data.get("name") or "")
+        if not slug:
+            raise forms.ValidationError("Give the catalog a name or slug with letters or digits.")
+        taken = Catalog.objects.filter(team=self.team, slug=slug).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(f"This team already has a catalog `{slug}`.")
+        return slug
+
+
+class ToolForm(forms.Form):
+    """The editor: the definition, the implementation and its settings, and a version message."""
+
+    name = forms.CharField(max_length=200, widget=forms.TextInput(attrs=MONO))
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000
+    )
+    parameters = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={**MONO, "rows": 16, "data-code-editor": ""}),
+        max_length=200_000,
+    )
+    strict = forms.BooleanField(
+        required=False, help_text="OpenAI strict mode: arguments always match the schema."
+    )
+    implementation_kind = forms.ChoiceField(
+        choices=ImplementationKind.choices, initial=ImplementationKind.MOCK, label="Implementation"
+    )
+    mock_response = forms.CharField(
+        required=False,
+        label="Mock response",
+        widget=forms.Textarea(attrs={**MONO, "rows": 4, "data-code-editor": ""}),
+        help_text="JSON; {{ argument }} inside strings is replaced by the call's argument.",
+        max_length=100_000,
+    )
+    mock_latency_ms = forms.IntegerField(
+        required=False, min_value=0, max_value=600_000, initial=50, label="Mock latency (ms)"
+    )
+    http_url = forms.URLField(
+        required=False, label="Webhook URL", max_length=2000, assume_scheme="https"
+    )
+    http_method = forms.ChoiceField(choices=HTTP_METHODS, initial="POST", label="HTTP method")
+    python_callable = forms.CharField(
+        required=False,
+        label="Python callable",
+        max_length=300,
+        widget=forms.TextInput(attrs={**MONO, "placeholder": "tools_app.demo_tools:calculate"}),
+    )
+    timeout_s = forms.FloatField(min_value=0.01, max_value=3600, initial=30, label="Timeout (s)")
+    retries = forms.IntegerField(min_value=0, max_value=10, initial=0)
+    requires_approval = forms.BooleanField(
+        required=False, help_text="Calls wait for a person to approve them."
+    )
+    message = forms.CharField(
+        required=False, max_length=200, label="Version message",
+        widget=forms.TextInput(attrs={"placeholder": "What changed and why"}),
+    )
+
+    def __init__(self, *args: Any, catalog: Catalog, tool: Tool | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.catalog = catalog
+        self.tool = tool
+        self.check: schema.ToolCheck | None = None
+
+    @classmethod
+    def initial_for(cls, tool: Tool | None) -> dict[str, Any]:
+        if tool is None:
+            return {
+                "parameters": json.dumps(
+                    {"type": "object", "properties": {}, "required": []}, indent=2
+                ),
+                "implementation_kind": ImplementationKind.MOCK,
+                "mock_latency_ms": 50,
+                "timeout_s": 30,
+                "retries": 0,
+                "http_method": "POST",
+            }
+        config = tool.implementation_config or {}
+        response = config.get("response")
+        return {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": json.dumps(tool.parameters, indent=2),
+            "strict": tool.strict,
+            "implementation_kind": tool.implementation_kind,
+            "mock_response": "" if response is None else json.dumps(response, indent=2),
+            "mock_latency_ms": config.get("latency_ms", 50),
+            "http_url": config.get("url", ""),
+            "http_method": config.get("method", "POST"),
+            "python_callable": config.get("callable", ""),
+            "timeout_s": tool.timeout_s,
+            "retries": tool.retries,
+            "requires_approval": tool.requires_approval,
+        }
+
+    def taken_names(self) -> list[str]:
+        others = self.catalog.tools.all()
+        if self.tool is not None and self.tool.pk:
+            others = others.exclude(pk=self.tool.pk)
+        return list(others.values_list("name", flat=True))
+
+    def run_check(self) -> schema.ToolCheck:
+        """The schema checks and lint for whatever was typed, valid or not."""
+        data = self.data
+        self.check = schema.check_tool(
+            name=str(data.get("name", "")).strip(),
+            description=str(data.get("description", "")),
+            parameters=str(data.get("parameters", "")),
+            strict=data.get("strict") in ("on", "true", "True", "1"),
+            taken_names=self.taken_names(),
+        )
+        return self.check
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        check = self.run_check()
+        for finding in check.errors:
+            target = finding.field if finding.field in self.fields else None
+            self.add_error(target, finding.message)
+        kind = cleaned.get("implementation_kind")
+        config: dict[str, Any] = {}
+        if kind == ImplementationKind.MOCK:
+            raw = (cleaned.get("mock_response") or "").strip()
+            if raw:
+                value, problem = schema.parse_json(raw)
+                if problem is not None:
+                    self.add_error("mock_response", problem.message)
+                else:
+                    config["response"] = value
+            config["latency_ms"] = cleaned.get("mock_latency_ms") or 0
+        elif kind == ImplementationKind.HTTP:
+            if not cleaned.get("http_url"):
+                self.add_error("http_url", "An HTTP tool needs the URL to call.")
+            config = {"url": cleaned.get("http_url", ""), "method": cleaned.get("http_method")}
+        elif kind == ImplementationKind.PYTHON:
+            target = (cleaned.get("python_callable") or "").strip()
+            module = target.partition(":")[0] if ":" in target else target.rpartition(".")[0]
+            if not target:
+                self.add_error("python_callable", "Name the callable, e.g. module:function.")
+            elif module not in settings.FCSTUDIO_TOOL_MODULES:
+                allowed = ", ".join(settings.FCSTUDIO_TOOL_MODULES) or "none"
+                self.add_error(
+                    "python_callable",
+                    f"Module `{module}` is not in FCSTUDIO_TOOL_MODULES (allowed: {allowed}).",
+                )
+            config = {"callable": target}
+        cleaned["implementation_config"] = config
+        if check.parameters is not None:
+            cleaned["parameters"] = check.parameters
+        return cleaned
+
+    def apply(self, tool: Tool) -> Tool:
+        data = self.cleaned_data
+        tool.name = data["name"].strip()
+        tool.description = data["description"]
+        tool.parameters = data["parameters"]
+        tool.strict = data["strict"]
+        tool.implementation_kind = data["implementation_kind"]
+        tool.implementation_config = data["implementation_config"]
+        tool.timeout_s = data["timeout_s"]
+        tool.retries = data["retries"]
+        tool.requires_approval = data["requires_approval"]
+        return tool
+
+
+class ImportForm(forms.Form):
+    text = forms.CharField(
+        required=False,
+        label="Paste",
+        widget=forms.Textarea(attrs={**MONO, "rows": 12, "data-code-editor": ""}),
+    )
+    file = forms.FileField(required=False, label="…or upload a file")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        text = cleaned.get("text") or ""
+        limit = settings.FCSTUDIO_MAX_IMPORT_BYTES
+        if upload is not None:
+            if upload.size > limit:
+                raise forms.ValidationError(
+                    f"The file is {upload.size:,} bytes; the limit is {limit:,}."
+                )
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise forms.ValidationError(
+                    f"The file is not UTF-8 text (byte {exc.start} is not valid)."
+                ) from exc
+        if not text.strip():
+            raise forms.ValidationError("Paste a tools array, a function, or BFCL lines, or pick a file.")
+        if len(text.encode()) > limit:
+            raise forms.ValidationError(f"The import is larger than the {limit:,}-byte limit.")
+        cleaned["source"] = text
+        return cleaned
+
+
+class DiffForm(forms.Form):
+    a = forms.IntegerField(min_value=1)
+    b = forms.IntegerField(min_value=1)

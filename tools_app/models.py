@@ -1,0 +1,101 @@
+"""Catalogs of tools and their immutable version history.
+
+A Tool row is the working copy a person edits; every save also writes a ToolVersion, a frozen
+snapshot of everything a run needs (definition and implementation), so conversations can pin the
+exact version they used and the history page can diff any two.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from fcstudio.models import Team
+
+
+class Catalog(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="catalogs")
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=60)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "slug"], name="catalog_slug_unique_in_team")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImplementationKind(models.TextChoices):
+    MOCK = "mock", "Mock"
+    HTTP = "http", "HTTP webhook"
+    PYTHON = "python", "Python callable"
+
+
+class Tool(models.Model):
+    catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="tools")
+    name = models.CharField(max_length=64)
+    original_name = models.CharField(
+        max_length=255, blank=True, help_text="The name in the source this tool was imported from."
+    )
+    description = models.TextField(blank=True)
+    parameters = models.JSONField(default=dict)
+    strict = models.BooleanField(default=False)
+    implementation_kind = models.CharField(
+        max_length=10, choices=ImplementationKind.choices, default=ImplementationKind.MOCK
+    )
+    implementation_config = models.JSONField(default=dict, blank=True)
+    timeout_s = models.FloatField(default=30.0)
+    retries = models.PositiveSmallIntegerField(default=0)
+    requires_approval = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["catalog", "name"], name="tool_name_unique_in_catalog")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a version freezes, in a stable order for diffs and bundles."""
+        return {
+            "name": self.name,
+            "original_name": self.original_name,
+            "description": self.description,
+            "parameters": self.parameters,
+            "strict": self.strict,
+            "implementation": {"kind": self.implementation_kind, **self.implementation_config},
+            "timeout_s": self.timeout_s,
+            "retries": self.retries,
+            "requires_approval": self.requires_approval,
+        }
+
+
+class ToolVersion(models.Model):
+    tool = models.ForeignKey(Tool, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    message = models.CharField(max_length=200, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["tool", "number"], name="one_version_number_per_tool")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool.name} v{self.number}"

@@ -1,0 +1,217 @@
+"""Catalog and tool editor pages. Thin: parse with a form, call tools_app.catalog, render."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from fcstudio.models import Role
+from fcstudio.teams import team_view
+
+from . import catalog as catalog_ops
+from . import importers, schema, schema_form
+from .forms import CatalogForm, DiffForm, ImportForm, ToolForm
+from .models import Catalog, Tool
+
+
+def _catalog(request: HttpRequest, slug: str) -> Catalog:
+    return get_object_or_404(Catalog, team=request.team, slug=slug)  # type: ignore[attr-defined]
+
+
+def _tool(request: HttpRequest, catalog: str, tool: str) -> Tool:
+    return get_object_or_404(
+        Tool.objects.select_related("catalog"),
+        catalog__team=request.team,  # type: ignore[attr-defined]
+        catalog__slug=catalog,
+        name=tool,
+    )
+
+
+@team_view(role=Role.EDITOR)
+@require_http_methods(["GET", "POST"])
+def catalog_new(request: HttpRequest) -> HttpResponse:
+    form = CatalogForm(request.POST or None, team=request.team)  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        new = form.save(commit=False)
+        new.team = request.team  # type: ignore[attr-defined]
+        new.save()
+        messages.success(request, f"Catalog “{new.name}” created.")
+        return redirect("catalog", team=new.team.slug, catalog=new.slug)
+    return render(request, "tools_app/catalog_new.html", {"form": form})
+
+
+@team_view()
+@require_GET
+def catalog_detail(request: HttpRequest, catalog: str) -> HttpResponse:
+    current = _catalog(request, catalog)
+    tools = list(current.tools.all())
+    return render(request, "tools_app/catalog_detail.html", {"catalog": current, "tools": tools})
+
+
+def _checks_context(form: ToolForm) -> dict[str, Any]:
+    check = form.check or form.run_check()
+    context: dict[str, Any] = {"check": check, "entry_json": "", "preview": None}
+    if check.parameters is not None and not check.errors:
+        entry = schema.tools_entry(
+            name=str(form.data.get("name", "")).strip(),
+            description=str(form.data.get("description", "")),
+            parameters=check.parameters,
+            strict=form.data.get("strict") in ("on", "true", "1"),
+        )
+        context["entry_json"] = json.dumps(entry, indent=2)
+        context["preview"] = schema_form.form_for_schema(check.parameters)
+    return context
+
+
+def _editor(request: HttpRequest, current: Catalog, tool: Tool | None) -> HttpResponse:
+    can_edit = request.membership.allows(Role.EDITOR)  # type: ignore[attr-defined]
+    if request.method == "POST":
+        form = ToolForm(request.POST, catalog=current, tool=tool)
+        if form.is_valid():
+            target = form.apply(tool or Tool(catalog=current))
+            version = catalog_ops.save_tool(
+                target, author=request.user, message=form.cleaned_data["message"]
+            )
+            if version is None:
+                messages.info(request, "No changes to save.")
+            else:
+                messages.success(request, f"Saved {target.name} as version {version.number}.")
+            url = target_url(target)
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)  # type: ignore[attr-defined]
+        status = 422
+    else:
+        initial = ToolForm.initial_for(tool)
+        form = ToolForm(initial, catalog=current, tool=tool)
+        status = 200
+    context = {"form": form, "catalog": current, "tool": tool, "can_edit": can_edit}
+    context.update(_checks_context(form))
+    return render(request, "tools_app/tool_edit.html", context, status=status)
+
+
+def target_url(tool: Tool) -> str:
+    kwargs = {"team": tool.catalog.team.slug, "catalog": tool.catalog.slug, "tool": tool.name}
+    return reverse("tool", kwargs=kwargs)
+
+
+@team_view(role=Role.EDITOR)
+@require_http_methods(["GET", "POST"])
+def tool_new(request: HttpRequest, catalog: str) -> HttpResponse:
+    return _editor(request, _catalog(request, catalog), None)
+
+
+@team_view()
+@require_http_methods(["GET", "POST"])
+def tool_edit(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
+    current = _tool(request, catalog, tool)
+    return _editor(request, current.catalog, current)
+
+
+@team_view(role=Role.EDITOR)
+@require_POST
+def tool_check(request: HttpRequest, catalog: str) -> HttpResponse:
+    """The live check while typing: errors, lint, the form preview and the tools entry."""
+    current = _catalog(request, catalog)
+    tool = None
+    if request.POST.get("tool_id", "").isdigit():
+        tool = current.tools.filter(pk=int(request.POST["tool_id"])).first()
+    form = ToolForm(request.POST, catalog=current, tool=tool)
+    return render(request, "tools_app/tool_edit.html#checks", _checks_context(form))
+
+
+@team_view(role=Role.EDITOR)
+@require_POST
+def tool_delete(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
+    current = _tool(request, catalog, tool)
+    current.delete()
+    messages.success(request, f"Deleted {current.name} and its history.")
+    return redirect("catalog", team=request.team.slug, catalog=catalog)  # type: ignore[attr-defined]
+
+
+@team_view()
+@require_GET
+def tool_history(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
+    current = _tool(request, catalog, tool)
+    versions = list(current.versions.select_related("author"))
+    diff: list[tuple[str, str]] = []
+    form = DiffForm(request.GET or None)
+    a = b = None
+    if form.is_bound and form.is_valid():
+        by_number = {v.number: v for v in versions}
+        a, b = by_number.get(form.cleaned_data["a"]), by_number.get(form.cleaned_data["b"])
+        if a is None or b is None:
+            form.add_error(None, "Pick two versions this tool has.")
+        else:
+            diff = snapshot_diff(a.snapshot, b.snapshot)
+    elif len(versions) >= 2:
+        a, b = versions[1], versions[0]
+        diff = snapshot_diff(a.snapshot, b.snapshot)
+    context = {"tool": current, "catalog": current.catalog, "versions": versions, "diff": diff,
+               "a": a, "b": b, "form": form}
+    return render(request, "tools_app/tool_history.html", context)
+
+
+def snapshot_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
+    """A line diff of two snapshots as pretty JSON: (kind, line) with kind add/del/ctx/hunk."""
+    before = json.dumps(old, indent=2, sort_keys=True).splitlines()
+    after = json.dumps(new, indent=2, sort_keys=True).splitlines()
+    rows: list[tuple[str, str]] = []
+    for line in difflib.unified_diff(before, after, lineterm="", n=3):
+        if line.startswith(("---", "+++")):
+            continue
+        kind = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "ctx")
+        rows.append((kind, line))
+    return rows
+
+
+@team_view(role=Role.EDITOR)
+@require_http_methods(["GET", "POST"])
+def catalog_import(request: HttpRequest, catalog: str) -> HttpResponse:
+    current = _catalog(request, catalog)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    report = None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                report = catalog_ops.import_text(
+                    current, form.cleaned_data["source"], author=request.user
+                )
+            except importers.ImportFormatError as exc:
+                form.add_error(None, str(exc))
+                status = 422
+        else:
+            status = 422
+    return render(
+        request,
+        "tools_app/catalog_import.html",
+        {"catalog": current, "form": form, "report": report},
+        status=status,
+    )
+
+
+def _download(payload: Any, filename: str) -> JsonResponse:
+    response = JsonResponse(payload, safe=False, json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@team_view()
+@require_GET
+def catalog_export_openai(request: HttpRequest, catalog: str) -> HttpResponse:
+    current = _catalog(request, catalog)
+    return _download(catalog_ops.export_openai(current), f"{current.slug}.tools.json")
+
+
+@team_view()
+@require_GET
+def catalog_export_bundle(request: HttpRequest, catalog: str) -> HttpResponse:
+    current = _catalog(request, catalog)
+    return _download(catalog_ops.export_bundle(current), f"{current.slug}.fcstudio.json")
