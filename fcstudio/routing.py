@@ -1,5 +1,4 @@
 """Websocket routes."""
 
-from django.urls import path
 
 websocket_urlpatterns: list = []

@@ -41,7 +41,7 @@ def team_detail(request: HttpRequest) -> HttpResponse:
         "catalogs": team.catalogs.all(),
         "roles": [*Role.choices, ("remove", "Remove from team")],
     }
-    return render(request, "team_detail.html", context, status=422 if form.errors else 200)
+    return render(request, "team_detail.html", context)
 
 
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)

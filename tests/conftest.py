@@ -104,3 +104,9 @@ def service_unavailable(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason} (CI=true: services must be running)")
     pytest.skip(reason)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if "browser" in item.path.parts:
+            item.add_marker(pytest.mark.browser)

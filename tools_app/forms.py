@@ -38,6 +38,30 @@ class CatalogForm(forms.ModelForm):
         return slug
 
 
+MAX_LATENCY_MS = 600_000
+
+
+def parse_latency(text: str) -> int | list[int]:
+    """`120` → 120 ms fixed; `80-160` → [80, 160], a uniform range."""
+    parts = [part.strip() for part in text.strip().split("-")]
+    if not all(part.isdigit() for part in parts) or len(parts) > 2:
+        raise ValueError("Use whole milliseconds: 120, or a range such as 80-160.")
+    values = [int(part) for part in parts]
+    if any(value > MAX_LATENCY_MS for value in values):
+        raise ValueError(f"Latency is capped at {MAX_LATENCY_MS:,} ms.")
+    if len(values) == 1:
+        return values[0]
+    if values[0] > values[1]:
+        raise ValueError("The range's lower end comes first: 80-160.")
+    return values
+
+
+def format_latency(value: Any) -> str:
+    if isinstance(value, list) and len(value) == 2:
+        return f"{value[0]}-{value[1]}"
+    return str(value)
+
+
 class ToolForm(forms.Form):
     """The editor: the definition, the implementation and its settings, and a version message."""
 
@@ -63,8 +87,12 @@ class ToolForm(forms.Form):
         help_text="JSON; {{ argument }} inside strings is replaced by the call's argument.",
         max_length=100_000,
     )
-    mock_latency_ms = forms.IntegerField(
-        required=False, min_value=0, max_value=600_000, initial=50, label="Mock latency (ms)"
+    mock_latency_ms = forms.CharField(
+        required=False,
+        max_length=30,
+        initial="50",
+        label="Mock latency (ms)",
+        help_text="A fixed delay such as 120, or a uniform range such as 80-160.",
     )
     http_url = forms.URLField(
         required=False, label="Webhook URL", max_length=2000, assume_scheme="https"
@@ -82,11 +110,14 @@ class ToolForm(forms.Form):
         required=False, help_text="Calls wait for a person to approve them."
     )
     message = forms.CharField(
-        required=False, max_length=200, label="Version message",
+        required=False,
+        max_length=200,
+        label="Version message",
         widget=forms.TextInput(attrs={"placeholder": "What changed and why"}),
     )
 
     def __init__(self, *args: Any, catalog: Catalog, tool: Tool | None = None, **kwargs: Any):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.catalog = catalog
         self.tool = tool
@@ -114,7 +145,7 @@ class ToolForm(forms.Form):
             "strict": tool.strict,
             "implementation_kind": tool.implementation_kind,
             "mock_response": "" if response is None else json.dumps(response, indent=2),
-            "mock_latency_ms": config.get("latency_ms", 50),
+            "mock_latency_ms": format_latency(config.get("latency_ms", 50)),
             "http_url": config.get("url", ""),
             "http_method": config.get("method", "POST"),
             "python_callable": config.get("callable", ""),
@@ -131,12 +162,12 @@ class ToolForm(forms.Form):
 
     def run_check(self) -> schema.ToolCheck:
         """The schema checks and lint for whatever was typed, valid or not."""
-        data = self.data
+        data = self.data if self.is_bound else self.initial
         self.check = schema.check_tool(
             name=str(data.get("name", "")).strip(),
             description=str(data.get("description", "")),
             parameters=str(data.get("parameters", "")),
-            strict=data.get("strict") in ("on", "true", "True", "1"),
+            strict=data.get("strict") in (True, "on", "true", "True", "1"),
             taken_names=self.taken_names(),
         )
         return self.check
@@ -157,7 +188,10 @@ class ToolForm(forms.Form):
                     self.add_error("mock_response", problem.message)
                 else:
                     config["response"] = value
-            config["latency_ms"] = cleaned.get("mock_latency_ms") or 0
+            try:
+                config["latency_ms"] = parse_latency(cleaned.get("mock_latency_ms") or "0")
+            except ValueError as exc:
+                self.add_error("mock_latency_ms", str(exc))
         elif kind == ImplementationKind.HTTP:
             if not cleaned.get("http_url"):
                 self.add_error("http_url", "An HTTP tool needs the URL to call.")
@@ -218,7 +252,9 @@ class ImportForm(forms.Form):
                     f"The file is not UTF-8 text (byte {exc.start} is not valid)."
                 ) from exc
         if not text.strip():
-            raise forms.ValidationError("Paste a tools array, a function, or BFCL lines, or pick a file.")
+            raise forms.ValidationError(
+                "Paste a tools array, a function, or BFCL lines, or pick a file."
+            )
         if len(text.encode()) > limit:
             raise forms.ValidationError(f"The import is larger than the {limit:,}-byte limit.")
         cleaned["source"] = text

@@ -60,11 +60,12 @@ def _checks_context(form: ToolForm) -> dict[str, Any]:
     check = form.check or form.run_check()
     context: dict[str, Any] = {"check": check, "entry_json": "", "preview": None}
     if check.parameters is not None and not check.errors:
+        data = form.data if form.is_bound else form.initial
         entry = schema.tools_entry(
-            name=str(form.data.get("name", "")).strip(),
-            description=str(form.data.get("description", "")),
+            name=str(data.get("name", "")).strip(),
+            description=str(data.get("description", "")),
             parameters=check.parameters,
-            strict=form.data.get("strict") in ("on", "true", "1"),
+            strict=data.get("strict") in (True, "on", "true", "1"),
         )
         context["entry_json"] = json.dumps(entry, indent=2)
         context["preview"] = schema_form.form_for_schema(check.parameters)
@@ -86,14 +87,12 @@ def _editor(request: HttpRequest, current: Catalog, tool: Tool | None) -> HttpRe
                 messages.success(request, f"Saved {target.name} as version {version.number}.")
             url = target_url(target)
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)  # type: ignore[attr-defined]
-        status = 422
     else:
-        initial = ToolForm.initial_for(tool)
-        form = ToolForm(initial, catalog=current, tool=tool)
-        status = 200
+        form = ToolForm(initial=ToolForm.initial_for(tool), catalog=current, tool=tool)
     context = {"form": form, "catalog": current, "tool": tool, "can_edit": can_edit}
     context.update(_checks_context(form))
-    return render(request, "tools_app/tool_edit.html", context, status=status)
+    # A form shown again with its errors is a 200, as Django's own views do.
+    return render(request, "tools_app/tool_edit.html", context)
 
 
 def target_url(tool: Tool) -> str:
@@ -153,8 +152,15 @@ def tool_history(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
     elif len(versions) >= 2:
         a, b = versions[1], versions[0]
         diff = snapshot_diff(a.snapshot, b.snapshot)
-    context = {"tool": current, "catalog": current.catalog, "versions": versions, "diff": diff,
-               "a": a, "b": b, "form": form}
+    context = {
+        "tool": current,
+        "catalog": current.catalog,
+        "versions": versions,
+        "diff": diff,
+        "a": a,
+        "b": b,
+        "form": form,
+    }
     return render(request, "tools_app/tool_history.html", context)
 
 
@@ -177,24 +183,15 @@ def catalog_import(request: HttpRequest, catalog: str) -> HttpResponse:
     current = _catalog(request, catalog)
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                report = catalog_ops.import_text(
-                    current, form.cleaned_data["source"], author=request.user
-                )
-            except importers.ImportFormatError as exc:
-                form.add_error(None, str(exc))
-                status = 422
-        else:
-            status = 422
-    return render(
-        request,
-        "tools_app/catalog_import.html",
-        {"catalog": current, "form": form, "report": report},
-        status=status,
-    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = catalog_ops.import_text(
+                current, form.cleaned_data["source"], author=request.user
+            )
+        except importers.ImportFormatError as exc:
+            form.add_error(None, str(exc))
+    context = {"catalog": current, "form": form, "report": report}
+    return render(request, "tools_app/catalog_import.html", context)
 
 
 def _download(payload: Any, filename: str) -> JsonResponse:

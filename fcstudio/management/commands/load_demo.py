@@ -42,7 +42,10 @@ DEMO_TOOLS: list[dict[str, Any]] = [
             "type": "object",
             "properties": {
                 "origin": {"type": "string", "description": "IATA code of the departure airport."},
-                "destination": {"type": "string", "description": "IATA code of the arrival airport."},
+                "destination": {
+                    "type": "string",
+                    "description": "IATA code of the arrival airport.",
+                },
                 "date": {"type": "string", "format": "date", "description": "Departure date."},
                 "max_results": {
                     "type": "integer",
@@ -59,8 +62,12 @@ DEMO_TOOLS: list[dict[str, Any]] = [
         "implementation_config": {
             "response": {
                 "offers": [
-                    {"from": "{{ origin }}", "to": "{{ destination }}", "date": "{{ date }}",
-                     "price_eur": 89},
+                    {
+                        "from": "{{ origin }}",
+                        "to": "{{ destination }}",
+                        "date": "{{ date }}",
+                        "price_eur": 89,
+                    },
                 ]
             },
             "latency_ms": [200, 400],
@@ -114,7 +121,10 @@ DEMO_TOOLS: list[dict[str, Any]] = [
             "additionalProperties": False,
         },
         "implementation_kind": "mock",
-        "implementation_config": {"response": {"queued": True, "to": "{{ to }}"}, "latency_ms": 120},
+        "implementation_config": {
+            "response": {"queued": True, "to": "{{ to }}"},
+            "latency_ms": 120,
+        },
         "requires_approval": True,
     },
 ]
@@ -142,7 +152,8 @@ class Command(BaseCommand):
             slug="starter",
             defaults={
                 "name": "Starter tools",
-                "description": "Weather, flights, a calculator, a clock and an approval-gated email.",
+                "description": "Weather, flights, a calculator, a clock and an email that "
+                "waits for approval.",
             },
         )
         for spec in DEMO_TOOLS:
@@ -163,6 +174,8 @@ class Command(BaseCommand):
             )
             catalog_ops.import_text(samples, bfcl.read_text(encoding="utf-8"), author=user)
         self.stdout.write(
-            self.style.SUCCESS("Demo workspace ready: http://127.0.0.1:8000/  "
-                               f"user: demo  password: {options['password']}")
+            self.style.SUCCESS(
+                "Demo workspace ready: http://127.0.0.1:8000/  "
+                f"user: demo  password: {options['password']}"
+            )
         )

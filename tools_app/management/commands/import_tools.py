@@ -21,7 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("path", help="File to import, or - for standard input.")
         parser.add_argument("--catalog", required=True, help="Catalog slug.")
         parser.add_argument("--team", default="default", help="Team slug (default: default).")
-        parser.add_argument("--strict", action="store_true", help="Exit 1 if any entry is rejected.")
+        parser.add_argument(
+            "--strict", action="store_true", help="Exit 1 if any entry is rejected."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = options["path"]
@@ -42,9 +44,8 @@ class Command(BaseCommand):
         except importers.ImportFormatError as exc:
             raise CommandError(str(exc)) from exc
         for rejection in report.rejected:
-            self.stderr.write(
-                f"rejected entry {rejection.source_index + 1} {rejection.name!r}: {rejection.reason}"
-            )
+            label = rejection.source_label or f"entry {rejection.source_index + 1}"
+            self.stderr.write(f"rejected {label} {rejection.name!r}: {rejection.reason}")
         counts = report.counts()
         self.stdout.write(
             json.dumps(

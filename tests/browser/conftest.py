@@ -1,0 +1,124 @@
+"""Browser tests: Playwright for Python driving Debian's chromium against a live Daphne server.
+
+One server process and one browser per test session. The server is Channels' Daphne test
+process forked after the test database exists, so it serves the same SQLite file (websockets
+included); tests use the transactional database so both processes see committed rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+# Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make
+# between browser steps are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("FCSTUDIO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _serve_test_database() -> None:
+    from django.conf import settings
+    from django.db import connections
+
+    connections.close_all()
+    test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if test_name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        settings.DATABASES["default"]["NAME"] = test_name
+
+
+def _application():
+    from channels.routing import get_default_application
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    return ASGIStaticFilesHandler(get_default_application())
+
+
+@pytest.fixture(scope="session")
+def live_url(django_db_setup, django_db_blocker) -> Iterator[str]:
+    from daphne.testing import DaphneProcess
+    from django.db import connections
+
+    # Forked while unblocked, so the server process may use the database freely.
+    with django_db_blocker.unblock():
+        connections.close_all()
+        server = DaphneProcess("127.0.0.1", partial(_application), setup=_serve_test_database)
+        server.start()
+    while not server.ready.wait(timeout=1):
+        if not server.is_alive():
+            raise RuntimeError(f"The test server stopped: {server.errors.get(timeout=1)}")
+    yield f"http://127.0.0.1:{server.port.value}"
+    server.terminate()
+    server.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def page(browser, live_url, request, transactional_db) -> Iterator[object]:
+    context = browser.new_context(base_url=live_url, accept_downloads=True)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "console",
+        lambda message: errors.append(message.text) if message.type == "error" else None,
+    )
+    yield page
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+    # A CSP violation or a script error is a bug even when the steps happened to pass.
+    if failed is not None and failed.passed:
+        assert errors == [], f"browser console errors: {errors}"
+
+
+@pytest.fixture
+def log_in(page, live_url):
+    """Start the page logged in as a user, through a real session cookie."""
+
+    def as_user(user) -> object:
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies["sessionid"]
+        page.context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_url}])
+        return page
+
+    return as_user
