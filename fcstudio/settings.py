@@ -6,6 +6,7 @@ the deployment hardening that `manage.py check --deploy` asks for.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -96,8 +97,11 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
-    # Browser tests serve from a second process, so the test database must be a file.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # Browser tests serve from a second process, so the test database must be a file; one per
+    # test session, so that two sessions never share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"fcstudio-test-{os.getpid()}.sqlite3")
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

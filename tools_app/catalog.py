@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from . import importers, schema
 from .models import Catalog, ImplementationKind, Tool, ToolVersion
@@ -196,6 +198,7 @@ def _import_bundle(catalog: Catalog, bundle: dict[str, Any], *, author: Any) -> 
                         snapshot=entry["snapshot"],
                         message=str(entry.get("message", ""))[:200],
                         author=users.get(entry.get("author")),
+                        created_at=_parse_time(entry.get("created_at")),
                     )
                 rows.append(ImportedRow(tool.name, tool.original_name, "created"))
                 continue
@@ -206,13 +209,23 @@ def _import_bundle(catalog: Catalog, bundle: dict[str, Any], *, author: Any) -> 
     return ImportReport("bundle", rows, rejected)
 
 
+def _parse_time(value: Any) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return timezone.now()
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, UTC)
+
+
 def _has_history(item: dict[str, Any]) -> bool:
     versions = item.get("versions")
     return (
         isinstance(versions, list)
         and bool(versions)
         and all(
-            isinstance(v, dict) and isinstance(v.get("number"), int) and v["number"] > 0
+            isinstance(v, dict)
+            and isinstance(v.get("number"), int)
+            and v["number"] > 0
             and isinstance(v.get("snapshot"), dict)
             for v in versions
         )

@@ -1,4 +1,5 @@
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ class Command(BaseCommand):
         "a catalog, creating the team and catalog when missing. Prints one JSON line of counts."
     )
 
+    stealth_options = ("stdin",)
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="File to import, or - for standard input.")
         parser.add_argument("--catalog", required=True, help="Catalog slug.")
@@ -28,7 +31,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = options["path"]
         try:
-            text = self.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8-sig")
+            if path == "-":
+                text = (options.get("stdin") or sys.stdin).read()
+            else:
+                text = Path(path).read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"Cannot read {path}: {exc}") from exc
         team_slug = slugify(options["team"])

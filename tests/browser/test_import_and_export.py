@@ -1,0 +1,42 @@
+"""Bring a real catalog in, see what the importer changed, and take it out again."""
+
+from __future__ import annotations
+
+import json
+
+from playwright.sync_api import expect
+
+from tools_app.models import Tool
+
+
+def test_import_the_bfcl_parallel_file_and_export_it(log_in, people, catalog, bfcl_dir):
+    page = log_in(people.editor)
+    page.goto("/t/acme/c/travel/")
+    page.get_by_role("link", name="Import").click()
+    page.get_by_label("…or upload a file").set_input_files(bfcl_dir / "BFCL_v4_parallel.json")
+    page.get_by_role("button", name="Import").click()
+
+    report = page.locator("#import-report")
+    expect(report.get_by_role("heading")).to_contain_text("Imported 198 tools")
+    expect(report).to_contain_text("0 rejected")
+    renamed = report.locator("tr", has_text="spotify_play")
+    expect(renamed).to_contain_text("from spotify.play")
+    expect(renamed).to_contain_text("renamed from 'spotify.play'")
+
+    page.get_by_role("link", name="Back to the catalog").click()
+    expect(page.locator("#tools tbody tr")).to_have_count(198)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export tools JSON").click()
+    exported = json.loads(download.value.path().read_text())
+    assert len(exported) == 198
+    assert {entry["type"] for entry in exported} == {"function"}
+    assert Tool.objects.filter(catalog=catalog).count() == 198
+
+
+def test_pasting_broken_json_shows_where_it_broke(log_in, people, catalog):
+    page = log_in(people.editor)
+    page.goto("/t/acme/c/travel/import/")
+    page.get_by_label("Paste").fill('[{"name": "a", "parameters": {]')
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#import-errors")).to_contain_text("line 1")
+    assert not Tool.objects.exists()

@@ -1,0 +1,65 @@
+"""Team admins add members and change or remove their roles; a team keeps one admin."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+
+from fcstudio.models import Membership, Role
+
+TEAM = "/t/acme/"
+
+
+def member_url(membership) -> str:
+    return f"/t/acme/members/{membership.pk}/"
+
+
+def test_the_team_page_lists_members_and_catalogs(people, catalog):
+    page = people.client_for("viewer").get(TEAM).content.decode()
+    for name in ("ada", "eddie", "vera", "Travel"):
+        assert name in page
+    assert "otto" not in page
+    assert "Add a member" not in page
+
+
+def test_an_admin_adds_a_member_with_a_role(people, team):
+    newcomer = get_user_model().objects.create_user("nina")
+    response = people.client_for("admin").post(TEAM, {"username": "nina", "role": "editor"})
+    assert response.status_code == 302
+    assert Membership.objects.get(team=team, user=newcomer).role == Role.EDITOR
+
+
+def test_adding_an_unknown_user_says_so(people, team):
+    response = people.client_for("admin").post(TEAM, {"username": "ghost", "role": "viewer"})
+    assert "There is no user “ghost”." in response.content.decode()
+    assert team.memberships.count() == 3
+
+
+def test_an_admin_changes_and_removes_roles(people, team):
+    client = people.client_for("admin")
+    vera = people.viewer.memberships.get()
+    client.post(member_url(vera), {"role": "editor"})
+    vera.refresh_from_db()
+    assert vera.role == Role.EDITOR
+    client.post(member_url(vera), {"role": "remove"})
+    assert not Membership.objects.filter(pk=vera.pk).exists()
+
+
+def test_the_last_admin_cannot_step_down(people, team):
+    ada = people.admin.memberships.get()
+    response = people.client_for("admin").post(member_url(ada), {"role": "viewer"}, follow=True)
+    assert "A team keeps at least one admin." in response.content.decode()
+    ada.refresh_from_db()
+    assert ada.role == Role.ADMIN
+
+
+def test_an_invalid_role_changes_nothing(people, team):
+    vera = people.viewer.memberships.get()
+    people.client_for("admin").post(member_url(vera), {"role": "owner"})
+    vera.refresh_from_db()
+    assert vera.role == Role.VIEWER
+
+
+def test_a_membership_of_another_team_is_a_404(people, team):
+    otto = people.outsider.memberships.get()
+    response = people.client_for("admin").post(member_url(otto), {"role": "viewer"})
+    assert response.status_code == 404

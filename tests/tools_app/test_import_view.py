@@ -1,0 +1,96 @@
+"""Importing from the browser: paste or upload, a report per tool, nothing half-saved."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tools_app.models import Tool
+
+IMPORT = "/t/acme/c/travel/import/"
+
+
+def test_pasting_a_tools_array_imports_with_mock_implementations(people, catalog):
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "spotify.play",
+                "description": "Play an artist on Spotify.",
+                "parameters": {
+                    "type": "dict",
+                    "properties": {"minutes": {"type": "float", "description": "How long."}},
+                },
+            },
+        }
+    ]
+    response = people.client_for("editor").post(IMPORT, {"text": json.dumps(tools)})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Imported 1 tool" in page and "1 normalised · 0 rejected" in page
+    tool = Tool.objects.get()
+    assert (tool.name, tool.original_name) == ("spotify_play", "spotify.play")
+    assert tool.parameters["type"] == "object"
+    assert tool.parameters["properties"]["minutes"]["type"] == "number"
+    assert tool.implementation_kind == "mock"
+    assert tool.versions.get().author == people.editor
+
+
+def test_invalid_entries_are_reported_and_valid_ones_still_import(people, catalog):
+    text = json.dumps(
+        [
+            {"name": "ok_tool", "description": "Fine.", "parameters": {"type": "object"}},
+            {"description": "No name at all."},
+            42,
+        ]
+    )
+    page = people.client_for("editor").post(IMPORT, {"text": text}).content.decode()
+    assert "Imported 1 tool" in page and "2 rejected" in page
+    assert list(Tool.objects.values_list("name", flat=True)) == ["ok_tool"]
+
+
+def test_uploading_the_bfcl_parallel_file_imports_everything(people, catalog, bfcl_dir):
+    content = (bfcl_dir / "BFCL_v4_parallel.json").read_bytes()
+    upload = SimpleUploadedFile("parallel.json", content, content_type="application/json")
+    page = people.client_for("editor").post(IMPORT, {"file": upload}).content.decode()
+    assert "0 rejected" in page
+    assert Tool.objects.filter(catalog=catalog).count() == 198
+
+
+def test_reimporting_updates_instead_of_duplicating(people, tool):
+    entry = {"name": "get_weather", "description": "Changed.", "parameters": {"type": "object"}}
+    client = people.client_for("editor")
+    client.post(IMPORT, {"text": json.dumps(entry)})
+    page = client.post(IMPORT, {"text": json.dumps(entry)}).content.decode()
+    tool.refresh_from_db()
+    assert Tool.objects.count() == 1
+    assert tool.version == 2 and tool.description == "Changed."
+    assert "unchanged" in page
+
+
+def test_unusable_input_gets_a_clear_error_and_imports_nothing(people, catalog, settings):
+    client = people.client_for("editor")
+    cases = {
+        "": "Paste a tools array",
+        "   ": "Paste a tools array",
+        '[{"name": "a",': "line 1",
+        '"just a string"': "",
+    }
+    for text, expected in cases.items():
+        response = client.post(IMPORT, {"text": text})
+        assert response.status_code == 200
+        assert 'id="import-errors"' in response.content.decode(), text
+        assert expected in response.content.decode()
+    assert not Tool.objects.exists()
+
+
+def test_binary_and_oversized_uploads_are_refused(people, catalog, settings):
+    client = people.client_for("editor")
+    binary = SimpleUploadedFile("x.json", b"\xff\xfe\x00garbage")
+    assert "not UTF-8 text" in client.post(IMPORT, {"file": binary}).content.decode()
+    settings.FCSTUDIO_MAX_IMPORT_BYTES = 100
+    big = SimpleUploadedFile("big.json", b"[" + b" " * 200 + b"]")
+    assert "the limit is 100" in client.post(IMPORT, {"file": big}).content.decode()
+    assert "100-byte limit" in client.post(IMPORT, {"text": "x" * 101}).content.decode()
+    assert not Tool.objects.exists()

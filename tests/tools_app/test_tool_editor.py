@@ -1,0 +1,150 @@
+"""The tool editor: saving makes versions, bad input is answered on the page, never a 500."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tools_app.models import Tool
+
+NEW = "/t/acme/c/travel/new/"
+EDIT = "/t/acme/c/travel/tools/get_weather/"
+CHECK = "/t/acme/c/travel/check/"
+
+
+def form_data(**overrides) -> dict:
+    data = {
+        "name": "book_hotel",
+        "description": "Book a hotel room in a city for a range of dates.",
+        "parameters": json.dumps(
+            {
+                "type": "object",
+                "properties": {"city": {"type": "string", "description": "City to stay in."}},
+                "required": ["city"],
+            }
+        ),
+        "implementation_kind": "mock",
+        "mock_response": '{"booked": "{{ city }}"}',
+        "mock_latency_ms": "80-160",
+        "http_method": "POST",
+        "timeout_s": "10",
+        "retries": "1",
+        "message": "First version",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_creating_a_tool_saves_version_one(people, catalog):
+    response = people.client_for("editor").post(NEW, form_data())
+    assert response.status_code == 302
+    assert response["Location"] == "/t/acme/c/travel/tools/book_hotel/"
+    tool = Tool.objects.get(name="book_hotel")
+    assert tool.version == 1
+    assert tool.implementation_config == {
+        "response": {"booked": "{{ city }}"},
+        "latency_ms": [80, 160],
+    }
+    version = tool.versions.get()
+    assert (version.number, version.message, version.author) == (1, "First version", people.editor)
+    assert version.snapshot["parameters"]["required"] == ["city"]
+
+
+def test_each_change_is_a_new_version_and_no_change_is_none(people, tool):
+    client = people.client_for("editor")
+    data = form_data(name="get_weather", description="Weather now, for any city.")
+    client.post(EDIT, data)
+    client.post(EDIT, data)
+    tool.refresh_from_db()
+    assert tool.version == 2
+    assert list(tool.versions.values_list("number", flat=True)) == [2, 1]
+    page = client.get(EDIT).content.decode()
+    assert "v2" in page
+
+
+def test_saving_unchanged_says_so(people, tool):
+    client = people.client_for("editor")
+    data = form_data(name="get_weather", description="Weather now, for any city.")
+    client.post(EDIT, data)
+    response = client.post(EDIT, data, follow=True)
+    assert "No changes to save." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"parameters": '{"type": "object",'}, "Not valid JSON"),
+        ({"parameters": '{"type": "array", "items": {}}'}, "object"),
+        ({"parameters": '{"type": "object", "properties": {"a": {"type": "strnig"}}}'}, "strnig"),
+        ({"name": "spotify.play"}, "spotify.play"),
+        ({"name": "x" * 65}, "64"),
+        ({"name": "get_weather"}, "get_weather"),
+        ({"mock_response": "{oops"}, "Not valid JSON"),
+        ({"mock_latency_ms": "fast"}, "Use whole milliseconds"),
+        ({"mock_latency_ms": "300-100"}, "lower end comes first"),
+        ({"implementation_kind": "http", "http_url": ""}, "needs the URL"),
+        (
+            {"implementation_kind": "python", "python_callable": "os:system"},
+            "not in FCSTUDIO_TOOL_MODULES",
+        ),
+        ({"timeout_s": "-1"}, "greater than or equal to 0.01"),
+    ],
+)
+def test_bad_input_is_shown_on_the_form_and_nothing_is_saved(people, tool, overrides, message):
+    response = people.client_for("editor").post(NEW, form_data(**overrides))
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert Tool.objects.count() == 1
+
+
+def test_strict_mode_rules_block_saving(people, catalog):
+    response = people.client_for("editor").post(NEW, form_data(strict="on"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "additionalProperties" in page
+    assert not Tool.objects.exists()
+
+
+def test_the_live_check_returns_findings_preview_and_tools_entry(people, tool):
+    response = people.client_for("editor").post(
+        CHECK, form_data(name="get_forecast"), headers={"HX-Request": "true"}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert page.lstrip().startswith('<aside id="checks"')
+    assert "Valid" in page
+    assert "&quot;name&quot;: &quot;get_forecast&quot;" in page
+    assert 'name="arg-city"' in page
+
+
+def test_the_live_check_reports_json_errors_with_their_position(people, tool):
+    response = people.client_for("editor").post(
+        CHECK, form_data(parameters='{\n  "type": "object",\n  "properties": {,}\n}')
+    )
+    page = response.content.decode()
+    assert 'data-code="invalid_json"' in page
+    assert "line 3" in page
+
+
+def test_the_live_check_ignores_the_tool_itself_when_checking_duplicates(people, tool):
+    data = form_data(name="get_weather", tool_id=str(tool.pk))
+    page = people.client_for("editor").post(CHECK, data).content.decode()
+    assert "duplicate_name" not in page
+
+
+def test_viewers_see_a_read_only_editor(people, tool):
+    page = people.client_for("viewer").get(EDIT).content.decode()
+    assert "You have the viewer role here" in page
+    assert "<fieldset disabled>" in page
+    assert "Save new version" not in page
+
+
+def test_deleting_a_tool_removes_its_history(people, tool):
+    response = people.client_for("editor").post(EDIT + "delete/")
+    assert response.status_code == 302
+    assert not Tool.objects.exists()
+
+
+def test_an_unknown_tool_is_a_404(people, tool):
+    assert people.client_for("editor").get("/t/acme/c/travel/tools/nope/").status_code == 404
