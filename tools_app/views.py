@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -52,8 +53,24 @@ def catalog_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 def catalog_detail(request: HttpRequest, catalog: str) -> HttpResponse:
     current = _catalog(request, catalog)
-    tools = list(current.tools.all())
-    return render(request, "tools_app/catalog_detail.html", {"catalog": current, "tools": tools})
+    query = request.GET.get("q", "").strip()[:100]
+    tools = current.tools.all()
+    if query:
+        tools = tools.filter(
+            Q(name__icontains=query)
+            | Q(original_name__icontains=query)
+            | Q(description__icontains=query)
+        )
+    context = {
+        "catalog": current,
+        "tools": list(tools),
+        "query": query,
+        "total": current.tools.count(),
+    }
+    template = "tools_app/catalog_detail.html"
+    if request.htmx:  # type: ignore[attr-defined]
+        template += "#tool-table"
+    return render(request, template, context)
 
 
 def _checks_context(form: ToolForm) -> dict[str, Any]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 from playwright.sync_api import expect
 
+from tools_app import catalog as catalog_ops
 from tools_app.models import Tool
 
 
@@ -40,3 +42,17 @@ def test_pasting_broken_json_shows_where_it_broke(log_in, people, catalog):
     page.get_by_role("button", name="Import").click()
     expect(page.locator("#import-errors")).to_contain_text("line 1")
     assert not Tool.objects.exists()
+
+
+def test_filter_a_large_catalog_while_typing(log_in, people, catalog, bfcl_dir):
+    text = (bfcl_dir / "BFCL_v4_parallel.json").read_text()
+    catalog_ops.import_text(catalog, text)
+    page = log_in(people.viewer)
+    page.goto("/t/acme/c/travel/")
+    expect(page.locator("#tools tbody tr")).to_have_count(198)
+    page.get_by_label("Filter tools").fill("spotify")
+    expect(page.locator("#tools tbody tr")).to_have_count(1)
+    expect(page.locator("#tool-count")).to_have_text("1 of 198 tools")
+    expect(page).to_have_url(re.compile(r"/t/acme/c/travel/\?q=spotify$"))
+    page.get_by_label("Filter tools").fill("zzzz-nothing")
+    expect(page.get_by_text("No tool matches “zzzz-nothing”.")).to_be_visible()

@@ -148,3 +148,15 @@ def test_deleting_a_tool_removes_its_history(people, tool):
 
 def test_an_unknown_tool_is_a_404(people, tool):
     assert people.client_for("editor").get("/t/acme/c/travel/tools/nope/").status_code == 404
+
+
+def test_the_catalog_filters_tools_and_htmx_gets_only_the_table(people, tool, catalog):
+    Tool.objects.create(catalog=catalog, name="book_hotel", description="Reserve a room.")
+    client = people.client_for("viewer")
+    page = client.get("/t/acme/c/travel/", {"q": "room"}).content.decode()
+    assert "book_hotel" in page and "get_weather" not in page
+    assert "1 of 2 tools" in page
+    fragment = client.get("/t/acme/c/travel/", {"q": "WEATHER"}, headers={"HX-Request": "true"})
+    html = fragment.content.decode()
+    assert html.lstrip().startswith('<div id="tool-table">')
+    assert "get_weather" in html and "book_hotel" not in html
