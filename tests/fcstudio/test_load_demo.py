@@ -1,0 +1,44 @@
+"""load_demo: the workspace `make run` opens on, created once and refreshed without new versions."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from django.core.management import call_command
+from django.test import Client
+
+from fcstudio.management.commands.load_demo import DEMO_TOOLS
+from fcstudio.models import Membership, Role
+from tools_app.models import Catalog, ToolVersion
+
+
+def load_demo() -> str:
+    out = io.StringIO()
+    call_command("load_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_creates_a_workspace_to_log_in_to(db) -> None:
+    output = load_demo()
+    [password] = re.findall(r"user: demo  password: (\S+)", output)
+    assert Client().login(username="demo", password=password)
+    membership = Membership.objects.get(user__username="demo")
+    assert (membership.team.slug, membership.role) == ("demo", Role.ADMIN)
+    starter = Catalog.objects.get(team__slug="demo", slug="starter")
+    assert sorted(starter.tools.values_list("name", "version")) == sorted(
+        (spec["name"], 1) for spec in DEMO_TOOLS
+    )
+    assert sorted(
+        ToolVersion.objects.filter(tool__catalog=starter).values_list("tool__name", "number")
+    ) == sorted((spec["name"], 1) for spec in DEMO_TOOLS)
+
+
+def test_running_twice_changes_no_versions(db) -> None:
+    load_demo()
+    before = sorted(ToolVersion.objects.values_list("tool__catalog__slug", "tool__name", "number"))
+    load_demo()
+    after = sorted(ToolVersion.objects.values_list("tool__catalog__slug", "tool__name", "number"))
+    assert after == before
+    assert {number for _, _, number in after} == {1}
+    assert Membership.objects.filter(user__username="demo").count() == 1
