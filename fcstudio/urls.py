@@ -16,4 +16,5 @@ urlpatterns = [
     path("t/<slug:team>/", views.team_detail, name="team"),
     path("t/<slug:team>/members/<int:member>/", views.member_role, name="member_role"),
     path("t/<slug:team>/", include("tools_app.urls")),
+    path("t/<slug:team>/", include("conversations.urls")),
 ]

@@ -110,3 +110,6 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if "browser" in item.path.parts:
             item.add_marker(pytest.mark.browser)
+    # Playwright's sync API keeps an event loop running in this thread once the browser starts,
+    # so asyncio tests must run before the first browser test.
+    items.sort(key=lambda item: "browser" in item.path.parts)

@@ -264,3 +264,13 @@ class ImportForm(forms.Form):
 class DiffForm(forms.Form):
     a = forms.IntegerField(min_value=1)
     b = forms.IntegerField(min_value=1)
+
+
+class TryForm(forms.Form):
+    arguments = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={**MONO, "rows": 6, "data-code-editor": ""}),
+        max_length=200_000,
+        label="Arguments (raw JSON)",
+        help_text="Sent exactly as a model would send them; leave empty to use the form above.",
+    )

@@ -19,7 +19,7 @@ from fcstudio.teams import team_view
 
 from . import catalog as catalog_ops
 from . import importers, schema, schema_form
-from .forms import CatalogForm, DiffForm, ImportForm, ToolForm
+from .forms import CatalogForm, DiffForm, ImportForm, ToolForm, TryForm
 from .models import Catalog, Tool
 
 
@@ -85,7 +85,7 @@ def _checks_context(form: ToolForm) -> dict[str, Any]:
             strict=data.get("strict") in (True, "on", "true", "1"),
         )
         context["entry_json"] = json.dumps(entry, indent=2)
-        context["preview"] = schema_form.form_for_schema(check.parameters)
+        context["preview"] = schema_form.form_for_schema(check.parameters, prefix="preview")
     return context
 
 
@@ -108,6 +108,9 @@ def _editor(request: HttpRequest, current: Catalog, tool: Tool | None) -> HttpRe
         form = ToolForm(initial=ToolForm.initial_for(tool), catalog=current, tool=tool)
     context = {"form": form, "catalog": current, "tool": tool, "can_edit": can_edit}
     context.update(_checks_context(form))
+    if tool is not None and can_edit:
+        context["try_form"] = TryForm()
+        context["try_generated"] = schema_form.form_for_schema(tool.parameters)
     # A form shown again with its errors is a 200, as Django's own views do.
     return render(request, "tools_app/tool_edit.html", context)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from conversations.models import Batch
 from fcstudio.models import ROLE_RANK, Membership, Role
 
 # Views outside any team: reachable by anyone logged in, or by anyone at all.
@@ -33,12 +34,19 @@ PATTERNS = named_patterns()
 TEAM_VIEWS = [(name, view) for name, view in PATTERNS if hasattr(view, "required_role")]
 
 
-def url_for(name: str, viewer_membership: Membership) -> str:
+@pytest.fixture
+def batch(team, tool):
+    return Batch.objects.create(
+        team=team, source="lab", strategy="asyncio", compare_group=Batch.new_compare_group()
+    )
+
+
+def url_for(name: str, viewer_membership: Membership, batch: Batch) -> str:
     route = next(p for p in get_resolver().reverse_dict.getlist(name))
     params = route[0][0][1]
     kwargs = {key: SAMPLE_KWARGS[key] for key in params if key in SAMPLE_KWARGS}
-    if "member" in params:
-        kwargs["member"] = viewer_membership.pk
+    samples = {"member": viewer_membership.pk, "batch": batch.pk, "group": batch.compare_group}
+    kwargs.update({key: value for key, value in samples.items() if key in params})
     return reverse(name, kwargs=kwargs)
 
 
@@ -54,8 +62,8 @@ def test_every_url_declares_who_may_use_it():
 
 @pytest.mark.parametrize("name", [name for name, _ in TEAM_VIEWS])
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_anonymous_is_sent_to_log_in(name, method, people, tool):
-    url = url_for(name, people.viewer.memberships.get())
+def test_anonymous_is_sent_to_log_in(name, method, people, batch):
+    url = url_for(name, people.viewer.memberships.get(), batch)
     response = getattr(people.client_for("anonymous"), method)(url)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
@@ -63,8 +71,8 @@ def test_anonymous_is_sent_to_log_in(name, method, people, tool):
 
 @pytest.mark.parametrize("name", [name for name, _ in TEAM_VIEWS])
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_outsider_sees_nothing(name, method, people, tool):
-    url = url_for(name, people.viewer.memberships.get())
+def test_outsider_sees_nothing(name, method, people, batch):
+    url = url_for(name, people.viewer.memberships.get(), batch)
     response = getattr(people.client_for("outsider"), method)(url)
     assert response.status_code == 404
 
@@ -72,9 +80,9 @@ def test_outsider_sees_nothing(name, method, people, tool):
 @pytest.mark.parametrize(("name", "view"), TEAM_VIEWS, ids=[name for name, _ in TEAM_VIEWS])
 @pytest.mark.parametrize("who", ["viewer", "editor", "admin"])
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_members_get_what_their_role_allows(name, view, who, method, people, tool):
+def test_members_get_what_their_role_allows(name, view, who, method, people, batch):
     membership = getattr(people, who).memberships.get()
-    url = url_for(name, people.viewer.memberships.get())
+    url = url_for(name, people.viewer.memberships.get(), batch)
     needed = view.required_role if method == "get" else view.required_write_role
     response = getattr(people.client_for(who), method)(url)
     if ROLE_RANK[Role(membership.role)] < ROLE_RANK[Role(needed)]:

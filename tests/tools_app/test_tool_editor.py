@@ -115,7 +115,7 @@ def test_the_live_check_returns_findings_preview_and_tools_entry(people, tool):
     assert page.lstrip().startswith('<aside id="checks"')
     assert "Valid" in page
     assert "&quot;name&quot;: &quot;get_forecast&quot;" in page
-    assert 'name="arg-city"' in page
+    assert 'name="preview-city"' in page
 
 
 def test_the_live_check_reports_json_errors_with_their_position(people, tool):

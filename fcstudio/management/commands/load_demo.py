@@ -19,7 +19,11 @@ DEMO_TOOLS: list[dict[str, Any]] = [
         "parameters": {
             "type": "object",
             "properties": {
-                "city": {"type": "string", "description": "City name, e.g. 'Lisbon'."},
+                "city": {
+                    "type": "string",
+                    "description": "City name, e.g. 'Lisbon'.",
+                    "examples": ["Lisbon", "Oslo", "Nairobi", "Lima", "Osaka", "Perth"],
+                },
                 "unit": {
                     "type": "string",
                     "enum": ["celsius", "fahrenheit"],
@@ -82,6 +86,7 @@ DEMO_TOOLS: list[dict[str, Any]] = [
                 "expression": {
                     "type": "string",
                     "description": "Arithmetic with + - * / // % ** and sqrt, sin, cos, log.",
+                    "examples": ["2 * (3 + 4) ** 2", "sqrt(2) * 10", "17 // 5", "log(1000, 10)"],
                 }
             },
             "required": ["expression"],
@@ -99,6 +104,7 @@ DEMO_TOOLS: list[dict[str, Any]] = [
                 "timezone": {
                     "type": "string",
                     "description": "IANA zone such as 'Europe/Paris'; defaults to UTC.",
+                    "examples": ["Europe/Paris", "Asia/Tokyo", "America/Lima"],
                 }
             },
             "required": [],

@@ -1,0 +1,181 @@
+"""Gantt layout of a batch: where each call's bar, its queued time and its retries sit.
+
+Pure arithmetic on recorded offsets (milliseconds from the batch's start), unit-tested alone and
+drawn by `templates/conversations/partials/gantt.html` as SVG (attributes, no inline styles, so
+the Content-Security-Policy stays strict).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class Timed(Protocol):
+    tool_name: str
+    tool_call_id: str
+    status: str
+    error_code: str
+    attempts: int
+    queued_ms: float
+    started_ms: float | None
+    finished_ms: float | None
+    retry_marks_ms: list[float]
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    title: str
+    css: str
+    y: float
+    queued_x: float
+    queued_width: float
+    run_x: float
+    run_width: float
+    retry_xs: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tick:
+    x: float
+    label: str
+
+
+@dataclass
+class Gantt:
+    width: float
+    height: float
+    chart_left: float
+    chart_width: float
+    bars_bottom: float
+    span_ms: float
+    bars: list[Bar] = field(default_factory=list)
+    ticks: list[Tick] = field(default_factory=list)
+    concurrency_points: str = ""
+    concurrency_top: float = 0
+    peak_concurrency: int = 0
+
+
+def nice_step(span: float, target_ticks: int = 6) -> float:
+    """A 1-2-5 step that cuts `span` into about `target_ticks` intervals."""
+    if span <= 0:
+        return 1.0
+    raw = span / target_ticks
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if raw <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def format_ms(value: float) -> str:
+    if value >= 1000:
+        return f"{value / 1000:g} s"
+    return f"{value:g} ms"
+
+
+def concurrency_steps(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, int]]:
+    """How many calls ran at each moment: (time, level) at every change, ends before starts."""
+    changes: list[tuple[float, int]] = []
+    for start, end in intervals:
+        changes.append((start, 1))
+        changes.append((end, -1))
+    changes.sort(key=lambda change: (change[0], change[1]))
+    steps: list[tuple[float, int]] = []
+    level = 0
+    for moment, delta in changes:
+        level += delta
+        if steps and steps[-1][0] == moment:
+            steps[-1] = (moment, level)
+        else:
+            steps.append((moment, level))
+    return steps
+
+
+def batch_gantt(
+    executions: Sequence[Timed],
+    *,
+    width: float = 960,
+    label_width: float = 190,
+    row_height: float = 20,
+    row_gap: float = 6,
+    axis_height: float = 28,
+    concurrency_height: float = 44,
+    span_ms: float | None = None,
+) -> Gantt:
+    """Lay out one bar per call; `span_ms` lets side-by-side charts share one scale."""
+    ends = [e.finished_ms for e in executions if e.finished_ms is not None]
+    span = span_ms if span_ms else max(ends, default=0.0)
+    span = max(span, 1.0)
+    chart_left = label_width
+    chart_width = width - label_width - 12
+
+    def x(ms: float) -> float:
+        return round(chart_left + chart_width * max(0.0, min(ms, span)) / span, 2)
+
+    bars: list[Bar] = []
+    for row, execution in enumerate(executions):
+        y = round(axis_height + row * (row_height + row_gap), 2)
+        started = execution.started_ms
+        finished = execution.finished_ms if execution.finished_ms is not None else span
+        run_from = started if started is not None else finished
+        queued_width = max(x(run_from) - x(execution.queued_ms), 0)
+        run_width = max(x(finished) - x(run_from), 0.75 if started is not None else 0)
+        css = f"bar-{execution.status}"
+        if execution.error_code:
+            css += f" code-{execution.error_code.lower()}"
+        duration = "" if started is None else f", ran {format_ms(round(finished - started, 1))}"
+        outcome = execution.error_code or execution.status
+        title = f"{execution.tool_name} ({execution.tool_call_id}): {outcome}{duration}"
+        if execution.attempts > 1:
+            title += f", {execution.attempts} attempts"
+        bars.append(
+            Bar(
+                label=execution.tool_name,
+                title=title,
+                css=css,
+                y=y,
+                queued_x=x(execution.queued_ms),
+                queued_width=round(queued_width, 2),
+                run_x=x(run_from),
+                run_width=round(run_width, 2),
+                retry_xs=tuple(x(mark) for mark in execution.retry_marks_ms or ()),
+            )
+        )
+    bars_bottom = axis_height + len(executions) * (row_height + row_gap)
+    step = nice_step(span)
+    ticks = [Tick(x(i * step), format_ms(round(i * step, 3))) for i in range(int(span // step) + 1)]
+    intervals = [
+        (e.started_ms, e.finished_ms)
+        for e in executions
+        if e.started_ms is not None and e.finished_ms is not None
+    ]
+    steps = concurrency_steps(intervals)
+    peak = max((level for _, level in steps), default=0)
+    top = bars_bottom + 10
+    points: list[str] = []
+    if peak:
+        level_y = lambda level: round(top + concurrency_height * (1 - level / peak), 2)  # noqa: E731
+        previous = 0
+        points.append(f"{x(0)},{level_y(0)}")
+        for moment, level in steps:
+            points.append(f"{x(moment)},{level_y(previous)}")
+            points.append(f"{x(moment)},{level_y(level)}")
+            previous = level
+        points.append(f"{x(span)},{level_y(previous)}")
+    return Gantt(
+        width=width,
+        height=round(top + concurrency_height + 18, 2),
+        chart_left=chart_left,
+        chart_width=chart_width,
+        bars_bottom=bars_bottom,
+        span_ms=span,
+        bars=bars,
+        ticks=ticks,
+        concurrency_points=" ".join(points),
+        concurrency_top=top,
+        peak_concurrency=peak,
+    )

@@ -1,0 +1,169 @@
+"""The Batch lab, batch records with their gantt charts, and a tool's Try it panel."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from fcstudio.models import Role
+from fcstudio.teams import team_view
+from tools_app import schema_form
+from tools_app.engine import STRATEGIES, ToolCall
+from tools_app.forms import TryForm
+from tools_app.models import Catalog, Tool
+
+from .execution import BatchOptions, new_call_id, run_batch
+from .forms import BatchForm, FillForm, example_arguments
+from .models import Batch, BatchSource
+from .timeline import batch_gantt
+
+
+def _catalog(request: HttpRequest, slug: str) -> Catalog:
+    return get_object_or_404(Catalog, team=request.team, slug=slug)  # type: ignore[attr-defined]
+
+
+def _example_calls(tool: Tool, count: int) -> str:
+    calls = [
+        {"name": tool.name, "arguments": example_arguments(tool.parameters, variant)}
+        for variant in range(count)
+    ]
+    return json.dumps(calls, indent=2)
+
+
+@team_view(role=Role.VIEWER, write_role=Role.EDITOR)
+@require_http_methods(["GET", "POST"])
+def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
+    current = _catalog(request, catalog)
+    tools = list(current.tools.all())
+    names = [tool.name for tool in tools]
+    if request.method == "POST":
+        form = BatchForm(request.POST, tool_names=names)
+        if form.is_valid():
+            calls = form.cleaned_data["calls"]
+            if "compare" in request.POST:
+                group = Batch.new_compare_group()
+                for strategy in STRATEGIES:
+                    run_batch(
+                        team=request.team,  # type: ignore[attr-defined]
+                        tools=tools,
+                        calls=calls,
+                        options=BatchOptions(
+                            strategy=strategy,
+                            max_concurrency=form.options().max_concurrency,
+                            fail_fast=form.options().fail_fast,
+                        ),
+                        user=request.user,
+                        compare_group=group,
+                    )
+                return redirect("batch_compare", team=request.team.slug, group=group)  # type: ignore[attr-defined]
+            batch = run_batch(
+                team=request.team,  # type: ignore[attr-defined]
+                tools=tools,
+                calls=calls,
+                options=form.options(),
+                user=request.user,
+            )
+            return redirect("batch", team=request.team.slug, batch=batch.pk)  # type: ignore[attr-defined]
+    else:
+        initial = {"calls": _example_calls(tools[0], 8) if tools else "[]"}
+        form = BatchForm(initial=initial, tool_names=names)
+    recent = Batch.objects.filter(
+        team=request.team,  # type: ignore[attr-defined]
+        executions__tool__catalog=current,
+    ).distinct()[:15]
+    context = {
+        "catalog": current,
+        "form": form,
+        "tools": tools,
+        "recent": recent,
+        "can_run": request.membership.allows(Role.EDITOR),  # type: ignore[attr-defined]
+    }
+    return render(request, "conversations/batch_lab.html", context)
+
+
+@team_view(role=Role.EDITOR)
+@require_POST
+def batch_fill(request: HttpRequest, catalog: str) -> HttpResponse:
+    """Swap the calls box for N example calls of the chosen tool."""
+    current = _catalog(request, catalog)
+    form = FillForm(request.POST)
+    error = ""
+    calls = request.POST.get("calls", "")
+    if form.is_valid():
+        tool = current.tools.filter(name=form.cleaned_data["tool"]).first()
+        if tool is None:
+            error = f"No tool “{form.cleaned_data['tool']}” in this catalog."
+        else:
+            calls = _example_calls(tool, form.cleaned_data["count"])
+    else:
+        error = " ".join(message for messages in form.errors.values() for message in messages)
+    lab = BatchForm(initial={"calls": calls}, tool_names=[])
+    return render(
+        request, "conversations/batch_lab.html#calls-field", {"form": lab, "fill_error": error}
+    )
+
+
+def _batch_context(batch: Batch, span_ms: float | None = None) -> dict[str, Any]:
+    executions = list(batch.executions.select_related("tool", "tool__catalog"))
+    statuses = Counter(e.error_code or e.status for e in executions)
+    return {
+        "batch": batch,
+        "executions": executions,
+        "gantt": batch_gantt(executions, span_ms=span_ms),
+        "statuses": sorted(statuses.items()),
+    }
+
+
+@team_view()
+@require_GET
+def batch_detail(request: HttpRequest, batch: int) -> HttpResponse:
+    record = get_object_or_404(Batch, team=request.team, pk=batch)  # type: ignore[attr-defined]
+    return render(request, "conversations/batch_detail.html", _batch_context(record))
+
+
+@team_view()
+@require_GET
+def batch_compare(request: HttpRequest, group: str) -> HttpResponse:
+    batches = list(
+        Batch.objects.filter(team=request.team, compare_group=group).order_by("pk")  # type: ignore[attr-defined]
+    )
+    if not batches:
+        raise Http404("No such comparison.")
+    span = max((b.wall_ms or 0) for b in batches) or None
+    charts = [_batch_context(batch, span_ms=span) for batch in batches]
+    return render(request, "conversations/batch_compare.html", {"charts": charts})
+
+
+@team_view(role=Role.EDITOR)
+@require_POST
+def tool_try(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
+    """Run one call of the tool's latest version and show what the model would get back."""
+    current = get_object_or_404(
+        Tool,
+        catalog__team=request.team,
+        catalog__slug=catalog,
+        name=tool,  # type: ignore[attr-defined]
+    )
+    form = TryForm(request.POST)
+    generated = schema_form.form_for_schema(current.parameters, data=request.POST)
+    context: dict[str, Any] = {"tool": current, "try_form": form, "generated": generated}
+    raw = form.data.get("arguments", "").strip() if form.is_valid() else ""
+    if not raw:
+        if not generated.is_valid():
+            return render(request, "tools_app/tool_edit.html#try-result", context)
+        raw = json.dumps(schema_form.arguments_from_form(generated, current.parameters))
+    batch = run_batch(
+        team=request.team,  # type: ignore[attr-defined]
+        tools=[current],
+        calls=[ToolCall(id=new_call_id(), name=current.name, arguments=raw)],
+        source=BatchSource.TRY,
+        user=request.user,
+    )
+    context["execution"] = batch.executions.get()
+    context["batch"] = batch
+    return render(request, "tools_app/tool_edit.html#try-result", context)

@@ -1,0 +1,209 @@
+"""How fast the engine runs a batch, against the ideal and against plain threads.
+
+`run_bench` times, in one process and one run, N mock calls of a fixed latency under each
+strategy, next to the ideal (one latency: every call fully concurrent) and a baseline of a plain
+``ThreadPoolExecutor(max_workers=10)`` over ``time.sleep``. `run_overhead_bench` measures the
+engine's own cost per call with zero-latency tools (validation + execution + events).
+
+``python -m tools_app.engine.bench [--calls 1,8,64,256] [--latency-ms 100] [--json]`` runs it
+without Django; ``manage.py bench_engine`` is the same with the project around it.
+This module must not import Django.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import json
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .calls import ToolCall, ToolSpec
+from .events import Event
+from .executor import execute_batch
+from .implementations.mock import MockImplementation
+
+DEFAULT_CALLS = (1, 8, 64, 256)
+DEFAULT_LATENCY_MS = 100.0
+SEQUENTIAL_BUDGET_S = 30.0
+BASELINE_WORKERS = 10
+
+_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "n": {"type": "integer", "minimum": 0}},
+    "required": ["city", "n"],
+    "additionalProperties": False,
+}
+
+
+def _batch(n_calls: int, latency_ms: float) -> tuple[list[ToolCall], list[ToolSpec]]:
+    spec = ToolSpec(
+        "weather",
+        _SCHEMA,
+        MockImplementation({"city": "{{ city }}", "temp_c": 21}, latency_ms=latency_ms),
+        version_key="bench",
+    )
+    calls = [
+        ToolCall(f"call_{i}", "weather", json.dumps({"city": "Paris", "n": i}))
+        for i in range(n_calls)
+    ]
+    return calls, [spec]
+
+
+def _time_batch(calls: list[ToolCall], specs: list[ToolSpec], strategy: str) -> float:
+    async def run() -> float:
+        started = time.perf_counter()
+        result = await execute_batch(calls, specs, strategy=strategy)  # type: ignore[arg-type]
+        elapsed = time.perf_counter() - started
+        failed = [r for r in result.results if not r.ok]
+        if failed:
+            raise RuntimeError(f"bench call failed: {failed[0].content}")
+        return elapsed
+
+    return asyncio.run(run())
+
+
+def _baseline(n_calls: int, latency_s: float) -> float:
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=BASELINE_WORKERS) as pool:
+        list(pool.map(lambda _: time.sleep(latency_s), range(n_calls)))
+    return time.perf_counter() - started
+
+
+def run_bench(n_calls: int, latency_ms: float) -> dict[str, Any]:
+    """Wall times (seconds) of N calls of `latency_ms` each, per strategy and baseline."""
+    if n_calls < 1 or latency_ms < 0:
+        raise ValueError("n_calls must be >= 1 and latency_ms >= 0")
+    latency_s = latency_ms / 1000
+    ideal_s = latency_s
+    calls, specs = _batch(n_calls, latency_ms)
+    _time_batch(calls[:1], specs, "asyncio")  # warm caches (imports, validator) out of the timing
+    asyncio_s = _time_batch(calls, specs, "asyncio")
+    threads_s = _time_batch(calls, specs, "threads")
+    sequential_note = None
+    if n_calls * latency_s > SEQUENTIAL_BUDGET_S:
+        sample = max(1, int(SEQUENTIAL_BUDGET_S / max(latency_s, 1e-9) / 4))
+        measured = _time_batch(calls[:sample], specs, "sequential")
+        sequential_s = measured / sample * n_calls
+        sequential_note = (
+            f"sequential sampled: {sample} of {n_calls} calls measured and extrapolated "
+            f"(the full run would take over {SEQUENTIAL_BUDGET_S:g} s)"
+        )
+    else:
+        sequential_s = _time_batch(calls, specs, "sequential")
+    baseline_s = _baseline(n_calls, latency_s)
+    report: dict[str, Any] = {
+        "n_calls": n_calls,
+        "latency_ms": latency_ms,
+        "ideal_s": ideal_s,
+        "asyncio_s": asyncio_s,
+        "threads_s": threads_s,
+        "sequential_s": sequential_s,
+        "baseline_s": baseline_s,
+        "overhead_ms_per_call": (asyncio_s - ideal_s) / n_calls * 1000,
+        "speedup_vs_sequential": sequential_s / asyncio_s if asyncio_s > 0 else 0.0,
+        "asyncio_vs_ideal": asyncio_s / ideal_s if ideal_s > 0 else None,
+        "threads_vs_ideal": threads_s / ideal_s if ideal_s > 0 else None,
+        "baseline_vs_asyncio": baseline_s / asyncio_s if asyncio_s > 0 else None,
+        "sequential_sampled": sequential_note is not None,
+    }
+    if sequential_note:
+        report["note"] = sequential_note
+    return report
+
+
+def run_overhead_bench(n_calls: int = 2000) -> dict[str, Any]:
+    """Calls per second through validation, execution and event emission, with no latency."""
+    calls, specs = _batch(n_calls, 0)
+    received: list[Event] = []
+
+    async def run() -> float:
+        await execute_batch(calls[:10], specs, on_event=received.append)  # warm up
+        received.clear()
+        started = time.perf_counter()
+        result = await execute_batch(calls, specs, on_event=received.append)
+        elapsed = time.perf_counter() - started
+        if not all(r.ok for r in result.results):
+            raise RuntimeError("overhead bench call failed")
+        return elapsed
+
+    elapsed = asyncio.run(run())
+    return {
+        "n_calls": n_calls,
+        "seconds": elapsed,
+        "calls_per_s": n_calls / elapsed,
+        "us_per_call": elapsed / n_calls * 1e6,
+        "events": len(received),
+    }
+
+
+def parse_calls(values: Iterable[str] | None) -> list[int]:
+    """``["1,8", "64"]`` → ``[1, 8, 64]``; the default list when nothing is given."""
+    counts: list[int] = []
+    for value in values or []:
+        for part in str(value).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.isdigit() or int(part) < 1:
+                raise ValueError(f"--calls takes positive integers, got {part!r}")
+            counts.append(int(part))
+    return counts or list(DEFAULT_CALLS)
+
+
+def format_table(reports: Sequence[dict[str, Any]]) -> str:
+    header = (
+        f"{'N':>5} {'ideal s':>8} {'asyncio s':>9} {'xideal':>7} {'threads s':>9} "
+        f"{'sequential s':>12} {'baseline s':>10} {'ms/call':>8} {'vs seq':>8}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in reports:
+        ratio = r["asyncio_vs_ideal"]
+        lines.append(
+            f"{r['n_calls']:>5} {r['ideal_s']:>8.3f} {r['asyncio_s']:>9.3f} "
+            f"{(f'{ratio:.3f}' if ratio else '-'):>7} {r['threads_s']:>9.3f} "
+            f"{r['sequential_s']:>12.3f}{'*' if r['sequential_sampled'] else ' '}"
+            f"{r['baseline_s']:>10.3f} {r['overhead_ms_per_call']:>8.3f} "
+            f"{r['speedup_vs_sequential']:>7.1f}x"
+        )
+    notes = [r["note"] for r in reports if r.get("note")]
+    lines.extend(f"* {note}" for note in notes)
+    return "\n".join(lines)
+
+
+def format_overhead(report: dict[str, Any]) -> str:
+    return (
+        f"overhead: {report['calls_per_s']:,.0f} calls/s "
+        f"({report['us_per_call']:.1f} µs per call through validation, execution and "
+        f"{report['events']} events, N={report['n_calls']}, zero latency)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools_app.engine.bench", description=__doc__)
+    parser.add_argument("--calls", action="append", help="N, repeatable or comma separated")
+    parser.add_argument("--latency-ms", type=float, default=DEFAULT_LATENCY_MS)
+    parser.add_argument("--json", action="store_true", help="one JSON object per N per line")
+    parser.add_argument("--overhead-calls", type=int, default=2000)
+    options = parser.parse_args(argv)
+    try:
+        counts = parse_calls(options.calls)
+    except ValueError as exc:
+        parser.error(str(exc))
+    reports = [run_bench(n, options.latency_ms) for n in counts]
+    overhead = run_overhead_bench(options.overhead_calls)
+    if options.json:
+        for report in reports:
+            print(json.dumps(report))
+        print(json.dumps({"overhead": overhead}))
+    else:
+        print(format_table(reports))
+        print(format_overhead(overhead))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,442 @@
+"""The ``http`` implementation: send the arguments to an HTTP endpoint, guarded against SSRF.
+
+``{"url", "method": "POST", "headers": {...}, "timeout_s", "max_response_bytes": 1_000_000}``.
+POST/PUT/PATCH send the arguments as a JSON body, GET/DELETE as a query string; every request
+carries ``Idempotency-Key: <tool_call_id>`` so an upstream can drop the duplicates retries cause.
+The response's JSON (or text) is the result; a non-2xx status is ``UPSTREAM_ERROR`` (429 and 5xx
+retryable, a small ``Retry-After`` honoured); connection failures are retryable.
+
+SSRF guard: the host is resolved once, every resolved address is checked against the
+`HttpPolicy` (loopback, private, link-local, unique-local, multicast, reserved, unspecified and
+cloud-metadata addresses are refused with ``DENIED`` unless the policy permits them), and the
+request then goes to that exact IP — the URL is rewritten to the address while the ``Host``
+header and the TLS SNI/certificate check keep the name — so a second DNS answer cannot swap the
+target. Proxies from the environment are ignored for the same reason. Redirects are not followed
+automatically: each hop (at most 5) is checked the same way, and configured headers are dropped
+when a redirect leaves the original origin. Header values never appear in errors or events.
+Responses are read as a stream and abandoned past `max_response_bytes`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import json
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+try:  # the openai SDK brings httpx2, the maintained successor of httpx, with the same API
+    import httpx2 as httpx
+except ImportError:  # pragma: no cover - environments with the original package
+    import httpx  # type: ignore[no-redef]
+
+from ..errors import ErrorCode, ToolFailure
+from .base import CallContext
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+CONFIG_KEYS = frozenset({"url", "method", "headers", "timeout_s", "max_response_bytes"})
+MAX_REDIRECTS = 5
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+DEFAULT_MAX_RESPONSE_BYTES = 1_000_000
+DEFAULT_TIMEOUT_S = 30.0
+ERROR_BODY_CHARS = 500
+
+CLOUD_METADATA = frozenset(
+    ipaddress.ip_address(a)
+    for a in ("169.254.169.254", "fd00:ec2::254", "169.254.170.2", "100.100.100.200")
+)
+_UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def address_problem(address: IPAddress) -> str | None:
+    """Why connecting to `address` is refused by default, or None for a public address."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour
+        if embedded is None and address.teredo is not None:
+            embedded = address.teredo[1]
+        if embedded is None and address in _NAT64:
+            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if embedded is not None:
+            inner = address_problem(embedded)
+            if inner is not None:
+                return f"{inner} (embedded in {address})"
+    if address in CLOUD_METADATA:
+        return "cloud metadata address"
+    if address.is_unspecified:
+        return "unspecified address"
+    if address.is_loopback:
+        return "loopback address"
+    if address.is_link_local:
+        return "link-local address"
+    if address.is_multicast:
+        return "multicast address"
+    if isinstance(address, ipaddress.IPv6Address) and address in _UNIQUE_LOCAL:
+        return "unique-local address"
+    if address.is_reserved:
+        return "reserved address"
+    if address.is_private:
+        return "private address"
+    if not address.is_global:
+        return "not a globally routable address"
+    return None
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """Which non-public targets an HTTP tool may reach.
+
+    `allowed_hosts` holds host names, IP addresses or networks (``"10.1.0.0/16"``) an admin
+    allowed explicitly. `allow_private` opens every non-public address except cloud metadata,
+    which only an explicit entry of its exact IP address opens.
+    """
+
+    allow_private: bool = False
+    allowed_hosts: frozenset[str] = frozenset()
+
+    def refusal(self, host: str, address: IPAddress) -> str | None:
+        problem = address_problem(address)
+        if problem is None:
+            return None
+        if str(address) in self.allowed_hosts:
+            return None
+        if address in CLOUD_METADATA or "cloud metadata" in problem:
+            return problem
+        if self.allow_private or host.lower() in self._hosts or self._in_allowed_network(address):
+            return None
+        return problem
+
+    @property
+    def _hosts(self) -> frozenset[str]:
+        return frozenset(entry.lower().strip("[]") for entry in self.allowed_hosts)
+
+    def _in_allowed_network(self, address: IPAddress) -> bool:
+        for entry in self.allowed_hosts:
+            if "/" not in entry:
+                continue
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                continue
+            if address.version == network.version and address in network:
+                return True
+        return False
+
+
+async def resolve_host(host: str, port: int) -> list[IPAddress]:
+    """Every address `host` resolves to (an IP literal resolves to itself)."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ToolFailure(
+            ErrorCode.UPSTREAM_ERROR,
+            f"could not resolve host {host!r}: {exc.strerror or exc}",
+            {"host": host},
+            retryable=exc.errno == socket.EAI_AGAIN,
+        ) from exc
+    addresses: list[IPAddress] = []
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        text = str(sockaddr[0]).split("%", 1)[0]
+        address = ipaddress.ip_address(text)
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise ToolFailure(ErrorCode.UPSTREAM_ERROR, f"host {host!r} has no address", {"host": host})
+    return addresses
+
+
+_ssl_lock = threading.Lock()
+_ssl_context: ssl.SSLContext | None = None
+
+
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every request (building one costs milliseconds)."""
+    global _ssl_context
+    with _ssl_lock:
+        if _ssl_context is None:
+            _ssl_context = httpx.create_ssl_context(trust_env=False)
+        return _ssl_context
+
+
+class HttpImplementation:
+    def __init__(
+        self,
+        url: str,
+        *,
+        method: str = "POST",
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        policy: HttpPolicy | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.url = httpx.URL(url)
+        self.method = method.upper()
+        self.headers = dict(headers or {})
+        self.timeout_s = float(timeout_s)
+        self.max_response_bytes = int(max_response_bytes)
+        self.policy = policy or HttpPolicy()
+        self.ssl_context = ssl_context  # None: the system's trust store
+
+    @classmethod
+    def from_config(
+        cls, config: Mapping[str, Any], *, policy: HttpPolicy | None = None
+    ) -> HttpImplementation:
+        if not isinstance(config, Mapping):
+            raise ValueError("http config must be an object")
+        unknown = set(config) - CONFIG_KEYS
+        if unknown:
+            raise ValueError(f"http config has unknown keys: {', '.join(sorted(unknown))}")
+        url = config.get("url")
+        if not isinstance(url, str) or not url:
+            raise ValueError("http config needs a 'url'")
+        try:
+            parsed = httpx.URL(url)
+        except Exception as exc:
+            raise ValueError(f"http url is not a valid URL: {exc}") from exc
+        if parsed.scheme not in ("http", "https") or not parsed.raw_host:
+            raise ValueError("http url must be an absolute http:// or https:// URL")
+        method = config.get("method", "POST")
+        if not isinstance(method, str) or method.upper() not in METHODS:
+            raise ValueError(f"http method must be one of {', '.join(METHODS)}")
+        headers = config.get("headers", {}) or {}
+        if not isinstance(headers, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            raise ValueError("http headers must be an object of strings")
+        if any(k.lower() in ("host", "idempotency-key", "content-length") for k in headers):
+            raise ValueError("http headers may not set Host, Idempotency-Key or Content-Length")
+        timeout = config.get("timeout_s", DEFAULT_TIMEOUT_S)
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
+            raise ValueError("http timeout_s must be a positive number")
+        cap = config.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES)
+        if not isinstance(cap, int) or isinstance(cap, bool) or cap <= 0:
+            raise ValueError("http max_response_bytes must be a positive integer")
+        return cls(
+            url,
+            method=method,
+            headers=headers,
+            timeout_s=timeout,
+            max_response_bytes=cap,
+            policy=policy,
+        )
+
+    async def invoke(self, arguments: dict[str, Any], context: CallContext) -> Any:
+        try:
+            async with httpx.AsyncClient(
+                verify=self.ssl_context or _tls(),
+                trust_env=False,
+                follow_redirects=False,
+                timeout=self.timeout_s,
+            ) as client:
+                return await self._exchange(client, arguments, context)
+        except httpx.TimeoutException as exc:
+            raise ToolFailure(
+                ErrorCode.TIMEOUT,
+                f"the HTTP request timed out ({type(exc).__name__})",
+                {"timeout_s": self.timeout_s},
+                retryable=True,
+            ) from exc
+        except httpx.TransportError as exc:
+            raise ToolFailure(
+                ErrorCode.UPSTREAM_ERROR,
+                f"connection failed: {type(exc).__name__}: {exc}",
+                {},
+                retryable=True,
+            ) from exc
+
+    async def _exchange(
+        self, client: httpx.AsyncClient, arguments: dict[str, Any], context: CallContext
+    ) -> Any:
+        url = self.url
+        method = self.method
+        send_body = method in BODY_METHODS
+        headers = dict(self.headers)
+        origin = _origin(url)
+        for hop in range(MAX_REDIRECTS + 1):
+            host = url.raw_host.decode("ascii")
+            port = url.port or (443 if url.scheme == "https" else 80)
+            addresses = await self._checked_addresses(host, port)
+            request_headers = {
+                **headers,
+                "Host": _host_header(host, url.port),
+                "Idempotency-Key": context.call_id,
+            }
+            extensions = {"sni_hostname": host} if url.scheme == "https" else {}
+            # arguments travel in the first request only; a Location is followed as given
+            first_get = hop == 0 and not send_body
+            target = url.copy_merge_params(query_params(arguments)) if first_get else url
+            requests = [
+                client.build_request(
+                    method,
+                    target.copy_with(host=str(address)),
+                    headers=request_headers,
+                    json=arguments if send_body else None,
+                    extensions=extensions,
+                )
+                for address in addresses
+            ]
+            response = await self._send_to_first_reachable(client, requests)
+            try:
+                location = response.headers.get("location")
+                if response.status_code in REDIRECT_STATUSES and location:
+                    if hop == MAX_REDIRECTS:
+                        raise ToolFailure(
+                            ErrorCode.UPSTREAM_ERROR,
+                            f"more than {MAX_REDIRECTS} redirects",
+                            {"status": response.status_code},
+                        )
+                    url = _redirect_target(url, location)
+                    if response.status_code == 303 or (
+                        response.status_code in (301, 302) and method != "GET"
+                    ):
+                        method, send_body = "GET", False
+                    if _origin(url) != origin:
+                        headers = {}
+                    continue
+                body = await self._read_capped(response)
+                return self._result(response, body)
+            finally:
+                await response.aclose()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _checked_addresses(self, host: str, port: int) -> list[IPAddress]:
+        """The resolved addresses, all of them permitted, or DENIED naming the first that is not."""
+        addresses = await resolve_host(host, port)
+        for address in addresses:
+            problem = self.policy.refusal(host, address)
+            if problem is not None:
+                raise ToolFailure(
+                    ErrorCode.DENIED,
+                    f"refused to connect to {host!r}: it resolves to a {problem}",
+                    {"host": host, "address": str(address), "reason": problem},
+                )
+        return addresses
+
+    @staticmethod
+    async def _send_to_first_reachable(
+        client: httpx.AsyncClient, requests: list[httpx.Request]
+    ) -> httpx.Response:
+        """Try the checked addresses in order (e.g. ::1, then 127.0.0.1 on a dual stack)."""
+        for position, request in enumerate(requests):
+            try:
+                return await client.send(request, stream=True)
+            except httpx.ConnectError:
+                if position == len(requests) - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise _too_large(self.max_response_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                raise _too_large(self.max_response_bytes)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _result(self, response: httpx.Response, body: bytes) -> Any:
+        status = response.status_code
+        text = body.decode(response.encoding or "utf-8", errors="replace")
+        if not 200 <= status < 300:
+            retryable = status == 429 or 500 <= status <= 599
+            raise ToolFailure(
+                ErrorCode.UPSTREAM_ERROR,
+                f"the upstream answered HTTP {status}",
+                {"status": status, "body": text[:ERROR_BODY_CHARS]},
+                retryable=retryable,
+                retry_after=retry_after_s(response.headers.get("retry-after")),
+            )
+        if not body:
+            return None
+        content_type = response.headers.get("content-type", "").lower()
+        if "json" in content_type or not content_type:
+            try:
+                return json.loads(text)
+            except ValueError:
+                pass
+        return text
+
+
+def _too_large(cap: int) -> ToolFailure:
+    return ToolFailure(
+        ErrorCode.UPSTREAM_ERROR,
+        f"response too large (more than {cap} bytes)",
+        {"max_response_bytes": cap},
+    )
+
+
+def _origin(url: httpx.URL) -> tuple[str, bytes, int | None]:
+    return (url.scheme, url.raw_host, url.port)
+
+
+def _redirect_target(current: httpx.URL, location: str) -> httpx.URL:
+    try:
+        target = current.join(location)
+    except Exception as exc:
+        raise ToolFailure(
+            ErrorCode.UPSTREAM_ERROR, "the upstream redirected to an invalid URL", {}
+        ) from exc
+    if target.scheme not in ("http", "https") or not target.raw_host:
+        raise ToolFailure(
+            ErrorCode.DENIED,
+            f"refused to follow a redirect to a {target.scheme or 'relative'} URL",
+            {"reason": "redirect scheme"},
+        )
+    return target
+
+
+def _host_header(host: str, port: int | None) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return shown if port is None else f"{shown}:{port}"
+
+
+def query_params(arguments: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Arguments as query parameters: lists repeat the key, objects travel as JSON."""
+    params: list[tuple[str, str]] = []
+    for key, value in arguments.items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if item is None:
+                continue
+            if isinstance(item, bool):
+                params.append((key, "true" if item else "false"))
+            elif isinstance(item, (dict, list)):
+                params.append((key, json.dumps(item, separators=(",", ":"))))
+            else:
+                params.append((key, str(item)))
+    return params
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,48 @@
+"""``manage.py bench_engine``: the engine benchmark with the project's settings loaded.
+
+The measuring lives in `tools_app.engine.bench` (Django-free, also ``python -m
+tools_app.engine.bench``); this command only parses options and prints.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from tools_app.engine import bench
+
+
+class Command(BaseCommand):
+    help = (
+        "Time N mock calls under each engine strategy against the ideal, the sequential strategy "
+        "and a plain ThreadPoolExecutor(max_workers=10) baseline; print the per-call overhead."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--calls",
+            action="append",
+            help="number of calls per batch; repeatable or comma separated (default 1,8,64,256)",
+        )
+        parser.add_argument("--latency-ms", type=float, default=bench.DEFAULT_LATENCY_MS)
+        parser.add_argument("--json", action="store_true", help="one JSON object per N per line")
+        parser.add_argument("--overhead-calls", type=int, default=2000)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            counts = bench.parse_calls(options["calls"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["latency_ms"] < 0:
+            raise CommandError("--latency-ms must be >= 0")
+        reports = [bench.run_bench(n, options["latency_ms"]) for n in counts]
+        overhead = bench.run_overhead_bench(options["overhead_calls"])
+        if options["json"]:
+            for report in reports:
+                self.stdout.write(json.dumps(report))
+            self.stdout.write(json.dumps({"overhead": overhead}))
+            return
+        self.stdout.write(bench.format_table(reports))
+        self.stdout.write(bench.format_overhead(overhead))
