@@ -23,10 +23,11 @@ from tools_app.engine import (
     Event,
     EventKind,
     ToolCall,
+    ToolSpec,
     execute_batch,
     execute_batch_sync,
 )
-from tools_app.models import Tool
+from tools_app.models import Tool, ToolVersion
 from tools_app.runtime import spec_for
 
 from .models import Batch, BatchSource, BatchStatus, ExecutionStatus, ToolExecution
@@ -45,25 +46,31 @@ def new_call_id() -> str:
     return f"call_{uuid.uuid4().hex[:24]}"
 
 
+def latest_versions(tools: Sequence[Tool]) -> list[ToolVersion]:
+    versions = (tool.versions.order_by("-number").first() for tool in tools if tool.version)
+    return [version for version in versions if version is not None]
+
+
 def prepare_batch(
     *,
     team: Any,
-    tools: Sequence[Tool],
+    versions: Sequence[ToolVersion],
     calls: Sequence[ToolCall],
     options: BatchOptions,
     source: str = BatchSource.LAB,
     user: Any = None,
     compare_group: uuid.UUID | None = None,
-) -> tuple[Batch, dict[str, Any]]:
+    conversation: Any = None,
+    round_number: int | None = None,
+) -> tuple[Batch, dict[str, ToolSpec]]:
     """Create the Batch and its queued executions; return them with the pinned specs."""
-    by_name = {tool.name: tool for tool in tools}
-    versions = {
-        tool.name: tool.versions.order_by("-number").first() for tool in tools if tool.version
-    }
-    specs = {name: spec_for(version) for name, version in versions.items() if version}
+    by_name = {version.snapshot["name"]: version for version in versions}
+    specs = {name: spec_for(version) for name, version in by_name.items()}
     with transaction.atomic():
         batch = Batch.objects.create(
             team=team,
+            conversation=conversation,
+            round=round_number,
             source=source,
             strategy=options.strategy,
             max_concurrency=options.max_concurrency,
@@ -77,8 +84,8 @@ def prepare_batch(
                 position=position,
                 tool_call_id=call.id,
                 tool_name=call.name,
-                tool=by_name.get(call.name),
-                tool_version=versions.get(call.name),
+                tool_id=by_name[call.name].tool_id if call.name in by_name else None,
+                tool_version=by_name.get(call.name),
                 raw_arguments=call.arguments,
             )
             for position, call in enumerate(calls)
@@ -175,7 +182,7 @@ def run_batch(
     """Run the calls now, in this thread, and return the recorded Batch."""
     batch, specs = prepare_batch(
         team=team,
-        tools=tools,
+        versions=latest_versions(tools),
         calls=calls,
         options=options,
         source=source,

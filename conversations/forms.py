@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
@@ -10,8 +11,10 @@ from django.conf import settings
 
 from tools_app import schema
 from tools_app.engine import STRATEGIES, ToolCall
+from tools_app.models import Tool
 
 from .execution import BatchOptions, new_call_id
+from .models import Provider
 
 STRATEGY_CHOICES = [(name, name) for name in STRATEGIES]
 MONO = {"class": "code", "spellcheck": "false", "autocomplete": "off", "data-code-editor": ""}
@@ -131,3 +134,134 @@ def example_value(name: str, prop: dict[str, Any], variant: int) -> Any:
     if prop.get("format") in formats:
         return formats[prop["format"]]
     return f"{name} {variant + 1}"
+
+
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def parse_header_lines(text: str) -> dict[str, str]:
+    """`Name: value` per line; a ValidationError names the line that is wrong."""
+    headers: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(":")
+        name, value = name.strip(), value.strip()
+        if not sep or not HEADER_NAME.match(name):
+            raise forms.ValidationError(f"Line {number}: write headers as Name: value.")
+        headers[name] = value
+    if len(headers) > 20:
+        raise forms.ValidationError("At most 20 extra headers.")
+    return headers
+
+
+class ProviderForm(forms.ModelForm):
+    base_url = forms.URLField(
+        max_length=500,
+        assume_scheme="https",
+        label="Base URL",
+        help_text="Any OpenAI-compatible endpoint, e.g. https://api.openai.com/v1",
+    )
+    api_key = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        label="API key",
+        help_text="Stored encrypted and never shown again. Leave empty to keep the current key.",
+        max_length=500,
+    )
+    extra_headers = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "code", "autocomplete": "off"}),
+        label="Extra headers",
+        help_text="Name: value per line; stored encrypted. Leave empty to keep the current ones.",
+        max_length=5000,
+    )
+
+    class Meta:
+        model = Provider
+        fields = ["name", "base_url", "default_model", "timeout_s"]
+        labels = {"timeout_s": "Request timeout (s)"}
+
+    def __init__(self, *args: Any, team: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.team = team
+        self.fields["timeout_s"].min_value = 1
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        taken = Provider.objects.filter(team=self.team, name=name).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(f"This team already has a provider “{name}”.")
+        return name
+
+    def clean_timeout_s(self) -> float:
+        value = self.cleaned_data["timeout_s"]
+        if not 1 <= value <= 600:
+            raise forms.ValidationError("Between 1 and 600 seconds.")
+        return value
+
+    def clean_extra_headers(self) -> dict[str, str] | None:
+        text = self.cleaned_data.get("extra_headers") or ""
+        return parse_header_lines(text) if text.strip() else None
+
+
+class ConversationForm(forms.Form):
+    title = forms.CharField(required=False, max_length=200)
+    provider = forms.ModelChoiceField(queryset=Provider.objects.none(), empty_label=None)
+    model = forms.CharField(
+        max_length=200, required=False, help_text="Empty: the provider's default."
+    )
+    system = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=50_000,
+        label="System message",
+    )
+    user = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), max_length=50_000, label="User message"
+    )
+    tools = forms.ModelMultipleChoiceField(
+        queryset=Tool.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    tool_choice = forms.ChoiceField(choices=[])
+    parallel_tool_calls = forms.BooleanField(
+        required=False, initial=True, label="Parallel tool calls"
+    )
+    strategy = forms.ChoiceField(choices=STRATEGY_CHOICES, initial="asyncio")
+    max_concurrency = forms.IntegerField(
+        required=False, min_value=1, max_value=256, label="Max concurrency"
+    )
+    temperature = forms.FloatField(required=False, min_value=0, max_value=2)
+    max_rounds = forms.IntegerField(min_value=1, max_value=50, initial=6, label="Max rounds")
+
+    def __init__(self, *args: Any, team: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = team.providers.all()
+        tools = Tool.objects.filter(catalog__team=team, version__gt=0).select_related("catalog")
+        self.fields["tools"].queryset = tools
+        self.fields["tools"].label_from_instance = lambda t: f"{t.name} ({t.catalog.name})"
+        named = [(f"function:{t.name}", f"only {t.name}") for t in tools]
+        self.fields["tool_choice"].choices = [
+            ("auto", "auto: the model decides"),
+            ("none", "none: answer without tools"),
+            ("required", "required: call at least one tool"),
+            *named,
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        tools = list(cleaned.get("tools") or [])
+        names = [tool.name for tool in tools]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            self.add_error("tools", f"Two chosen tools share the name {', '.join(duplicates)}.")
+        choice = cleaned.get("tool_choice", "auto")
+        if (choice == "required" or choice.startswith("function:")) and not tools:
+            self.add_error("tool_choice", f"tool_choice {choice} needs at least one tool.")
+        elif choice.startswith("function:") and choice.partition(":")[2] not in names:
+            self.add_error(
+                "tool_choice", f"{choice.partition(':')[2]} is not among the chosen tools."
+            )
+        return cleaned

@@ -19,6 +19,159 @@ from tools_app.models import Tool, ToolVersion
 class BatchSource(models.TextChoices):
     LAB = "lab", "Batch lab"
     TRY = "try", "Try it"
+    CONVERSATION = "conversation", "Conversation"
+
+
+class Provider(models.Model):
+    """An OpenAI-compatible Chat Completions endpoint a team may call.
+
+    The API key and extra headers are stored encrypted (fcstudio.secrets) and never rendered.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="providers")
+    name = models.CharField(max_length=100)
+    base_url = models.URLField(max_length=500)
+    api_key_encrypted = models.TextField(blank=True)
+    api_key_hint = models.CharField(max_length=20, blank=True)
+    extra_headers_encrypted = models.TextField(blank=True)
+    default_model = models.CharField(max_length=200, blank=True)
+    timeout_s = models.FloatField(default=60.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="provider_name_unique_in_team")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ToolChoice(models.TextChoices):
+    AUTO = "auto", "auto"
+    NONE = "none", "none"
+    REQUIRED = "required", "required"
+    FUNCTION = "function", "one named function"
+
+
+class RunStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    WAITING = "waiting", "Waiting for approval"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+    STOPPED = "stopped", "Stopped"
+
+
+ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING)
+
+
+class Conversation(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="conversations")
+    title = models.CharField(max_length=200)
+    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.SET_NULL)
+    model = models.CharField(max_length=200)
+    tool_versions = models.ManyToManyField(ToolVersion, blank=True, related_name="+")
+    tool_choice = models.CharField(max_length=10, choices=ToolChoice.choices, default="auto")
+    tool_choice_name = models.CharField(max_length=64, blank=True)
+    parallel_tool_calls = models.BooleanField(default=True)
+    strategy = models.CharField(max_length=12, default="asyncio")
+    max_concurrency = models.PositiveIntegerField(null=True, blank=True)
+    temperature = models.FloatField(null=True, blank=True)
+    max_rounds = models.PositiveSmallIntegerField(default=6)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.DRAFT)
+    failure = models.TextField(blank=True)
+    stop_requested = models.BooleanField(default=False)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    forked_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="forks"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    def tool_choice_value(self) -> str | dict:
+        """`tool_choice` exactly as the Chat Completions request carries it."""
+        if self.tool_choice == ToolChoice.FUNCTION:
+            return {"type": "function", "function": {"name": self.tool_choice_name}}
+        return str(self.tool_choice)
+
+
+class Message(models.Model):
+    """One OpenAI message of a conversation, in order; `payload` is the exact object sent."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    position = models.PositiveIntegerField()
+    round = models.PositiveSmallIntegerField(default=0)
+    role = models.CharField(max_length=10)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["conversation", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "position"], name="one_message_per_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} #{self.position}"
+
+    @property
+    def content(self) -> str:
+        value = self.payload.get("content")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def tool_calls(self) -> list[dict]:
+        calls = self.payload.get("tool_calls")
+        return calls if isinstance(calls, list) else []
+
+
+class ModelCall(models.Model):
+    """One request to the provider and what came back (or why nothing did)."""
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="model_calls"
+    )
+    round = models.PositiveSmallIntegerField()
+    request = models.JSONField()
+    response = models.JSONField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    error_kind = models.CharField(max_length=20, blank=True)
+    error_message = models.TextField(blank=True)
+    finish_reason = models.CharField(max_length=30, blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    total_tokens = models.PositiveIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    duration_ms = models.FloatField(null=True, blank=True)
+    first_token_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["conversation", "round"]
+
+    def __str__(self) -> str:
+        return f"Model call, round {self.round}"
 
 
 class BatchStatus(models.TextChoices):
@@ -29,6 +182,10 @@ class BatchStatus(models.TextChoices):
 
 class Batch(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="batches")
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="batches"
+    )
+    round = models.PositiveSmallIntegerField(null=True, blank=True)
     source = models.CharField(max_length=12, choices=BatchSource.choices)
     status = models.CharField(
         max_length=10, choices=BatchStatus.choices, default=BatchStatus.RUNNING
@@ -81,6 +238,11 @@ class ToolExecution(models.Model):
     parsed_arguments = models.JSONField(null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED
+    )
+    approval = models.CharField(
+        max_length=10,
+        blank=True,
+        choices=[("pending", "Pending"), ("approved", "Approved"), ("denied", "Denied")],
     )
     error_code = models.CharField(max_length=30, blank=True)
     error_message = models.TextField(blank=True)

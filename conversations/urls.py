@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import conversation_views, views
 
 urlpatterns = [
     path("c/<slug:catalog>/lab/", views.batch_lab, name="batch_lab"),
@@ -8,4 +8,46 @@ urlpatterns = [
     path("c/<slug:catalog>/tools/<str:tool>/try/", views.tool_try, name="tool_try"),
     path("batches/<int:batch>/", views.batch_detail, name="batch"),
     path("batches/compare/<uuid:group>/", views.batch_compare, name="batch_compare"),
+]
+
+urlpatterns += [
+    path("providers/", conversation_views.provider_list, name="providers"),
+    path("providers/<int:provider_id>/", conversation_views.provider_edit, name="provider"),
+    path(
+        "providers/<int:provider_id>/test/",
+        conversation_views.provider_test,
+        name="provider_test",
+    ),
+    path("conversations/", conversation_views.conversation_list, name="conversations"),
+    path("conversations/new/", conversation_views.conversation_new, name="conversation_new"),
+    path(
+        "conversations/<int:conversation>/",
+        conversation_views.conversation_detail,
+        name="conversation",
+    ),
+    path(
+        "conversations/<int:conversation>/run/",
+        conversation_views.conversation_run,
+        name="conversation_run",
+    ),
+    path(
+        "conversations/<int:conversation>/stop/",
+        conversation_views.conversation_stop,
+        name="conversation_stop",
+    ),
+    path(
+        "conversations/<int:conversation>/fork/",
+        conversation_views.conversation_fork,
+        name="conversation_fork",
+    ),
+    path(
+        "conversations/<int:conversation>/export.json",
+        conversation_views.conversation_export,
+        name="conversation_export",
+    ),
+    path(
+        "conversations/<int:conversation>/calls/<int:execution>/decide/",
+        conversation_views.call_decide,
+        name="call_decide",
+    ),
 ]

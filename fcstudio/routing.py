@@ -1,3 +1,12 @@
 """Websocket routes."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from conversations.consumers import ConversationConsumer
+
+websocket_urlpatterns = [
+    path(
+        "ws/t/<slug:team>/conversations/<int:conversation>/",
+        ConversationConsumer.as_asgi(),
+    ),
+]

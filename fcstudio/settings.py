@@ -124,6 +124,10 @@ FCSTUDIO_TOOL_MODULES = env_list("FCSTUDIO_TOOL_MODULES", "tools_app.demo_tools"
 # HTTP tools refuse private, loopback and link-local targets unless an operator allows them.
 FCSTUDIO_HTTP_ALLOW_PRIVATE = env_bool("FCSTUDIO_HTTP_ALLOW_PRIVATE")
 FCSTUDIO_HTTP_ALLOWED_HOSTS = env_list("FCSTUDIO_HTTP_ALLOWED_HOSTS")
+# Fernet keys for secrets at rest (fcstudio.secrets), comma-separated: the first encrypts, all
+# decrypt, so a new key goes first and old ones stay until re-encrypted. Empty: derived from
+# SECRET_KEY, which then cannot change without losing the stored secrets.
+FCSTUDIO_SECRET_KEYS = env_list("FCSTUDIO_SECRET_KEYS")
 # The largest import a person may paste or upload.
 FCSTUDIO_MAX_IMPORT_BYTES = int(env_str("FCSTUDIO_MAX_IMPORT_BYTES", str(5 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = FCSTUDIO_MAX_IMPORT_BYTES + 1024 * 1024

@@ -6,6 +6,7 @@ Every view test can ask "and the outsider gets 404?" with the same few lines.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from conversations.models import Provider
+from conversations.providers import set_api_key
 from fcstudio.models import Membership, Role, Team
+from tests.support.openai_server import ScriptedOpenAI
 from tools_app import catalog as catalog_ops
 from tools_app.models import Catalog, Tool
 
@@ -97,6 +101,26 @@ def bfcl_dir() -> Path:
     if not path.exists():
         pytest.skip(f"BFCL samples not found at {path}")
     return path
+
+
+@pytest.fixture
+def model_server() -> Iterator[ScriptedOpenAI]:
+    with ScriptedOpenAI(api_key="sk-test-key-123456") as server:
+        yield server
+
+
+@pytest.fixture
+def provider(team, model_server) -> Provider:
+    record = Provider(
+        team=team,
+        name="Scripted",
+        base_url=model_server.base_url,
+        default_model="test-model",
+        timeout_s=5,
+    )
+    set_api_key(record, "sk-test-key-123456")
+    record.save()
+    return record
 
 
 def service_unavailable(reason: str) -> None:

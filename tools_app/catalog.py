@@ -15,12 +15,18 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from fcstudio import secrets
+
 from . import importers, schema
-from .models import Catalog, ImplementationKind, Tool, ToolVersion
+from .models import SNAPSHOT_DEFAULTS, Catalog, ImplementationKind, RateLimitMode, Tool, ToolVersion
 
 BUNDLE_FORMAT = "fcstudio.bundle"
 BUNDLE_VERSION = 1
 DEFAULT_MOCK_CONFIG: dict[str, Any] = {"latency_ms": 50}
+# How a header's secret value appears where it may not: bundles withhold it, pages mask it.
+WITHHELD: dict[str, Any] = {"secret": None}
+SHOWN_SECRET = f"{secrets.MASK} (secret)"
+SHOWN_CHANGED_SECRET = f"{secrets.MASK} (secret, changed)"
 
 
 @dataclass
@@ -59,7 +65,9 @@ def save_tool(tool: Tool, *, author: Any = None, message: str = "") -> ToolVersi
     """Save the working copy and freeze it as the next version; None when nothing changed."""
     with transaction.atomic():
         latest = tool.versions.first() if tool.pk else None
-        if latest is not None and latest.snapshot == _normalised_snapshot(tool):
+        if latest is not None and {**SNAPSHOT_DEFAULTS, **latest.snapshot} == _normalised_snapshot(
+            tool
+        ):
             return None
         tool.version = (latest.number if latest else 0) + 1
         tool.save()
@@ -75,6 +83,19 @@ def save_tool(tool: Tool, *, author: Any = None, message: str = "") -> ToolVersi
 def _normalised_snapshot(tool: Tool) -> dict[str, Any]:
     # A JSON round trip makes the snapshot compare equal to what the database gives back.
     return json.loads(json.dumps(tool.snapshot()))
+
+
+def redacted_snapshot(snapshot: dict[str, Any], shown: Any = WITHHELD) -> dict[str, Any]:
+    """A copy of a snapshot fit to show or export: every HTTP header value replaced by `shown`.
+
+    Stored values are Fernet tokens, ciphertext, but they still stay on the server; the history
+    page shows SHOWN_SECRET, bundles carry WITHHELD.
+    """
+    implementation = snapshot.get("implementation")
+    if not isinstance(implementation, dict) or not isinstance(implementation.get("headers"), dict):
+        return snapshot
+    headers = {name: json.loads(json.dumps(shown)) for name in implementation["headers"]}
+    return {**snapshot, "implementation": {**implementation, "headers": headers}}
 
 
 def tools_entry(tool: Tool) -> dict[str, Any]:
@@ -93,14 +114,14 @@ def export_openai(catalog: Catalog) -> list[dict[str, Any]]:
 def export_bundle(catalog: Catalog) -> dict[str, Any]:
     tools = []
     for tool in catalog.tools.order_by("name").prefetch_related("versions__author"):
-        snapshot = _normalised_snapshot(tool)
+        snapshot = redacted_snapshot(_normalised_snapshot(tool))
         snapshot["versions"] = [
             {
                 "number": version.number,
                 "message": version.message,
                 "author": version.author.get_username() if version.author else None,
                 "created_at": version.created_at.isoformat(),
-                "snapshot": version.snapshot,
+                "snapshot": redacted_snapshot(version.snapshot),
             }
             for version in sorted(tool.versions.all(), key=lambda v: v.number)
         ]
@@ -173,7 +194,7 @@ def _import_bundle(catalog: Catalog, bundle: dict[str, Any], *, author: Any) -> 
     users = {u.get_username(): u for u in get_user_model().objects.filter(username__in=usernames)}
     rows: list[ImportedRow] = []
     rejected: list[importers.Rejection] = []
-    accepted: list[tuple[dict[str, Any], Tool]] = []
+    accepted: list[tuple[dict[str, Any], Tool, list[str]]] = []
     with transaction.atomic():
         existing = {tool.name: tool for tool in catalog.tools.select_for_update()}
         seen: set[str] = set()
@@ -185,9 +206,9 @@ def _import_bundle(catalog: Catalog, bundle: dict[str, Any], *, author: Any) -> 
                 continue
             seen.add(item["name"])
             tool = existing.get(item["name"]) or Tool(catalog=catalog)
-            _apply_snapshot(tool, item)
-            accepted.append((item, tool))
-        for item, tool in accepted:
+            notes = _apply_snapshot(tool, item)
+            accepted.append((item, tool, notes))
+        for item, tool, notes in accepted:
             if tool.pk is None and _has_history(item):
                 tool.version = max(v["number"] for v in item["versions"])
                 tool.save()
@@ -200,12 +221,12 @@ def _import_bundle(catalog: Catalog, bundle: dict[str, Any], *, author: Any) -> 
                         author=users.get(entry.get("author")),
                         created_at=_parse_time(entry.get("created_at")),
                     )
-                rows.append(ImportedRow(tool.name, tool.original_name, "created"))
+                rows.append(ImportedRow(tool.name, tool.original_name, "created", notes))
                 continue
             created = tool.pk is None
             version = save_tool(tool, author=author, message="Imported (bundle)")
             outcome = "created" if created else ("updated" if version else "unchanged")
-            rows.append(ImportedRow(tool.name, tool.original_name, outcome))
+            rows.append(ImportedRow(tool.name, tool.original_name, outcome, notes))
     return ImportReport("bundle", rows, rejected)
 
 
@@ -249,6 +270,27 @@ def _bundle_entry_problem(item: Any, seen: set[str]) -> str:
     for key, kind in (("timeout_s", (int, float)), ("retries", int)):
         if key in item and (not isinstance(item[key], kind) or isinstance(item[key], bool)):
             return f"`{key}` must be a number."
+    limit = item.get("concurrency_limit")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        return "`concurrency_limit` must be a whole number of at least 1, or null."
+    rate = item.get("rate_limit_per_s")
+    if rate is not None and (
+        not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0
+    ):
+        return "`rate_limit_per_s` must be a positive number, or null."
+    if item.get("rate_limit_mode", RateLimitMode.WAIT) not in RateLimitMode.values:
+        return "`rate_limit_mode` must be `wait` or `reject`."
+    headers = implementation.get("headers", {})
+    if not isinstance(headers, dict) or not all(
+        isinstance(value, str)
+        or (
+            isinstance(value, dict)
+            and set(value) == {"secret"}
+            and isinstance(value["secret"], (str, type(None)))
+        )
+        for value in headers.values()
+    ):
+        return '`implementation.headers` must map header names to {"secret": …} objects.'
     check = schema.check_tool(
         name=name,
         description=str(item.get("description", "")),
@@ -260,8 +302,15 @@ def _bundle_entry_problem(item: Any, seen: set[str]) -> str:
     return ""
 
 
-def _apply_snapshot(tool: Tool, item: dict[str, Any]) -> None:
+def _apply_snapshot(tool: Tool, item: dict[str, Any]) -> list[str]:
+    """Copy a bundle entry onto the tool; return notes about what needs a person's attention."""
     implementation = dict(item["implementation"])
+    notes: list[str] = []
+    if "headers" in implementation:
+        stored = tool.implementation_config.get("headers") if tool.pk else None
+        implementation["headers"], notes = _imported_headers(
+            implementation["headers"], stored if isinstance(stored, dict) else {}
+        )
     tool.name = item["name"]
     tool.original_name = str(item.get("original_name", ""))[:255]
     tool.description = str(item.get("description", ""))
@@ -272,3 +321,34 @@ def _apply_snapshot(tool: Tool, item: dict[str, Any]) -> None:
     tool.timeout_s = float(item.get("timeout_s", 30.0))
     tool.retries = max(0, min(int(item.get("retries", 0)), 10))
     tool.requires_approval = bool(item.get("requires_approval", False))
+    tool.concurrency_limit = item.get("concurrency_limit")
+    tool.rate_limit_per_s = item.get("rate_limit_per_s")
+    tool.rate_limit_mode = item.get("rate_limit_mode", RateLimitMode.WAIT)
+    return notes
+
+
+def _imported_headers(
+    incoming: dict[str, Any], stored: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """Bundles withhold header values: keep the one this tool already has, else leave it empty.
+
+    A plain string value (a hand-written bundle) is encrypted on the way in.
+    """
+    stored_by_name = {name.lower(): value for name, value in stored.items()}
+    headers: dict[str, Any] = {}
+    notes: list[str] = []
+    for name, value in incoming.items():
+        if isinstance(value, str):
+            headers[name] = {"secret": secrets.encrypt(value)}
+        elif value.get("secret") is not None:
+            headers[name] = {"secret": value["secret"]}
+        else:
+            kept = stored_by_name.get(name.lower())
+            if isinstance(kept, dict) and kept.get("secret"):
+                headers[name] = kept
+            else:
+                headers[name] = dict(WITHHELD)
+                notes.append(
+                    f"Header {name}: the bundle withholds its value; enter it in the editor."
+                )
+    return headers, notes

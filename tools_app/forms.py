@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.utils.text import slugify
 
+from fcstudio import secrets
+
 from . import schema
-from .models import Catalog, ImplementationKind, Tool
+from .models import Catalog, ImplementationKind, RateLimitMode, Tool
 
 MONO = {"class": "code", "spellcheck": "false", "autocomplete": "off", "autocapitalize": "off"}
 HTTP_METHODS = [(m, m) for m in ("POST", "PUT", "PATCH", "GET", "DELETE")]
@@ -62,6 +65,139 @@ def format_latency(value: Any) -> str:
     return str(value)
 
 
+MAX_HEADERS = 20
+# RFC 7230 token characters.
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# The engine sets these itself on every request.
+RESERVED_HEADERS = frozenset({"host", "idempotency-key", "content-length"})
+# Printable ASCII and tabs only: no CR/LF (header injection), no other bytes upstreams mangle.
+NOT_HEADER_TEXT = re.compile(r"[^\t\x20-\x7e]")
+
+
+def shown_header_value(entry: Any) -> str:
+    """What the editor shows of a stored header value: its mask, or nothing when there is none.
+
+    A value a bundle withheld, or one the configured keys cannot decrypt, shows as empty.
+    """
+    token = entry.get("secret") if isinstance(entry, dict) else None
+    if not isinstance(token, str):
+        return ""
+    try:
+        return secrets.mask(secrets.decrypt(token))
+    except secrets.SecretError:
+        return ""
+
+
+def header_notes(stored: dict[str, Any]) -> list[str]:
+    """Stored headers that need a value typed again, and why."""
+    notes = []
+    for name, entry in stored.items():
+        token = entry.get("secret") if isinstance(entry, dict) else None
+        if not isinstance(token, str):
+            notes.append(f"{name} has no value (bundles withhold them); type it.")
+        elif not shown_header_value(entry):
+            notes.append(
+                f"{name}'s stored value cannot be decrypted (was SECRET_KEY or "
+                "FCSTUDIO_SECRET_KEYS changed?); type it again."
+            )
+    return notes
+
+
+def format_headers(stored: dict[str, Any]) -> str:
+    return "\n".join(
+        f"{name}: {shown_header_value(entry)}".rstrip() for name, entry in stored.items()
+    )
+
+
+def parse_headers(text: str, stored: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The headers typed, as stored config (every value encrypted), and one error per bad line.
+
+    A line whose value is exactly what the editor showed for that header keeps the stored
+    secret; a new value replaces it; a header left out is removed.
+    """
+    stored_by_name = {name.lower(): entry for name, entry in stored.items()}
+    headers: dict[str, Any] = {}
+    errors: list[str] = []
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.removesuffix("\r")
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(":")
+        name, value = name.strip(), value.strip(" \t")
+        if not colon:
+            errors.append(f"Line {number}: write the header as Name: value.")
+            continue
+        if not HEADER_NAME.match(name):
+            errors.append(
+                f"Line {number}: a header name holds only letters, digits and !#$%&'*+-.^_`|~ "
+                "(and is followed by a colon)."
+            )
+            continue
+        if name.lower() in RESERVED_HEADERS:
+            errors.append(f"Line {number}: the studio sets {name} itself.")
+            continue
+        if any(existing.lower() == name.lower() for existing in headers):
+            errors.append(f"Line {number}: {name} is already given above.")
+            continue
+        entry = stored_by_name.get(name.lower())
+        if entry is not None and value == shown_header_value(entry):
+            headers[name] = entry
+        elif not value:
+            errors.append(f"Line {number}: give {name} a value.")
+        elif value.startswith(secrets.MASK):
+            errors.append(
+                f"Line {number}: {name} shows a masked value with nothing stored behind it; "
+                "type the value itself."
+            )
+        elif NOT_HEADER_TEXT.search(value):
+            errors.append(
+                f"Line {number}: the value of {name} has a line break, a control character or "
+                "a character outside ASCII."
+            )
+        elif entry is not None and _stored_value(entry) == value:
+            headers[name] = entry  # the same value typed again: no new token, no new version
+        else:
+            headers[name] = {"secret": secrets.encrypt(value)}
+    if len(headers) > MAX_HEADERS:
+        errors.append(f"At most {MAX_HEADERS} headers; there are {len(headers)}.")
+    return headers, errors
+
+
+def _stored_value(entry: dict[str, Any]) -> str | None:
+    try:
+        return secrets.decrypt(entry["secret"])
+    except (secrets.SecretError, KeyError, TypeError):
+        return None
+
+
+def redisplayed_headers(text: str, stored: dict[str, Any]) -> str:
+    """Posted header lines shown again after an error: values typed are not echoed back.
+
+    Like a password field, a value has to be typed again; masks of stored values stay.
+    """
+    stored_by_name = {name.lower(): entry for name, entry in stored.items()}
+    lines = []
+    for raw in text.split("\n"):
+        name, colon, value = raw.removesuffix("\r").partition(":")
+        value = value.strip(" \t")
+        entry = stored_by_name.get(name.strip().lower())
+        if colon and value and not (entry is not None and value == shown_header_value(entry)):
+            raw = f"{name.strip()}: "
+        lines.append(raw.removesuffix("\r"))
+    return "\n".join(lines)
+
+
+class HeadersField(forms.CharField):
+    """The headers textarea; when a form is shown again it never echoes a value typed."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stored: dict[str, Any] = {}
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        return redisplayed_headers(str(data or ""), self.stored)
+
+
 class ToolForm(forms.Form):
     """The editor: the definition, the implementation and its settings, and a version message."""
 
@@ -98,6 +234,17 @@ class ToolForm(forms.Form):
         required=False, label="Webhook URL", max_length=2000, assume_scheme="https"
     )
     http_method = forms.ChoiceField(choices=HTTP_METHODS, initial="POST", label="HTTP method")
+    http_headers = HeadersField(
+        required=False,
+        strip=False,  # keep line numbers as the person sees them
+        label="Headers",
+        max_length=20_000,
+        widget=forms.Textarea(attrs={**MONO, "rows": 3, "placeholder": "Authorization: Bearer …"}),
+        help_text=(
+            f"One Name: value per line, at most {MAX_HEADERS}. Values are stored encrypted and "
+            "shown back masked: leave a masked value as it is to keep it."
+        ),
+    )
     python_callable = forms.CharField(
         required=False,
         label="Python callable",
@@ -108,6 +255,27 @@ class ToolForm(forms.Form):
     retries = forms.IntegerField(min_value=0, max_value=10, initial=0)
     requires_approval = forms.BooleanField(
         required=False, help_text="Calls wait for a person to approve them."
+    )
+    concurrency_limit = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=1000,
+        label="Max concurrent calls",
+        help_text="Empty: no limit.",
+        error_messages={"min_value": "At least 1 call at a time; leave it empty for no limit."},
+    )
+    rate_limit_per_s = forms.FloatField(
+        required=False,
+        max_value=10_000,
+        label="Calls per second",
+        help_text="Empty: no limit. 0.5 is one call every two seconds.",
+    )
+    rate_limit_mode = forms.TypedChoiceField(
+        choices=RateLimitMode.choices,
+        required=False,
+        empty_value=RateLimitMode.WAIT.value,
+        initial=RateLimitMode.WAIT,
+        label="When over the rate",
     )
     message = forms.CharField(
         required=False,
@@ -122,6 +290,9 @@ class ToolForm(forms.Form):
         self.catalog = catalog
         self.tool = tool
         self.check: schema.ToolCheck | None = None
+        self.stored_headers = stored_headers(tool)
+        self.fields["http_headers"].stored = self.stored_headers  # type: ignore[attr-defined]
+        self.header_notes = header_notes(self.stored_headers)
 
     @classmethod
     def initial_for(cls, tool: Tool | None) -> dict[str, Any]:
@@ -135,6 +306,7 @@ class ToolForm(forms.Form):
                 "timeout_s": 30,
                 "retries": 0,
                 "http_method": "POST",
+                "rate_limit_mode": RateLimitMode.WAIT,
             }
         config = tool.implementation_config or {}
         response = config.get("response")
@@ -148,10 +320,14 @@ class ToolForm(forms.Form):
             "mock_latency_ms": format_latency(config.get("latency_ms", 50)),
             "http_url": config.get("url", ""),
             "http_method": config.get("method", "POST"),
+            "http_headers": format_headers(stored_headers(tool)),
             "python_callable": config.get("callable", ""),
             "timeout_s": tool.timeout_s,
             "retries": tool.retries,
             "requires_approval": tool.requires_approval,
+            "concurrency_limit": tool.concurrency_limit,
+            "rate_limit_per_s": tool.rate_limit_per_s,
+            "rate_limit_mode": tool.rate_limit_mode,
         }
 
     def taken_names(self) -> list[str]:
@@ -196,6 +372,13 @@ class ToolForm(forms.Form):
             if not cleaned.get("http_url"):
                 self.add_error("http_url", "An HTTP tool needs the URL to call.")
             config = {"url": cleaned.get("http_url", ""), "method": cleaned.get("http_method")}
+            headers, problems = parse_headers(
+                cleaned.get("http_headers") or "", self.stored_headers
+            )
+            for problem in problems:
+                self.add_error("http_headers", problem)
+            if headers:
+                config["headers"] = headers
         elif kind == ImplementationKind.PYTHON:
             target = (cleaned.get("python_callable") or "").strip()
             module = target.partition(":")[0] if ":" in target else target.rpartition(".")[0]
@@ -213,6 +396,14 @@ class ToolForm(forms.Form):
             cleaned["parameters"] = check.parameters
         return cleaned
 
+    def clean_rate_limit_per_s(self) -> float | None:
+        rate = self.cleaned_data.get("rate_limit_per_s")
+        if rate is not None and rate < 0.01:
+            raise forms.ValidationError(
+                "At least 0.01 calls per second (one every 100 s); leave it empty for no limit."
+            )
+        return rate
+
     def apply(self, tool: Tool) -> Tool:
         data = self.cleaned_data
         tool.name = data["name"].strip()
@@ -224,7 +415,17 @@ class ToolForm(forms.Form):
         tool.timeout_s = data["timeout_s"]
         tool.retries = data["retries"]
         tool.requires_approval = data["requires_approval"]
+        tool.concurrency_limit = data["concurrency_limit"]
+        tool.rate_limit_per_s = data["rate_limit_per_s"]
+        tool.rate_limit_mode = data["rate_limit_mode"]
         return tool
+
+
+def stored_headers(tool: Tool | None) -> dict[str, Any]:
+    if tool is None or tool.implementation_kind != ImplementationKind.HTTP:
+        return {}
+    headers = (tool.implementation_config or {}).get("headers")
+    return headers if isinstance(headers, dict) else {}
 
 
 class ImportForm(forms.Form):

@@ -38,6 +38,11 @@ class ImplementationKind(models.TextChoices):
     PYTHON = "python", "Python callable"
 
 
+class RateLimitMode(models.TextChoices):
+    WAIT = "wait", "Wait for the next slot"
+    REJECT = "reject", "Reject with RATE_LIMITED"
+
+
 class Tool(models.Model):
     catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="tools")
     name = models.CharField(max_length=64)
@@ -54,6 +59,12 @@ class Tool(models.Model):
     timeout_s = models.FloatField(default=30.0)
     retries = models.PositiveSmallIntegerField(default=0)
     requires_approval = models.BooleanField(default=False)
+    # Per-tool limits the engine's limiter enforces; empty means unlimited.
+    concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
+    rate_limit_per_s = models.FloatField(null=True, blank=True)
+    rate_limit_mode = models.CharField(
+        max_length=10, choices=RateLimitMode.choices, default=RateLimitMode.WAIT
+    )
     version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -68,7 +79,11 @@ class Tool(models.Model):
         return self.name
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything a version freezes, in a stable order for diffs and bundles."""
+        """Everything a version freezes, in a stable order for diffs and bundles.
+
+        HTTP header values are in `implementation.headers` as `{"secret": <Fernet token>}`;
+        show a snapshot to a person only through `tools_app.catalog.redacted_snapshot`.
+        """
         return {
             "name": self.name,
             "original_name": self.original_name,
@@ -79,7 +94,18 @@ class Tool(models.Model):
             "timeout_s": self.timeout_s,
             "retries": self.retries,
             "requires_approval": self.requires_approval,
+            "concurrency_limit": self.concurrency_limit,
+            "rate_limit_per_s": self.rate_limit_per_s,
+            "rate_limit_mode": self.rate_limit_mode,
         }
+
+
+# What a snapshot written before a key existed means by its absence.
+SNAPSHOT_DEFAULTS: dict[str, Any] = {
+    "concurrency_limit": None,
+    "rate_limit_per_s": None,
+    "rate_limit_mode": RateLimitMode.WAIT.value,
+}
 
 
 class ToolVersion(models.Model):

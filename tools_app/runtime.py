@@ -1,7 +1,8 @@
 """From stored tools to the engine's ToolSpecs, with the operator's settings applied.
 
 The one place that reads Django settings on the engine's behalf: which Python modules tools may
-import and which private HTTP targets an admin allowed. A tool version whose implementation is
+import and which private HTTP targets an admin allowed; and the one place HTTP header secrets are
+decrypted, into the plain headers the engine sends. A tool version whose implementation is
 misconfigured still becomes a spec, one whose calls fail with a clear EXECUTION_ERROR, so a batch
 never breaks on one bad tool.
 """
@@ -12,6 +13,8 @@ from typing import Any
 
 from django.conf import settings
 
+from fcstudio import secrets
+
 from .engine import (
     CallContext,
     ErrorCode,
@@ -20,7 +23,7 @@ from .engine import (
     ToolSpec,
     implementation_from_config,
 )
-from .models import ToolVersion
+from .models import RateLimitMode, ToolVersion
 
 
 class Misconfigured:
@@ -49,6 +52,8 @@ def spec_for(version: ToolVersion) -> ToolSpec:
     config = dict(snapshot.get("implementation") or {})
     kind = str(config.pop("kind", "mock"))
     try:
+        if "headers" in config:
+            config["headers"] = plain_headers(config["headers"])
         implementation: Any = implementation_from_config(
             kind,
             config,
@@ -57,6 +62,9 @@ def spec_for(version: ToolVersion) -> ToolSpec:
         )
     except (ValueError, TypeError) as exc:
         implementation = Misconfigured(str(exc))
+    concurrency = snapshot.get("concurrency_limit")
+    rate = snapshot.get("rate_limit_per_s")
+    mode = snapshot.get("rate_limit_mode")
     return ToolSpec(
         name=snapshot["name"],
         parameters=snapshot.get("parameters") or {"type": "object", "properties": {}},
@@ -64,5 +72,34 @@ def spec_for(version: ToolVersion) -> ToolSpec:
         timeout_s=max(float(snapshot.get("timeout_s") or 30.0), 0.001),
         retries=max(int(snapshot.get("retries") or 0), 0),
         requires_approval=bool(snapshot.get("requires_approval", False)),
+        concurrency_limit=concurrency if _positive(concurrency, int) else None,
+        rate_limit_per_s=float(rate) if _positive(rate, (int, float)) else None,
+        rate_limit_mode=mode if mode in RateLimitMode.values else RateLimitMode.WAIT.value,
         version_key=f"tool-version-{version.pk}",
     )
+
+
+def plain_headers(stored: Any) -> dict[str, str]:
+    """The headers the engine sends, decrypted from `{name: {"secret": token}}`.
+
+    Raises ValueError naming the header, never its value, when one cannot be decrypted.
+    """
+    if not isinstance(stored, dict):
+        raise ValueError("http headers must be an object")
+    headers: dict[str, str] = {}
+    for name, entry in stored.items():
+        token = entry.get("secret") if isinstance(entry, dict) else None
+        if isinstance(entry, str):  # written by hand, before values were encrypted
+            headers[name] = entry
+        elif not isinstance(token, str):
+            raise ValueError(f"header {name} has no value (a bundle withheld it); re-enter it")
+        else:
+            try:
+                headers[name] = secrets.decrypt(token)
+            except secrets.SecretError:
+                raise ValueError(f"cannot decrypt header {name}; re-enter it") from None
+    return headers
+
+
+def _positive(value: Any, kind: type | tuple[type, ...]) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool) and value > 0

@@ -185,16 +185,37 @@ def tool_history(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
 
 
 def snapshot_diff(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str]]:
-    """A line diff of two snapshots as pretty JSON: (kind, line) with kind add/del/ctx/hunk."""
-    before = json.dumps(old, indent=2, sort_keys=True).splitlines()
-    after = json.dumps(new, indent=2, sort_keys=True).splitlines()
+    """A line diff of two snapshots as pretty JSON: (kind, line) with kind add/del/ctx/hunk.
+
+    Header values show as masks, never their tokens; a header whose stored value changed says
+    so, so that replacing a secret is not an empty diff.
+    """
+    shown = catalog_ops.SHOWN_SECRET
+    redacted_new = catalog_ops.redacted_snapshot(new, shown)
+    old_headers, new_headers = _headers(old), _headers(new)
+    for name in new_headers.keys() & old_headers.keys():
+        if new_headers[name] != old_headers[name]:
+            redacted_new["implementation"]["headers"][name] = catalog_ops.SHOWN_CHANGED_SECRET
+    before = _pretty(catalog_ops.redacted_snapshot(old, shown))
+    after = _pretty(redacted_new)
     rows: list[tuple[str, str]] = []
-    for line in difflib.unified_diff(before, after, lineterm="", n=3):
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=3)
+    for line in lines:
         if line.startswith(("---", "+++")):
             continue
         kind = {"+": "add", "-": "del", "@": "hunk"}.get(line[:1], "ctx")
         rows.append((kind, line))
     return rows
+
+
+def _pretty(snapshot: dict[str, Any]) -> str:
+    return json.dumps(snapshot, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def _headers(snapshot: dict[str, Any]) -> dict[str, Any]:
+    implementation = snapshot.get("implementation")
+    headers = implementation.get("headers") if isinstance(implementation, dict) else None
+    return headers if isinstance(headers, dict) else {}
 
 
 @team_view(role=Role.EDITOR)

@@ -33,10 +33,19 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def _serve_test_database() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
     from django.conf import settings
     from django.db import connections
 
     connections.close_all()
+    # Channel layers and asgiref's executor threads made by earlier (async) tests in the parent
+    # do not survive the fork: start this process with fresh ones.
+    channel_layers.backends.clear()
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    SyncToAsync.context_to_thread_executor.clear()
     test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
     if test_name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         settings.DATABASES["default"]["NAME"] = test_name

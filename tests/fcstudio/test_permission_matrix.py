@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from conversations.models import Batch
+from conversations.models import Batch, Conversation, Provider, ToolExecution
 from fcstudio.models import ROLE_RANK, Membership, Role
 
 # Views outside any team: reachable by anyone logged in, or by anyone at all.
@@ -36,16 +36,31 @@ TEAM_VIEWS = [(name, view) for name, view in PATTERNS if hasattr(view, "required
 
 @pytest.fixture
 def batch(team, tool):
-    return Batch.objects.create(
-        team=team, source="lab", strategy="asyncio", compare_group=Batch.new_compare_group()
+    provider = Provider.objects.create(team=team, name="P", base_url="http://127.0.0.1:9/v1")
+    conversation = Conversation.objects.create(team=team, title="C", provider=provider, model="m")
+    batch = Batch.objects.create(
+        team=team,
+        conversation=conversation,
+        source="lab",
+        strategy="asyncio",
+        compare_group=Batch.new_compare_group(),
     )
+    ToolExecution.objects.create(batch=batch, position=0, tool_call_id="c", tool_name="t")
+    return batch
 
 
 def url_for(name: str, viewer_membership: Membership, batch: Batch) -> str:
     route = next(p for p in get_resolver().reverse_dict.getlist(name))
     params = route[0][0][1]
     kwargs = {key: SAMPLE_KWARGS[key] for key in params if key in SAMPLE_KWARGS}
-    samples = {"member": viewer_membership.pk, "batch": batch.pk, "group": batch.compare_group}
+    samples = {
+        "member": viewer_membership.pk,
+        "batch": batch.pk,
+        "group": batch.compare_group,
+        "conversation": batch.conversation_id,
+        "provider_id": batch.conversation.provider_id,
+        "execution": batch.executions.get().pk,
+    }
     kwargs.update({key: value for key, value in samples.items() if key in params})
     return reverse(name, kwargs=kwargs)
 

@@ -1,0 +1,107 @@
+"""Creating, forking and exporting conversations; the runner drives them, this shapes them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+
+from tools_app import schema
+from tools_app.models import ToolVersion
+
+from .models import Conversation, Message, RunStatus
+
+
+@transaction.atomic
+def create_conversation(team: Any, user: Any, data: dict[str, Any]) -> Conversation:
+    """A draft conversation with its first messages and pinned tool versions."""
+    provider = data["provider"]
+    choice = data.get("tool_choice") or "auto"
+    kind, _, name = choice.partition(":")
+    title = data.get("title") or data["user"].strip().splitlines()[0][:80]
+    conversation = Conversation.objects.create(
+        team=team,
+        title=title,
+        provider=provider,
+        model=data.get("model") or provider.default_model,
+        tool_choice=kind,
+        tool_choice_name=name,
+        parallel_tool_calls=data.get("parallel_tool_calls", True),
+        strategy=data.get("strategy") or "asyncio",
+        max_concurrency=data.get("max_concurrency"),
+        temperature=data.get("temperature"),
+        max_rounds=data.get("max_rounds") or 6,
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    versions = [tool.versions.order_by("-number").first() for tool in data.get("tools") or []]
+    conversation.tool_versions.set([v for v in versions if v is not None])
+    position = 0
+    if data.get("system", "").strip():
+        Message.objects.create(
+            conversation=conversation,
+            position=0,
+            role="system",
+            payload={"role": "system", "content": data["system"]},
+        )
+        position = 1
+    Message.objects.create(
+        conversation=conversation,
+        position=position,
+        role="user",
+        payload={"role": "user", "content": data["user"]},
+    )
+    return conversation
+
+
+@transaction.atomic
+def fork(conversation: Conversation, *, upto: int, user: Any) -> Conversation:
+    """A copy holding the messages before position `upto`; the original is kept as it is."""
+    copy = Conversation.objects.get(pk=conversation.pk)
+    copy.pk = None
+    copy.title = f"{conversation.title} (fork)"[:200]
+    copy.status = RunStatus.DRAFT
+    copy.failure = ""
+    copy.stop_requested = False
+    copy.worker = ""
+    copy.heartbeat_at = None
+    copy.forked_from = conversation
+    copy.created_by = user if getattr(user, "is_authenticated", False) else None
+    copy.save()
+    copy.tool_versions.set(conversation.tool_versions.all())
+    Message.objects.bulk_create(
+        Message(
+            conversation=copy, position=m.position, round=m.round, role=m.role, payload=m.payload
+        )
+        for m in conversation.messages.filter(position__lt=upto)
+    )
+    return copy
+
+
+def tools_for(versions: Iterable[ToolVersion]) -> list[dict[str, Any]]:
+    """The `tools` array of the pinned versions, as sent to the model."""
+    return [
+        schema.tools_entry(
+            name=v.snapshot["name"],
+            description=v.snapshot.get("description", ""),
+            parameters=v.snapshot.get("parameters") or {"type": "object", "properties": {}},
+            strict=bool(v.snapshot.get("strict")),
+        )
+        for v in versions
+    ]
+
+
+def export_openai(conversation: Conversation) -> dict[str, Any]:
+    """The Chat Completions inputs that reproduce this conversation."""
+    tools = tools_for(conversation.tool_versions.all())
+    body: dict[str, Any] = {
+        "model": conversation.model,
+        "messages": [m.payload for m in conversation.messages.all()],
+    }
+    if tools:
+        body["tools"] = tools
+        body["tool_choice"] = conversation.tool_choice_value()
+        body["parallel_tool_calls"] = conversation.parallel_tool_calls
+    if conversation.temperature is not None:
+        body["temperature"] = conversation.temperature
+    return body

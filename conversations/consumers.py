@@ -1,0 +1,136 @@
+"""The websocket a conversation page listens on: engine and model events as htmx OOB swaps.
+
+One consumer, one job: check that the user may see the conversation (its team's members only),
+join its group, and turn each event the runner publishes into the HTML fragments that the
+page's htmx ws extension swaps in. Markup comes from the same partials the page renders with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.template.loader import render_to_string
+
+from fcstudio.models import Membership
+
+from . import live
+from .models import Batch, Conversation, Message
+from .timeline import batch_gantt
+from .view_models import LiveRow, Round, message_context, rounds_for
+
+CLOSE_FORBIDDEN = 4403
+
+
+class ConversationConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        conversation_id = int(self.scope["url_route"]["kwargs"]["conversation"])
+        team_slug = self.scope["url_route"]["kwargs"]["team"]
+        if not await self.allowed(user, team_slug, conversation_id):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.conversation_id = conversation_id
+        self.group = live.group_name(conversation_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        # Whatever happened before this socket joined comes from the database, so a page that
+        # loaded mid-run (or reconnected) catches up; later events arrive live.
+        await self.send(text_data=await self.snapshot())
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    @database_sync_to_async
+    def allowed(self, user: Any, team_slug: str, conversation_id: int) -> bool:
+        if user is None or not user.is_authenticated:
+            return False
+        return (
+            Membership.objects.filter(user=user, team__slug=team_slug).exists()
+            and Conversation.objects.filter(pk=conversation_id, team__slug=team_slug).exists()
+        )
+
+    async def conversation_event(self, event: dict[str, Any]) -> None:
+        html = await self.render(event)
+        if html:
+            await self.send(text_data=html)
+
+    @database_sync_to_async
+    def snapshot(self) -> str:
+        html, self.shown = render_snapshot(self.conversation_id)
+        return html
+
+    @database_sync_to_async
+    def render(self, event: dict[str, Any]) -> str:
+        # Events that raced the snapshot must not append what it already showed.
+        kind = event.get("kind")
+        key = (kind, event.get("round") if kind == "model_started" else event.get("message_id"))
+        if kind in ("model_started", "message"):
+            if key in self.shown:
+                return ""
+            self.shown.add(key)
+        return render_event(self.conversation_id, event)
+
+
+def render_snapshot(conversation_id: int) -> tuple[str, set[tuple[Any, Any]]]:
+    """Status, messages and rounds as they stand in the database, as OOB replacements, and
+    the keys of the rounds and messages it showed."""
+    conversation = Conversation.objects.select_related("team").get(pk=conversation_id)
+    template = "conversations/conversation_detail.html"
+    messages = list(conversation.messages.all())
+    rounds = rounds_for(conversation)
+    context = {
+        "conversation": conversation,
+        "messages_list": [message_context(m) for m in messages],
+        "rounds": rounds,
+        "oob": True,
+    }
+    html = "".join(
+        render_to_string(f"{template}#{name}", context)
+        for name in ("status", "messages-list", "rounds-list")
+    )
+    shown = {("message", m.pk) for m in messages} | {("model_started", r.number) for r in rounds}
+    return html, shown
+
+
+def render_event(conversation_id: int, event: dict[str, Any]) -> str:
+    """The OOB fragments for one runner event ('' when the page needs nothing)."""
+    kind = event.get("kind")
+    template = "conversations/conversation_detail.html"
+    if kind == "status":
+        conversation = Conversation.objects.get(pk=conversation_id)
+        return render_to_string(f"{template}#status", {"conversation": conversation, "oob": True})
+    if kind == "message":
+        message = Message.objects.filter(pk=event["message_id"]).first()
+        if message is None:
+            return ""
+        context = {"oob": True, **message_context(message)}
+        return render_to_string(f"{template}#message-oob", context)
+    if kind == "model_started":
+        return render_to_string(f"{template}#round-oob", {"round": Round(event["round"])})
+    if kind == "delta":
+        return render_to_string(f"{template}#stream", {"delta": event, "oob": True})
+    if kind == "model_finished":
+        return render_to_string(f"{template}#stream", {"delta": None, "oob": True})
+    if kind == "calls":
+        rows = [LiveRow(**row) for row in event["calls"]]
+        span = max([event.get("now_ms") or 0.0] + [r.finished_ms or 0.0 for r in rows])
+        gantt = batch_gantt(rows, span_ms=max(span, 1.0))
+        return render_to_string(
+            f"{template}#round-gantt", {"round": Round(event["round"]), "gantt": gantt}
+        )
+    if kind in ("approval", "batch_finished"):
+        batch = Batch.objects.filter(pk=event["batch_id"], conversation_id=conversation_id).first()
+        if batch is None:
+            return ""
+        round_ = Round(batch.round or 0, batch=batch, executions=list(batch.executions.all()))
+        fragments = [render_to_string(f"{template}#round-calls", {"round": round_, "oob": True})]
+        if kind == "batch_finished":
+            gantt = batch_gantt(round_.executions)
+            fragments.append(
+                render_to_string(f"{template}#round-gantt", {"round": round_, "gantt": gantt})
+            )
+        return "".join(fragments)
+    return ""

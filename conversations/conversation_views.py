@@ -1,0 +1,187 @@
+"""Providers and conversations: thin views over compose, dispatch and the records."""
+
+from __future__ import annotations
+
+from asgiref.sync import async_to_sync
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from fcstudio.models import Role
+from fcstudio.secrets import SecretError
+from fcstudio.teams import team_view
+
+from . import compose, dispatch, provider
+from .forms import ConversationForm, ProviderForm
+from .models import Conversation, Provider, ToolExecution
+from .providers import provider_config, set_api_key, set_extra_headers
+from .view_models import conversation_summary, message_context, rounds_for
+
+
+def _conversation(request: HttpRequest, pk: int) -> Conversation:
+    return get_object_or_404(Conversation, team=request.team, pk=pk)  # type: ignore[attr-defined]
+
+
+@team_view(role=Role.VIEWER, write_role=Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def provider_list(request: HttpRequest) -> HttpResponse:
+    team = request.team  # type: ignore[attr-defined]
+    form = ProviderForm(request.POST or None, team=team)
+    if request.method == "POST" and form.is_valid():
+        if not form.cleaned_data["api_key"]:
+            form.add_error(
+                "api_key", "A new provider needs its API key (any text for local servers)."
+            )
+        else:
+            new = form.save(commit=False)
+            new.team = team
+            set_api_key(new, form.cleaned_data["api_key"])
+            set_extra_headers(new, form.cleaned_data["extra_headers"] or {})
+            new.save()
+            messages.success(request, f"Provider “{new.name}” added.")
+            return redirect("providers", team=team.slug)
+    context = {"form": form, "providers": team.providers.all()}
+    return render(request, "conversations/provider_list.html", context)
+
+
+@team_view(role=Role.ADMIN, write_role=Role.ADMIN)
+@require_http_methods(["GET", "POST"])
+def provider_edit(request: HttpRequest, provider_id: int) -> HttpResponse:
+    team = request.team  # type: ignore[attr-defined]
+    current = get_object_or_404(Provider, team=team, pk=provider_id)
+    form = ProviderForm(request.POST or None, instance=current, team=team)
+    if request.method == "POST" and form.is_valid():
+        updated = form.save(commit=False)
+        if form.cleaned_data["api_key"]:
+            set_api_key(updated, form.cleaned_data["api_key"])
+        if form.cleaned_data["extra_headers"] is not None:
+            set_extra_headers(updated, form.cleaned_data["extra_headers"])
+        updated.save()
+        messages.success(request, f"Provider “{updated.name}” saved.")
+        return redirect("providers", team=team.slug)
+    return render(request, "conversations/provider_edit.html", {"form": form, "provider": current})
+
+
+@team_view(role=Role.EDITOR)
+@require_POST
+def provider_test(request: HttpRequest, provider_id: int) -> HttpResponse:
+    """List the endpoint's models, or say clearly why that failed."""
+    current = get_object_or_404(Provider, team=request.team, pk=provider_id)  # type: ignore[attr-defined]
+    context: dict = {"provider": current}
+    try:
+        config = provider_config(current)
+        context["models"] = async_to_sync(provider.list_models)(config)
+    except provider.ProviderError as exc:
+        context["error"] = f"{exc.kind}: {exc.message}"
+    except SecretError as exc:
+        context["error"] = str(exc)
+    return render(request, "conversations/provider_list.html#test-result", context)
+
+
+@team_view()
+@require_GET
+def conversation_list(request: HttpRequest) -> HttpResponse:
+    conversations = Conversation.objects.filter(team=request.team).select_related("provider")[:100]  # type: ignore[attr-defined]
+    return render(request, "conversations/conversation_list.html", {"conversations": conversations})
+
+
+@team_view(role=Role.EDITOR)
+@require_http_methods(["GET", "POST"])
+def conversation_new(request: HttpRequest) -> HttpResponse:
+    team = request.team  # type: ignore[attr-defined]
+    form = ConversationForm(request.POST or None, team=team)
+    if request.method == "POST" and form.is_valid():
+        conversation = compose.create_conversation(team, request.user, form.cleaned_data)
+        if "run" in request.POST:
+            dispatch.start_run(conversation)
+        return redirect("conversation", team=team.slug, conversation=conversation.pk)
+    has_providers = team.providers.exists()
+    return render(
+        request,
+        "conversations/conversation_new.html",
+        {"form": form, "has_providers": has_providers},
+    )
+
+
+def detail_context(conversation: Conversation) -> dict:
+    return {
+        "conversation": conversation,
+        "messages_list": [message_context(m) for m in conversation.messages.all()],
+        "rounds": rounds_for(conversation),
+        "summary": conversation_summary(conversation),
+        "tools": compose.tools_for(conversation.tool_versions.all()),
+    }
+
+
+@team_view()
+@require_GET
+def conversation_detail(request: HttpRequest, conversation: int) -> HttpResponse:
+    current = _conversation(request, conversation)
+    context = detail_context(current)
+    context["can_run"] = request.membership.allows(Role.EDITOR)  # type: ignore[attr-defined]
+    return render(request, "conversations/conversation_detail.html", context)
+
+
+@team_view(role=Role.EDITOR)
+@require_POST
+def conversation_run(request: HttpRequest, conversation: int) -> HttpResponse:
+    current = _conversation(request, conversation)
+    if current.is_active:
+        messages.info(request, "This conversation is already running.")
+    else:
+        dispatch.start_run(current)
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse(status=204)  # the page follows the run over its websocket
+    return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+
+
+@team_view(role=Role.EDITOR)
+@require_POST
+def conversation_stop(request: HttpRequest, conversation: int) -> HttpResponse:
+    current = _conversation(request, conversation)
+    dispatch.request_stop(current)
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse(status=204)
+    messages.info(request, "Stop requested.")
+    return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+
+
+@team_view(role=Role.EDITOR)
+@require_POST
+def call_decide(request: HttpRequest, conversation: int, execution: int) -> HttpResponse:
+    """Approve or deny a call that waits for a person."""
+    current = _conversation(request, conversation)
+    decision = request.POST.get("decision")
+    if decision not in ("approved", "denied"):
+        return HttpResponse("Decide approved or denied.", status=400)
+    updated = ToolExecution.objects.filter(
+        pk=execution, batch__conversation=current, approval="pending"
+    ).update(approval=decision)
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse(status=204 if updated else 409)
+    if not updated:
+        messages.info(request, "That call is no longer waiting for a decision.")
+    return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+
+
+@team_view(role=Role.EDITOR)
+@require_POST
+def conversation_fork(request: HttpRequest, conversation: int) -> HttpResponse:
+    current = _conversation(request, conversation)
+    try:
+        upto = int(request.POST.get("upto", ""))
+    except ValueError:
+        return HttpResponse("Say up to which message to keep.", status=400)
+    copy = compose.fork(current, upto=upto, user=request.user)
+    messages.success(request, f"Forked into “{copy.title}”; the original is unchanged.")
+    return redirect("conversation", team=request.team.slug, conversation=copy.pk)  # type: ignore[attr-defined]
+
+
+@team_view()
+@require_GET
+def conversation_export(request: HttpRequest, conversation: int) -> HttpResponse:
+    current = _conversation(request, conversation)
+    response = JsonResponse(compose.export_openai(current), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="conversation-{current.pk}.json"'
+    return response

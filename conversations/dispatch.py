@@ -1,0 +1,78 @@
+"""Where a run executes: inline (the ASGI server's loop), a channels worker, or Celery.
+
+Views and commands call `start_run` and `request_stop`; which process then drives the model loop
+is configuration (FCSTUDIO_DISPATCH). All three end in `runner.run_conversation`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+from typing import Any
+
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.consumer import AsyncConsumer
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from .models import Conversation, RunStatus
+from .runner import run_conversation, worker_identity
+
+RUNS_CHANNEL = "fcstudio-runs"
+_inline_tasks: dict[int, asyncio.Task[Any]] = {}
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The ASGI server's event loop when called from one of its sync views, else None."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    pid = getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None)
+    return loop if loop is not None and pid == os.getpid() and loop.is_running() else None
+
+
+def _spawn(conversation_id: int) -> None:
+    # A fresh context: the request's (its thread-sensitive executor) ends with the request.
+    task = asyncio.get_running_loop().create_task(
+        run_conversation(conversation_id), context=contextvars.Context()
+    )
+    _inline_tasks[conversation_id] = task
+    task.add_done_callback(lambda _: _inline_tasks.pop(conversation_id, None))
+
+
+def start_run(conversation: Conversation) -> None:
+    """Queue the conversation's run; it continues from its last message."""
+    Conversation.objects.filter(pk=conversation.pk).update(
+        status=RunStatus.QUEUED, failure="", stop_requested=False, heartbeat_at=timezone.now()
+    )
+    mode = settings.FCSTUDIO_DISPATCH
+    if mode == "channels":
+        async_to_sync(get_channel_layer().send)(
+            RUNS_CHANNEL, {"type": "run.conversation", "conversation_id": conversation.pk}
+        )
+    elif mode == "celery":
+        from .tasks import run_conversation_task
+
+        run_conversation_task.delay(conversation.pk)
+    else:
+        loop = _server_loop()
+        if loop is not None:
+            loop.call_soon_threadsafe(_spawn, conversation.pk, context=contextvars.Context())
+        else:
+            # No server loop (management commands, the test client): run to the end here.
+            async_to_sync(run_conversation)(conversation.pk)
+
+
+def request_stop(conversation: Conversation) -> None:
+    """Ask the run to stop; an inline run in this process is cancelled at once."""
+    Conversation.objects.filter(pk=conversation.pk).update(stop_requested=True)
+    task = _inline_tasks.get(conversation.pk)
+    if task is not None and not task.done():
+        task.get_loop().call_soon_threadsafe(task.cancel)
+
+
+class RunWorker(AsyncConsumer):
+    """`python manage.py runworker fcstudio-runs`: runs conversations sent to the channel."""
+
+    async def run_conversation(self, message: dict[str, Any]) -> None:
+        await run_conversation(int(message["conversation_id"]), worker=worker_identity())

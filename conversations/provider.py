@@ -1,0 +1,520 @@
+"""The studio's client for OpenAI-compatible providers: one Chat Completions request in, one
+`AssistantTurn` out.
+
+It owns talking to a provider through the official `openai` SDK (streamed or not), reassembling
+streamed text and parallel tool calls by `index`, noticing what is malformed in an answer
+(`AssistantTurn.problems`), and turning every failure into a `ProviderError` whose message never
+holds the API key. It must not import Django, persist anything or retry: the conversation loop
+records the turn and decides whether to try again.
+
+A stream that ends before any `finish_reason` (the connection dropped, or the server simply
+stopped) is not an answer: `complete` raises `ProviderError(kind="malformed")` and hangs what did
+arrive on `ProviderError.partial`, with a "truncated" problem, so the run can record it but never
+act on half a tool call. (A stream that stalls past `timeout_s` is a "timeout", also with
+`partial`.)
+"""
+
+from __future__ import annotations
+
+import email.utils
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import openai
+from openai import AsyncOpenAI
+
+ProviderErrorKind = Literal[
+    "connection",
+    "timeout",
+    "auth",
+    "rate_limited",
+    "server",
+    "bad_request",
+    "not_found",
+    "malformed",
+]
+
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+_NO_KEY = "none"  # keyless local servers still get a syntactically valid bearer header
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    base_url: str
+    api_key: str = field(repr=False)
+    model: str = ""
+    timeout_s: float = 60.0  # bounds each wait (connect, every read), not the whole answer
+    extra_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ToolCallDraft:
+    """One tool call as accumulated from the stream (or read whole from a plain response)."""
+
+    index: int
+    id: str = ""
+    name: str = ""
+    arguments: str = ""  # verbatim, valid JSON or not: the engine judges it (INVALID_JSON)
+
+    def to_message(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One fragment as it arrives, for showing an answer live.
+
+    `kind="text"`: `text` is the fragment, `accumulated` the content so far (`index` is 0).
+    `kind="tool_call"`: `index` is the call's, `name`/`arguments` the fragments this chunk carried,
+    `accumulated` the call's arguments so far, `call_id`/`call_name` its id and name so far.
+    """
+
+    kind: Literal["text", "tool_call"]
+    index: int = 0
+    text: str = ""
+    name: str = ""
+    arguments: str = ""
+    accumulated: str = ""
+    call_id: str = ""
+    call_name: str = ""
+
+
+@dataclass
+class AssistantTurn:
+    content: str | None
+    tool_calls: list[ToolCallDraft] = field(default_factory=list)  # ordered by index
+    finish_reason: str | None = None
+    usage: dict[str, int] | None = None
+    problems: list[str] = field(default_factory=list)
+    first_token_s: float | None = None
+    duration_s: float = 0.0
+
+    def to_message(self) -> dict[str, Any]:
+        """The assistant message exactly as the provider expects it back in `messages`."""
+        message: dict[str, Any] = {"role": "assistant", "content": self.content}
+        if self.tool_calls:
+            message["tool_calls"] = [call.to_message() for call in self.tool_calls]
+        return message
+
+
+class ProviderError(Exception):
+    """A provider call that produced no usable turn. `message` never contains the API key."""
+
+    def __init__(
+        self,
+        kind: ProviderErrorKind,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        partial: AssistantTurn | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind: ProviderErrorKind = kind
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+        self.partial = partial  # what a stream delivered before it failed, if it started
+
+    def __repr__(self) -> str:
+        return (
+            f"ProviderError(kind={self.kind!r}, status={self.status!r}, message={self.message!r})"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Picklable, so that a Celery or channels worker can hand it back whole.
+        keywords = {
+            "status": self.status,
+            "retry_after": self.retry_after,
+            "partial": self.partial,
+        }
+        return (_rebuild_provider_error, (self.kind, self.message, keywords))
+
+
+def _rebuild_provider_error(
+    kind: ProviderErrorKind, message: str, keywords: dict[str, Any]
+) -> ProviderError:
+    return ProviderError(kind, message, **keywords)
+
+
+OnDelta = Callable[[Delta], Awaitable[None] | None]
+
+
+async def complete(
+    config: ProviderConfig,
+    request: dict[str, Any],
+    *,
+    stream: bool = True,
+    on_delta: OnDelta | None = None,
+) -> AssistantTurn:
+    """Send one Chat Completions request and return the assistant's turn.
+
+    `request` is the body without `stream` (messages, tools, tool_choice, parallel_tool_calls,
+    temperature, ...), passed through as given; `model` comes from the config unless the request
+    names one. Streamed, `on_delta` sees every text and tool-call fragment as it arrives.
+    """
+    body = {key: value for key, value in request.items() if key not in ("stream", "model")}
+    model = request.get("model") or config.model
+    messages = body.pop("messages", [])
+    stream_options = dict(body.pop("stream_options", None) or {})
+    if stream:  # stream_options is refused on plain requests
+        body["stream_options"] = {**stream_options, "include_usage": True}
+
+    started = time.perf_counter()
+    assembly = _Assembly(started, on_delta)
+    try:
+        async with _client(config) as client:
+            response: Any = await client.chat.completions.create(
+                messages=messages, model=model, stream=stream, extra_body=body
+            )
+            if not stream:
+                return _read_completion(response, started)
+            assembly.started = True
+            async with response:
+                async for chunk in response:
+                    await assembly.add(chunk)
+    except (openai.OpenAIError, json.JSONDecodeError) as exc:
+        if not assembly.started:
+            raise _provider_error(exc, config, None) from None
+        partial = assembly.turn(truncated=True)
+        if isinstance(exc, openai.APIConnectionError) and not isinstance(
+            exc, openai.APITimeoutError
+        ):
+            raise ProviderError(
+                "malformed",
+                "The connection dropped mid-answer, before any finish_reason: "
+                "the answer is truncated.",
+                partial=partial,
+            ) from None
+        raise _provider_error(exc, config, partial) from None
+    turn = assembly.turn(truncated=assembly.finish_reason is None)
+    if assembly.finish_reason is None:
+        raise ProviderError(
+            "malformed",
+            "The stream ended before the model said why it stopped (no finish_reason): "
+            "the answer is truncated.",
+            partial=turn,
+        )
+    return turn
+
+
+async def list_models(config: ProviderConfig) -> list[str]:
+    """The ids of the models the provider offers, sorted."""
+    try:
+        async with _client(config) as client:
+            ids = [_field(model, "id") async for model in client.models.list()]
+    except (openai.OpenAIError, json.JSONDecodeError) as exc:
+        raise _provider_error(exc, config, None) from None
+    if not all(isinstance(model_id, str) for model_id in ids):
+        raise ProviderError("malformed", "The model list has entries without a string id.")
+    return sorted(ids)
+
+
+# -- the SDK client ------------------------------------------------------------------------------
+
+
+def _client(config: ProviderConfig) -> AsyncOpenAI:
+    client = AsyncOpenAI(
+        api_key=config.api_key or _NO_KEY,
+        base_url=config.base_url,
+        timeout=config.timeout_s,
+        max_retries=0,  # retrying is the studio's decision, made where the run is recorded
+        default_headers=dict(config.extra_headers),
+    )
+    # The SDK fills these from the host's OPENAI_* environment; a user-configured provider must
+    # never receive the host's organisation, project or admin key.
+    client.organization = None
+    client.project = None
+    client.admin_api_key = None
+    return client
+
+
+# -- reading answers -----------------------------------------------------------------------------
+
+
+class _Assembly:
+    """Accumulates streamed chunks into a turn, calling `on_delta` on the way."""
+
+    def __init__(self, started: float, on_delta: OnDelta | None) -> None:
+        self.started_at = started
+        self.on_delta = on_delta
+        self.started = False  # the stream began: a failure from here on truncates an answer
+        self.content: list[str] = []
+        self.calls: dict[int, ToolCallDraft] = {}
+        self.finish_reason: str | None = None
+        self.usage: dict[str, int] | None = None
+        self.first_token_s: float | None = None
+
+    async def add(self, chunk: Any) -> None:
+        usage = _usage(_field(chunk, "usage"))
+        if usage is not None:
+            self.usage = usage
+        choices = _field(chunk, "choices") or []
+        if not isinstance(choices, list):
+            raise ProviderError("malformed", "A streamed chunk has choices that are not a list.")
+        for choice in choices:
+            if (_field(choice, "index") or 0) != 0:
+                continue  # n > 1 is not a studio feature
+            delta = _field(choice, "delta")
+            if delta is not None:
+                await self._add_delta(delta)
+            reason = _field(choice, "finish_reason")
+            if reason:
+                self.finish_reason = reason
+
+    async def _add_delta(self, delta: Any) -> None:
+        text = _text(_field(delta, "content"))
+        if text:
+            self._first_token()
+            self.content.append(text)
+            await self._emit(Delta("text", text=text, accumulated="".join(self.content)))
+        fragments = _field(delta, "tool_calls") or []
+        if not isinstance(fragments, list):
+            raise ProviderError("malformed", "A streamed chunk has tool_calls that are not a list.")
+        for position, fragment in enumerate(fragments):
+            index = _field(fragment, "index")
+            if not isinstance(index, int):
+                index = position
+            call = self.calls.setdefault(index, ToolCallDraft(index=index))
+            function = _field(fragment, "function")
+            name = _text(_field(function, "name"))
+            arguments = _text(_field(function, "arguments"))
+            call_id = _text(_field(fragment, "id"))
+            call.id = _merge(call.id, call_id)
+            call.name = _merge(call.name, name)
+            call.arguments += arguments
+            if not (name or arguments or call_id):
+                continue
+            self._first_token()
+            await self._emit(
+                Delta(
+                    "tool_call",
+                    index=index,
+                    name=name,
+                    arguments=arguments,
+                    accumulated=call.arguments,
+                    call_id=call.id,
+                    call_name=call.name,
+                )
+            )
+
+    def _first_token(self) -> None:
+        if self.first_token_s is None:
+            self.first_token_s = time.perf_counter() - self.started_at
+
+    async def _emit(self, delta: Delta) -> None:
+        if self.on_delta is None:
+            return
+        result = self.on_delta(delta)
+        if inspect.isawaitable(result):
+            await result
+
+    def turn(self, *, truncated: bool) -> AssistantTurn:
+        calls = [self.calls[index] for index in sorted(self.calls)]
+        turn = _turn("".join(self.content), calls, self.finish_reason, self.usage)
+        if truncated:
+            turn.problems.append("truncated: the stream ended without a finish_reason")
+        turn.first_token_s = self.first_token_s
+        turn.duration_s = time.perf_counter() - self.started_at
+        return turn
+
+
+def _read_completion(completion: Any, started: float) -> AssistantTurn:
+    choices = _field(completion, "choices")
+    if not isinstance(choices, list) or not choices:
+        raise ProviderError("malformed", "The provider's answer has no choices.")
+    message = _field(choices[0], "message")
+    if message is None:
+        raise ProviderError("malformed", "The provider's answer has a choice without a message.")
+    content = _field(message, "content")
+    if content is not None and not isinstance(content, str):
+        raise ProviderError("malformed", "The provider's answer has non-text content.")
+    whole_calls = _field(message, "tool_calls") or []
+    if not isinstance(whole_calls, list):
+        raise ProviderError(
+            "malformed", "The provider's answer has tool_calls that are not a list."
+        )
+    calls, problems = [], []
+    for position, call in enumerate(whole_calls):
+        function = _field(call, "function")
+        arguments = _field(function, "arguments")
+        if isinstance(arguments, dict | list):
+            # Some compatible servers send an object; OpenAI sends the JSON text.
+            arguments = json.dumps(arguments)
+            problems.append(f"arguments as object: tool call {position} sent JSON, not a string")
+        calls.append(
+            ToolCallDraft(
+                index=position,
+                id=_text(_field(call, "id")),
+                name=_text(_field(function, "name")),
+                arguments=_text(arguments),
+            )
+        )
+    finish_reason = _field(choices[0], "finish_reason")
+    turn = _turn(content, calls, finish_reason, _usage(_field(completion, "usage")), problems)
+    elapsed = time.perf_counter() - started
+    turn.first_token_s = elapsed  # the whole answer is the first token when nothing streams
+    turn.duration_s = elapsed
+    return turn
+
+
+def _turn(
+    content: str | None,
+    calls: list[ToolCallDraft],
+    finish_reason: str | None,
+    usage: dict[str, int] | None,
+    problems: list[str] | None = None,
+) -> AssistantTurn:
+    """The turn both modes produce, with what is wrong in it listed as problems."""
+    problems = list(problems or [])
+    for call in calls:
+        if not call.id:
+            call.id = f"call_missing_{call.index}"
+            problems.append(f"missing id: tool call {call.index} had no id; it is now {call.id}")
+        if not call.name:
+            problems.append(f"missing name: tool call {call.index} ({call.id}) has no name")
+    if finish_reason == "length":
+        problems.append(
+            "length: the answer hit the token limit; its text or tool arguments may be cut off"
+        )
+    elif finish_reason == "content_filter":
+        problems.append("content_filter: the provider withheld part of the answer")
+    return AssistantTurn(
+        content=content or None,  # "" and None mean the same to providers; keep one of them
+        tool_calls=calls,
+        finish_reason=finish_reason,
+        usage=usage,
+        problems=problems,
+    )
+
+
+def _usage(usage: Any) -> dict[str, int] | None:
+    if usage is None:
+        return None
+    counts = {key: _field(usage, key) for key in _USAGE_KEYS}
+    if not all(isinstance(count, int) for count in counts.values()):
+        return None
+    return counts
+
+
+def _field(obj: Any, name: str) -> Any:
+    """A field of an SDK object, or of the plain dict it holds when the shape was unexpected."""
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _text(value: Any) -> str:
+    """A string field's value; anything else (absent, null, a number) counts as nothing."""
+    return value if isinstance(value, str) else ""
+
+
+def _merge(so_far: str, fragment: str) -> str:
+    # OpenAI sends a call's id and name once; some compatible servers repeat them in every delta.
+    if not fragment or fragment == so_far:
+        return so_far
+    return so_far + fragment
+
+
+# -- failures ------------------------------------------------------------------------------------
+
+
+def _provider_error(
+    exc: Exception, config: ProviderConfig, partial: AssistantTurn | None
+) -> ProviderError:
+    kind, status, retry_after, message = _classify(exc, config)
+    return ProviderError(
+        kind,
+        _redact(message, config),
+        status=status,
+        retry_after=retry_after,
+        partial=partial,
+    )
+
+
+def _classify(
+    exc: Exception, config: ProviderConfig
+) -> tuple[ProviderErrorKind, int | None, float | None, str]:
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout", None, None, f"No answer within {config.timeout_s:g} s."
+    if isinstance(exc, openai.APIConnectionError):
+        cause = exc.__cause__ or exc.__context__
+        detail = f": {cause}" if cause is not None and str(cause) else ""
+        return "connection", None, None, f"Could not reach {config.base_url}{detail}"
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        kind: ProviderErrorKind
+        if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+            kind = "auth"
+        elif isinstance(exc, openai.RateLimitError):
+            kind = "rate_limited"
+        elif isinstance(exc, openai.NotFoundError):
+            kind = "not_found"
+        elif status >= 500:
+            kind = "server"
+        else:
+            kind = "bad_request"
+        text = _error_text(exc.body)
+        message = f"The provider answered {status}" + (f": {text}" if text else ".")
+        return kind, status, _retry_after(exc.response.headers), message
+    if isinstance(exc, openai.APIResponseValidationError):
+        return "malformed", exc.status_code, None, "The provider's answer has an unexpected shape."
+    if isinstance(exc, openai.APIError):
+        # An error event inside a stream: the provider failed after it had started answering.
+        text = _error_text(exc.body) or exc.message
+        return "server", None, None, f"The provider reported an error mid-answer: {text}"
+    if isinstance(exc, json.JSONDecodeError):
+        return "malformed", None, None, f"The provider's answer is not valid JSON ({exc.msg})."
+    if isinstance(exc, openai.OpenAIError):
+        return "bad_request", None, None, f"The request could not be made: {exc}"
+    return "malformed", None, None, f"The provider's answer has an unexpected shape ({exc})."
+
+
+def _error_text(body: object) -> str:
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        message = error.get("message") if isinstance(error, dict) else None
+        if isinstance(message, str):
+            return message
+        return json.dumps(body)[:500]
+    if isinstance(body, str):
+        return body.strip()[:500]
+    return ""
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) / divisor)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
+    return None
+
+
+def _redact(message: str, config: ProviderConfig) -> str:
+    # Header values may be secrets too (an Azure "api-key"); short ones are more likely words.
+    secrets = [config.api_key] + [v for v in config.extra_headers.values() if len(v) >= 8]
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= 4:
+            message = message.replace(secret, "[redacted]")
+    return message

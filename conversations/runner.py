@@ -1,0 +1,427 @@
+"""The model loop: request → streamed assistant turn → tool calls run in parallel → all results
+back in one request → … → a final answer, a stop, the round limit or an error.
+
+`run_conversation` is the one entry point every dispatcher (inline task, channels worker,
+Celery task) calls. Its state lives in the database (status, heartbeat, messages, model calls,
+batches), so a run can be watched from any process and a dead worker's run found and marked.
+It never loses what happened so far: every message is stored as soon as it exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.utils import timezone
+
+from fcstudio.secrets import SecretError
+from tools_app.engine import Event, EventKind, ToolCall, ToolSpec, execute_batch
+from tools_app.models import ToolVersion
+
+from . import live, provider
+from .compose import tools_for
+from .execution import BatchOptions, Recorder, prepare_batch
+from .models import (
+    ACTIVE_STATUSES,
+    Batch,
+    BatchSource,
+    Conversation,
+    Message,
+    ModelCall,
+    RunStatus,
+    ToolExecution,
+)
+from .providers import provider_config
+from .view_models import LiveRow
+
+APPROVAL_POLL_S = 0.2
+STALE_AFTER = timedelta(minutes=2)
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class StopRequested(Exception):
+    pass
+
+
+@dataclass
+class Setup:
+    conversation: Conversation
+    config: provider.ProviderConfig
+    tools: list[dict[str, Any]]
+    versions: list[ToolVersion]
+
+
+def _load(conversation_id: int) -> Setup:
+    conversation = Conversation.objects.select_related("provider", "team").get(pk=conversation_id)
+    if conversation.provider is None:
+        raise ValueError("The conversation has no provider.")
+    versions = list(conversation.tool_versions.select_related("tool"))
+    tools = tools_for(versions)
+    return Setup(
+        conversation=conversation,
+        config=provider_config(conversation.provider, model=conversation.model),
+        tools=tools,
+        versions=versions,
+    )
+
+
+def _set_status(conversation_id: int, status: str, failure: str = "", **extra: Any) -> None:
+    Conversation.objects.filter(pk=conversation_id).update(
+        status=status, failure=failure, heartbeat_at=timezone.now(), **extra
+    )
+
+
+def _heartbeat(conversation_id: int) -> bool:
+    """Refresh the heartbeat; True when a stop was asked for."""
+    Conversation.objects.filter(pk=conversation_id).update(heartbeat_at=timezone.now())
+    return Conversation.objects.filter(pk=conversation_id, stop_requested=True).exists()
+
+
+def _messages(conversation_id: int) -> list[dict[str, Any]]:
+    return [m.payload for m in Message.objects.filter(conversation_id=conversation_id)]
+
+
+def _next_round(conversation_id: int) -> int:
+    """Rounds are counted by assistant turns; tool results share their assistant's round."""
+    return Message.objects.filter(conversation_id=conversation_id, role="assistant").count()
+
+
+def _unanswered_calls(conversation_id: int) -> list[ToolCall]:
+    """Tool calls of the last assistant message that have no result yet (written by hand, or
+    cut off by a stop or a crash): they run before the model is asked again."""
+    messages = list(Message.objects.filter(conversation_id=conversation_id))
+    last_assistant = next((m for m in reversed(messages) if m.role == "assistant"), None)
+    if last_assistant is None or not last_assistant.tool_calls:
+        return []
+    answered = {
+        m.payload.get("tool_call_id")
+        for m in messages
+        if m.role == "tool" and m.position > last_assistant.position
+    }
+    calls = []
+    for entry in last_assistant.tool_calls:
+        function = entry.get("function") or {}
+        if entry.get("id") not in answered:
+            calls.append(
+                ToolCall(
+                    id=str(entry.get("id", "")),
+                    name=str(function.get("name", "")),
+                    arguments=str(function.get("arguments", "")),
+                )
+            )
+    return calls
+
+
+def _append(conversation_id: int, round_number: int, payload: dict[str, Any]) -> Message:
+    with transaction.atomic():
+        count = Message.objects.select_for_update().filter(conversation_id=conversation_id).count()
+        return Message.objects.create(
+            conversation_id=conversation_id,
+            position=count,
+            round=round_number,
+            role=payload["role"],
+            payload=payload,
+        )
+
+
+def build_request(setup: Setup, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Chat Completions body (without model and stream), exactly as it will be sent."""
+    conversation = setup.conversation
+    request: dict[str, Any] = {"messages": messages}
+    if setup.tools:
+        request["tools"] = setup.tools
+        request["tool_choice"] = conversation.tool_choice_value()
+        request["parallel_tool_calls"] = conversation.parallel_tool_calls
+    if conversation.temperature is not None:
+        request["temperature"] = conversation.temperature
+    return request
+
+
+async def run_conversation(conversation_id: int, *, worker: str | None = None) -> str:
+    """Drive the conversation until it ends; returns the final status."""
+    worker = worker or worker_identity()
+    try:
+        setup = await sync_to_async(_load)(conversation_id)
+    except (Conversation.DoesNotExist, ValueError, SecretError) as exc:
+        await sync_to_async(_set_status)(conversation_id, RunStatus.FAILED, str(exc))
+        await live.publish(conversation_id, {"kind": "status", "status": RunStatus.FAILED})
+        return RunStatus.FAILED
+    await sync_to_async(_set_status)(conversation_id, RunStatus.RUNNING, worker=worker)
+    await live.publish(conversation_id, {"kind": "status", "status": RunStatus.RUNNING})
+    try:
+        status, failure = await _loop(conversation_id, setup)
+    except (asyncio.CancelledError, StopRequested):
+        status, failure = RunStatus.STOPPED, "Stopped by a person."
+    except Exception as exc:  # recorded, shown, and the conversation so far is kept
+        status, failure = RunStatus.FAILED, f"The run failed: {type(exc).__name__}: {exc}"
+    await sync_to_async(_finish)(conversation_id, status, failure)
+    await live.publish(conversation_id, {"kind": "status", "status": status, "failure": failure})
+    return status
+
+
+def _finish(conversation_id: int, status: str, failure: str) -> None:
+    _set_status(conversation_id, status, failure, stop_requested=False)
+    # Calls a stop or a crash interrupted are marked, never left "running".
+    ToolExecution.objects.filter(
+        batch__conversation_id=conversation_id, status__in=["queued", "running"]
+    ).update(status="error", error_code="CANCELLED", error_message=failure or status)
+    Batch.objects.filter(conversation_id=conversation_id, status="running").update(
+        status="failed", failure=failure or status
+    )
+
+
+async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
+    conversation = setup.conversation
+    round_number = await sync_to_async(_next_round)(conversation_id)
+    pending = await sync_to_async(_unanswered_calls)(conversation_id)
+    if pending:
+        await _run_tools(conversation_id, round_number - 1, setup, pending)
+    while round_number < conversation.max_rounds:
+        if await sync_to_async(_heartbeat)(conversation_id):
+            raise StopRequested
+        messages = await sync_to_async(_messages)(conversation_id)
+        request = build_request(setup, messages)
+        turn = await _call_model(conversation_id, round_number, setup, request)
+        if turn is None:
+            return RunStatus.FAILED, await sync_to_async(_model_failure)(conversation_id)
+        message = await sync_to_async(_append)(conversation_id, round_number, turn.to_message())
+        await live.publish(conversation_id, {"kind": "message", "message_id": message.pk})
+        if not turn.tool_calls:
+            if turn.finish_reason == "length":
+                return (
+                    RunStatus.FAILED,
+                    "The model stopped at its token limit (finish_reason: length).",
+                )
+            return RunStatus.FINISHED, ""
+        await _run_tools(conversation_id, round_number, setup, turn.tool_calls)
+        round_number += 1
+    return RunStatus.STOPPED, f"Reached the limit of {conversation.max_rounds} rounds."
+
+
+def _model_failure(conversation_id: int) -> str:
+    call = ModelCall.objects.filter(conversation_id=conversation_id).order_by("-pk").first()
+    if call is None:
+        return "The model call failed."
+    return f"Provider error ({call.error_kind}): {call.error_message}"
+
+
+async def _call_model(
+    conversation_id: int, round_number: int, setup: Setup, request: dict[str, Any]
+) -> provider.AssistantTurn | None:
+    record = await sync_to_async(ModelCall.objects.create)(
+        conversation_id=conversation_id,
+        round=round_number,
+        request={"model": setup.config.model, **request},
+        started_at=timezone.now(),
+    )
+    await live.publish(
+        conversation_id,
+        {"kind": "model_started", "round": round_number, "model_call_id": record.pk},
+    )
+
+    async def on_delta(delta: provider.Delta) -> None:
+        await live.publish(
+            conversation_id,
+            {
+                "kind": "delta",
+                "round": round_number,
+                "delta_kind": delta.kind,
+                "index": delta.index,
+                "text": delta.accumulated if delta.kind == "text" else "",
+                "name": delta.call_name,
+                "arguments": delta.accumulated if delta.kind == "tool_call" else "",
+            },
+        )
+
+    started = timezone.now()
+    try:
+        turn = await provider.complete(setup.config, request, stream=True, on_delta=on_delta)
+    except provider.ProviderError as exc:
+        await sync_to_async(_record_model_error)(record.pk, exc, started)
+        await live.publish(conversation_id, {"kind": "model_finished", "round": round_number})
+        return None
+    await sync_to_async(_record_model_turn)(record.pk, turn)
+    await live.publish(conversation_id, {"kind": "model_finished", "round": round_number})
+    return turn
+
+
+def _record_model_error(pk: int, exc: provider.ProviderError, started: Any) -> None:
+    ModelCall.objects.filter(pk=pk).update(
+        ok=False,
+        error_kind=exc.kind,
+        error_message=exc.message
+        + (f" (retry after {exc.retry_after:g} s)" if exc.retry_after else ""),
+        duration_ms=(timezone.now() - started).total_seconds() * 1000,
+    )
+
+
+def _record_model_turn(pk: int, turn: provider.AssistantTurn) -> None:
+    usage = turn.usage or {}
+    ModelCall.objects.filter(pk=pk).update(
+        ok=True,
+        response=turn.to_message(),
+        finish_reason=turn.finish_reason or "",
+        problems=list(turn.problems),
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+        total_tokens=usage.get("total_tokens"),
+        duration_ms=turn.duration_s * 1000,
+        first_token_ms=None if turn.first_token_s is None else turn.first_token_s * 1000,
+    )
+
+
+async def _run_tools(
+    conversation_id: int, round_number: int, setup: Setup, drafts: list[Any]
+) -> None:
+    conversation = setup.conversation
+    calls = [
+        d if isinstance(d, ToolCall) else ToolCall(id=d.id, name=d.name, arguments=d.arguments)
+        for d in drafts
+    ]
+    options = BatchOptions(
+        strategy=conversation.strategy, max_concurrency=conversation.max_concurrency
+    )
+    batch, specs = await sync_to_async(prepare_batch)(
+        team=conversation.team,
+        versions=setup.versions,
+        calls=calls,
+        options=options,
+        source=BatchSource.CONVERSATION,
+        conversation=conversation,
+        round_number=round_number,
+    )
+    recorder = Recorder(batch, calls)
+    bars = {call.id: LiveRow(tool_name=call.name, tool_call_id=call.id) for call in calls}
+    order = [call.id for call in calls]
+
+    async def on_event(event: Event) -> None:
+        recorder.on_event(event)
+        bar = bars.get(event.call_id or "")
+        if bar is None:
+            return
+        ms = round(event.t * 1000, 3)
+        if event.kind == EventKind.CALL_QUEUED:
+            bar.queued_ms = ms
+        elif event.kind == EventKind.CALL_STARTED:
+            bar.status = "running"
+            bar.attempts += 1
+            if bar.started_ms is None:
+                bar.started_ms = ms
+        elif event.kind == EventKind.CALL_RETRYING:
+            bar.retry_marks_ms.append(ms)
+        elif event.kind == EventKind.CALL_AWAITING_APPROVAL:
+            bar.status = "waiting"
+        elif event.kind == EventKind.CALL_FINISHED:
+            bar.status = event.data.get("status", "ok")
+            error = event.data.get("error") or {}
+            bar.error_code = error.get("code", "")
+            bar.finished_ms = ms
+        else:
+            return
+        await live.publish(
+            conversation_id,
+            {
+                "kind": "calls",
+                "round": round_number,
+                "batch_id": batch.pk,
+                "now_ms": ms,
+                "calls": [asdict(bars[call_id]) for call_id in order],
+            },
+        )
+
+    async def approver(call: ToolCall, spec: ToolSpec) -> bool:
+        return await _await_approval(conversation_id, batch.pk, call.id)
+
+    outcome = await execute_batch(
+        calls,
+        specs,
+        strategy=options.strategy,
+        max_concurrency=options.max_concurrency,
+        approver=approver,
+        on_event=on_event,
+    )
+    await sync_to_async(recorder.finish)(outcome)
+    await live.publish(
+        conversation_id, {"kind": "batch_finished", "round": round_number, "batch_id": batch.pk}
+    )
+    for result in outcome.results:
+        message = await sync_to_async(_append)(conversation_id, round_number, result.to_message())
+        await live.publish(conversation_id, {"kind": "message", "message_id": message.pk})
+
+
+async def _await_approval(conversation_id: int, batch_id: int, call_id: str) -> bool:
+    """Wait for a person's decision on a call (stored in the database, so any process works)."""
+    await sync_to_async(_ask_approval)(conversation_id, batch_id, call_id)
+    await live.publish(conversation_id, {"kind": "status", "status": RunStatus.WAITING})
+    await live.publish(
+        conversation_id, {"kind": "approval", "batch_id": batch_id, "call_id": call_id}
+    )
+    try:
+        while True:
+            decision = await sync_to_async(_approval_decision)(conversation_id, batch_id, call_id)
+            if decision is not None:
+                return decision
+            await asyncio.sleep(APPROVAL_POLL_S)
+    finally:
+        await sync_to_async(_resume_after_approval)(conversation_id)
+        await live.publish(conversation_id, {"kind": "status", "status": RunStatus.RUNNING})
+
+
+def _ask_approval(conversation_id: int, batch_id: int, call_id: str) -> None:
+    ToolExecution.objects.filter(batch_id=batch_id, tool_call_id=call_id).update(approval="pending")
+    _set_status(conversation_id, RunStatus.WAITING)
+
+
+def _approval_decision(conversation_id: int, batch_id: int, call_id: str) -> bool | None:
+    if _heartbeat(conversation_id):
+        raise StopRequested
+    approval = (
+        ToolExecution.objects.filter(batch_id=batch_id, tool_call_id=call_id)
+        .values_list("approval", flat=True)
+        .first()
+    )
+    if approval == "approved":
+        return True
+    if approval == "denied":
+        return False
+    return None
+
+
+def _resume_after_approval(conversation_id: int) -> None:
+    still_waiting = ToolExecution.objects.filter(
+        batch__conversation_id=conversation_id, approval="pending"
+    ).exists()
+    if not still_waiting:
+        Conversation.objects.filter(pk=conversation_id, status=RunStatus.WAITING).update(
+            status=RunStatus.RUNNING
+        )
+
+
+def reap_stale_runs(now: Any = None) -> int:
+    """Mark runs whose worker stopped sending heartbeats as failed, with the reason."""
+    now = now or timezone.now()
+    stale = Conversation.objects.filter(
+        status__in=ACTIVE_STATUSES, heartbeat_at__lt=now - STALE_AFTER
+    )
+    count = 0
+    for conversation in stale:
+        _finish(
+            conversation.pk,
+            RunStatus.FAILED,
+            f"The worker {conversation.worker or '(unknown)'} stopped responding; "
+            "the run was marked failed. Re-run it to continue from the last message.",
+        )
+        count += 1
+    return count
+
+
+__all__ = ["build_request", "reap_stale_runs", "run_conversation"]

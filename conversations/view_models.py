@@ -1,0 +1,88 @@
+"""What the conversation page shows, computed once for the first render and the live swaps."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .models import Batch, Conversation, Message, ModelCall
+from .timeline import batch_gantt
+
+
+@dataclass
+class LiveRow:
+    """A gantt row from a live event (the same shape ToolExecution offers)."""
+
+    tool_name: str
+    tool_call_id: str
+    status: str = "queued"
+    error_code: str = ""
+    attempts: int = 0
+    queued_ms: float = 0.0
+    started_ms: float | None = None
+    finished_ms: float | None = None
+    retry_marks_ms: list[float] = field(default_factory=list)
+
+
+def pretty_json(text: str) -> str:
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return text
+
+
+def message_context(message: Message) -> dict[str, Any]:
+    calls = [
+        {
+            "id": call.get("id", ""),
+            "name": (call.get("function") or {}).get("name", ""),
+            "arguments": pretty_json((call.get("function") or {}).get("arguments", "")),
+        }
+        for call in message.tool_calls
+    ]
+    content = message.content
+    if message.role == "tool":
+        content = pretty_json(content)
+    return {"message": message, "calls": calls, "content": content}
+
+
+@dataclass
+class Round:
+    number: int
+    model_call: ModelCall | None = None
+    batch: Batch | None = None
+    executions: list[Any] = field(default_factory=list)
+    gantt: Any = None
+
+
+def rounds_for(conversation: Conversation) -> list[Round]:
+    rounds: dict[int, Round] = {}
+    for call in conversation.model_calls.all():
+        rounds.setdefault(call.round, Round(call.round)).model_call = call
+    for batch in conversation.batches.prefetch_related("executions"):
+        entry = rounds.setdefault(batch.round or 0, Round(batch.round or 0))
+        entry.batch = batch
+        entry.executions = list(batch.executions.all())
+        entry.gantt = batch_gantt(entry.executions)
+    return [rounds[number] for number in sorted(rounds)]
+
+
+def conversation_summary(conversation: Conversation) -> dict[str, Any]:
+    """Totals for the inspector: calls by status, tokens, wall and summed tool time."""
+    statuses: dict[str, int] = defaultdict(int)
+    wall = summed = 0.0
+    for batch in conversation.batches.prefetch_related("executions"):
+        wall += batch.wall_ms or 0
+        summed += batch.sum_call_ms or 0
+        for execution in batch.executions.all():
+            statuses[execution.error_code or execution.status] += 1
+    tokens = sum(call.total_tokens or 0 for call in conversation.model_calls.all())
+    return {
+        "statuses": sorted(statuses.items()),
+        "tool_wall_ms": wall,
+        "tool_sum_ms": summed,
+        "speedup": (summed / wall) if wall else None,
+        "tokens": tokens,
+    }

@@ -1,0 +1,124 @@
+"""The conversation websocket: who may listen, and the exact fragments each event becomes."""
+
+from __future__ import annotations
+
+import pytest
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+
+from conversations import compose, live
+from conversations.consumers import CLOSE_FORBIDDEN
+from fcstudio.asgi import application
+from fcstudio.routing import websocket_urlpatterns
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def conversation(team, people, provider, tool):
+    data = {"provider": provider, "user": "Weather in Oslo?", "tools": [tool], "max_rounds": 2}
+    return compose.create_conversation(team, people.editor, data)
+
+
+def communicator(user, conversation, team_slug: str = "acme") -> WebsocketCommunicator:
+    path = f"/ws/t/{team_slug}/conversations/{conversation.pk}/"
+    socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
+    socket.scope["user"] = user
+    return socket
+
+
+async def joined(socket: WebsocketCommunicator) -> WebsocketCommunicator:
+    connected, _ = await socket.connect()
+    assert connected
+    await socket.receive_from(timeout=5)  # the catch-up snapshot
+    return socket
+
+
+async def test_joining_sends_the_state_so_far_from_the_database(people, conversation):
+    socket = communicator(people.viewer, conversation)
+    connected, _ = await socket.connect()
+    assert connected
+    snapshot = await socket.receive_from(timeout=5)
+    assert '<div id="conv-status" class="status-line" hx-swap-oob="true">' in snapshot
+    assert '<div id="messages" hx-swap-oob="true">' in snapshot
+    assert "Weather in Oslo?" in snapshot
+    assert '<div id="rounds" hx-swap-oob="true"></div>' in snapshot
+    await socket.disconnect()
+
+
+async def test_a_member_listens_and_receives_status_fragments(people, conversation):
+    socket = await joined(communicator(people.viewer, conversation))
+    await live.publish(conversation.pk, {"kind": "status", "status": "running"})
+    html = await socket.receive_from(timeout=5)
+    assert html.startswith('\n  <div id="conv-status" class="status-line" hx-swap-oob="true">')
+    assert '<span class="badge status-draft" id="status-badge">Draft</span>' in html
+    await socket.disconnect()
+
+
+async def test_live_call_events_become_a_gantt_with_one_bar_per_call(people, conversation):
+    socket = await joined(communicator(people.viewer, conversation))
+    calls = [
+        {
+            "tool_name": "get_weather",
+            "tool_call_id": f"c{i}",
+            "status": status,
+            "error_code": "",
+            "attempts": 1,
+            "queued_ms": 0.0,
+            "started_ms": 1.0,
+            "finished_ms": finished,
+            "retry_marks_ms": [],
+        }
+        for i, (status, finished) in enumerate([("ok", 50.0), ("running", None), ("running", None)])
+    ]
+    await live.publish(
+        conversation.pk,
+        {"kind": "calls", "round": 0, "batch_id": 1, "now_ms": 60.0, "calls": calls},
+    )
+    html = await socket.receive_from(timeout=5)
+    assert html.startswith('\n<div id="round-0-gantt" hx-swap-oob="true">')
+    assert html.count('<g class="call bar-ok">') == 1
+    assert html.count('<g class="call bar-running">') == 2
+    await socket.disconnect()
+
+
+async def test_a_delta_shows_the_tool_call_being_written(people, conversation):
+    socket = await joined(communicator(people.viewer, conversation))
+    await live.publish(
+        conversation.pk,
+        {
+            "kind": "delta",
+            "round": 0,
+            "delta_kind": "tool_call",
+            "index": 1,
+            "text": "",
+            "name": "get_weather",
+            "arguments": '{"city": "Os',
+        },
+    )
+    html = await socket.receive_from(timeout=5)
+    assert 'id="stream"' in html and "#1 get_weather" in html
+    assert "{&quot;city&quot;: &quot;Os" in html
+    await socket.disconnect()
+
+
+@pytest.mark.parametrize("who", ["outsider", "anonymous"])
+async def test_non_members_are_refused(people, conversation, who):
+    user = AnonymousUser() if who == "anonymous" else people.outsider
+    socket = communicator(user, conversation)
+    connected, code = await socket.connect()
+    assert (connected, code) == (False, CLOSE_FORBIDDEN)
+
+
+async def test_a_conversation_of_another_team_is_refused(people, conversation):
+    socket = communicator(people.outsider, conversation, team_slug="elsewhere")
+    connected, code = await socket.connect()
+    assert (connected, code) == (False, CLOSE_FORBIDDEN)
+
+
+async def test_a_foreign_origin_is_refused_before_anything_else(conversation):
+    path = f"/ws/t/acme/conversations/{conversation.pk}/"
+    socket = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://evil.example")])
+    connected, _ = await socket.connect()
+    assert connected is False
