@@ -16,7 +16,7 @@ from . import compose, dispatch, provider
 from .forms import ConversationForm, ProviderForm
 from .models import Conversation, Provider, ToolExecution
 from .providers import provider_config, set_api_key, set_extra_headers
-from .view_models import conversation_summary, message_context, rounds_for
+from .view_models import conversation_summary, filter_choices, message_context, rounds_for
 
 
 def _conversation(request: HttpRequest, pk: int) -> Conversation:
@@ -104,13 +104,14 @@ def conversation_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def detail_context(conversation: Conversation) -> dict:
+def detail_context(conversation: Conversation, status: str = "", tool: str = "") -> dict:
     return {
         "conversation": conversation,
         "messages_list": [message_context(m) for m in conversation.messages.all()],
-        "rounds": rounds_for(conversation),
+        "rounds": rounds_for(conversation, status=status, tool=tool),
         "summary": conversation_summary(conversation),
         "tools": compose.tools_for(conversation.tool_versions.all()),
+        "filters": {"status": status, "tool": tool, **filter_choices(conversation)},
     }
 
 
@@ -118,7 +119,9 @@ def detail_context(conversation: Conversation) -> dict:
 @require_GET
 def conversation_detail(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
-    context = detail_context(current)
+    status = request.GET.get("status", "")[:40]
+    tool = request.GET.get("tool", "")[:64]
+    context = detail_context(current, status=status, tool=tool)
     context["can_run"] = request.membership.allows(Role.EDITOR)  # type: ignore[attr-defined]
     return render(request, "conversations/conversation_detail.html", context)
 

@@ -57,16 +57,34 @@ class Round:
     gantt: Any = None
 
 
-def rounds_for(conversation: Conversation) -> list[Round]:
+def rounds_for(conversation: Conversation, *, status: str = "", tool: str = "") -> list[Round]:
+    """Each round's model call and batch; `status` (ok, error or an error code) and `tool`
+    narrow the calls listed, while the gantt keeps the whole batch for context."""
     rounds: dict[int, Round] = {}
     for call in conversation.model_calls.all():
         rounds.setdefault(call.round, Round(call.round)).model_call = call
-    for batch in conversation.batches.prefetch_related("executions"):
+    for batch in conversation.batches.prefetch_related("executions__tool_version"):
         entry = rounds.setdefault(batch.round or 0, Round(batch.round or 0))
         entry.batch = batch
-        entry.executions = list(batch.executions.all())
-        entry.gantt = batch_gantt(entry.executions)
+        executions = list(batch.executions.all())
+        entry.gantt = batch_gantt(executions)
+        entry.executions = [
+            e
+            for e in executions
+            if (not status or status in (e.status, e.error_code))
+            and (not tool or e.tool_name == tool)
+        ]
     return [rounds[number] for number in sorted(rounds)]
+
+
+def filter_choices(conversation: Conversation) -> dict[str, list[str]]:
+    statuses: set[str] = set()
+    tools: set[str] = set()
+    for batch in conversation.batches.prefetch_related("executions"):
+        for execution in batch.executions.all():
+            statuses.add(execution.error_code or execution.status)
+            tools.add(execution.tool_name)
+    return {"statuses": sorted(statuses), "tools": sorted(tools)}
 
 
 def conversation_summary(conversation: Conversation) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Create (or refresh) the demo workspace: a team, a user, and a catalog of realistic tools."""
+"""Create (or refresh) the demo workspace: a team, a user, a catalog of realistic tools, and a
+provider when the environment names one (``OPENAI_BASE_URL`` and ``OPENAI_API_KEY``)."""
 
 import os
 from pathlib import Path
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 
+from conversations.management.commands.add_provider import upsert_provider
 from fcstudio.models import Membership, Role, Team
 from tools_app import catalog as catalog_ops
 from tools_app.models import Catalog, Tool
@@ -136,8 +138,15 @@ DEMO_TOOLS: list[dict[str, Any]] = [
 ]
 
 
+ENV_PROVIDER_NAME = "OpenAI (from environment)"
+DEFAULT_ENV_MODEL = "gpt-4o-mini"
+
+
 class Command(BaseCommand):
-    help = "Create or refresh the demo team, user and catalog, and print how to log in."
+    help = (
+        "Create or refresh the demo team, user and catalog (and a provider when OPENAI_BASE_URL "
+        "and OPENAI_API_KEY are set), and print how to log in."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -179,9 +188,34 @@ class Command(BaseCommand):
                 },
             )
             catalog_ops.import_text(samples, bfcl.read_text(encoding="utf-8"), author=user)
+        self.stdout.write(self.environment_provider(team))
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo workspace ready: http://127.0.0.1:8000/  "
                 f"user: demo  password: {options['password']}"
             )
+        )
+
+    def environment_provider(self, team: Team) -> str:
+        """Create or update the provider the environment supplies; say what happened.
+
+        Only when both variables are set: a base URL without a key (or the reverse) would give a
+        provider that fails on its first call. Without them nothing is created, and the line
+        printed says how to add one, so a fresh workspace is never silently model-less.
+        """
+        base_url = os.environ.get("OPENAI_BASE_URL", "").strip()
+        api_key = os.environ.get("OPENAI_API_KEY", "").strip()
+        if not (base_url and api_key):
+            return (
+                "No provider from the environment (set OPENAI_BASE_URL and OPENAI_API_KEY, or "
+                "run: manage.py add_provider --team demo --name NAME --base-url URL "
+                "--api-key-env VAR --model MODEL, or add one under Providers)."
+            )
+        model = os.environ.get("OPENAI_MODEL", "").strip() or DEFAULT_ENV_MODEL
+        provider, created = upsert_provider(
+            team, name=ENV_PROVIDER_NAME, base_url=base_url, api_key=api_key, model=model
+        )
+        return (
+            f"Provider {provider.name!r} {'created' if created else 'updated'}: "
+            f"{provider.base_url}, model {provider.default_model}, key {provider.api_key_hint}."
         )

@@ -1,0 +1,118 @@
+"""Providers: added by admins, keys encrypted and never shown back, connection tested."""
+
+from __future__ import annotations
+
+from conversations.models import Provider
+from conversations.providers import provider_config, set_api_key
+from fcstudio import secrets
+
+PROVIDERS = "/t/acme/providers/"
+SECRET = "sk-live-abcdefghijklmnop1234"
+
+
+def form(**overrides) -> dict:
+    data = {
+        "name": "OpenAI",
+        "base_url": "https://api.example.com/v1",
+        "api_key": SECRET,
+        "default_model": "gpt-test",
+        "timeout_s": "30",
+        "extra_headers": "OpenAI-Organization: org-123\nX-Trace: on",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_an_admin_adds_a_provider_and_the_key_is_stored_encrypted(people, team):
+    response = people.client_for("admin").post(PROVIDERS, form())
+    assert response.status_code == 302
+    provider = Provider.objects.get()
+    assert SECRET not in provider.api_key_encrypted
+    assert secrets.decrypt(provider.api_key_encrypted) == SECRET
+    assert provider.api_key_hint == "••••1234"
+    config = provider_config(provider)
+    assert config.api_key == SECRET
+    assert config.extra_headers == {"OpenAI-Organization": "org-123", "X-Trace": "on"}
+
+
+def test_the_key_and_headers_never_appear_in_any_page(people, team):
+    client = people.client_for("admin")
+    client.post(PROVIDERS, form())
+    provider = Provider.objects.get()
+    for url in (PROVIDERS, f"{PROVIDERS}{provider.pk}/"):
+        page = client.get(url).content.decode()
+        assert SECRET not in page and "org-123" not in page
+        assert provider.api_key_encrypted not in page
+    assert "••••1234" in client.get(PROVIDERS).content.decode()
+
+
+def test_editing_without_a_key_keeps_the_stored_one(people, team):
+    client = people.client_for("admin")
+    client.post(PROVIDERS, form())
+    provider = Provider.objects.get()
+    response = client.post(
+        f"{PROVIDERS}{provider.pk}/", form(api_key="", extra_headers="", default_model="other")
+    )
+    assert response.status_code == 302
+    provider.refresh_from_db()
+    assert provider.default_model == "other"
+    assert secrets.decrypt(provider.api_key_encrypted) == SECRET
+    assert provider_config(provider).extra_headers == {
+        "OpenAI-Organization": "org-123",
+        "X-Trace": "on",
+    }
+
+
+def test_bad_provider_input_is_answered_on_the_form(people, team):
+    client = people.client_for("admin")
+    cases = [
+        (form(api_key=""), "needs its API key"),
+        (form(base_url="not a url"), "Enter a valid URL"),
+        (form(timeout_s="0"), "Between 1 and 600 seconds"),
+        (form(extra_headers="no colon here"), "Line 1: write headers as Name: value."),
+    ]
+    for data, message in cases:
+        response = client.post(PROVIDERS, data)
+        assert response.status_code == 200
+        assert message in response.content.decode()
+    client.post(PROVIDERS, form())
+    assert "already has a provider" in client.post(PROVIDERS, form()).content.decode()
+    assert Provider.objects.count() == 1
+
+
+def test_editors_see_providers_but_cannot_add_them(people, team):
+    page = people.client_for("editor").get(PROVIDERS).content.decode()
+    assert "Add a provider" not in page
+    assert people.client_for("editor").post(PROVIDERS, form()).status_code == 403
+
+
+def test_test_connection_lists_the_models(people, provider, model_server):
+    url = f"{PROVIDERS}{provider.pk}/test/"
+    html = people.client_for("editor").post(url).content.decode()
+    assert "Connected" in html and "<code>test-model</code>" in html
+    assert model_server.requests == []  # listing models is not a chat request
+
+
+def test_test_connection_says_why_it_failed(people, team, model_server):
+    wrong = Provider(team=team, name="Wrong key", base_url=model_server.base_url)
+    set_api_key(wrong, "sk-wrong-key-000000000")
+    wrong.save()
+    html = people.client_for("editor").post(f"{PROVIDERS}{wrong.pk}/test/").content.decode()
+    assert "auth:" in html
+    assert "sk-wrong-key-000000000" not in html
+    base_url = model_server.base_url
+    model_server.stop()
+    dead = Provider(team=team, name="Dead", base_url=base_url)
+    set_api_key(dead, "x")
+    dead.save()
+    html = people.client_for("editor").post(f"{PROVIDERS}{dead.pk}/test/").content.decode()
+    assert "connection:" in html
+
+
+def test_a_key_that_cannot_be_decrypted_is_reported_not_crashed(people, team, settings):
+    provider = Provider(team=team, name="Rotated", base_url="http://127.0.0.1:9/v1")
+    set_api_key(provider, "sk-old")
+    provider.save()
+    settings.SECRET_KEY = "a-completely-different-secret-key-for-this-test-0123456789"
+    html = people.client_for("editor").post(f"{PROVIDERS}{provider.pk}/test/").content.decode()
+    assert 'class="error"' in html
