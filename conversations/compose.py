@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from tools_app import schema
 from tools_app.models import ToolVersion
@@ -32,6 +33,7 @@ def create_conversation(team: Any, user: Any, data: dict[str, Any]) -> Conversat
         max_concurrency=data.get("max_concurrency"),
         temperature=data.get("temperature"),
         max_rounds=data.get("max_rounds") or 6,
+        review_results=bool(data.get("review_results")),
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
     versions = [tool.versions.order_by("-number").first() for tool in data.get("tools") or []]
@@ -105,3 +107,43 @@ def export_openai(conversation: Conversation) -> dict[str, Any]:
     if conversation.temperature is not None:
         body["temperature"] = conversation.temperature
     return body
+
+
+class ConversationBusy(Exception):
+    """A running conversation's history may not be changed under it."""
+
+
+def _ensure_idle(conversation: Conversation) -> None:
+    conversation.refresh_from_db(fields=["status"])
+    if conversation.is_active:
+        raise ConversationBusy("Stop the run before changing its messages.")
+
+
+@transaction.atomic
+def add_message(conversation: Conversation, payload: dict[str, Any], user: Any) -> Message:
+    """Append a message written by hand (an assistant turn with tool calls, a tool result…)."""
+    _ensure_idle(conversation)
+    messages = list(conversation.messages.select_for_update())
+    assistants = sum(1 for m in messages if m.role == "assistant")
+    round_number = assistants if payload["role"] == "assistant" else max(assistants - 1, 0)
+    return Message.objects.create(
+        conversation=conversation,
+        position=len(messages),
+        round=round_number,
+        role=payload["role"],
+        payload=payload,
+        edited_by=user if getattr(user, "is_authenticated", False) else None,
+        edited_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def edit_message(message: Message, payload: dict[str, Any], user: Any) -> Message:
+    """Replace a message's content in place (fork first to keep the original)."""
+    _ensure_idle(message.conversation)
+    message.payload = payload
+    message.role = payload["role"]
+    message.edited_by = user if getattr(user, "is_authenticated", False) else None
+    message.edited_at = timezone.now()
+    message.save(update_fields=["payload", "role", "edited_by", "edited_at"])
+    return message

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
-from fcstudio.models import Membership
+from fcstudio.models import Membership, Role
 
 from . import live
 from .models import Batch, Conversation, Message
@@ -47,10 +47,12 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     def allowed(self, user: Any, team_slug: str, conversation_id: int) -> bool:
         if user is None or not user.is_authenticated:
             return False
-        return (
-            Membership.objects.filter(user=user, team__slug=team_slug).exists()
-            and Conversation.objects.filter(pk=conversation_id, team__slug=team_slug).exists()
-        )
+        membership = Membership.objects.filter(user=user, team__slug=team_slug).first()
+        if membership is None:
+            return False
+        # Controls in pushed fragments follow the listener's role, as on the page itself.
+        self.can_run = membership.allows(Role.EDITOR)
+        return Conversation.objects.filter(pk=conversation_id, team__slug=team_slug).exists()
 
     async def conversation_event(self, event: dict[str, Any]) -> None:
         html = await self.render(event)
@@ -59,7 +61,7 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def snapshot(self) -> str:
-        html, self.shown = render_snapshot(self.conversation_id)
+        html, self.shown = render_snapshot(self.conversation_id, can_run=self.can_run)
         return html
 
     @database_sync_to_async
@@ -71,10 +73,12 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             if key in self.shown:
                 return ""
             self.shown.add(key)
-        return render_event(self.conversation_id, event)
+        return render_event(self.conversation_id, event, can_run=self.can_run)
 
 
-def render_snapshot(conversation_id: int) -> tuple[str, set[tuple[Any, Any]]]:
+def render_snapshot(
+    conversation_id: int, *, can_run: bool = False
+) -> tuple[str, set[tuple[Any, Any]]]:
     """Status, messages and rounds as they stand in the database, as OOB replacements, and
     the keys of the rounds and messages it showed."""
     conversation = Conversation.objects.select_related("team").get(pk=conversation_id)
@@ -86,6 +90,7 @@ def render_snapshot(conversation_id: int) -> tuple[str, set[tuple[Any, Any]]]:
         "messages_list": [message_context(m) for m in messages],
         "rounds": rounds,
         "oob": True,
+        "can_run": can_run,
     }
     html = "".join(
         render_to_string(f"{template}#{name}", context)
@@ -95,18 +100,19 @@ def render_snapshot(conversation_id: int) -> tuple[str, set[tuple[Any, Any]]]:
     return html, shown
 
 
-def render_event(conversation_id: int, event: dict[str, Any]) -> str:
+def render_event(conversation_id: int, event: dict[str, Any], *, can_run: bool = False) -> str:
     """The OOB fragments for one runner event ('' when the page needs nothing)."""
     kind = event.get("kind")
     template = "conversations/conversation_detail.html"
     if kind == "status":
         conversation = Conversation.objects.get(pk=conversation_id)
-        return render_to_string(f"{template}#status", {"conversation": conversation, "oob": True})
+        context = {"conversation": conversation, "oob": True, "can_run": can_run}
+        return render_to_string(f"{template}#status", context)
     if kind == "message":
         message = Message.objects.filter(pk=event["message_id"]).first()
         if message is None:
             return ""
-        context = {"oob": True, **message_context(message)}
+        context = {"oob": True, "can_run": can_run, **message_context(message)}
         return render_to_string(f"{template}#message-oob", context)
     if kind == "model_started":
         return render_to_string(f"{template}#round-oob", {"round": Round(event["round"])})
@@ -126,7 +132,8 @@ def render_event(conversation_id: int, event: dict[str, Any]) -> str:
         if batch is None:
             return ""
         round_ = Round(batch.round or 0, batch=batch, executions=list(batch.executions.all()))
-        fragments = [render_to_string(f"{template}#round-calls", {"round": round_, "oob": True})]
+        context = {"round": round_, "oob": True, "can_run": can_run}
+        fragments = [render_to_string(f"{template}#round-calls", context)]
         if kind == "batch_finished":
             gantt = batch_gantt(round_.executions)
             fragments.append(

@@ -13,7 +13,7 @@ from fcstudio.secrets import SecretError
 from fcstudio.teams import team_view
 
 from . import compose, dispatch, provider
-from .forms import ConversationForm, ProviderForm
+from .forms import ConversationForm, MessageForm, ProviderForm
 from .models import Conversation, Provider, ToolExecution
 from .providers import provider_config, set_api_key, set_extra_headers
 from .view_models import conversation_summary, filter_choices, message_context, rounds_for
@@ -123,6 +123,7 @@ def conversation_detail(request: HttpRequest, conversation: int) -> HttpResponse
     tool = request.GET.get("tool", "")[:64]
     context = detail_context(current, status=status, tool=tool)
     context["can_run"] = request.membership.allows(Role.EDITOR)  # type: ignore[attr-defined]
+    context["message_form"] = MessageForm(initial={"role": "user"})
     return render(request, "conversations/conversation_detail.html", context)
 
 
@@ -188,3 +189,43 @@ def conversation_export(request: HttpRequest, conversation: int) -> HttpResponse
     response = JsonResponse(compose.export_openai(current), json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="conversation-{current.pk}.json"'
     return response
+
+
+@team_view(role=Role.EDITOR)
+@require_POST
+def message_add(request: HttpRequest, conversation: int) -> HttpResponse:
+    current = _conversation(request, conversation)
+    form = MessageForm(request.POST)
+    if form.is_valid():
+        try:
+            compose.add_message(current, form.cleaned_data["payload"], request.user)
+        except compose.ConversationBusy as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, "Message added. Continue the run to send it.")
+    else:
+        for field, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{field}: {error}" if field != "__all__" else error)
+    return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+
+
+@team_view(role=Role.EDITOR)
+@require_http_methods(["GET", "POST"])
+def message_edit(request: HttpRequest, conversation: int, position: int) -> HttpResponse:
+    current = _conversation(request, conversation)
+    message = get_object_or_404(current.messages, position=position)
+    if request.method == "POST":
+        form = MessageForm(request.POST)
+        if form.is_valid():
+            try:
+                compose.edit_message(message, form.cleaned_data["payload"], request.user)
+            except compose.ConversationBusy as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Message {position + 1} saved.")
+                return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+    else:
+        form = MessageForm(initial=MessageForm.initial_for(message.payload))
+    context = {"conversation": current, "message": message, "form": form}
+    return render(request, "conversations/message_edit.html", context)

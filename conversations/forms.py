@@ -234,6 +234,11 @@ class ConversationForm(forms.Form):
     )
     temperature = forms.FloatField(required=False, min_value=0, max_value=2)
     max_rounds = forms.IntegerField(min_value=1, max_value=50, initial=6, label="Max rounds")
+    review_results = forms.BooleanField(
+        required=False,
+        label="Pause to review tool results",
+        help_text="After each batch, wait so you can edit results before they are sent.",
+    )
 
     def __init__(self, *args: Any, team: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
@@ -265,3 +270,92 @@ class ConversationForm(forms.Form):
                 "tool_choice", f"{choice.partition(':')[2]} is not among the chosen tools."
             )
         return cleaned
+
+
+ROLES = [("user", "user"), ("assistant", "assistant"), ("tool", "tool"), ("system", "system")]
+
+
+class MessageForm(forms.Form):
+    """A message written or corrected by hand, turned into the exact OpenAI message object."""
+
+    role = forms.ChoiceField(choices=ROLES)
+    content = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 4, **MONO}), max_length=200_000
+    )
+    tool_calls = forms.CharField(
+        required=False,
+        label="Tool calls (JSON)",
+        widget=forms.Textarea(attrs={"rows": 6, **MONO}),
+        max_length=200_000,
+        help_text='Assistant only: [{"name": "get_weather", "arguments": {"city": "Oslo"}}]; '
+        "ids are made up when missing.",
+    )
+    tool_call_id = forms.CharField(
+        required=False, max_length=100, label="Tool call id", help_text="Tool results only."
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def initial_for(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        calls = payload.get("tool_calls")
+        return {
+            "role": payload.get("role", "user"),
+            "content": payload.get("content") or "",
+            "tool_calls": json.dumps(calls, indent=2) if calls else "",
+            "tool_call_id": payload.get("tool_call_id", ""),
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        role = cleaned.get("role")
+        content = cleaned.get("content") or ""
+        if role in ("user", "system"):
+            if not content.strip():
+                self.add_error("content", f"A {role} message needs content.")
+            cleaned["payload"] = {"role": role, "content": content}
+        elif role == "tool":
+            call_id = (cleaned.get("tool_call_id") or "").strip()
+            if not call_id:
+                self.add_error("tool_call_id", "A tool result answers one tool call: give its id.")
+            cleaned["payload"] = {"role": "tool", "tool_call_id": call_id, "content": content}
+        elif role == "assistant":
+            calls = self._tool_calls(cleaned.get("tool_calls") or "")
+            if not content.strip() and not calls and not self.errors:
+                self.add_error("content", "An assistant message needs content or tool calls.")
+            payload: dict[str, Any] = {"role": "assistant", "content": content or None}
+            if calls:
+                payload["tool_calls"] = calls
+            cleaned["payload"] = payload
+        return cleaned
+
+    def _tool_calls(self, text: str) -> list[dict[str, Any]]:
+        if not text.strip():
+            return []
+        value, problem = schema.parse_json(text)
+        if problem is not None:
+            self.add_error("tool_calls", problem.message)
+            return []
+        if not isinstance(value, list):
+            self.add_error("tool_calls", "Give a JSON array of calls.")
+            return []
+        calls = []
+        for number, entry in enumerate(value, start=1):
+            function = entry.get("function", entry) if isinstance(entry, dict) else None
+            if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+                self.add_error("tool_calls", f"Call {number} needs a name.")
+                return []
+            arguments = function.get("arguments", {})
+            if not isinstance(arguments, str):
+                arguments = json.dumps(arguments)
+            call_id = entry.get("id") if isinstance(entry.get("id"), str) else new_call_id()
+            calls.append(
+                {
+                    "id": call_id,
+                    "type": "function",
+                    "function": {"name": function["name"], "arguments": arguments},
+                }
+            )
+        return calls

@@ -63,6 +63,7 @@ class RunStatus(models.TextChoices):
     FINISHED = "finished", "Finished"
     FAILED = "failed", "Failed"
     STOPPED = "stopped", "Stopped"
+    PAUSED = "paused", "Paused for review"
 
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING)
@@ -81,6 +82,9 @@ class Conversation(models.Model):
     max_concurrency = models.PositiveIntegerField(null=True, blank=True)
     temperature = models.FloatField(null=True, blank=True)
     max_rounds = models.PositiveSmallIntegerField(default=6)
+    review_results = models.BooleanField(
+        default=False, help_text="Pause after each batch so a person can edit the tool results."
+    )
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.DRAFT)
     failure = models.TextField(blank=True)
     stop_requested = models.BooleanField(default=False)
@@ -123,6 +127,10 @@ class Message(models.Model):
     role = models.CharField(max_length=10)
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["conversation", "position"]

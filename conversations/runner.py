@@ -41,6 +41,7 @@ from .providers import provider_config
 from .view_models import LiveRow
 
 APPROVAL_POLL_S = 0.2
+REVIEW_NOTE = "Paused to review the tool results: edit any of them, then Continue."
 STALE_AFTER = timedelta(minutes=2)
 
 
@@ -204,6 +205,8 @@ async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
             return RunStatus.FINISHED, ""
         await _run_tools(conversation_id, round_number, setup, turn.tool_calls)
         round_number += 1
+        if conversation.review_results:
+            return RunStatus.PAUSED, REVIEW_NOTE
     return RunStatus.STOPPED, f"Reached the limit of {conversation.max_rounds} rounds."
 
 
@@ -228,17 +231,27 @@ async def _call_model(
         {"kind": "model_started", "round": round_number, "model_call_id": record.pk},
     )
 
+    # What the model has written so far: its text and every parallel call by index.
+    text = ""
+    drafts: dict[int, dict[str, Any]] = {}
+
     async def on_delta(delta: provider.Delta) -> None:
+        nonlocal text
+        if delta.kind == "text":
+            text = delta.accumulated
+        else:
+            drafts[delta.index] = {
+                "index": delta.index,
+                "name": delta.call_name,
+                "arguments": delta.accumulated,
+            }
         await live.publish(
             conversation_id,
             {
                 "kind": "delta",
                 "round": round_number,
-                "delta_kind": delta.kind,
-                "index": delta.index,
-                "text": delta.accumulated if delta.kind == "text" else "",
-                "name": delta.call_name,
-                "arguments": delta.accumulated if delta.kind == "tool_call" else "",
+                "text": text,
+                "calls": [drafts[index] for index in sorted(drafts)],
             },
         )
 

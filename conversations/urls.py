@@ -46,6 +46,16 @@ urlpatterns += [
         name="conversation_export",
     ),
     path(
+        "conversations/<int:conversation>/messages/",
+        conversation_views.message_add,
+        name="message_add",
+    ),
+    path(
+        "conversations/<int:conversation>/messages/<int:position>/",
+        conversation_views.message_edit,
+        name="message_edit",
+    ),
+    path(
         "conversations/<int:conversation>/calls/<int:execution>/decide/",
         conversation_views.call_decide,
         name="call_decide",

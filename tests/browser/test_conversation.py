@@ -124,3 +124,28 @@ def test_stop_a_running_conversation(log_in, people, catalog, provider, model_se
     expect(page.locator("#status-badge")).to_have_text("Stopped", timeout=10_000)
     expect(page.locator("#status-reason")).to_have_text("Stopped by a person.")
     assert Conversation.objects.get().messages.count() == 1
+
+
+def test_edit_a_tool_result_before_it_is_sent(log_in, people, catalog, provider, model_server):
+    make_tools(catalog, latency_ms=10)
+    model_server.script(
+        Reply(tool_calls=three_calls()[:1]),
+        Reply(content="Thanks for the correction."),
+    )
+    page = log_in(people.editor)
+    page.goto("/t/acme/conversations/new/")
+    page.get_by_label("User message").fill("Weather in Oslo?")
+    page.get_by_label(re.compile(r"^get_weather \(")).check()
+    page.get_by_label("Pause to review tool results").check()
+    page.get_by_role("button", name="Create and run").click()
+    expect(page.locator("#status-badge")).to_have_text("Paused for review", timeout=15_000)
+
+    page.locator("#messages .msg.role-tool").get_by_role("link", name="Edit").click()
+    page.get_by_label("Content").fill('{"success": true, "result": {"temperature": -3}}')
+    page.get_by_role("button", name="Save message").click()
+    expect(page.locator("#messages .msg.role-tool")).to_contain_text("edited by hand")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("#status-badge")).to_have_text("Finished", timeout=15_000)
+    expect(page.locator("#messages .msg").last).to_contain_text("Thanks for the correction.")
+    sent = model_server.requests[1]["body"]["messages"][-1]
+    assert sent["content"] == '{"success": true, "result": {"temperature": -3}}'

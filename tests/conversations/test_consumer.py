@@ -90,15 +90,15 @@ async def test_a_delta_shows_the_tool_call_being_written(people, conversation):
         {
             "kind": "delta",
             "round": 0,
-            "delta_kind": "tool_call",
-            "index": 1,
             "text": "",
-            "name": "get_weather",
-            "arguments": '{"city": "Os',
+            "calls": [
+                {"index": 0, "name": "get_time", "arguments": "{}"},
+                {"index": 1, "name": "get_weather", "arguments": '{"city": "Os'},
+            ],
         },
     )
     html = await socket.receive_from(timeout=5)
-    assert 'id="stream"' in html and "#1 get_weather" in html
+    assert 'id="stream"' in html and "#0 get_time" in html and "#1 get_weather" in html
     assert "{&quot;city&quot;: &quot;Os" in html
     await socket.disconnect()
 
@@ -122,3 +122,12 @@ async def test_a_foreign_origin_is_refused_before_anything_else(conversation):
     socket = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://evil.example")])
     connected, _ = await socket.connect()
     assert connected is False
+
+
+@pytest.mark.parametrize(("who", "has_controls"), [("viewer", False), ("editor", True)])
+async def test_pushed_controls_follow_the_listeners_role(people, conversation, who, has_controls):
+    socket = await joined(communicator(getattr(people, who), conversation))
+    await live.publish(conversation.pk, {"kind": "status", "status": "draft"})
+    html = await socket.receive_from(timeout=5)
+    assert ('<button type="submit" class="btn btn-primary">Run</button>' in html) is has_controls
+    await socket.disconnect()

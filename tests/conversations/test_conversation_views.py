@@ -209,3 +209,84 @@ def test_the_inspector_filters_calls_by_outcome_and_tool(people, provider, tool,
     assert "parsed and validated" in client.get(location, {"status": "ok"}).content.decode()
     none = client.get(location, {"tool": "other"}).content.decode()
     assert '<div class="muted small">good</div>' not in none
+
+
+def test_an_assistant_turn_written_by_hand_runs_its_tool_calls_on_continue(
+    people, provider, tool, model_server
+):
+    conversation = make(people, provider, tool)
+    client = people.client_for("editor")
+    calls = '[{"name": "get_weather", "arguments": {"city": "Bern"}}]'
+    client.post(
+        f"/t/acme/conversations/{conversation.pk}/messages/",
+        {"role": "assistant", "content": "", "tool_calls": calls},
+    )
+    added = conversation.messages.last()
+    assert added.payload["tool_calls"][0]["function"] == {
+        "name": "get_weather",
+        "arguments": '{"city": "Bern"}',
+    }
+    assert added.edited_by == people.editor and added.round == 0
+    model_server.script(Reply(content="Bern: mild."))
+    client.post(f"/t/acme/conversations/{conversation.pk}/run/")
+    conversation.refresh_from_db()
+    assert conversation.status == RunStatus.FINISHED
+    sent = model_server.requests[0]["body"]["messages"]
+    assert sent[-1]["role"] == "tool"
+    assert sent[-1]["tool_call_id"] == added.payload["tool_calls"][0]["id"]
+    page = client.get(f"/t/acme/conversations/{conversation.pk}/").content.decode()
+    assert "edited by hand" in page
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"role": "user", "content": " "}, "A user message needs content."),
+        ({"role": "tool", "content": "x"}, "give its id"),
+        ({"role": "assistant", "content": ""}, "needs content or tool calls"),
+        ({"role": "assistant", "tool_calls": "[{"}, "Not valid JSON"),
+        ({"role": "assistant", "tool_calls": '[{"arguments": {}}]'}, "Call 1 needs a name."),
+        ({"role": "wizard", "content": "x"}, "Select a valid choice"),
+    ],
+)
+def test_bad_hand_written_messages_are_refused_with_a_reason(people, provider, tool, data, message):
+    conversation = make(people, provider, tool)
+    response = people.client_for("editor").post(
+        f"/t/acme/conversations/{conversation.pk}/messages/", data, follow=True
+    )
+    assert message in response.content.decode()
+    assert conversation.messages.count() == 1
+
+
+def test_review_mode_pauses_so_a_tool_result_can_be_edited_before_it_is_sent(
+    people, provider, tool, model_server
+):
+    conversation = make(people, provider, tool, review_results=True)
+    model_server.script(
+        Reply(tool_calls=[{"id": "c1", "name": "get_weather", "arguments": '{"city": "Oslo"}'}]),
+        Reply(content="Noted: corrected."),
+    )
+    client = people.client_for("editor")
+    client.post(f"/t/acme/conversations/{conversation.pk}/run/")
+    conversation.refresh_from_db()
+    assert conversation.status == RunStatus.PAUSED
+    assert len(model_server.requests) == 1
+    result = conversation.messages.get(role="tool")
+    edit_url = f"/t/acme/conversations/{conversation.pk}/messages/{result.position}/"
+    form_page = client.get(edit_url).content.decode()
+    assert "c1" in form_page
+    client.post(edit_url, {"role": "tool", "tool_call_id": "c1", "content": '{"temp": -40}'})
+    client.post(f"/t/acme/conversations/{conversation.pk}/run/")
+    sent = model_server.requests[1]["body"]["messages"]
+    assert sent[-1] == {"role": "tool", "tool_call_id": "c1", "content": '{"temp": -40}'}
+
+
+def test_a_running_conversation_cannot_be_edited(people, provider, tool):
+    conversation = make(people, provider, tool)
+    Conversation.objects.filter(pk=conversation.pk).update(status=RunStatus.RUNNING)
+    response = people.client_for("editor").post(
+        f"/t/acme/conversations/{conversation.pk}/messages/0/",
+        {"role": "user", "content": "changed"},
+    )
+    assert "Stop the run before changing its messages." in response.content.decode()
+    assert conversation.messages.get().payload["content"] == "Weather?"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from conversations.models import Batch, Conversation, Provider, ToolExecution
+from conversations.models import Batch, Conversation, Message, Provider, ToolExecution
 from fcstudio.models import ROLE_RANK, Membership, Role
 
 # Views outside any team: reachable by anyone logged in, or by anyone at all.
@@ -38,6 +38,12 @@ TEAM_VIEWS = [(name, view) for name, view in PATTERNS if hasattr(view, "required
 def batch(team, tool):
     provider = Provider.objects.create(team=team, name="P", base_url="http://127.0.0.1:9/v1")
     conversation = Conversation.objects.create(team=team, title="C", provider=provider, model="m")
+    Message.objects.create(
+        conversation=conversation,
+        position=0,
+        role="user",
+        payload={"role": "user", "content": "hi"},
+    )
     batch = Batch.objects.create(
         team=team,
         conversation=conversation,
@@ -60,6 +66,7 @@ def url_for(name: str, viewer_membership: Membership, batch: Batch) -> str:
         "conversation": batch.conversation_id,
         "provider_id": batch.conversation.provider_id,
         "execution": batch.executions.get().pk,
+        "position": 0,
     }
     kwargs.update({key: value for key, value in samples.items() if key in params})
     return reverse(name, kwargs=kwargs)
