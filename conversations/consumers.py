@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from fcstudio.models import Membership, Role
 
 from . import live
-from .models import Batch, Conversation, Message
+from .models import Batch, Conversation, Message, ModelCall
 from .timeline import batch_gantt
 from .view_models import LiveRow, Round, message_context, rounds_for
 
@@ -122,8 +122,9 @@ def render_event(conversation_id: int, event: dict[str, Any], *, can_run: bool =
         return render_to_string(f"{template}#stream", {"delta": None, "oob": True})
     if kind == "calls":
         rows = [LiveRow(**row) for row in event["calls"]]
-        span = max([event.get("now_ms") or 0.0] + [r.finished_ms or 0.0 for r in rows])
-        gantt = batch_gantt(rows, span_ms=max(span, 1.0))
+        lead = event.get("lead_ms") or 0.0
+        span = lead + max([event.get("now_ms") or 0.0] + [r.finished_ms or 0.0 for r in rows])
+        gantt = batch_gantt(rows, span_ms=max(span, 1.0), lead_ms=lead or None)
         return render_to_string(
             f"{template}#round-gantt", {"round": Round(event["round"]), "gantt": gantt}
         )
@@ -135,7 +136,11 @@ def render_event(conversation_id: int, event: dict[str, Any], *, can_run: bool =
         context = {"round": round_, "oob": True, "can_run": can_run}
         fragments = [render_to_string(f"{template}#round-calls", context)]
         if kind == "batch_finished":
-            gantt = batch_gantt(round_.executions)
+            model_call = ModelCall.objects.filter(
+                conversation_id=conversation_id, round=round_.number
+            ).first()
+            lead = model_call.duration_ms if model_call and model_call.ok else None
+            gantt = batch_gantt(round_.executions, lead_ms=lead)
             fragments.append(
                 render_to_string(f"{template}#round-gantt", {"round": round_, "gantt": gantt})
             )

@@ -18,6 +18,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from fcstudio.secrets import SecretError
@@ -42,7 +43,15 @@ from .view_models import LiveRow
 
 APPROVAL_POLL_S = 0.2
 REVIEW_NOTE = "Paused to review the tool results: edit any of them, then Continue."
+# A live run refreshes its heartbeat every HEARTBEAT_EVERY (and between rounds). A redelivered
+# task may take over a run whose heartbeat is older than TAKEOVER_AFTER; the reaper marks runs
+# older than STALE_AFTER failed. Takeover comes first, so a lost run is resumed when a worker
+# holds its message, and marked when none does.
+HEARTBEAT_EVERY = timedelta(seconds=10)
+TAKEOVER_AFTER = timedelta(minutes=1)
 STALE_AFTER = timedelta(minutes=2)
+CLAIMABLE_STATUSES = (RunStatus.DRAFT, RunStatus.QUEUED)
+DRIVEN_STATUSES = (RunStatus.RUNNING, RunStatus.WAITING)
 
 
 def worker_identity() -> str:
@@ -148,23 +157,34 @@ def build_request(setup: Setup, messages: list[dict[str, Any]]) -> dict[str, Any
 
 
 async def run_conversation(conversation_id: int, *, worker: str | None = None) -> str:
-    """Drive the conversation until it ends; returns the final status."""
+    """Drive the conversation until it ends; returns the final status.
+
+    The run is claimed first (`claim_run`), so two workers never drive it at once: a run that
+    another live worker drives, or that has ended, is left alone and its status returned.
+    """
     worker = worker or worker_identity()
+    if not await sync_to_async(claim_run)(conversation_id, worker):
+        return await sync_to_async(_current_status)(conversation_id)
     try:
         setup = await sync_to_async(_load)(conversation_id)
     except (Conversation.DoesNotExist, ValueError, SecretError) as exc:
         await sync_to_async(_set_status)(conversation_id, RunStatus.FAILED, str(exc))
         await live.publish(conversation_id, {"kind": "status", "status": RunStatus.FAILED})
         return RunStatus.FAILED
-    await sync_to_async(_set_status)(conversation_id, RunStatus.RUNNING, worker=worker)
     await live.publish(conversation_id, {"kind": "status", "status": RunStatus.RUNNING})
+    beat = _Heartbeat(conversation_id, worker)
     try:
         status, failure = await _loop(conversation_id, setup)
     except (asyncio.CancelledError, StopRequested):
+        if beat.lost:  # taken over or reaped: the record is no longer this worker's to write
+            return await sync_to_async(_current_status)(conversation_id)
         status, failure = RunStatus.STOPPED, "Stopped by a person."
     except Exception as exc:  # recorded, shown, and the conversation so far is kept
         status, failure = RunStatus.FAILED, f"The run failed: {type(exc).__name__}: {exc}"
-    await sync_to_async(_finish)(conversation_id, status, failure)
+    finally:
+        beat.stop()
+    if not await sync_to_async(_finish_owned)(conversation_id, worker, status, failure):
+        return await sync_to_async(_current_status)(conversation_id)
     await live.publish(conversation_id, {"kind": "status", "status": status, "failure": failure})
     return status
 
@@ -203,7 +223,9 @@ async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
                     "The model stopped at its token limit (finish_reason: length).",
                 )
             return RunStatus.FINISHED, ""
-        await _run_tools(conversation_id, round_number, setup, turn.tool_calls)
+        await _run_tools(
+            conversation_id, round_number, setup, turn.tool_calls, lead_ms=turn.duration_s * 1000
+        )
         round_number += 1
         if conversation.review_results:
             return RunStatus.PAUSED, REVIEW_NOTE
@@ -293,7 +315,12 @@ def _record_model_turn(pk: int, turn: provider.AssistantTurn) -> None:
 
 
 async def _run_tools(
-    conversation_id: int, round_number: int, setup: Setup, drafts: list[Any]
+    conversation_id: int,
+    round_number: int,
+    setup: Setup,
+    drafts: list[Any],
+    *,
+    lead_ms: float | None = None,
 ) -> None:
     conversation = setup.conversation
     calls = [
@@ -347,6 +374,7 @@ async def _run_tools(
                 "round": round_number,
                 "batch_id": batch.pk,
                 "now_ms": ms,
+                "lead_ms": lead_ms,
                 "calls": [asdict(bars[call_id]) for call_id in order],
             },
         )
@@ -419,22 +447,165 @@ def _resume_after_approval(conversation_id: int) -> None:
         )
 
 
-def reap_stale_runs(now: Any = None) -> int:
-    """Mark runs whose worker stopped sending heartbeats as failed, with the reason."""
+def reap_stale_runs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> int:
+    """Mark runs whose worker stopped sending heartbeats as failed, with the reason.
+
+    Each run is marked with a compare-and-set on its status and heartbeat, so a run a worker
+    claimed (or finished) in the meantime is left alone.
+    """
     now = now or timezone.now()
-    stale = Conversation.objects.filter(
-        status__in=ACTIVE_STATUSES, heartbeat_at__lt=now - STALE_AFTER
+    cutoff = now - stale_after
+    stale = Q(status__in=ACTIVE_STATUSES) & (
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
     )
     count = 0
-    for conversation in stale:
-        _finish(
-            conversation.pk,
-            RunStatus.FAILED,
-            f"The worker {conversation.worker or '(unknown)'} stopped responding; "
-            "the run was marked failed. Re-run it to continue from the last message.",
-        )
-        count += 1
+    for pk, status, worker in Conversation.objects.filter(stale).values_list(
+        "pk", "status", "worker"
+    ):
+        if status == RunStatus.QUEUED:
+            reason = (
+                f"No worker started the run within {stale_after.total_seconds():g} s; "
+                "the run was marked failed. Is a worker running? Re-run it to try again."
+            )
+        else:
+            reason = (
+                f"The worker {worker or '(unknown)'} stopped responding; "
+                "the run was marked failed. Re-run it to continue from the last message."
+            )
+        with transaction.atomic():
+            marked = (
+                Conversation.objects.filter(stale, pk=pk).update(
+                    status=RunStatus.FAILED,
+                    failure=reason,
+                    stop_requested=False,
+                    heartbeat_at=timezone.now(),
+                )
+                == 1
+            )
+            if marked:
+                _mark_interrupted(pk, reason)
+        count += marked
     return count
 
 
-__all__ = ["build_request", "reap_stale_runs", "run_conversation"]
+def claim_wait(conversation_id: int, now: Any = None) -> float | None:
+    """Seconds until a worker may claim the run: 0 now, None never (it ended, or is gone).
+
+    A draft or queued run is claimable at once; a running (or waiting) run once its heartbeat is
+    older than TAKEOVER_AFTER, i.e. its worker is presumed dead; a finished, failed or stopped
+    run never (a person re-runs it, which queues it again).
+    """
+    row = Conversation.objects.filter(pk=conversation_id).values_list("status", "heartbeat_at")
+    found = row.first()
+    if found is None:
+        return None
+    status, heartbeat_at = found
+    if status in CLAIMABLE_STATUSES or (status in DRIVEN_STATUSES and heartbeat_at is None):
+        return 0.0
+    if status in DRIVEN_STATUSES:
+        due = heartbeat_at + TAKEOVER_AFTER - (now or timezone.now())
+        return max(0.0, due.total_seconds())
+    return None
+
+
+def claim_run(conversation_id: int, worker: str, now: Any = None) -> bool:
+    """Compare-and-set: make `worker` the one driver of the run, if it is claimable now.
+
+    Taking over a run from a worker presumed dead marks what that worker left unfinished (its
+    batch, calls and model call) with the reason, before the run resumes from its last message.
+    """
+    now = now or timezone.now()
+    claimable = Q(status__in=CLAIMABLE_STATUSES) | Q(
+        Q(heartbeat_at__lt=now - TAKEOVER_AFTER) | Q(heartbeat_at__isnull=True),
+        status__in=DRIVEN_STATUSES,
+    )
+    with transaction.atomic():
+        found = (
+            Conversation.objects.select_for_update()
+            .filter(claimable, pk=conversation_id)
+            .values_list("status", "worker")
+            .first()
+        )
+        if found is None:
+            return False
+        previous_status, previous_worker = found
+        Conversation.objects.filter(pk=conversation_id).update(
+            status=RunStatus.RUNNING, failure="", worker=worker, heartbeat_at=timezone.now()
+        )
+        if previous_status in DRIVEN_STATUSES:
+            _mark_interrupted(
+                conversation_id,
+                f"The worker {previous_worker or '(unknown)'} stopped responding; "
+                f"{worker} resumed the run.",
+            )
+    return True
+
+
+def _current_status(conversation_id: int) -> str:
+    status = Conversation.objects.filter(pk=conversation_id).values_list("status", flat=True)
+    return status.first() or RunStatus.FAILED
+
+
+def _finish_owned(conversation_id: int, worker: str, status: str, failure: str) -> bool:
+    """`_finish`, unless the run was taken over or reaped meanwhile (then False)."""
+    with transaction.atomic():
+        owned = (
+            Conversation.objects.select_for_update()
+            .filter(pk=conversation_id, worker=worker, status__in=ACTIVE_STATUSES)
+            .exists()
+        )
+        if owned:
+            _finish(conversation_id, status, failure)
+    return owned
+
+
+def _mark_interrupted(conversation_id: int, reason: str) -> None:
+    """What a dead worker left open is closed with the reason; nothing stays "running"."""
+    ToolExecution.objects.filter(
+        batch__conversation_id=conversation_id, status__in=["queued", "running"]
+    ).update(status="error", error_code="CANCELLED", error_message=reason)
+    Batch.objects.filter(conversation_id=conversation_id, status="running").update(
+        status="failed", failure=reason
+    )
+    ModelCall.objects.filter(conversation_id=conversation_id, ok=False, error_kind="").update(
+        error_kind="interrupted", error_message=reason
+    )
+
+
+def _touch(conversation_id: int, worker: str) -> bool:
+    """Refresh the heartbeat of a run this worker still owns; False once it does not."""
+    owned = Conversation.objects.filter(
+        pk=conversation_id, worker=worker, status__in=ACTIVE_STATUSES
+    )
+    return owned.update(heartbeat_at=timezone.now()) == 1
+
+
+class _Heartbeat:
+    """Beats every HEARTBEAT_EVERY while the run's task works (a long model call or tool batch
+    included); when the run is no longer this worker's, cancels that task and sets `lost`."""
+
+    def __init__(self, conversation_id: int, worker: str) -> None:
+        self.lost = False
+        self._run = asyncio.current_task()
+        self._task = asyncio.get_running_loop().create_task(self._beat(conversation_id, worker))
+
+    async def _beat(self, conversation_id: int, worker: str) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
+            if not await sync_to_async(_touch)(conversation_id, worker):
+                self.lost = True
+                if self._run is not None:
+                    self._run.cancel()
+                return
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+__all__ = [
+    "build_request",
+    "claim_run",
+    "claim_wait",
+    "reap_stale_runs",
+    "run_conversation",
+]

@@ -105,10 +105,17 @@ def batch_gantt(
     axis_height: float = 28,
     concurrency_height: float = 44,
     span_ms: float | None = None,
+    lead_ms: float | None = None,
+    lead_label: str = "model call",
 ) -> Gantt:
-    """Lay out one bar per call; `span_ms` lets side-by-side charts share one scale."""
-    ends = [e.finished_ms for e in executions if e.finished_ms is not None]
-    span = span_ms if span_ms else max(ends, default=0.0)
+    """Lay out one bar per call; `span_ms` lets side-by-side charts share one scale.
+
+    `lead_ms` puts a first bar before the calls (a round's model call, which produced them):
+    the calls then start where it ends, so a round reads left to right as it happened.
+    """
+    offset = lead_ms or 0.0
+    ends = [e.finished_ms + offset for e in executions if e.finished_ms is not None]
+    span = span_ms if span_ms else max(ends, default=offset)
     span = max(span, 1.0)
     chart_left = label_width
     chart_width = width - label_width - 12
@@ -117,12 +124,27 @@ def batch_gantt(
         return round(chart_left + chart_width * max(0.0, min(ms, span)) / span, 2)
 
     bars: list[Bar] = []
-    for row, execution in enumerate(executions):
+    if lead_ms:
+        bars.append(
+            Bar(
+                label=lead_label,
+                title=f"{lead_label}: {format_ms(round(lead_ms, 1))}",
+                css="bar-model",
+                y=axis_height,
+                queued_x=x(0),
+                queued_width=0,
+                run_x=x(0),
+                run_width=round(max(x(lead_ms) - x(0), 0.75), 2),
+            )
+        )
+    first_row = len(bars)
+    for row, execution in enumerate(executions, start=first_row):
         y = round(axis_height + row * (row_height + row_gap), 2)
-        started = execution.started_ms
-        finished = execution.finished_ms if execution.finished_ms is not None else span
+        started = None if execution.started_ms is None else execution.started_ms + offset
+        finished = execution.finished_ms + offset if execution.finished_ms is not None else span
+        queued = execution.queued_ms + offset
         run_from = started if started is not None else finished
-        queued_width = max(x(run_from) - x(execution.queued_ms), 0)
+        queued_width = max(x(run_from) - x(queued), 0)
         run_width = max(x(finished) - x(run_from), 0.75 if started is not None else 0)
         css = f"bar-{execution.status}"
         if execution.error_code:
@@ -138,18 +160,18 @@ def batch_gantt(
                 title=title,
                 css=css,
                 y=y,
-                queued_x=x(execution.queued_ms),
+                queued_x=x(queued),
                 queued_width=round(queued_width, 2),
                 run_x=x(run_from),
                 run_width=round(run_width, 2),
-                retry_xs=tuple(x(mark) for mark in execution.retry_marks_ms or ()),
+                retry_xs=tuple(x(mark + offset) for mark in execution.retry_marks_ms or ()),
             )
         )
-    bars_bottom = axis_height + len(executions) * (row_height + row_gap)
+    bars_bottom = axis_height + len(bars) * (row_height + row_gap)
     step = nice_step(span)
     ticks = [Tick(x(i * step), format_ms(round(i * step, 3))) for i in range(int(span // step) + 1)]
     intervals = [
-        (e.started_ms, e.finished_ms)
+        (e.started_ms + offset, e.finished_ms + offset)
         for e in executions
         if e.started_ms is not None and e.finished_ms is not None
     ]
@@ -158,7 +180,10 @@ def batch_gantt(
     top = bars_bottom + 10
     points: list[str] = []
     if peak:
-        level_y = lambda level: round(top + concurrency_height * (1 - level / peak), 2)  # noqa: E731
+
+        def level_y(level: int) -> float:
+            return round(top + concurrency_height * (1 - level / peak), 2)
+
         previous = 0
         points.append(f"{x(0)},{level_y(0)}")
         for moment, level in steps:

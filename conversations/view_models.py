@@ -67,7 +67,10 @@ def rounds_for(conversation: Conversation, *, status: str = "", tool: str = "") 
         entry = rounds.setdefault(batch.round or 0, Round(batch.round or 0))
         entry.batch = batch
         executions = list(batch.executions.all())
-        entry.gantt = batch_gantt(executions)
+        model = entry.model_call
+        entry.gantt = batch_gantt(
+            executions, lead_ms=model.duration_ms if model and model.ok else None
+        )
         entry.executions = [
             e
             for e in executions

@@ -42,7 +42,7 @@ def three_calls(prefix: str = "call") -> list[dict]:
 
 
 def bar_spans(page, round_number: int) -> list[tuple[float, float]]:
-    bars = page.locator(f"#round-{round_number}-gantt rect.run")
+    bars = page.locator(f"#round-{round_number}-gantt g.call:not(.bar-model) rect.run")
     spans = []
     for i in range(bars.count()):
         x = float(bars.nth(i).get_attribute("x"))
@@ -94,7 +94,8 @@ def test_without_parallel_calls_the_calls_serialise(
     build(page, parallel=False)
     expect(page.locator("#status-badge")).to_have_text("Finished", timeout=15_000)
     for round_number in range(3):
-        expect(page.locator(f"#round-{round_number}-gantt g.call")).to_have_count(1)
+        expect(page.locator(f"#round-{round_number}-gantt g.call:not(.bar-model)")).to_have_count(1)
+        expect(page.locator(f"#round-{round_number}-gantt g.bar-model")).to_have_count(1)
     assert all(r["body"]["parallel_tool_calls"] is False for r in model_server.requests)
 
 

@@ -94,3 +94,20 @@ def test_ticks_cover_the_span_with_readable_labels():
 def test_an_empty_batch_lays_out_without_bars():
     gantt = batch_gantt([])
     assert gantt.bars == [] and gantt.peak_concurrency == 0
+
+
+def test_a_lead_bar_puts_the_model_call_before_the_calls_it_produced():
+    gantt = batch_gantt(
+        [Row(started_ms=0, finished_ms=100)], width=1000, label_width=200, lead_ms=300
+    )
+    model, call = gantt.bars
+    assert (model.label, model.css, model.run_x, model.run_width) == (
+        "model call",
+        "bar-model",
+        200,
+        591,
+    )
+    assert model.title == "model call: 300 ms"
+    assert (call.run_x, call.run_width) == (791, 197)
+    assert call.y > model.y
+    assert gantt.span_ms == 400 and gantt.peak_concurrency == 1
