@@ -257,6 +257,12 @@ async def _call_model(
     text = ""
     drafts: dict[int, dict[str, Any]] = {}
 
+    frames = live.Frames(conversation_id)
+
+    def picture() -> dict[str, Any]:
+        calls = [drafts[index] for index in sorted(drafts)]
+        return {"kind": "delta", "round": round_number, "text": text, "calls": calls}
+
     async def on_delta(delta: provider.Delta) -> None:
         nonlocal text
         if delta.kind == "text":
@@ -267,23 +273,17 @@ async def _call_model(
                 "name": delta.call_name,
                 "arguments": delta.accumulated,
             }
-        await live.publish(
-            conversation_id,
-            {
-                "kind": "delta",
-                "round": round_number,
-                "text": text,
-                "calls": [drafts[index] for index in sorted(drafts)],
-            },
-        )
+        await frames.offer(picture)
 
     started = timezone.now()
     try:
         turn = await provider.complete(setup.config, request, stream=True, on_delta=on_delta)
     except provider.ProviderError as exc:
+        await frames.flush()
         await sync_to_async(_record_model_error)(record.pk, exc, started)
         await live.publish(conversation_id, {"kind": "model_finished", "round": round_number})
         return None
+    await frames.flush()
     await sync_to_async(_record_model_turn)(record.pk, turn)
     await live.publish(conversation_id, {"kind": "model_finished", "round": round_number})
     return turn
@@ -367,17 +367,22 @@ async def _run_tools(
             bar.finished_ms = ms
         else:
             return
-        await live.publish(
-            conversation_id,
-            {
-                "kind": "calls",
-                "round": round_number,
-                "batch_id": batch.pk,
-                "now_ms": ms,
-                "lead_ms": lead_ms,
-                "calls": [asdict(bars[call_id]) for call_id in order],
-            },
-        )
+        nonlocal latest_ms
+        latest_ms = ms
+        await frames.offer(picture)
+
+    frames = live.Frames(conversation_id)
+    latest_ms = 0.0
+
+    def picture() -> dict[str, Any]:
+        return {
+            "kind": "calls",
+            "round": round_number,
+            "batch_id": batch.pk,
+            "now_ms": latest_ms,
+            "lead_ms": lead_ms,
+            "calls": [asdict(bars[call_id]) for call_id in order],
+        }
 
     async def approver(call: ToolCall, spec: ToolSpec) -> bool:
         return await _await_approval(conversation_id, batch.pk, call.id)
@@ -390,6 +395,7 @@ async def _run_tools(
         approver=approver,
         on_event=on_event,
     )
+    await frames.flush()
     await sync_to_async(recorder.finish)(outcome)
     await live.publish(
         conversation_id, {"kind": "batch_finished", "round": round_number, "batch_id": batch.pk}
