@@ -39,8 +39,11 @@ test: install chromium lint
 test-fast: install
 	$(VENV)/bin/pytest -m "not services and not browser"
 
+# The engine alone, then the live path: call finished -> websocket frame at a client.
 bench: install
 	$(PY) manage.py bench_engine
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py bench_live
 
 clean:
 	rm -rf $(VENV) .staticfiles .test-db.sqlite3 test-artifacts

@@ -15,10 +15,11 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.consumer import AsyncConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
-from .models import Conversation, RunStatus
-from .runner import run_conversation, worker_identity
+from .models import ACTIVE_STATUSES, Conversation, RunStatus
+from .runner import TAKEOVER_AFTER, run_conversation, worker_identity
 
 RUNS_CHANNEL = "fcstudio-runs"
 _inline_tasks: dict[int, asyncio.Task[Any]] = {}
@@ -40,11 +41,21 @@ def _spawn(conversation_id: int) -> None:
     task.add_done_callback(lambda _: _inline_tasks.pop(conversation_id, None))
 
 
-def start_run(conversation: Conversation) -> None:
-    """Queue the conversation's run; it continues from its last message."""
-    Conversation.objects.filter(pk=conversation.pk).update(
-        status=RunStatus.QUEUED, failure="", stop_requested=False, heartbeat_at=timezone.now()
+def start_run(conversation: Conversation) -> bool:
+    """Queue the conversation's run; it continues from its last message.
+
+    False (and nothing sent) when the run is already queued or driven by a live worker: a
+    compare-and-set on its status and heartbeat, so a double click never starts two drivers.
+    """
+    now = timezone.now()
+    live_run = Q(status__in=ACTIVE_STATUSES, heartbeat_at__gte=now - TAKEOVER_AFTER)
+    queued = (
+        Conversation.objects.filter(pk=conversation.pk)
+        .exclude(live_run)
+        .update(status=RunStatus.QUEUED, failure="", stop_requested=False, heartbeat_at=now)
     )
+    if not queued:
+        return False
     mode = settings.FCSTUDIO_DISPATCH
     if mode == "channels":
         async_to_sync(get_channel_layer().send)(
@@ -61,6 +72,7 @@ def start_run(conversation: Conversation) -> None:
         else:
             # No server loop (management commands, the test client): run to the end here.
             async_to_sync(run_conversation)(conversation.pk)
+    return True
 
 
 def request_stop(conversation: Conversation) -> None:

@@ -1,13 +1,53 @@
-"""Celery tasks: conversation runs on workers that may sit on other machines."""
+"""Celery tasks: conversation runs on workers that may sit on other machines.
+
+The task is acknowledged late (`acks_late`) and given back to the broker when its worker process
+dies (`reject_on_worker_lost`); with Redis, a message whose whole worker vanished comes back once
+the broker's `visibility_timeout` passes. So one run's message may be delivered more than once.
+What a delivery does is decided by the run's state in the database, never by the message:
+
+- queued (or draft): run it;
+- running or waiting, heartbeat older than `runner.TAKEOVER_AFTER` (its worker is presumed
+  dead): resume it from its last message, marking what the dead worker left unfinished;
+- running or waiting with a fresh heartbeat (a live worker drives it, or one died moments ago):
+  check again when the heartbeat would turn stale (a Celery retry with that countdown);
+- finished, failed (e.g. marked by the reaper), stopped, or gone: skip it; a person re-runs.
+
+The claim itself is a compare-and-set in `runner.claim_run`, so two deliveries racing for the
+same run never both drive it.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from asgiref.sync import async_to_sync
 from celery import shared_task
 
-from .runner import run_conversation, worker_identity
+from .runner import claim_wait, run_conversation, worker_identity
+
+logger = logging.getLogger(__name__)
+
+# Re-checks of a run another worker drives, one per TAKEOVER_AFTER at most: about two hours.
+MAX_CLAIM_RETRIES = 120
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, name="conversations.run")
-def run_conversation_task(conversation_id: int) -> str:
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_CLAIM_RETRIES,
+    name="conversations.run",
+)
+def run_conversation_task(self, conversation_id: int) -> str:
+    wait = claim_wait(conversation_id)
+    if wait is None:
+        logger.info("Conversation %s: the run has ended or is gone; skipped.", conversation_id)
+        return "skipped"
+    if wait > 0:
+        logger.info(
+            "Conversation %s: driven by a worker with a fresh heartbeat; checking again in %.1f s.",
+            conversation_id,
+            wait,
+        )
+        raise self.retry(countdown=wait + 0.5)
     return async_to_sync(run_conversation)(conversation_id, worker=worker_identity())

@@ -138,6 +138,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task whose worker vanished comes back after this long; a run claim makes the second
+# delivery resume the run (or skip it when it was reaped meanwhile), never drive it twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

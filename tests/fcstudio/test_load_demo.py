@@ -8,6 +8,8 @@ import re
 from django.core.management import call_command
 from django.test import Client
 
+from conversations.models import Provider
+from conversations.providers import provider_config
 from fcstudio.management.commands.load_demo import DEMO_TOOLS
 from fcstudio.models import Membership, Role
 from tools_app.models import Catalog, ToolVersion
@@ -42,3 +44,34 @@ def test_running_twice_changes_no_versions(db) -> None:
     assert after == before
     assert {number for _, _, number in after} == {1}
     assert Membership.objects.filter(user__username="demo").count() == 1
+
+
+def test_a_provider_from_the_environment_is_created_then_updated(db, monkeypatch) -> None:
+    key = "sk-env-key-0123456789"
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://llm.example.com/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    monkeypatch.delenv("OPENAI_MODEL", raising=False)
+    output = load_demo()
+    assert "Provider 'OpenAI (from environment)' created" in output
+    assert key not in output
+    provider = Provider.objects.get(team__slug="demo", name="OpenAI (from environment)")
+    assert (provider.base_url, provider.default_model) == (
+        "https://llm.example.com/v1",
+        "gpt-4o-mini",
+    )
+    assert provider_config(provider).api_key == key
+
+    monkeypatch.setenv("OPENAI_MODEL", "gpt-4.1")
+    output = load_demo()
+    assert "Provider 'OpenAI (from environment)' updated" in output
+    [provider] = Provider.objects.filter(team__slug="demo")
+    assert provider.default_model == "gpt-4.1"
+
+
+def test_without_the_environment_no_provider_and_a_hint(db, monkeypatch) -> None:
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-only-a-key-without-url")
+    output = load_demo()
+    assert not Provider.objects.exists()
+    assert "No provider from the environment" in output
+    assert "OPENAI_BASE_URL and OPENAI_API_KEY" in output and "add_provider" in output

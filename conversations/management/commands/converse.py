@@ -158,13 +158,12 @@ class Command(BaseCommand):
             teams = teams.filter(providers__name=provider)
             wanted.append(f"provider {provider!r}")
         slugs = sorted(set(teams.values_list("slug", flat=True)))
-        what = " and ".join(wanted) or "anything"
         if not slugs:
-            raise CommandError(f"No team has {what}.")
+            missing = " and ".join(wanted)
+            raise CommandError(f"No team has {missing}." if wanted else "No team exists.")
         if len(slugs) > 1:
-            raise CommandError(
-                f"Several teams have {what} ({', '.join(slugs)}); pick one with --team."
-            )
+            what = f"have {' and '.join(wanted)}" if wanted else "exist"
+            raise CommandError(f"Several teams {what} ({', '.join(slugs)}); pick one with --team.")
         return Team.objects.get(slug=slugs[0])
 
     def _tools(self, team: Team, slug: str | None) -> list[Tool]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from conversations.management.commands.add_provider import upsert_provider
 from fcstudio.models import Membership, Role, Team
@@ -212,9 +212,12 @@ class Command(BaseCommand):
                 "--api-key-env VAR --model MODEL, or add one under Providers)."
             )
         model = os.environ.get("OPENAI_MODEL", "").strip() or DEFAULT_ENV_MODEL
-        provider, created = upsert_provider(
-            team, name=ENV_PROVIDER_NAME, base_url=base_url, api_key=api_key, model=model
-        )
+        try:
+            provider, created = upsert_provider(
+                team, name=ENV_PROVIDER_NAME, base_url=base_url, api_key=api_key, model=model
+            )
+        except CommandError as exc:  # a bad URL must not stop the rest of the demo
+            return f"No provider from the environment: OPENAI_BASE_URL is unusable ({exc})."
         return (
             f"Provider {provider.name!r} {'created' if created else 'updated'}: "
             f"{provider.base_url}, model {provider.default_model}, key {provider.api_key_hint}."

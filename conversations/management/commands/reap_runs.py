@@ -1,0 +1,36 @@
+"""`manage.py reap_runs`: mark runs whose worker stopped sending heartbeats as failed.
+
+Run it from cron or a scheduler (every minute is plenty). Prints one JSON line, `{"reaped": N}`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from conversations.runner import STALE_AFTER, reap_stale_runs
+
+
+class Command(BaseCommand):
+    help = "Mark runs whose worker stopped sending heartbeats as failed, with the reason."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--stale-seconds",
+            type=float,
+            default=STALE_AFTER.total_seconds(),
+            help=(
+                "A run whose last heartbeat is older than this is reaped "
+                f"(default {STALE_AFTER.total_seconds():g})."
+            ),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        seconds = options["stale_seconds"]
+        if seconds < 0:
+            raise CommandError("--stale-seconds must not be negative.")
+        reaped = reap_stale_runs(stale_after=timedelta(seconds=seconds))
+        self.stdout.write(json.dumps({"reaped": reaped}))
