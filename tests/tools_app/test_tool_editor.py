@@ -60,7 +60,7 @@ def test_each_change_is_a_new_version_and_no_change_is_none(people, tool):
     assert tool.version == 2
     assert list(tool.versions.values_list("number", flat=True)) == [2, 1]
     page = client.get(EDIT).content.decode()
-    assert "v2" in page
+    assert '<span class="badge">v2</span>' in page
 
 
 def test_saving_unchanged_says_so(people, tool):
