@@ -47,6 +47,7 @@ REVIEW_NOTE = "Paused to review the tool results: edit any of them, then Continu
 # task may take over a run whose heartbeat is older than TAKEOVER_AFTER; the reaper marks runs
 # older than STALE_AFTER failed. Takeover comes first, so a lost run is resumed when a worker
 # holds its message, and marked when none does.
+STOP_POLL = timedelta(seconds=0.5)
 HEARTBEAT_EVERY = timedelta(seconds=10)
 TAKEOVER_AFTER = timedelta(minutes=1)
 STALE_AFTER = timedelta(minutes=2)
@@ -587,8 +588,10 @@ def _touch(conversation_id: int, worker: str) -> bool:
 
 
 class _Heartbeat:
-    """Beats every HEARTBEAT_EVERY while the run's task works (a long model call or tool batch
-    included); when the run is no longer this worker's, cancels that task and sets `lost`."""
+    """Watches the run's task while it works (a long model call or tool batch included): polls
+    for a person's stop every STOP_POLL and beats every HEARTBEAT_EVERY. A stop cancels the task
+    (the run ends "stopped"); a run that is no longer this worker's cancels it and sets `lost`.
+    A stop thus reaches runs in any process, not only inline ones."""
 
     def __init__(self, conversation_id: int, worker: str) -> None:
         self.lost = False
@@ -596,16 +599,26 @@ class _Heartbeat:
         self._task = asyncio.get_running_loop().create_task(self._beat(conversation_id, worker))
 
     async def _beat(self, conversation_id: int, worker: str) -> None:
+        since_beat = 0.0
         while True:
-            await asyncio.sleep(HEARTBEAT_EVERY.total_seconds())
-            if not await sync_to_async(_touch)(conversation_id, worker):
-                self.lost = True
-                if self._run is not None:
-                    self._run.cancel()
-                return
+            await asyncio.sleep(STOP_POLL.total_seconds())
+            since_beat += STOP_POLL.total_seconds()
+            if await sync_to_async(_stop_asked)(conversation_id):
+                break
+            if since_beat >= HEARTBEAT_EVERY.total_seconds():
+                since_beat = 0.0
+                if not await sync_to_async(_touch)(conversation_id, worker):
+                    self.lost = True
+                    break
+        if self._run is not None:
+            self._run.cancel()
 
     def stop(self) -> None:
         self._task.cancel()
+
+
+def _stop_asked(conversation_id: int) -> bool:
+    return Conversation.objects.filter(pk=conversation_id, stop_requested=True).exists()
 
 
 __all__ = [
