@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from conversations.models import Conversation
@@ -150,3 +151,30 @@ def test_edit_a_tool_result_before_it_is_sent(log_in, people, catalog, provider,
     expect(page.locator("#messages .msg").last).to_contain_text("Thanks for the correction.")
     sent = model_server.requests[1]["body"]["messages"][-1]
     assert sent["content"] == '{"success": true, "result": {"temperature": -3}}'
+
+
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("auto: the model decides", "auto"),
+        ("none: answer without tools", "none"),
+        ("required: call at least one tool", "required"),
+        ("only get_time", {"type": "function", "function": {"name": "get_time"}}),
+    ],
+)
+def test_each_tool_choice_sends_what_it_should(
+    log_in, people, catalog, provider, model_server, label, expected
+):
+    make_tools(catalog, latency_ms=10)
+    model_server.script(Reply(content="Fine."))
+    page = log_in(people.editor)
+    page.goto("/t/acme/conversations/new/")
+    page.get_by_label("User message").fill("Anything?")
+    for name in ("get_weather", "get_time"):
+        page.get_by_label(re.compile(rf"^{name} \(")).check()
+    page.get_by_label("Tool choice").select_option(label=label)
+    page.get_by_role("button", name="Create and run").click()
+    expect(page.locator("#status-badge")).to_have_text("Finished", timeout=15_000)
+    body = model_server.requests[0]["body"]
+    assert body["tool_choice"] == expected
+    assert sorted(t["function"]["name"] for t in body["tools"]) == ["get_time", "get_weather"]
