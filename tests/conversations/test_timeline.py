@@ -111,3 +111,29 @@ def test_a_lead_bar_puts_the_model_call_before_the_calls_it_produced():
     assert (call.run_x, call.run_width) == (791, 197)
     assert call.y > model.y
     assert gantt.span_ms == 400 and gantt.peak_concurrency == 1
+
+
+def test_the_svg_escapes_every_text_and_keeps_one_group_per_bar():
+    hostile = Row(
+        tool_name='<script>alert("x")</script>',
+        tool_call_id="c&1",
+        status="error",
+        error_code="TIMEOUT",
+        retry_marks_ms=[10.0],
+    )
+    svg = str(batch_gantt([hostile, Row()], lead_ms=50).svg)
+    assert "<script>" not in svg
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script" in svg
+    assert "c&amp;1" in svg
+    assert svg.count("<g class=") == 3
+    assert '<g class="call bar-error code-timeout">' in svg
+    assert svg.count('<line class="retry"') == 1
+    assert 'aria-label="Timeline of 2 calls over 150 ms"' in svg
+    assert 'data-span-ms="150.0"' in svg
+
+
+def test_long_labels_are_shortened_in_the_chart_but_whole_in_the_tooltip():
+    name = "a_really_long_tool_name_that_goes_on_and_on"
+    svg = str(batch_gantt([Row(tool_name=name)]).svg)
+    assert f">{name[:25]}…</text>" in svg
+    assert f"<title>{name} (call_1)" in svg
