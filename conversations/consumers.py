@@ -17,8 +17,14 @@ from fcstudio.models import Membership, Role
 
 from . import live
 from .models import Batch, Conversation, Message, ModelCall
-from .timeline import batch_gantt
-from .view_models import LiveRow, Round, message_context, rounds_for
+from .view_models import (
+    LiveRow,
+    Round,
+    conversation_summary,
+    message_context,
+    round_gantt,
+    rounds_for,
+)
 
 CLOSE_FORBIDDEN = 4403
 
@@ -89,12 +95,13 @@ def render_snapshot(
         "conversation": conversation,
         "messages_list": [message_context(m) for m in messages],
         "rounds": rounds,
+        "summary": conversation_summary(conversation),
         "oob": True,
         "can_run": can_run,
     }
     html = "".join(
         render_to_string(f"{template}#{name}", context)
-        for name in ("status", "messages-list", "rounds-list")
+        for name in ("status", "summary", "messages-list", "rounds-list")
     )
     shown = {("message", m.pk) for m in messages} | {("model_started", r.number) for r in rounds}
     return html, shown
@@ -106,8 +113,15 @@ def render_event(conversation_id: int, event: dict[str, Any], *, can_run: bool =
     template = "conversations/conversation_detail.html"
     if kind == "status":
         conversation = Conversation.objects.get(pk=conversation_id)
-        context = {"conversation": conversation, "oob": True, "can_run": can_run}
-        return render_to_string(f"{template}#status", context)
+        context = {
+            "conversation": conversation,
+            "oob": True,
+            "can_run": can_run,
+            "summary": conversation_summary(conversation),
+        }
+        return render_to_string(f"{template}#status", context) + render_to_string(
+            f"{template}#summary", context
+        )
     if kind == "message":
         message = Message.objects.filter(pk=event["message_id"]).first()
         if message is None:
@@ -119,12 +133,18 @@ def render_event(conversation_id: int, event: dict[str, Any], *, can_run: bool =
     if kind == "delta":
         return render_to_string(f"{template}#stream", {"delta": event, "oob": True})
     if kind == "model_finished":
-        return render_to_string(f"{template}#stream", {"delta": None, "oob": True})
+        round_ = Round(event["round"])
+        round_.model_call = ModelCall.objects.filter(
+            conversation_id=conversation_id, round=round_.number
+        ).first()
+        return render_to_string(
+            f"{template}#stream", {"delta": None, "oob": True}
+        ) + render_to_string(f"{template}#round-model", {"round": round_, "swap": True})
     if kind == "calls":
         rows = [LiveRow(**row) for row in event["calls"]]
         lead = event.get("lead_ms") or 0.0
         span = lead + max([event.get("now_ms") or 0.0] + [r.finished_ms or 0.0 for r in rows])
-        gantt = batch_gantt(rows, span_ms=max(span, 1.0), lead_ms=lead or None)
+        gantt = round_gantt(rows, span_ms=max(span, 1.0), lead_ms=lead or None)
         return render_to_string(
             f"{template}#round-gantt", {"round": Round(event["round"]), "gantt": gantt}
         )
@@ -133,14 +153,14 @@ def render_event(conversation_id: int, event: dict[str, Any], *, can_run: bool =
         if batch is None:
             return ""
         round_ = Round(batch.round or 0, batch=batch, executions=list(batch.executions.all()))
-        context = {"round": round_, "oob": True, "can_run": can_run}
+        context = {"round": round_, "swap": True, "can_run": can_run}
         fragments = [render_to_string(f"{template}#round-calls", context)]
         if kind == "batch_finished":
             model_call = ModelCall.objects.filter(
                 conversation_id=conversation_id, round=round_.number
             ).first()
             lead = model_call.duration_ms if model_call and model_call.ok else None
-            gantt = batch_gantt(round_.executions, lead_ms=lead)
+            gantt = round_gantt(round_.executions, lead_ms=lead)
             fragments.append(
                 render_to_string(f"{template}#round-gantt", {"round": round_, "gantt": gantt})
             )

@@ -57,6 +57,11 @@ class Round:
     gantt: Any = None
 
 
+def round_gantt(executions: Any, *, lead_ms: float | None = None, span_ms: float | None = None):
+    """A round's chart, sized for the conversation page's narrower column."""
+    return batch_gantt(executions, width=640, label_width=130, lead_ms=lead_ms, span_ms=span_ms)
+
+
 def rounds_for(conversation: Conversation, *, status: str = "", tool: str = "") -> list[Round]:
     """Each round's model call and batch; `status` (ok, error or an error code) and `tool`
     narrow the calls listed, while the gantt keeps the whole batch for context."""
@@ -68,7 +73,7 @@ def rounds_for(conversation: Conversation, *, status: str = "", tool: str = "") 
         entry.batch = batch
         executions = list(batch.executions.all())
         model = entry.model_call
-        entry.gantt = batch_gantt(
+        entry.gantt = round_gantt(
             executions, lead_ms=model.duration_ms if model and model.ok else None
         )
         entry.executions = [
