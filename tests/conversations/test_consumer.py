@@ -131,3 +131,32 @@ async def test_pushed_controls_follow_the_listeners_role(people, conversation, w
     html = await socket.receive_from(timeout=5)
     assert ('<button type="submit" class="btn btn-primary">Run</button>' in html) is has_controls
     await socket.disconnect()
+
+
+async def test_a_finished_model_call_clears_the_draft_and_fills_its_round_line(
+    people, conversation
+):
+    from django.utils import timezone
+
+    from conversations.models import ModelCall
+
+    await ModelCall.objects.acreate(
+        conversation=conversation,
+        round=0,
+        request={},
+        ok=True,
+        finish_reason="tool_calls",
+        total_tokens=18,
+        duration_ms=420.0,
+        started_at=timezone.now(),
+    )
+    socket = await joined(communicator(people.viewer, conversation))
+    await live.publish(conversation.pk, {"kind": "model_finished", "round": 0})
+    html = await socket.receive_from(timeout=5)
+    assert '<div id="stream" class="stream" hx-swap-oob="true">' in html
+    assert '<p class="small muted model-call" id="round-0-model" hx-swap-oob="true">' in html
+    assert "model 420 ms" in html and "18 tokens" in html
+    await live.publish(conversation.pk, {"kind": "status", "status": "finished"})
+    html = await socket.receive_from(timeout=5)
+    assert '<dl class="stats" id="summary" hx-swap-oob="true">' in html
+    await socket.disconnect()
