@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from django import forms
@@ -11,6 +10,7 @@ from django.conf import settings
 
 from tools_app import schema
 from tools_app.engine import STRATEGIES, ToolCall
+from tools_app.forms import HEADER_NAME, MAX_HEADERS, NOT_HEADER_TEXT
 from tools_app.models import Tool
 
 from .execution import BatchOptions, new_call_id
@@ -136,11 +136,9 @@ def example_value(name: str, prop: dict[str, Any], variant: int) -> Any:
     return f"{name} {variant + 1}"
 
 
-HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-
-
 def parse_header_lines(text: str) -> dict[str, str]:
-    """`Name: value` per line; a ValidationError names the line that is wrong."""
+    """`Name: value` per line (the same rules as HTTP tool headers); a ValidationError names
+    the line that is wrong."""
     headers: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -149,9 +147,14 @@ def parse_header_lines(text: str) -> dict[str, str]:
         name, value = name.strip(), value.strip()
         if not sep or not HEADER_NAME.match(name):
             raise forms.ValidationError(f"Line {number}: write headers as Name: value.")
+        if NOT_HEADER_TEXT.search(value):
+            raise forms.ValidationError(
+                f"Line {number}: the value of {name} has a control character or a character "
+                "outside ASCII."
+            )
         headers[name] = value
-    if len(headers) > 20:
-        raise forms.ValidationError("At most 20 extra headers.")
+    if len(headers) > MAX_HEADERS:
+        raise forms.ValidationError(f"At most {MAX_HEADERS} extra headers.")
     return headers
 
 

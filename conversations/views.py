@@ -15,16 +15,13 @@ from fcstudio.teams import team_view
 from tools_app import schema_form
 from tools_app.engine import STRATEGIES, ToolCall
 from tools_app.forms import TryForm
-from tools_app.models import Catalog, Tool
+from tools_app.models import Tool
+from tools_app.views import team_catalog
 
 from .execution import BatchOptions, new_call_id, run_batch
 from .forms import BatchForm, FillForm, example_arguments
 from .models import Batch, BatchSource
 from .timeline import batch_gantt
-
-
-def _catalog(request: HttpRequest, slug: str) -> Catalog:
-    return get_object_or_404(Catalog, team=request.team, slug=slug)  # type: ignore[attr-defined]
 
 
 def _example_calls(tool: Tool, count: int) -> str:
@@ -38,7 +35,7 @@ def _example_calls(tool: Tool, count: int) -> str:
 @team_view(role=Role.VIEWER, write_role=Role.EDITOR)
 @require_http_methods(["GET", "POST"])
 def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
-    current = _catalog(request, catalog)
+    current = team_catalog(request, catalog)
     tools = list(current.tools.all())
     names = [tool.name for tool in tools]
     if request.method == "POST":
@@ -90,7 +87,7 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
 @require_POST
 def batch_fill(request: HttpRequest, catalog: str) -> HttpResponse:
     """Swap the calls box for N example calls of the chosen tool."""
-    current = _catalog(request, catalog)
+    current = team_catalog(request, catalog)
     form = FillForm(request.POST)
     error = ""
     calls = request.POST.get("calls", "")

@@ -23,7 +23,8 @@ from .forms import CatalogForm, DiffForm, ImportForm, ToolForm, TryForm
 from .models import Catalog, Tool
 
 
-def _catalog(request: HttpRequest, slug: str) -> Catalog:
+def team_catalog(request: HttpRequest, slug: str) -> Catalog:
+    """The catalog of the request's team (set by team_view), or 404."""
     return get_object_or_404(Catalog, team=request.team, slug=slug)  # type: ignore[attr-defined]
 
 
@@ -52,7 +53,7 @@ def catalog_new(request: HttpRequest) -> HttpResponse:
 @team_view()
 @require_GET
 def catalog_detail(request: HttpRequest, catalog: str) -> HttpResponse:
-    current = _catalog(request, catalog)
+    current = team_catalog(request, catalog)
     query = request.GET.get("q", "").strip()[:100]
     tools = current.tools.all()
     if query:
@@ -123,7 +124,7 @@ def target_url(tool: Tool) -> str:
 @team_view(role=Role.EDITOR)
 @require_http_methods(["GET", "POST"])
 def tool_new(request: HttpRequest, catalog: str) -> HttpResponse:
-    return _editor(request, _catalog(request, catalog), None)
+    return _editor(request, team_catalog(request, catalog), None)
 
 
 @team_view()
@@ -137,7 +138,7 @@ def tool_edit(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
 @require_POST
 def tool_check(request: HttpRequest, catalog: str) -> HttpResponse:
     """The live check while typing: errors, lint, the form preview and the tools entry."""
-    current = _catalog(request, catalog)
+    current = team_catalog(request, catalog)
     tool = None
     if request.POST.get("tool_id", "").isdigit():
         tool = current.tools.filter(pk=int(request.POST["tool_id"])).first()
@@ -221,7 +222,7 @@ def _headers(snapshot: dict[str, Any]) -> dict[str, Any]:
 @team_view(role=Role.EDITOR)
 @require_http_methods(["GET", "POST"])
 def catalog_import(request: HttpRequest, catalog: str) -> HttpResponse:
-    current = _catalog(request, catalog)
+    current = team_catalog(request, catalog)
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
@@ -244,12 +245,12 @@ def _download(payload: Any, filename: str) -> JsonResponse:
 @team_view()
 @require_GET
 def catalog_export_openai(request: HttpRequest, catalog: str) -> HttpResponse:
-    current = _catalog(request, catalog)
+    current = team_catalog(request, catalog)
     return _download(catalog_ops.export_openai(current), f"{current.slug}.tools.json")
 
 
 @team_view()
 @require_GET
 def catalog_export_bundle(request: HttpRequest, catalog: str) -> HttpResponse:
-    current = _catalog(request, catalog)
+    current = team_catalog(request, catalog)
     return _download(catalog_ops.export_bundle(current), f"{current.slug}.fcstudio.json")

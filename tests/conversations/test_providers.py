@@ -70,6 +70,7 @@ def test_bad_provider_input_is_answered_on_the_form(people, team):
         (form(base_url="not a url"), "Enter a valid URL"),
         (form(timeout_s="0"), "Between 1 and 600 seconds"),
         (form(extra_headers="no colon here"), "Line 1: write headers as Name: value."),
+        (form(extra_headers="X-Ok: 1\nX-Bad: a\x01b"), "Line 2: the value of X-Bad has a control"),
     ]
     for data, message in cases:
         response = client.post(PROVIDERS, data)
