@@ -40,6 +40,13 @@ class BatchOptions:
     strategy: str = "asyncio"
     max_concurrency: int | None = None
     fail_fast: bool = False
+    # Whoever starts a lab batch or a Try it call is present and asked for it: that is the
+    # approval of tools that require one (conversations ask per call instead).
+    approve_all: bool = False
+
+
+def _approve(call: ToolCall, spec: ToolSpec) -> bool:
+    return True
 
 
 def new_call_id() -> str:
@@ -198,6 +205,7 @@ def run_batch(
             max_concurrency=options.max_concurrency,
             fail_fast=options.fail_fast,
             on_event=recorder.on_event,
+            approver=_approve if options.approve_all else None,
         )
     except Exception as exc:
         recorder.fail(f"{type(exc).__name__}: {exc}")

@@ -41,6 +41,11 @@ class BatchForm(forms.Form):
     fail_fast = forms.BooleanField(
         required=False, label="Fail fast", help_text="Cancel the rest after the first failure."
     )
+    approve_all = forms.BooleanField(
+        required=False,
+        label="Approve calls of approval-gated tools",
+        help_text="Unchecked, such calls are DENIED, as a model's would be without a person.",
+    )
 
     def __init__(self, *args: Any, tool_names: list[str], **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
@@ -72,6 +77,7 @@ class BatchForm(forms.Form):
             strategy=self.cleaned_data["strategy"],
             max_concurrency=self.cleaned_data.get("max_concurrency"),
             fail_fast=self.cleaned_data.get("fail_fast", False),
+            approve_all=self.cleaned_data.get("approve_all", False),
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -49,11 +50,7 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
                         team=request.team,  # type: ignore[attr-defined]
                         tools=tools,
                         calls=calls,
-                        options=BatchOptions(
-                            strategy=strategy,
-                            max_concurrency=form.options().max_concurrency,
-                            fail_fast=form.options().fail_fast,
-                        ),
+                        options=replace(form.options(), strategy=strategy),
                         user=request.user,
                         compare_group=group,
                     )
@@ -158,6 +155,7 @@ def tool_try(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
         team=request.team,  # type: ignore[attr-defined]
         tools=[current],
         calls=[ToolCall(id=new_call_id(), name=current.name, arguments=raw)],
+        options=BatchOptions(approve_all=True),
         source=BatchSource.TRY,
         user=request.user,
     )

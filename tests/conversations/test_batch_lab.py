@@ -140,3 +140,27 @@ def test_the_tool_page_offers_try_it_to_editors_only(people, tool):
     url = "/t/acme/c/travel/tools/get_weather/"
     assert 'id="try-it"' in people.client_for("editor").get(url).content.decode()
     assert 'id="try-it"' not in people.client_for("viewer").get(url).content.decode()
+
+
+def test_approval_gated_tools_are_denied_in_the_lab_unless_approved(people, tool):
+    tool.requires_approval = True
+    tool.save()
+    from tools_app import catalog as catalog_ops
+
+    catalog_ops.save_tool(tool, message="needs approval")
+    client = people.client_for("editor")
+    client.post(LAB, {"calls": weather_calls(1), "strategy": "asyncio"})
+    client.post(LAB, {"calls": weather_calls(1), "strategy": "asyncio", "approve_all": "on"})
+    denied, approved = (b.executions.get() for b in Batch.objects.order_by("pk"))
+    assert denied.error_code == "DENIED"
+    assert (approved.status, approved.error_code) == ("ok", "")
+
+
+def test_try_it_counts_as_the_approval_of_the_person_who_runs_it(people, tool):
+    from tools_app import catalog as catalog_ops
+
+    tool.requires_approval = True
+    catalog_ops.save_tool(tool, message="needs approval")
+    url = "/t/acme/c/travel/tools/get_weather/try/"
+    html = people.client_for("editor").post(url, {"arg-city": "Porto"}).content.decode()
+    assert '<span class="badge ok">ok</span>' in html
