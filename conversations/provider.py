@@ -160,13 +160,34 @@ async def complete(
     `request` is the body without `stream` (messages, tools, tool_choice, parallel_tool_calls,
     temperature, ...), passed through as given; `model` comes from the config unless the request
     names one. Streamed, `on_delta` sees every text and tool-call fragment as it arrives.
+    Streams ask for usage (`stream_options.include_usage`); an endpoint that refuses that option
+    gets the request once more without it, so its tokens go uncounted rather than the run failing.
     """
+    try:
+        return await _complete(config, request, stream=stream, on_delta=on_delta, usage=stream)
+    except ProviderError as exc:
+        refused_option = exc.kind == "bad_request" and "stream_options" in exc.message
+        if not (stream and refused_option and "stream_options" not in request):
+            raise
+    return await _complete(config, request, stream=True, on_delta=on_delta, usage=False)
+
+
+async def _complete(
+    config: ProviderConfig,
+    request: dict[str, Any],
+    *,
+    stream: bool,
+    on_delta: OnDelta | None,
+    usage: bool,
+) -> AssistantTurn:
     body = {key: value for key, value in request.items() if key not in ("stream", "model")}
     model = request.get("model") or config.model
     messages = body.pop("messages", [])
     stream_options = dict(body.pop("stream_options", None) or {})
-    if stream:  # stream_options is refused on plain requests
+    if stream and usage:  # stream_options is refused on plain requests
         body["stream_options"] = {**stream_options, "include_usage": True}
+    elif stream and stream_options:
+        body["stream_options"] = stream_options
 
     started = time.perf_counter()
     assembly = _Assembly(started, on_delta)

@@ -474,3 +474,25 @@ async def test_keyless_local_server(server):
     turn = await complete(config, ASK)
 
     assert turn.content == "hello"
+
+
+@pytest.mark.asyncio
+async def test_an_endpoint_that_refuses_stream_options_is_asked_again_without_them(server, config):
+    server.script(
+        Reply(status=400, content="Unrecognized request argument supplied: stream_options"),
+        Reply(content="Hello without usage.", usage=None),
+    )
+    turn = await complete(config, ASK)
+    assert turn.content == "Hello without usage."
+    first, second = (r["body"] for r in server.requests)
+    assert first["stream_options"] == {"include_usage": True}
+    assert "stream_options" not in second and second["stream"] is True
+
+
+@pytest.mark.asyncio
+async def test_other_bad_requests_are_not_retried(server, config):
+    server.script(Reply(status=400, content="messages must not be empty"))
+    with pytest.raises(ProviderError) as caught:
+        await complete(config, ASK)
+    assert caught.value.kind == "bad_request"
+    assert len(server.requests) == 1
