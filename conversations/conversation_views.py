@@ -131,7 +131,7 @@ def conversation_detail(request: HttpRequest, conversation: int) -> HttpResponse
 @require_POST
 def conversation_run(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
-    if current.is_active:
+    if current.is_active and not current.is_stale:
         messages.info(request, "This conversation is already running.")
     else:
         dispatch.start_run(current)

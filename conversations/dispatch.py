@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .models import ACTIVE_STATUSES, Conversation, RunStatus
-from .runner import TAKEOVER_AFTER, run_conversation, worker_identity
+from .runner import TAKEOVER_AFTER, mark_interrupted, run_conversation, worker_identity
 
 RUNS_CHANNEL = "fcstudio-runs"
 _inline_tasks: dict[int, asyncio.Task[Any]] = {}
@@ -48,6 +48,13 @@ def start_run(conversation: Conversation) -> bool:
     compare-and-set on its status and heartbeat, so a double click never starts two drivers.
     """
     now = timezone.now()
+    if conversation.is_stale:
+        # What the lost worker left open is closed with the reason before the run resumes.
+        mark_interrupted(
+            conversation.pk,
+            f"The worker {conversation.worker or '(unknown)'} stopped responding; "
+            "a person resumed the run.",
+        )
     live_run = Q(status__in=ACTIVE_STATUSES, heartbeat_at__gte=now - TAKEOVER_AFTER)
     queued = (
         Conversation.objects.filter(pk=conversation.pk)

@@ -8,9 +8,11 @@ subscribes to the engine's events; nothing here runs tools.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from fcstudio.models import Team
 from tools_app.models import Tool, ToolVersion
@@ -67,6 +69,8 @@ class RunStatus(models.TextChoices):
 
 
 ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING)
+# A run whose heartbeat is older than this has lost its worker: another may take it over.
+TAKEOVER_AFTER = timedelta(minutes=1)
 
 
 class Conversation(models.Model):
@@ -108,6 +112,14 @@ class Conversation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_stale(self) -> bool:
+        """Active, but its worker has stopped beating: a person may resume it."""
+        if not self.is_active:
+            return False
+        beat = self.heartbeat_at
+        return beat is None or beat < timezone.now() - TAKEOVER_AFTER
 
     def tool_choice_value(self) -> str | dict:
         """`tool_choice` exactly as the Chat Completions request carries it."""

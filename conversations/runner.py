@@ -30,6 +30,7 @@ from .compose import tools_for
 from .execution import BatchOptions, Recorder, prepare_batch
 from .models import (
     ACTIVE_STATUSES,
+    TAKEOVER_AFTER,
     Batch,
     BatchSource,
     Conversation,
@@ -49,7 +50,6 @@ REVIEW_NOTE = "Paused to review the tool results: edit any of them, then Continu
 # holds its message, and marked when none does.
 STOP_POLL = timedelta(seconds=0.5)
 HEARTBEAT_EVERY = timedelta(seconds=10)
-TAKEOVER_AFTER = timedelta(minutes=1)
 STALE_AFTER = timedelta(minutes=2)
 CLAIMABLE_STATUSES = (RunStatus.DRAFT, RunStatus.QUEUED)
 DRIVEN_STATUSES = (RunStatus.RUNNING, RunStatus.WAITING)
@@ -490,7 +490,7 @@ def reap_stale_runs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> in
                 == 1
             )
             if marked:
-                _mark_interrupted(pk, reason)
+                mark_interrupted(pk, reason)
         count += marked
     return count
 
@@ -540,7 +540,7 @@ def claim_run(conversation_id: int, worker: str, now: Any = None) -> bool:
             status=RunStatus.RUNNING, failure="", worker=worker, heartbeat_at=timezone.now()
         )
         if previous_status in DRIVEN_STATUSES:
-            _mark_interrupted(
+            mark_interrupted(
                 conversation_id,
                 f"The worker {previous_worker or '(unknown)'} stopped responding; "
                 f"{worker} resumed the run.",
@@ -566,7 +566,7 @@ def _finish_owned(conversation_id: int, worker: str, status: str, failure: str) 
     return owned
 
 
-def _mark_interrupted(conversation_id: int, reason: str) -> None:
+def mark_interrupted(conversation_id: int, reason: str) -> None:
     """What a dead worker left open is closed with the reason; nothing stays "running"."""
     ToolExecution.objects.filter(
         batch__conversation_id=conversation_id, status__in=["queued", "running"]

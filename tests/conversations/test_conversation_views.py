@@ -290,3 +290,56 @@ def test_a_running_conversation_cannot_be_edited(people, provider, tool):
     )
     assert "Stop the run before changing its messages." in response.content.decode()
     assert conversation.messages.get().payload["content"] == "Weather?"
+
+
+def test_a_run_whose_worker_went_silent_can_be_resumed_by_a_person(
+    people, provider, tool, model_server
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations.models import Batch
+
+    conversation = make(people, provider, tool)
+    batch = Batch.objects.create(
+        team=conversation.team,
+        conversation=conversation,
+        source="conversation",
+        strategy="asyncio",
+        round=0,
+        status="running",
+    )
+    left = ToolExecution.objects.create(
+        batch=batch, position=0, tool_call_id="c", tool_name="get_weather", status="running"
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(
+        status=RunStatus.RUNNING,
+        worker="gone-host:42",
+        heartbeat_at=timezone.now() - timedelta(minutes=5),
+    )
+    client = people.client_for("editor")
+    page = client.get(f"/t/acme/conversations/{conversation.pk}/").content.decode()
+    assert "worker gone-host:42 not responding since" in page
+    assert ">Resume</button>" in page
+    model_server.script(Reply(content="Back again."))
+    client.post(f"/t/acme/conversations/{conversation.pk}/run/")
+    conversation.refresh_from_db()
+    left.refresh_from_db()
+    assert conversation.status == RunStatus.FINISHED
+    assert (left.status, left.error_code) == ("error", "CANCELLED")
+    assert "gone-host:42 stopped responding; a person resumed the run" in left.error_message
+
+
+def test_a_live_run_is_not_started_twice(people, provider, tool, model_server):
+    from django.utils import timezone
+
+    conversation = make(people, provider, tool)
+    Conversation.objects.filter(pk=conversation.pk).update(
+        status=RunStatus.RUNNING, worker="busy:1", heartbeat_at=timezone.now()
+    )
+    response = people.client_for("editor").post(
+        f"/t/acme/conversations/{conversation.pk}/run/", follow=True
+    )
+    assert "This conversation is already running." in response.content.decode()
+    assert model_server.requests == []
