@@ -68,6 +68,7 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
         form = BatchForm(initial=initial, tool_names=names)
     recent = Batch.objects.filter(
         team=request.team,  # type: ignore[attr-defined]
+        source__in=[BatchSource.LAB, BatchSource.TRY],
         executions__tool__catalog=current,
     ).distinct()[:15]
     context = {
