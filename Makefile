@@ -30,6 +30,7 @@ chromium:
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy tools_app/engine tools_app/demo_tools.py
 
 # The whole suite on SQLite, then the service-backed part on PostgreSQL and Redis.
 test: install chromium lint

@@ -164,6 +164,8 @@ def convert_units(value: float, from_unit: str, to_unit: str) -> dict[str, Any]:
 
 # --- calculator --------------------------------------------------------------------------
 
+_Number = int | float
+
 
 def _checked_pow(base: float, exponent: float) -> float:
     if isinstance(exponent, int) and abs(exponent) > MAX_EXPONENT:
@@ -180,7 +182,7 @@ def _checked_pow(base: float, exponent: float) -> float:
     if base == 0 and exponent < 0:
         raise ValueError("zero cannot be raised to a negative power")
     result = operator.pow(base, exponent)
-    if isinstance(result, complex):
+    if not isinstance(result, (int, float)):  # a negative base to a fractional power: complex
         raise ValueError("the result is not a real number")
     return result
 
@@ -203,7 +205,7 @@ def _checked_mod(a: float, b: float) -> float:
     return a % b
 
 
-_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+_BINARY: dict[type[ast.operator], Callable[[_Number, _Number], _Number]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
     ast.Mult: operator.mul,
@@ -212,11 +214,11 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Mod: _checked_mod,
     ast.Pow: _checked_pow,
 }
-_UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
+_UNARY: dict[type[ast.unaryop], Callable[[_Number], _Number]] = {
     ast.UAdd: operator.pos,
     ast.USub: operator.neg,
 }
-_FUNCTIONS: dict[str, Callable[..., Any]] = {
+_FUNCTIONS: dict[str, Callable[..., _Number]] = {
     "sqrt": math.sqrt,
     "sin": math.sin,
     "cos": math.cos,
@@ -263,7 +265,7 @@ def calculate(expression: str) -> float | int:
     return result
 
 
-def _evaluate(node: ast.AST) -> Any:
+def _evaluate(node: ast.AST) -> _Number:
     if isinstance(node, ast.Constant):
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -293,7 +295,7 @@ def _evaluate(node: ast.AST) -> Any:
     raise ValueError(f"{type(node).__name__} is not allowed in an arithmetic expression")
 
 
-def _bounded(value: Any) -> Any:
+def _bounded(value: _Number) -> _Number:
     if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
         raise ValueError("the result would be too large")
     return value

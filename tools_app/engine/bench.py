@@ -23,7 +23,7 @@ from typing import Any
 
 from .calls import ToolCall, ToolSpec
 from .events import Event
-from .executor import execute_batch
+from .executor import Strategy, execute_batch
 from .implementations.mock import MockImplementation
 
 DEFAULT_CALLS = (1, 8, 64, 256)
@@ -53,10 +53,10 @@ def _batch(n_calls: int, latency_ms: float) -> tuple[list[ToolCall], list[ToolSp
     return calls, [spec]
 
 
-def _time_batch(calls: list[ToolCall], specs: list[ToolSpec], strategy: str) -> float:
+def _time_batch(calls: list[ToolCall], specs: list[ToolSpec], strategy: Strategy) -> float:
     async def run() -> float:
         started = time.perf_counter()
-        result = await execute_batch(calls, specs, strategy=strategy)  # type: ignore[arg-type]
+        result = await execute_batch(calls, specs, strategy=strategy)
         elapsed = time.perf_counter() - started
         failed = [r for r in result.results if not r.ok]
         if failed:

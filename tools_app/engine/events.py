@@ -84,7 +84,7 @@ class EventStream:
         self._wall0 = wall0
         self._clock = clock
         self._is_async = subscriber is not None and _is_async_callable(subscriber)
-        self._queue: asyncio.Queue[Event | None] | None = None
+        self._queue: asyncio.Queue[Event | _Pending | None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
 
     @property
@@ -121,7 +121,7 @@ class EventStream:
             self._is_async = True
             self._queue = asyncio.Queue()
             self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch())
-            self._queue.put_nowait(_Pending(result))  # type: ignore[arg-type]
+            self._queue.put_nowait(_Pending(result))
 
     async def _dispatch(self) -> None:
         assert self._queue is not None and self._subscriber is not None

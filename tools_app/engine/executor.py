@@ -664,6 +664,8 @@ class _Batch:
         started_at: float | None,
         context: CallContext,
     ) -> CallResult:
+        safe: Any
+        notes: list[str]
         if spec.raw_result and isinstance(value, str):
             safe, notes = value, []
         else:

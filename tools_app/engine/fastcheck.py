@@ -15,7 +15,7 @@ This module must not import Django.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 Check = Callable[[Any], bool]
 
@@ -64,7 +64,7 @@ def compile_fast_check(schema: Any) -> Check | None:
         return None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -122,6 +122,10 @@ def _count(schema: dict[str, Any], key: str) -> int | None:
     return value
 
 
+def _equal_to(expected: Any) -> Check:
+    return lambda v: json_equal(v, expected)
+
+
 def _compile(schema: Any) -> Check:
     if schema is True:
         return lambda v: True
@@ -143,12 +147,9 @@ def _compile(schema: Any) -> Check:
         options = schema["enum"]
         if not isinstance(options, list):
             raise Unsupported("enum")
-        checks.append(
-            _any_of([lambda v, option=option: json_equal(v, option) for option in options])
-        )
+        checks.append(_any_of([_equal_to(option) for option in options]))
     if "const" in schema:
-        constant = schema["const"]
-        checks.append(lambda v: json_equal(v, constant))
+        checks.append(_equal_to(schema["const"]))
 
     minimum, maximum = _number(schema, "minimum"), _number(schema, "maximum")
     above, below = _number(schema, "exclusiveMinimum"), _number(schema, "exclusiveMaximum")

@@ -279,7 +279,8 @@ class HttpImplementation:
             extensions = {"sni_hostname": host} if url.scheme == "https" else {}
             # arguments travel in the first request only; a Location is followed as given
             first_get = hop == 0 and not send_body
-            target = url.copy_merge_params(query_params(arguments)) if first_get else url
+            # a tuple: httpx's list form is invariant in the value type, its tuple form is not
+            target = url.copy_merge_params(tuple(query_params(arguments))) if first_get else url
             requests = [
                 client.build_request(
                     method,

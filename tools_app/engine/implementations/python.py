@@ -48,7 +48,7 @@ def resolve_callable(target: str, allowed_modules: Collection[str]) -> Callable[
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise ValueError(f"module {module_name!r} cannot be imported: {exc}") from exc
-    function = getattr(module, name, None)
+    function: object = getattr(module, name, None)
     if function is None:
         raise ValueError(f"module {module_name!r} has no {name!r}")
     if inspect.ismodule(function) or inspect.isclass(function) or not callable(function):
@@ -76,8 +76,8 @@ class PythonImplementation:
         unknown = set(config) - CONFIG_KEYS
         if unknown:
             raise ValueError(f"python config has unknown keys: {', '.join(sorted(unknown))}")
-        target = config.get("callable")
-        return cls(resolve_callable(target, allowed_modules), target=target)  # type: ignore[arg-type]
+        target = config.get("callable", "")
+        return cls(resolve_callable(target, allowed_modules), target=target)
 
     async def invoke(self, arguments: dict[str, Any], context: CallContext) -> Any:
         if self.is_async:
