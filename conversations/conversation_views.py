@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from asgiref.sync import async_to_sync
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fcstudio.models import Role
 from fcstudio.secrets import SecretError
 from fcstudio.teams import team_view
+from tools_app.views import json_download
 
 from . import compose, dispatch, provider
 from .forms import ConversationForm, MessageForm, ProviderForm
@@ -186,9 +187,7 @@ def conversation_fork(request: HttpRequest, conversation: int) -> HttpResponse:
 @require_GET
 def conversation_export(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
-    response = JsonResponse(compose.export_openai(current), json_dumps_params={"indent": 2})
-    response["Content-Disposition"] = f'attachment; filename="conversation-{current.pk}.json"'
-    return response
+    return json_download(compose.export_openai(current), f"conversation-{current.pk}.json")
 
 
 @team_view(role=Role.EDITOR)

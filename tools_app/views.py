@@ -236,7 +236,8 @@ def catalog_import(request: HttpRequest, catalog: str) -> HttpResponse:
     return render(request, "tools_app/catalog_import.html", context)
 
 
-def _download(payload: Any, filename: str) -> JsonResponse:
+def json_download(payload: Any, filename: str) -> JsonResponse:
+    """Pretty JSON the browser saves as `filename`."""
     response = JsonResponse(payload, safe=False, json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -246,11 +247,11 @@ def _download(payload: Any, filename: str) -> JsonResponse:
 @require_GET
 def catalog_export_openai(request: HttpRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
-    return _download(catalog_ops.export_openai(current), f"{current.slug}.tools.json")
+    return json_download(catalog_ops.export_openai(current), f"{current.slug}.tools.json")
 
 
 @team_view()
 @require_GET
 def catalog_export_bundle(request: HttpRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
-    return _download(catalog_ops.export_bundle(current), f"{current.slug}.fcstudio.json")
+    return json_download(catalog_ops.export_bundle(current), f"{current.slug}.fcstudio.json")
