@@ -139,6 +139,8 @@ def test_export_reproduces_the_request(people, provider, tool):
     response = people.client_for("viewer").get(
         f"/t/acme/conversations/{conversation.pk}/export.json"
     )
+    disposition = f'attachment; filename="conversation-{conversation.pk}.json"'
+    assert response["Content-Disposition"] == disposition
     body = json.loads(response.content)
     assert body["model"] == "test-model"
     assert body["messages"] == [{"role": "user", "content": "Weather?"}]
