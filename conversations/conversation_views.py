@@ -228,3 +228,15 @@ def message_edit(request: HttpRequest, conversation: int, position: int) -> Http
         form = MessageForm(initial=MessageForm.initial_for(message.payload))
     context = {"conversation": current, "message": message, "form": form}
     return render(request, "conversations/message_edit.html", context)
+
+
+@team_view(role=Role.EDITOR)
+@require_POST
+def conversation_delete(request: HttpRequest, conversation: int) -> HttpResponse:
+    current = _conversation(request, conversation)
+    if current.is_active and not current.is_stale:
+        messages.error(request, "Stop the run before deleting the conversation.")
+        return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+    current.delete()
+    messages.success(request, f"Deleted “{current.title}” and its records.")
+    return redirect("conversations", team=request.team.slug)  # type: ignore[attr-defined]

@@ -41,6 +41,11 @@ urlpatterns += [
         name="conversation_fork",
     ),
     path(
+        "conversations/<int:conversation>/delete/",
+        conversation_views.conversation_delete,
+        name="conversation_delete",
+    ),
+    path(
         "conversations/<int:conversation>/export.json",
         conversation_views.conversation_export,
         name="conversation_export",

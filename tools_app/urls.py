@@ -5,6 +5,8 @@ from . import views
 urlpatterns = [
     path("catalogs/new/", views.catalog_new, name="catalog_new"),
     path("c/<slug:catalog>/", views.catalog_detail, name="catalog"),
+    path("c/<slug:catalog>/settings/", views.catalog_edit, name="catalog_edit"),
+    path("c/<slug:catalog>/delete/", views.catalog_delete, name="catalog_delete"),
     path("c/<slug:catalog>/import/", views.catalog_import, name="catalog_import"),
     path("c/<slug:catalog>/export/tools.json", views.catalog_export_openai, name="catalog_export"),
     path(

@@ -50,6 +50,28 @@ def catalog_new(request: HttpRequest) -> HttpResponse:
     return render(request, "tools_app/catalog_new.html", {"form": form})
 
 
+@team_view(role=Role.EDITOR)
+@require_http_methods(["GET", "POST"])
+def catalog_edit(request: HttpRequest, catalog: str) -> HttpResponse:
+    current = team_catalog(request, catalog)
+    form = CatalogForm(request.POST or None, instance=current, team=request.team)  # type: ignore[attr-defined]
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, f"Catalog “{saved.name}” saved.")
+        return redirect("catalog", team=saved.team.slug, catalog=saved.slug)
+    context = {"form": form, "catalog": current, "tool_count": current.tools.count()}
+    return render(request, "tools_app/catalog_edit.html", context)
+
+
+@team_view(role=Role.ADMIN, write_role=Role.ADMIN)
+@require_POST
+def catalog_delete(request: HttpRequest, catalog: str) -> HttpResponse:
+    current = team_catalog(request, catalog)
+    current.delete()
+    messages.success(request, f"Deleted the catalog “{current.name}” and its tools.")
+    return redirect("team", team=request.team.slug)  # type: ignore[attr-defined]
+
+
 @team_view()
 @require_GET
 def catalog_detail(request: HttpRequest, catalog: str) -> HttpResponse:

@@ -345,3 +345,25 @@ def test_a_live_run_is_not_started_twice(people, provider, tool, model_server):
     )
     assert "This conversation is already running." in response.content.decode()
     assert model_server.requests == []
+
+
+def test_deleting_a_conversation_removes_its_records_but_not_while_it_runs(people, provider, tool):
+    from django.utils import timezone
+
+    conversation = make(people, provider, tool)
+    client = people.client_for("editor")
+    Conversation.objects.filter(pk=conversation.pk).update(
+        status=RunStatus.RUNNING, heartbeat_at=timezone.now()
+    )
+    response = client.post(f"/t/acme/conversations/{conversation.pk}/delete/", follow=True)
+    assert "Stop the run before deleting the conversation." in response.content.decode()
+    Conversation.objects.filter(pk=conversation.pk).update(status=RunStatus.FINISHED)
+    response = client.post(f"/t/acme/conversations/{conversation.pk}/delete/")
+    assert response["Location"] == "/t/acme/conversations/"
+    assert not Conversation.objects.exists()
+    assert (
+        people.client_for("viewer")
+        .post(f"/t/acme/conversations/{conversation.pk}/delete/")
+        .status_code
+        == 403
+    )

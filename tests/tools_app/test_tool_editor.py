@@ -160,3 +160,33 @@ def test_the_catalog_filters_tools_and_htmx_gets_only_the_table(people, tool, ca
     html = fragment.content.decode()
     assert html.lstrip().startswith('<div id="tool-table">')
     assert "get_weather" in html and "book_hotel" not in html
+
+
+def test_a_catalog_is_renamed_and_its_urls_follow(people, tool, catalog):
+    client = people.client_for("editor")
+    response = client.post(
+        "/t/acme/c/travel/settings/", {"name": "Trips", "slug": "trips", "description": "All."}
+    )
+    assert response["Location"] == "/t/acme/c/trips/"
+    catalog.refresh_from_db()
+    assert (catalog.name, catalog.slug, catalog.description) == ("Trips", "trips", "All.")
+    assert client.get("/t/acme/c/trips/tools/get_weather/").status_code == 200
+
+
+def test_a_catalog_slug_already_used_in_the_team_is_refused(people, catalog, team):
+    from tools_app.models import Catalog
+
+    Catalog.objects.create(team=team, name="Other", slug="other")
+    page = (
+        people.client_for("editor")
+        .post("/t/acme/c/travel/settings/", {"name": "Travel", "slug": "other"})
+        .content.decode()
+    )
+    assert "This team already has a catalog `other`." in page
+
+
+def test_only_admins_delete_a_catalog(people, tool, catalog):
+    assert people.client_for("editor").post("/t/acme/c/travel/delete/").status_code == 403
+    response = people.client_for("admin").post("/t/acme/c/travel/delete/")
+    assert response["Location"] == "/t/acme/"
+    assert not Tool.objects.exists()
