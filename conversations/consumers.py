@@ -74,8 +74,11 @@ class ConversationConsumer(AsyncWebsocketConsumer):
     def render(self, event: dict[str, Any]) -> str:
         # Events that raced the snapshot must not append what it already showed.
         kind = event.get("kind")
-        key = (kind, event.get("round") if kind == "model_started" else event.get("message_id"))
-        if kind in ("model_started", "message"):
+        if kind in ("model_started", "round_started"):
+            key: tuple[Any, Any] = ("model_started", event.get("round"))
+        else:
+            key = (kind, event.get("message_id"))
+        if kind in ("model_started", "round_started", "message"):
             if key in self.shown:
                 return ""
             self.shown.add(key)
@@ -128,8 +131,9 @@ def render_event(conversation_id: int, event: dict[str, Any], *, can_run: bool =
             return ""
         context = {"oob": True, "can_run": can_run, **message_context(message)}
         return render_to_string(f"{template}#message-oob", context)
-    if kind == "model_started":
-        return render_to_string(f"{template}#round-oob", {"round": Round(event["round"])})
+    if kind in ("model_started", "round_started"):
+        context = {"round": Round(event["round"]), "by_hand": kind == "round_started"}
+        return render_to_string(f"{template}#round-oob", context)
     if kind == "delta":
         return render_to_string(f"{template}#stream", {"delta": event, "oob": True})
     if kind == "model_finished":

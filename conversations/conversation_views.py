@@ -6,7 +6,9 @@ from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from fcstudio.models import Role
 from fcstudio.secrets import SecretError
@@ -180,7 +182,9 @@ def conversation_fork(request: HttpRequest, conversation: int) -> HttpResponse:
         return HttpResponse("Say up to which message to keep.", status=400)
     copy = compose.fork(current, upto=upto, user=request.user)
     messages.success(request, f"Forked into “{copy.title}”; the original is unchanged.")
-    return redirect("conversation", team=request.team.slug, conversation=copy.pk)  # type: ignore[attr-defined]
+    url = reverse("conversation", kwargs={"team": request.team.slug, "conversation": copy.pk})  # type: ignore[attr-defined]
+    # Forms pushed over the websocket carry no CSRF field: htmx posts them with the header.
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)  # type: ignore[attr-defined]
 
 
 @team_view()

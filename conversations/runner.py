@@ -206,6 +206,7 @@ async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
     round_number = await sync_to_async(_next_round)(conversation_id)
     pending = await sync_to_async(_unanswered_calls)(conversation_id)
     if pending:
+        await live.publish(conversation_id, {"kind": "round_started", "round": round_number - 1})
         await _run_tools(conversation_id, round_number - 1, setup, pending)
     while round_number < conversation.max_rounds:
         if await sync_to_async(_heartbeat)(conversation_id):

@@ -226,7 +226,8 @@ def render_svg(gantt: Gantt) -> SafeString:
     label_x = _n(gantt.chart_left - 8)
     parts = [
         f'<svg viewBox="0 0 {_n(gantt.width)} {_n(gantt.height)}" role="img" '
-        f'aria-label="Timeline of {calls} calls over {gantt.span_ms:.0f} ms" '
+        f'aria-label="Timeline of {calls} call{"" if calls == 1 else "s"} over '
+        f'{gantt.span_ms:.0f} ms" '
         f'data-span-ms="{gantt.span_ms:.1f}">'
     ]
     for tick in gantt.ticks:

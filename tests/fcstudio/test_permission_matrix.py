@@ -14,7 +14,7 @@ from fcstudio.models import ROLE_RANK, Membership, Role
 
 # Views outside any team: reachable by anyone logged in, or by anyone at all.
 LOGIN_ONLY = {"home"}
-PUBLIC = {"login", "logout"}
+PUBLIC = {"login", "logout", "favicon"}
 SAMPLE_KWARGS = {"team": "acme", "catalog": "travel", "tool": "get_weather"}
 
 
