@@ -134,7 +134,7 @@ def conversation_detail(request: HttpRequest, conversation: int) -> HttpResponse
 @require_POST
 def conversation_run(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
-    if current.is_active and not current.is_stale:
+    if current.is_live:
         messages.info(request, "This conversation is already running.")
     else:
         dispatch.start_run(current)
@@ -238,7 +238,7 @@ def message_edit(request: HttpRequest, conversation: int, position: int) -> Http
 @require_POST
 def conversation_delete(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
-    if current.is_active and not current.is_stale:
+    if current.is_live:
         messages.error(request, "Stop the run before deleting the conversation.")
         return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
     current.delete()

@@ -114,6 +114,11 @@ class Conversation(models.Model):
         return self.status in ACTIVE_STATUSES
 
     @property
+    def is_live(self) -> bool:
+        """Driven by a worker that still beats: not to be started again, edited or deleted."""
+        return self.is_active and not self.is_stale
+
+    @property
     def is_stale(self) -> bool:
         """Active, but its worker has stopped beating: a person may resume it."""
         if not self.is_active:
