@@ -193,11 +193,16 @@ async def run_conversation(conversation_id: int, *, worker: str | None = None) -
 def _finish(conversation_id: int, status: str, failure: str) -> None:
     _set_status(conversation_id, status, failure, stop_requested=False)
     # Calls a stop or a crash interrupted are marked, never left "running".
+    _close_open_calls(conversation_id, failure or status)
+
+
+def _close_open_calls(conversation_id: int, reason: str) -> None:
+    """Unfinished calls become CANCELLED and running batches failed, with the reason."""
     ToolExecution.objects.filter(
         batch__conversation_id=conversation_id, status__in=["queued", "running"]
-    ).update(status="error", error_code="CANCELLED", error_message=failure or status)
+    ).update(status="error", error_code="CANCELLED", error_message=reason)
     Batch.objects.filter(conversation_id=conversation_id, status="running").update(
-        status="failed", failure=failure or status
+        status="failed", failure=reason
     )
 
 
@@ -569,12 +574,7 @@ def _finish_owned(conversation_id: int, worker: str, status: str, failure: str) 
 
 def mark_interrupted(conversation_id: int, reason: str) -> None:
     """What a dead worker left open is closed with the reason; nothing stays "running"."""
-    ToolExecution.objects.filter(
-        batch__conversation_id=conversation_id, status__in=["queued", "running"]
-    ).update(status="error", error_code="CANCELLED", error_message=reason)
-    Batch.objects.filter(conversation_id=conversation_id, status="running").update(
-        status="failed", failure=reason
-    )
+    _close_open_calls(conversation_id, reason)
     ModelCall.objects.filter(conversation_id=conversation_id, ok=False, error_kind="").update(
         error_kind="interrupted", error_message=reason
     )
