@@ -1,7 +1,8 @@
 """Every URL the project has, asked by every kind of person, in both read and write methods.
 
 The URLconf is enumerated, so a new URL is covered the day it is added: it must either be a
-team view (declaring its roles through `team_view`) or be listed here as deliberately public.
+team view listed in `EXPECTED_ROLES` with the roles this test expects (read and write, written
+here, never read back from the decorator under test), or be listed here as deliberately public.
 """
 
 from __future__ import annotations
@@ -15,19 +16,60 @@ from fcstudio.models import ROLE_RANK, Membership, Role
 # Views outside any team: reachable by anyone logged in, or by anyone at all.
 LOGIN_ONLY = {"home"}
 PUBLIC = {"login", "logout", "favicon"}
+V, E, A = Role.VIEWER, Role.EDITOR, Role.ADMIN
+# name: (role needed to read, role needed to write)
+EXPECTED_ROLES = {
+    "team": (V, A),
+    "member_role": (A, A),
+    "catalog_new": (E, E),
+    "catalog": (V, E),
+    "catalog_edit": (E, E),
+    "catalog_delete": (A, A),
+    "catalog_import": (E, E),
+    "catalog_export": (V, E),
+    "catalog_export_bundle": (V, E),
+    "tool_new": (E, E),
+    "tool_check": (E, E),
+    "tool": (V, E),
+    "tool_history": (V, E),
+    "tool_delete": (E, E),
+    "batch_lab": (V, E),
+    "batch_fill": (E, E),
+    "tool_try": (E, E),
+    "batch": (V, E),
+    "batch_compare": (V, E),
+    "providers": (V, A),
+    "provider": (A, A),
+    "provider_test": (E, E),
+    "conversations": (V, E),
+    "conversation_new": (E, E),
+    "conversation": (V, E),
+    "conversation_run": (E, E),
+    "conversation_stop": (E, E),
+    "conversation_fork": (E, E),
+    "conversation_delete": (E, E),
+    "conversation_export": (V, E),
+    "message_add": (E, E),
+    "message_edit": (E, E),
+    "call_decide": (E, E),
+}
 SAMPLE_KWARGS = {"team": "acme", "catalog": "travel", "tool": "get_weather"}
 
 
-def named_patterns(resolvers=None, namespace: str = "") -> list[tuple[str, object]]:
+def all_patterns(resolvers=None) -> list[URLPattern]:
     found = []
     for entry in resolvers if resolvers is not None else get_resolver().url_patterns:
         if isinstance(entry, URLResolver):
             if entry.namespace == "admin":
                 continue
-            found.extend(named_patterns(entry.url_patterns, namespace))
-        elif isinstance(entry, URLPattern) and entry.name:
-            found.append((entry.name, entry.callback))
+            found.extend(all_patterns(entry.url_patterns))
+        elif isinstance(entry, URLPattern):
+            found.append(entry)
     return found
+
+
+def named_patterns() -> list[tuple[str, object]]:
+    return [(entry.name, entry.callback) for entry in all_patterns() if entry.name]
 
 
 PATTERNS = named_patterns()
@@ -72,6 +114,11 @@ def url_for(name: str, viewer_membership: Membership, batch: Batch) -> str:
     return reverse(name, kwargs=kwargs)
 
 
+def test_every_url_has_a_name_this_test_can_reach():
+    unnamed = [str(entry.pattern) for entry in all_patterns() if not entry.name]
+    assert unnamed == []
+
+
 def test_every_url_declares_who_may_use_it():
     undeclared = [
         name
@@ -79,7 +126,14 @@ def test_every_url_declares_who_may_use_it():
         if not hasattr(view, "required_role") and name not in LOGIN_ONLY | PUBLIC
     ]
     assert undeclared == []
-    assert len(TEAM_VIEWS) >= 10
+
+
+def test_every_team_view_is_pinned_to_the_expected_roles():
+    declared = {
+        name: (Role(view.required_role), Role(view.required_write_role))
+        for name, view in TEAM_VIEWS
+    }
+    assert declared == EXPECTED_ROLES
 
 
 @pytest.mark.parametrize("name", [name for name, _ in TEAM_VIEWS])
@@ -105,7 +159,8 @@ def test_outsider_sees_nothing(name, method, people, batch):
 def test_members_get_what_their_role_allows(name, view, who, method, people, batch):
     membership = getattr(people, who).memberships.get()
     url = url_for(name, people.viewer.memberships.get(), batch)
-    needed = view.required_role if method == "get" else view.required_write_role
+    read_role, write_role = EXPECTED_ROLES[name]
+    needed = read_role if method == "get" else write_role
     response = getattr(people.client_for(who), method)(url)
     if ROLE_RANK[Role(membership.role)] < ROLE_RANK[Role(needed)]:
         assert response.status_code == 403
