@@ -119,6 +119,10 @@ else:
 
 # Execution: "inline" (the ASGI process), "channels" (manage.py runworker) or "celery".
 FCSTUDIO_DISPATCH = env_str("FCSTUDIO_DISPATCH", "inline")
+if FCSTUDIO_DISPATCH not in {"inline", "channels", "celery"}:
+    raise RuntimeError(
+        f"FCSTUDIO_DISPATCH={FCSTUDIO_DISPATCH!r} is not one of inline, channels or celery"
+    )
 # Modules whose callables the python tool implementation may import; nothing else is importable.
 FCSTUDIO_TOOL_MODULES = env_list("FCSTUDIO_TOOL_MODULES", "tools_app.demo_tools")
 # HTTP tools refuse private, loopback and link-local targets unless an operator allows them.

@@ -57,6 +57,12 @@ def test_no_environment_runs_embedded() -> None:
     }
 
 
+def test_an_unknown_dispatch_is_an_error_at_start() -> None:
+    result = run(["-c", INSPECT], FCSTUDIO_DISPATCH="celeryy")
+    assert result.returncode != 0
+    assert "FCSTUDIO_DISPATCH='celeryy' is not one of inline, channels or celery" in result.stderr
+
+
 def test_urls_scale_out_to_postgres_and_redis() -> None:
     redis = "redis://127.0.0.1:6379/3"
     settings = inspect(DATABASE_URL="postgres://u@127.0.0.1:5432/x", REDIS_URL=redis, DEBUG="1")
