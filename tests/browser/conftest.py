@@ -15,10 +15,6 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-# Playwright's sync API keeps an event loop in this thread; the ORM calls the tests make
-# between browser steps are still plain synchronous code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("FCSTUDIO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -97,8 +93,16 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@pytest.fixture(autouse=True)
+def sync_orm_beside_playwright(monkeypatch) -> None:
+    """Playwright's sync API keeps an event loop in this thread; the ORM calls a browser test
+    makes between its steps are still plain synchronous code. Allowed for browser tests only, so
+    a sync ORM call inside an async path anywhere else still fails loudly."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
 @pytest.fixture
-def page(browser, live_url, request, transactional_db) -> Iterator[object]:
+def page(live_url, browser, request, transactional_db) -> Iterator[object]:
     context = browser.new_context(base_url=live_url, accept_downloads=True)
     context.set_default_timeout(10_000)
     page = context.new_page()
