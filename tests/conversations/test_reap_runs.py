@@ -227,7 +227,9 @@ def test_a_worker_that_lost_its_run_stops_without_writing_over_it(
     team, people, provider, model_server, monkeypatch
 ):
     monkeypatch.setattr(runner, "HEARTBEAT_EVERY", timedelta(seconds=0.05))
-    model_server.script(Reply(content="Too late.", delay_s=3))
+    # The reply would come after the test's own timeout: only the heartbeat noticing the
+    # takeover can end the wait.
+    model_server.script(Reply(content="Too late.", delay_s=600))
     conversation = new_conversation(team, people, provider)
 
     def take_over() -> None:  # another worker, while this one waits for the model
@@ -239,9 +241,7 @@ def test_a_worker_that_lost_its_run_stops_without_writing_over_it(
 
     thief = threading.Thread(target=take_over)
     thief.start()
-    started = time.monotonic()
     assert async_to_sync(run_conversation)(conversation.pk) == RunStatus.RUNNING
-    assert time.monotonic() - started < 2  # stopped at the next heartbeat, not after the reply
     thief.join()
     conversation.refresh_from_db()
     assert (conversation.status, conversation.worker) == (RunStatus.RUNNING, "host-b:2")

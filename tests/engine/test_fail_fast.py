@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 
@@ -34,7 +33,7 @@ async def test_the_first_failure_cancels_running_calls():
         if running == 2:
             both_running.set()
         try:
-            await asyncio.sleep(10)
+            await asyncio.sleep(600)  # past the test's own timeout: only cancellation ends it
         finally:
             cleaned_up.append(context.call_id)
 
@@ -46,11 +45,9 @@ async def test_the_first_failure_cancels_running_calls():
         echo_spec("slow", implementation=FunctionImpl(slow)),
         echo_spec("boom", implementation=FunctionImpl(fails_once_both_run)),
     ]
-    started = time.perf_counter()
     batch = await execute_batch(
         [call("s1", "slow"), call("bad", "boom"), call("s2", "slow")], specs, fail_fast=True
     )
-    assert time.perf_counter() - started < 5
     codes = [r.error.code for r in batch.results]
     assert codes == [ErrorCode.CANCELLED, ErrorCode.EXECUTION_ERROR, ErrorCode.CANCELLED]
     assert sorted(cleaned_up) == ["s1", "s2"]

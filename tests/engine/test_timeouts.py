@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 
@@ -25,7 +24,7 @@ async def test_a_ten_second_coroutine_is_cancelled_by_a_short_timeout():
 
     async def slow(arguments, context):
         try:
-            await asyncio.sleep(10)
+            await asyncio.sleep(600)  # past the test's own timeout: only cancellation ends it
         except asyncio.CancelledError:
             seen.append("cancelled")
             raise
@@ -33,9 +32,7 @@ async def test_a_ten_second_coroutine_is_cancelled_by_a_short_timeout():
             seen.append("finally")
 
     spec = echo_spec("slow", implementation=FunctionImpl(slow), timeout_s=0.05)
-    started = time.perf_counter()
     batch = await execute_batch([call("c1", "slow")], [spec])
-    assert time.perf_counter() - started < 5
     [result] = batch.results
     assert body(result)["error"]["code"] == "TIMEOUT"
     assert result.error.details == {"timeout_s": 0.05}
@@ -43,10 +40,9 @@ async def test_a_ten_second_coroutine_is_cancelled_by_a_short_timeout():
 
 
 def test_mock_latency_is_cancellable():
-    spec = echo_spec(implementation=MockImplementation(latency_ms=10_000), timeout_s=0.05)
-    started = time.perf_counter()
+    # ten minutes of latency, past the test's own timeout: only cancellation can end the call
+    spec = echo_spec(implementation=MockImplementation(latency_ms=600_000), timeout_s=0.05)
     [result] = execute_batch_sync([call("c1")], [spec]).results
-    assert time.perf_counter() - started < 5
     assert result.error.code is ErrorCode.TIMEOUT
 
 
