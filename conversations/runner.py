@@ -147,7 +147,7 @@ def _append(conversation_id: int, round_number: int, payload: dict[str, Any]) ->
 def build_request(setup: Setup, messages: list[dict[str, Any]]) -> dict[str, Any]:
     """The Chat Completions body (without model and stream), exactly as it will be sent."""
     conversation = setup.conversation
-    request: dict[str, Any] = {"messages": messages}
+    request: dict[str, Any] = {"messages": [wire_message(m) for m in messages]}
     if setup.tools:
         request["tools"] = setup.tools
         request["tool_choice"] = conversation.tool_choice_value()
@@ -155,6 +155,18 @@ def build_request(setup: Setup, messages: list[dict[str, Any]]) -> dict[str, Any
     if conversation.temperature is not None:
         request["temperature"] = conversation.temperature
     return request
+
+
+def wire_message(message: dict[str, Any]) -> dict[str, Any]:
+    """A stored message as it is sent. An assistant turn with tool calls and no text is stored
+    as the provider returned it (`"content": null`) but sent with `"content": ""`, the one form
+    every server takes: llama-cpp-python's refuses null (500) and, before 0.3.3, a missing key;
+    llama.cpp's server refused a missing key and, in some builds, null; OpenAI, vLLM and
+    Ollama take all three."""
+    if message.get("role") == "assistant" and message.get("tool_calls"):
+        if message.get("content") is None:
+            return {**message, "content": ""}
+    return message
 
 
 async def run_conversation(conversation_id: int, *, worker: str | None = None) -> str:
