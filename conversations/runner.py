@@ -163,9 +163,9 @@ def wire_message(message: dict[str, Any]) -> dict[str, Any]:
     every server takes: llama-cpp-python's refuses null (500) and, before 0.3.3, a missing key;
     llama.cpp's server refused a missing key and, in some builds, null; OpenAI, vLLM and
     Ollama take all three."""
-    if message.get("role") == "assistant" and message.get("tool_calls"):
-        if message.get("content") is None:
-            return {**message, "content": ""}
+    tool_turn = message.get("role") == "assistant" and message.get("tool_calls")
+    if tool_turn and message.get("content") is None:
+        return {**message, "content": ""}
     return message
 
 
