@@ -28,6 +28,7 @@ def create_conversation(team: Any, user: Any, data: dict[str, Any]) -> Conversat
         model=data.get("model") or provider.default_model,
         tool_choice=kind,
         tool_choice_name=name,
+        keep_tool_choice=bool(data.get("keep_tool_choice")),
         parallel_tool_calls=data.get("parallel_tool_calls", True),
         strategy=data.get("strategy") or "asyncio",
         max_concurrency=data.get("max_concurrency"),

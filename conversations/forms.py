@@ -234,6 +234,12 @@ class ConversationForm(forms.Form):
         queryset=Tool.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     tool_choice = forms.ChoiceField(choices=[])
+    keep_tool_choice = forms.BooleanField(
+        required=False,
+        label="Keep forcing tool_choice",
+        help_text="Send required or a named function every round. Unchecked, the round after "
+        "one that obeyed it sends auto, so the model can answer.",
+    )
     parallel_tool_calls = forms.BooleanField(
         required=False, initial=True, label="Parallel tool calls"
     )

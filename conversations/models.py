@@ -89,6 +89,12 @@ class Conversation(models.Model):
     review_results = models.BooleanField(
         default=False, help_text="Pause after each batch so a person can edit the tool results."
     )
+    keep_tool_choice = models.BooleanField(
+        default=False,
+        help_text="Send a forced tool_choice every round. Off, the round after one that obeyed "
+        "it sends auto, so the model can answer; on, a model that always obeys calls tools "
+        "until the round limit.",
+    )
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.DRAFT)
     failure = models.TextField(blank=True)
     stop_requested = models.BooleanField(default=False)
@@ -197,6 +203,16 @@ class ModelCall(models.Model):
 
     def __str__(self) -> str:
         return f"Model call, round {self.round}"
+
+    @property
+    def tool_choice_sent(self) -> str:
+        """The request's tool_choice as the page names it: a mode or the one function named;
+        "" when the request offered no tools."""
+        choice = (self.request or {}).get("tool_choice") if isinstance(self.request, dict) else None
+        if isinstance(choice, dict):
+            function = choice.get("function")
+            return str(function.get("name", "")) if isinstance(function, dict) else ""
+        return choice if isinstance(choice, str) else ""
 
 
 class BatchStatus(models.TextChoices):

@@ -418,12 +418,19 @@ def _turn(
 
 
 def _usage(usage: Any) -> dict[str, int] | None:
+    """The token counts a server sent, the ones it did not send left out; None when it sent
+    none (llama-cpp-python's stream never does): unknown, which is not 0."""
     if usage is None:
         return None
     counts = {key: _field(usage, key) for key in _USAGE_KEYS}
-    if not all(isinstance(count, int) for count in counts.values()):
-        return None
-    return counts
+    known = {key: n for key, n in counts.items() if _is_count(n)}
+    if "total_tokens" not in known and {"prompt_tokens", "completion_tokens"} <= known.keys():
+        known["total_tokens"] = known["prompt_tokens"] + known["completion_tokens"]
+    return known or None
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
 
 
 def _field(obj: Any, name: str) -> Any:

@@ -147,14 +147,47 @@ def _append(conversation_id: int, round_number: int, payload: dict[str, Any]) ->
 def build_request(setup: Setup, messages: list[dict[str, Any]]) -> dict[str, Any]:
     """The Chat Completions body (without model and stream), exactly as it will be sent."""
     conversation = setup.conversation
-    request: dict[str, Any] = {"messages": messages}
+    request: dict[str, Any] = {"messages": [wire_message(m) for m in messages]}
     if setup.tools:
         request["tools"] = setup.tools
-        request["tool_choice"] = conversation.tool_choice_value()
+        request["tool_choice"] = tool_choice_for(conversation, messages)
         request["parallel_tool_calls"] = conversation.parallel_tool_calls
     if conversation.temperature is not None:
         request["temperature"] = conversation.temperature
     return request
+
+
+def wire_message(message: dict[str, Any]) -> dict[str, Any]:
+    """A stored message as it is sent. An assistant turn with tool calls and no text is stored
+    as the provider returned it (`"content": null`) but sent with `"content": ""`, the one form
+    every server takes: llama-cpp-python's refuses null (500) and, before 0.3.3, a missing key;
+    llama.cpp's server refused a missing key and, in some builds, null; OpenAI, vLLM and
+    Ollama take all three."""
+    tool_turn = message.get("role") == "assistant" and message.get("tool_calls")
+    if tool_turn and message.get("content") is None:
+        return {**message, "content": ""}
+    return message
+
+
+def tool_choice_for(conversation: Conversation, messages: list[dict[str, Any]]) -> str | dict:
+    """`tool_choice` for the next request. A forced choice (`required`, or one named function)
+    holds until a round since the last user message obeyed it; then `auto`, so that the model
+    can answer (the OpenAI Agents SDK's `reset_tool_choice`). A model that always obeys would
+    otherwise call tools until the round limit, which `keep_tool_choice` asks for on purpose."""
+    choice = conversation.tool_choice_value()
+    if conversation.keep_tool_choice or choice in ("auto", "none"):
+        return choice
+    wanted = None if isinstance(choice, str) else choice["function"]["name"]
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            break
+        if message.get("role") != "assistant":
+            continue
+        for call in message.get("tool_calls") or []:
+            name = (call.get("function") or {}).get("name") if isinstance(call, dict) else None
+            if wanted is None or name == wanted:
+                return "auto"
+    return choice
 
 
 async def run_conversation(conversation_id: int, *, worker: str | None = None) -> str:

@@ -104,11 +104,13 @@ def conversation_summary(conversation: Conversation) -> dict[str, Any]:
         summed += batch.sum_call_ms or 0
         for execution in batch.executions.all():
             statuses[execution.error_code or execution.status] += 1
-    tokens = sum(call.total_tokens or 0 for call in conversation.model_calls.all())
+    # One answer without usage (some servers never send it) makes the total unknown, not short.
+    counts = [call.total_tokens for call in conversation.model_calls.all() if call.ok]
+    tokens = None if None in counts else sum(count or 0 for count in counts)
     return {
         "statuses": sorted(statuses.items()),
         "tool_wall_ms": wall,
         "tool_sum_ms": summed,
         "speedup": (summed / wall) if wall else None,
-        "tokens": tokens,
+        "tokens": tokens,  # None: unknown
     }

@@ -290,3 +290,48 @@ def test_a_client_in_another_process(server):
     assert result.stdout.strip() == "from afar"
     assert server.requests[-1]["body"] == {"model": "m", "messages": []}
     assert server.pending == 0
+
+
+def test_reject_null_content_answers_500_like_llama_cpp_python(server, client):
+    server.reject_null_content = True
+    server.script(Reply(content="Fine."))
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    history = [*HELLO, {"role": "assistant", "content": None, "tool_calls": [call]}]
+    with pytest.raises(openai.InternalServerError) as failure:
+        client.chat.completions.create(model="test-model", messages=history)
+    assert failure.value.status_code == 500
+    assert "Input should be a valid string" in str(failure.value)
+    history[1]["content"] = ""
+    completion = client.chat.completions.create(model="test-model", messages=history)
+    assert completion.choices[0].message.content == "Fine."
+
+
+def test_obey_forced_choice_calls_the_named_or_first_tool_without_using_the_script(server, client):
+    server.obey_forced_choice = True
+    server.script(Reply(content="Scripted."))
+    tools = [
+        {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+        for name in ("get_weather", "get_time")
+    ]
+    named = {"type": "function", "function": {"name": "get_time"}}
+    for choice, expected in ((named, "get_time"), ("required", "get_weather")):
+        completion = client.chat.completions.create(
+            model="test-model", messages=HELLO, tools=tools, tool_choice=choice
+        )
+        calls = completion.choices[0].message.tool_calls
+        assert calls is not None and [c.function.name for c in calls] == [expected]
+    assert server.pending == 1
+    completion = client.chat.completions.create(
+        model="test-model", messages=HELLO, tools=tools, tool_choice="auto"
+    )
+    assert completion.choices[0].message.content == "Scripted."
+
+
+def test_send_usage_off_leaves_usage_out_even_when_asked(server, client):
+    server.send_usage = False
+    server.script(Reply(content="Hi."), Reply(content="Hi."))
+    stream = client.chat.completions.create(
+        model="test-model", messages=HELLO, stream=True, stream_options={"include_usage": True}
+    )
+    assert all(chunk.usage is None for chunk in stream)
+    assert client.chat.completions.create(model="test-model", messages=HELLO).usage is None

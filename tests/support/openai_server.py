@@ -13,7 +13,18 @@ Served: `GET /v1/models` and `POST /v1/chat/completions`, plain (`chat.completio
         ...  # point a client at server.base_url with api_key "sk-test"
         assert server.requests[-1]["body"]["tool_choice"] == "auto"
 
-It must not grow logic of its own: a reply is exactly what the test scripted.
+It must not grow logic of its own: a reply is exactly what the test scripted. The exceptions
+are a few switches that reproduce what real servers do, each off by default and settable on a
+started server (they are read per request):
+
+- `reject_null_content`: an assistant message with `"content": null` gets a 500, as
+  llama-cpp-python's server answers (its request model types that content as a string).
+- `obey_forced_choice`: a request whose `tool_choice` is `required` or names a function gets a
+  call to that function (`required`: the first tool), with `forced_arguments`, whatever was
+  scripted; the script is not consumed. Models behind such servers never answer in text then.
+- `send_usage=False`: no `usage`, even when `stream_options.include_usage` asks for it
+  (llama-cpp-python's stream).
+- `repeat_call_names`: streamed tool calls repeat their id and name in every delta.
 """
 
 from __future__ import annotations
@@ -28,7 +39,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
@@ -80,6 +91,11 @@ class ScriptedOpenAI:
     ) -> None:
         self.models = tuple(models)
         self.api_key = api_key  # None: any Authorization (or none) is accepted
+        self.reject_null_content = False
+        self.obey_forced_choice = False
+        self.forced_arguments = "{}"
+        self.send_usage = True
+        self.repeat_call_names = False
         self.requests: list[dict[str, Any]] = []
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
@@ -233,7 +249,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if not self._authorised():
             return
-        reply = self.scripted._next_reply()
+        if self.scripted.reject_null_content and _null_assistant_content(body):
+            self._send_error(500, _LLAMA_CPP_PYTHON_NULL_CONTENT, "internal_server_error")
+            return
+        forced = _forced_call(body, self.scripted) if self.scripted.obey_forced_choice else None
+        reply = forced or self.scripted._next_reply()
         if reply is None:
             self._send_error(
                 500, "ScriptedOpenAI: no scripted reply left for this request", "server_error"
@@ -274,6 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(reply.status, message, error_type, code, reply.headers)
             return
         model = body.get("model") or self.scripted.models[0]
+        if not self.scripted.send_usage:
+            reply = replace(reply, usage=None)
         if streamed:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             self._stream(reply, model, include_usage)
@@ -291,7 +313,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
         envelope = _envelope(model, "chat.completion.chunk")
-        chunks = _delta_chunks(reply, envelope, include_usage)
+        chunks = _delta_chunks(reply, envelope, include_usage, self.scripted.repeat_call_names)
         if reply.close_early:
             # The role delta and half of the others, then the line goes dead.
             chunks = chunks[: 1 + math.ceil((len(chunks) - 1) / 2)]
@@ -340,6 +362,43 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
         self.wfile.flush()
+
+
+# What llama-cpp-python's server answers (500, its error handler wraps the request model's
+# validation error) when an assistant message carries "content": null.
+_LLAMA_CPP_PYTHON_NULL_CONTENT = (
+    "1 validation error for CreateChatCompletionRequest\nmessages.2.assistant.content\n"
+    "  Input should be a valid string [type=string_type, input_value=None, input_type=NoneType]"
+)
+
+
+def _null_assistant_content(body: dict[str, Any]) -> bool:
+    messages = body.get("messages")
+    return isinstance(messages, list) and any(
+        isinstance(m, dict)
+        and m.get("role") == "assistant"
+        and "content" in m
+        and m["content"] is None
+        for m in messages
+    )
+
+
+def _forced_call(body: dict[str, Any], server: ScriptedOpenAI) -> Reply | None:
+    """The reply of a server that always obeys a forced tool_choice, or None if none is forced."""
+    choice = body.get("tool_choice")
+    tools = body.get("tools") or []
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+    elif choice == "required" and tools:
+        name = (tools[0].get("function") or {}).get("name")
+    else:
+        return None
+    call = {
+        "id": f"call_{uuid.uuid4().hex[:12]}",
+        "name": name,
+        "arguments": server.forced_arguments,
+    }
+    return Reply(tool_calls=[call])
 
 
 def _envelope(model: str, object_type: str) -> dict[str, Any]:
@@ -399,7 +458,7 @@ def _chunk(
 
 
 def _delta_chunks(
-    reply: Reply, envelope: dict[str, Any], include_usage: bool
+    reply: Reply, envelope: dict[str, Any], include_usage: bool, repeat_names: bool = False
 ) -> list[dict[str, Any]]:
     """The role delta, then content deltas, then tool-call deltas interleaved by index."""
 
@@ -427,7 +486,14 @@ def _delta_chunks(
                 chunks.append(chunk({"tool_calls": [head]}))
             piece = fragments[index][round_number]
             if piece:
-                fragment = {"index": index, "function": {"arguments": piece}}
+                fragment: dict[str, Any] = {"index": index, "function": {"arguments": piece}}
+                if repeat_names:
+                    fragment = {
+                        "index": index,
+                        "id": call.get("id"),
+                        "type": "function",
+                        "function": {"name": call.get("name"), "arguments": piece},
+                    }
                 chunks.append(chunk({"tool_calls": [fragment]}))
     return chunks
 

@@ -250,7 +250,7 @@ def format_summary(report: dict[str, Any], elapsed_ms: float) -> str:
         f"tool calls: {sum(calls.values())} ({counted})",
         f"tool wall time: {report['wall_ms']:.1f} ms, summed call time: "
         f"{report['sum_call_ms']:.1f} ms, speed-up: {speedup}",
-        f"tokens: {report['tokens']}",
+        f"tokens: {'unknown' if report['tokens'] is None else report['tokens']}",
     ]
     if report["final_answer"] is not None:
         lines.append(f"final answer: {report['final_answer']}")
