@@ -268,6 +268,9 @@ async def list_models(config: ProviderConfig) -> list[str]:
         raise ProviderError("timeout", _timeout_message(config)) from None
     except (openai.OpenAIError, json.JSONDecodeError) as exc:
         raise _provider_error(exc, config, None) from None
+    except (AttributeError, TypeError):
+        # the SDK's page parser trips over a 200 that is not a JSON list (text, a bare array)
+        raise ProviderError("malformed", "The model list is not a JSON object.") from None
     if not all(isinstance(model_id, str) for model_id in ids):
         raise ProviderError("malformed", "The model list has entries without a string id.")
     return sorted(ids)
