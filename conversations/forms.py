@@ -164,6 +164,13 @@ def parse_header_lines(text: str) -> dict[str, str]:
     return headers
 
 
+class SecretTextarea(forms.Textarea):
+    """A textarea that never renders its value back, not even after a failed validation."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
 class ProviderForm(forms.ModelForm):
     base_url = forms.URLField(
         max_length=500,
@@ -180,9 +187,12 @@ class ProviderForm(forms.ModelForm):
     )
     extra_headers = forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={"rows": 3, "class": "code", "autocomplete": "off"}),
+        widget=SecretTextarea(attrs={"rows": 3, "class": "code", "autocomplete": "off"}),
         label="Extra headers",
-        help_text="Name: value per line; stored encrypted. Leave empty to keep the current ones.",
+        help_text=(
+            "Name: value per line; stored encrypted and never shown again. "
+            "Leave empty to keep the current ones."
+        ),
         max_length=5000,
     )
 

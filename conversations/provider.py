@@ -10,22 +10,41 @@ records the turn and decides whether to try again.
 A stream that ends before any `finish_reason` (the connection dropped, or the server simply
 stopped) is not an answer: `complete` raises `ProviderError(kind="malformed")` and hangs what did
 arrive on `ProviderError.partial`, with a "truncated" problem, so the run can record it but never
-act on half a tool call. (A stream that stalls past `timeout_s` is a "timeout", also with
-`partial`.)
+act on half a tool call. `timeout_s` bounds the whole exchange, stream included: an answer not
+complete by then is a "timeout", with what did arrive as `partial` when the stream had begun.
+
+Every request goes through the studio's outbound policy (`ProviderConfig.policy`): the host is
+resolved once, each address checked, the connection pinned to the checked address, redirects to
+another host refused and every hop re-checked; a refused target is `ProviderError(kind="refused")`
+and nothing is sent to it. Of a non-public (allowed) server's error, only an OpenAI-shaped error
+message is shown, never the raw body. No error, problem or recorded text holds the API key or a
+header secret, nor a fragment of one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import inspect
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import httpx2 as httpx
 import openai
 from openai import AsyncOpenAI
+
+from tools_app.engine.implementations.http import (
+    ADDRESS_PROBLEM_EXTENSION,
+    MAX_REDIRECTS,
+    HttpPolicy,
+    OutboundRefused,
+    PinnedTransport,
+    refuse_redirect_elsewhere,
+)
 
 ProviderErrorKind = Literal[
     "connection",
@@ -36,10 +55,15 @@ ProviderErrorKind = Literal[
     "bad_request",
     "not_found",
     "malformed",
+    "refused",  # the outbound policy would not connect to the target (nothing was sent)
 ]
 
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 _NO_KEY = "none"  # keyless local servers still get a syntactically valid bearer header
+ERROR_TEXT_CHARS = 500  # of a provider's error text, at most this much is shown
+# The client on its own reaches local model servers but never cloud metadata; the studio passes
+# the policy its settings allow (fcstudio.outbound.provider_policy), stricter in production.
+LOCAL_SERVERS_ALLOWED = HttpPolicy(allow_private=True)
 
 
 @dataclass(frozen=True)
@@ -47,8 +71,9 @@ class ProviderConfig:
     base_url: str
     api_key: str = field(repr=False)
     model: str = ""
-    timeout_s: float = 60.0  # bounds each wait (connect, every read), not the whole answer
+    timeout_s: float = 60.0  # bounds the whole exchange, connect to the last streamed chunk
     extra_headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    policy: HttpPolicy = LOCAL_SERVERS_ALLOWED
 
 
 @dataclass
@@ -164,12 +189,16 @@ async def complete(
     gets the request once more without it, so its tokens go uncounted rather than the run failing.
     """
     try:
-        return await _complete(config, request, stream=stream, on_delta=on_delta, usage=stream)
+        try:
+            turn = await _complete(config, request, stream=stream, on_delta=on_delta, usage=stream)
+        except ProviderError as exc:
+            refused_option = exc.kind == "bad_request" and "stream_options" in exc.message
+            if not (stream and refused_option and "stream_options" not in request):
+                raise
+            turn = await _complete(config, request, stream=True, on_delta=on_delta, usage=False)
     except ProviderError as exc:
-        refused_option = exc.kind == "bad_request" and "stream_options" in exc.message
-        if not (stream and refused_option and "stream_options" not in request):
-            raise
-    return await _complete(config, request, stream=True, on_delta=on_delta, usage=False)
+        raise _redacted_error(exc, config) from None
+    return _redact_turn(turn, config)
 
 
 async def _complete(
@@ -192,7 +221,7 @@ async def _complete(
     started = time.perf_counter()
     assembly = _Assembly(started, on_delta)
     try:
-        async with _client(config) as client:
+        async with asyncio.timeout(config.timeout_s), _client(config) as client:
             response: Any = await client.chat.completions.create(
                 messages=messages, model=model, stream=stream, extra_body=body
             )
@@ -202,6 +231,9 @@ async def _complete(
             async with response:
                 async for chunk in response:
                     await assembly.add(chunk)
+    except TimeoutError:
+        partial = assembly.turn(truncated=True) if assembly.started else None
+        raise ProviderError("timeout", _timeout_message(config), partial=partial) from None
     except (openai.OpenAIError, json.JSONDecodeError) as exc:
         if not assembly.started:
             raise _provider_error(exc, config, None) from None
@@ -230,10 +262,15 @@ async def _complete(
 async def list_models(config: ProviderConfig) -> list[str]:
     """The ids of the models the provider offers, sorted."""
     try:
-        async with _client(config) as client:
+        async with asyncio.timeout(config.timeout_s), _client(config) as client:
             ids = [_field(model, "id") async for model in client.models.list()]
+    except TimeoutError:
+        raise ProviderError("timeout", _timeout_message(config)) from None
     except (openai.OpenAIError, json.JSONDecodeError) as exc:
         raise _provider_error(exc, config, None) from None
+    except (AttributeError, TypeError):
+        # the SDK's page parser trips over a 200 that is not a JSON list (text, a bare array)
+        raise ProviderError("malformed", "The model list is not a JSON object.") from None
     if not all(isinstance(model_id, str) for model_id in ids):
         raise ProviderError("malformed", "The model list has entries without a string id.")
     return sorted(ids)
@@ -243,12 +280,24 @@ async def list_models(config: ProviderConfig) -> list[str]:
 
 
 def _client(config: ProviderConfig) -> AsyncOpenAI:
+    # The SDK keeps the protocol; the HTTP client under it connects only where the policy allows,
+    # ignores proxies from the environment (a proxy would defeat the pinning) and does not
+    # follow a redirect to another host, which would carry the key and headers there.
+    http_client = httpx.AsyncClient(
+        transport=PinnedTransport(config.policy),
+        trust_env=False,
+        follow_redirects=True,
+        max_redirects=MAX_REDIRECTS,
+        timeout=config.timeout_s,
+        event_hooks={"response": [refuse_redirect_elsewhere]},
+    )
     client = AsyncOpenAI(
         api_key=config.api_key or _NO_KEY,
         base_url=config.base_url,
         timeout=config.timeout_s,
         max_retries=0,  # retrying is the studio's decision, made where the run is recorded
         default_headers=dict(config.extra_headers),
+        http_client=http_client,
     )
     # The SDK fills these from the host's OPENAI_* environment; a user-configured provider must
     # never receive the host's organisation, project or admin key.
@@ -470,11 +519,29 @@ def _provider_error(
     )
 
 
+def _timeout_message(config: ProviderConfig) -> str:
+    return f"No complete answer within {config.timeout_s:g} s."
+
+
+def _refusal(exc: BaseException) -> OutboundRefused | None:
+    seen: BaseException | None = exc
+    for _ in range(8):  # the SDK wraps the transport's exception once or twice
+        if seen is None:
+            return None
+        if isinstance(seen, OutboundRefused):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _classify(
     exc: Exception, config: ProviderConfig
 ) -> tuple[ProviderErrorKind, int | None, float | None, str]:
     if isinstance(exc, openai.APITimeoutError):
-        return "timeout", None, None, f"No answer within {config.timeout_s:g} s."
+        return "timeout", None, None, _timeout_message(config)
+    refusal = _refusal(exc)
+    if refusal is not None:
+        return "refused", None, None, f"The studio {refusal} (base URL {config.base_url})."
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc.__context__
         detail = f": {cause}" if cause is not None and str(cause) else ""
@@ -492,7 +559,11 @@ def _classify(
             kind = "server"
         else:
             kind = "bad_request"
-        text = _error_text(exc.body)
+        if exc.response.extensions.get(ADDRESS_PROBLEM_EXTENSION):
+            # a non-public server may be anything: show its API error message, never its body
+            text = _error_message(exc.body)
+        else:
+            text = _error_text(exc.body)
         message = f"The provider answered {status}" + (f": {text}" if text else ".")
         return kind, status, _retry_after(exc.response.headers), message
     if isinstance(exc, openai.APIResponseValidationError):
@@ -508,16 +579,27 @@ def _classify(
     return "malformed", None, None, f"The provider's answer has an unexpected shape ({exc})."
 
 
-def _error_text(body: object) -> str:
+def _error_message(body: object) -> str:
+    """The message of an OpenAI-shaped error (`{"error": {"message": ...}}`), or ""."""
     if isinstance(body, dict):
         error = body.get("error", body)
         message = error.get("message") if isinstance(error, dict) else None
         if isinstance(message, str):
-            return message
-        return json.dumps(body)[:500]
-    if isinstance(body, str):
-        return body.strip()[:500]
+            return _shortened(message.strip())
     return ""
+
+
+def _error_text(body: object) -> str:
+    message = _error_message(body)
+    if message or isinstance(body, dict):
+        return message or _shortened(json.dumps(body))
+    if isinstance(body, str):
+        return _shortened(body.strip())
+    return ""
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= ERROR_TEXT_CHARS else text[:ERROR_TEXT_CHARS] + "…"
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
@@ -539,10 +621,86 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def _redact(message: str, config: ProviderConfig) -> str:
+# -- keeping secrets out ---------------------------------------------------------------------------
+
+REDACTED = "[redacted]"
+SECRET_FRAGMENT_CHARS = 8  # this many characters of a secret in a row are redacted anywhere
+SECRET_EDGE_CHARS = 4  # a secret's start or end this long beside an ellipsis ("sk-p…") too
+_ELLIPSIS = re.compile(r"…|\.{3,}|\*{3,}|•{3,}")
+
+
+def _secrets(config: ProviderConfig) -> list[str]:
     # Header values may be secrets too (an Azure "api-key"); short ones are more likely words.
-    secrets = [config.api_key] + [v for v in config.extra_headers.values() if len(v) >= 8]
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= 4:
-            message = message.replace(secret, "[redacted]")
-    return message
+    found = [config.api_key] if len(config.api_key) >= 4 else []
+    for value in config.extra_headers.values():
+        value = value.strip()
+        scheme, _, credential = value.partition(" ")
+        if len(value) >= 8:
+            found.append(value)
+        if credential and scheme.isalpha() and len(credential) >= 8:  # "Bearer <token>"
+            found.append(credential.strip())
+    return found
+
+
+def _redact(text: str, config: ProviderConfig) -> str:
+    """`text` with every echo of a secret replaced: whole, any run of `SECRET_FRAGMENT_CHARS`
+    of its characters, and its first or last `SECRET_EDGE_CHARS` or more beside an ellipsis."""
+    secrets = _secrets(config)
+    if not text or not secrets:
+        return text
+    hidden = bytearray(len(text))
+    for secret in secrets:
+        size = min(SECRET_FRAGMENT_CHARS, len(secret))
+        for start in range(len(secret) - size + 1):
+            window = secret[start : start + size]
+            at = text.find(window)
+            while at != -1:
+                hidden[at : at + size] = b"\x01" * size
+                at = text.find(window, at + 1)
+        for mark in _ELLIPSIS.finditer(text):
+            head = _longest_edge(text, mark.start(), secret, before=True)
+            hidden[mark.start() - head : mark.start()] = b"\x01" * head
+            tail = _longest_edge(text, mark.end(), secret, before=False)
+            hidden[mark.end() : mark.end() + tail] = b"\x01" * tail
+    if not any(hidden):
+        return text
+    pieces, position = [], 0
+    for run in re.finditer(b"\x01+", bytes(hidden)):
+        pieces.append(text[position : run.start()])
+        pieces.append(REDACTED)
+        position = run.end()
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _longest_edge(text: str, at: int, secret: str, *, before: bool) -> int:
+    """How many characters of the secret's start end at `at` (or of its end begin there)."""
+    for size in range(len(secret), SECRET_EDGE_CHARS - 1, -1):
+        if before and at >= size and text[at - size : at] == secret[:size]:
+            return size
+        if not before and text[at : at + size] == secret[-size:]:
+            return size
+    return 0
+
+
+def _redact_turn(turn: AssistantTurn, config: ProviderConfig) -> AssistantTurn:
+    """The turn with secrets kept out of what is recorded and shown: text, calls, problems."""
+    if turn.content:
+        turn.content = _redact(turn.content, config)
+    for call in turn.tool_calls:
+        call.id = _redact(call.id, config)
+        call.name = _redact(call.name, config)
+        call.arguments = _redact(call.arguments, config)
+    turn.problems = [_redact(problem, config) for problem in turn.problems]
+    return turn
+
+
+def _redacted_error(exc: ProviderError, config: ProviderConfig) -> ProviderError:
+    partial = _redact_turn(exc.partial, config) if exc.partial is not None else None
+    return ProviderError(
+        exc.kind,
+        _redact(exc.message, config),
+        status=exc.status,
+        retry_after=exc.retry_after,
+        partial=partial,
+    )

@@ -1,10 +1,11 @@
-"""A team's stored providers as the client needs them: secrets decrypted only here."""
+"""A team's stored providers as the client needs them: secrets decrypted only here, and the
+outbound policy the settings allow applied to every one."""
 
 from __future__ import annotations
 
 import json
 
-from fcstudio import secrets
+from fcstudio import outbound, secrets
 
 from .models import Provider
 from .provider import ProviderConfig
@@ -34,4 +35,5 @@ def provider_config(provider: Provider, *, model: str = "") -> ProviderConfig:
         model=model or provider.default_model,
         timeout_s=provider.timeout_s,
         extra_headers=extra_headers(provider),
+        policy=outbound.provider_policy(),
     )

@@ -128,6 +128,10 @@ FCSTUDIO_TOOL_MODULES = env_list("FCSTUDIO_TOOL_MODULES", "tools_app.demo_tools"
 # HTTP tools refuse private, loopback and link-local targets unless an operator allows them.
 FCSTUDIO_HTTP_ALLOW_PRIVATE = env_bool("FCSTUDIO_HTTP_ALLOW_PRIVATE")
 FCSTUDIO_HTTP_ALLOWED_HOSTS = env_list("FCSTUDIO_HTTP_ALLOWED_HOSTS")
+# Providers on loopback or a private network (a local model server): allowed in development,
+# in production only when listed here or in FCSTUDIO_HTTP_ALLOWED_HOSTS (fcstudio.outbound).
+FCSTUDIO_PROVIDER_ALLOW_PRIVATE = env_bool("FCSTUDIO_PROVIDER_ALLOW_PRIVATE", not PRODUCTION)
+FCSTUDIO_PROVIDER_ALLOWED_HOSTS = env_list("FCSTUDIO_PROVIDER_ALLOWED_HOSTS")
 # Fernet keys for secrets at rest (fcstudio.secrets), comma-separated: the first encrypts, all
 # decrypt, so a new key goes first and old ones stay until re-encrypted. Empty: derived from
 # SECRET_KEY, which then cannot change without losing the stored secrets.

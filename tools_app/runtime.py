@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
-from fcstudio import secrets
+from fcstudio import outbound, secrets
 
 from .engine import (
     CallContext,
@@ -40,10 +40,7 @@ class Misconfigured:
 
 
 def http_policy() -> HttpPolicy:
-    return HttpPolicy(
-        allow_private=settings.FCSTUDIO_HTTP_ALLOW_PRIVATE,
-        allowed_hosts=frozenset(settings.FCSTUDIO_HTTP_ALLOWED_HOSTS),
-    )
+    return outbound.tool_policy()
 
 
 def spec_for(version: ToolVersion) -> ToolSpec:

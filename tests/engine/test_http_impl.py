@@ -320,6 +320,18 @@ def test_configured_headers_are_dropped_on_a_cross_origin_redirect(upstream, oth
     assert result.result["idempotency_key"] == "call_abc"
 
 
+@pytest.mark.parametrize("same_origin", [True, False])
+def test_user_info_in_a_redirect_never_becomes_credentials(upstream, other_upstream, same_origin):
+    target = upstream if same_origin else other_upstream
+    port = target.server_address[1]
+    url = f"{upstream.base}/redirect?status=307&to=http://mallory:stolen@127.0.0.1:{port}/echo"
+    result, _ = run({"url": url})
+    assert result.ok, result.content
+    assert result.result["authorization"] is None
+    assert result.result["host"] == f"127.0.0.1:{port}"
+    assert target.hits[-1] == "/echo"
+
+
 def test_redirect_loops_stop_after_five_hops(upstream):
     result, _ = run({"url": f"{upstream.base}/loop"})
     assert result.error.code is ErrorCode.UPSTREAM_ERROR

@@ -13,8 +13,13 @@ request then goes to that exact IP — the URL is rewritten to the address while
 header and the TLS SNI/certificate check keep the name — so a second DNS answer cannot swap the
 target. Proxies from the environment are ignored for the same reason. Redirects are not followed
 automatically: each hop (at most 5) is checked the same way, and configured headers are dropped
-when a redirect leaves the original origin. Header values never appear in errors or events.
-Responses are read as a stream and abandoned past `max_response_bytes`.
+when a redirect leaves the original origin; a redirect's user-info (``http://user:pass@host/``) is
+dropped, so a foreign server cannot make the tool send credentials. Header values never appear
+in errors or events. Responses are read as a stream and abandoned past `max_response_bytes`.
+
+The same policy guards providers: `PinnedTransport` is an httpx transport doing the check and the
+pinning for any client (the openai SDK's included), and `refuse_redirect_elsewhere` is a response
+hook that stops a client following a redirect to another host.
 """
 
 from __future__ import annotations
@@ -97,11 +102,13 @@ class HttpPolicy:
 
     `allowed_hosts` holds host names, IP addresses or networks (``"10.1.0.0/16"``) an admin
     allowed explicitly. `allow_private` opens every non-public address except cloud metadata,
-    which only an explicit entry of its exact IP address opens.
+    which only an explicit entry of its exact IP address opens. `advice` is added to refusals of
+    a non-public address: it names the setting that would allow one.
     """
 
     allow_private: bool = False
     allowed_hosts: frozenset[str] = frozenset()
+    advice: str = ""
 
     def refusal(self, host: str, address: IPAddress) -> str | None:
         problem = address_problem(address)
@@ -157,6 +164,118 @@ async def resolve_host(host: str, port: int) -> list[IPAddress]:
     if not addresses:
         raise ToolFailure(ErrorCode.UPSTREAM_ERROR, f"host {host!r} has no address", {"host": host})
     return addresses
+
+
+class OutboundRefused(httpx.ConnectError):
+    """The policy refused a target before any byte was sent to it."""
+
+    def __init__(self, message: str, *, host: str, reason: str, address: str = "") -> None:
+        super().__init__(message)
+        self.host = host
+        self.reason = reason
+        self.address = address
+
+
+def refusal_message(policy: HttpPolicy, host: str, address: IPAddress, problem: str) -> str:
+    message = f"refused to connect to {host!r}: it resolves to a {problem}"
+    if policy.advice and "cloud metadata" not in problem:
+        message += f"; {policy.advice}"
+    return message
+
+
+ADDRESS_PROBLEM_EXTENSION = "fcstudio.address_problem"
+
+
+class PinnedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport that connects only to addresses the policy permits, and to exactly
+    the address it checked.
+
+    Every request (each redirect hop included) resolves its host once, refuses with
+    `OutboundRefused` when any resolved address is not permitted, then connects to the checked
+    address with the Host header and TLS SNI/certificate check kept on the name. A response from
+    a non-public (but permitted) address carries ``ADDRESS_PROBLEM_EXTENSION`` in its extensions,
+    so a caller can decline to show what such a server said.
+    """
+
+    def __init__(self, policy: HttpPolicy, *, ssl_context: ssl.SSLContext | None = None) -> None:
+        self.policy = policy
+        self._inner = httpx.AsyncHTTPTransport(verify=ssl_context or _tls(), trust_env=False)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        if url.scheme not in ("http", "https") or not url.raw_host:
+            raise OutboundRefused(
+                f"refused a {url.scheme or 'relative'} URL", host="", reason="scheme"
+            )
+        host = url.raw_host.decode("ascii")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            addresses = await resolve_host(host, port)
+        except ToolFailure as exc:
+            raise httpx.ConnectError(exc.message, request=request) from None
+        for address in addresses:
+            problem = self.policy.refusal(host, address)
+            if problem is not None:
+                raise OutboundRefused(
+                    refusal_message(self.policy, host, address, problem),
+                    host=host,
+                    reason=problem,
+                    address=str(address),
+                )
+        extensions = dict(request.extensions)
+        if url.scheme == "https":
+            extensions["sni_hostname"] = host
+        for position, address in enumerate(addresses):
+            pinned = httpx.Request(
+                request.method,
+                url.copy_with(host=str(address)),
+                headers=request.headers,  # Host was set from the name when the request was built
+                stream=request.stream,
+                extensions=extensions,
+            )
+            try:
+                response = await self._inner.handle_async_request(pinned)
+            except httpx.ConnectError:
+                if position == len(addresses) - 1:
+                    raise
+                continue
+            problem = address_problem(address)
+            if problem is not None:
+                response.extensions[ADDRESS_PROBLEM_EXTENSION] = problem
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def refuse_redirect_elsewhere(response: httpx.Response) -> None:
+    """A response hook: a redirect to another host, or one carrying user-info, is not followed.
+
+    Headers a client was configured with (API keys among them) would otherwise travel to a host
+    nobody configured; the transport still checks every hop that does get followed.
+    """
+    location = response.headers.get("location")
+    if not (response.is_redirect and location):
+        return
+    current = response.request.url
+    try:
+        target = current.join(location)
+    except Exception:  # an unparsable Location: refuse it like any other bad target
+        target = httpx.URL()
+    if target.userinfo:
+        raise OutboundRefused(
+            "refused to follow a redirect that carries credentials in its URL",
+            host=current.host,
+            reason="redirect with user-info",
+        )
+    if target.host.lower() != current.host.lower():
+        shown = target.host or "an invalid URL"
+        raise OutboundRefused(
+            f"refused to follow a redirect from {current.host!r} to another host ({shown!r})",
+            host=target.host,
+            reason="redirect to another host",
+        )
 
 
 _ssl_lock = threading.Lock()
@@ -323,7 +442,7 @@ class HttpImplementation:
             if problem is not None:
                 raise ToolFailure(
                     ErrorCode.DENIED,
-                    f"refused to connect to {host!r}: it resolves to a {problem}",
+                    refusal_message(self.policy, host, address, problem),
                     {"host": host, "address": str(address), "reason": problem},
                 )
         return addresses
@@ -402,7 +521,8 @@ def _redirect_target(current: httpx.URL, location: str) -> httpx.URL:
             f"refused to follow a redirect to a {target.scheme or 'relative'} URL",
             {"reason": "redirect scheme"},
         )
-    return target
+    # user-info in a Location would become an Authorization header on the next hop
+    return target.copy_with(userinfo=b"") if target.userinfo else target
 
 
 def _host_header(host: str, port: int | None) -> str:
