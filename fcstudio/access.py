@@ -25,6 +25,7 @@ from .models import Membership
 logger = logging.getLogger(__name__)
 
 ACCESS_CHANGED = "access.changed"
+_sending: set[asyncio.Task[None]] = set()  # held until sent: the loop keeps only weak references
 
 
 def user_group(user_id: int) -> str:
@@ -46,7 +47,9 @@ def notify_access_changed(user_id: int, team_id: int) -> None:
         if loop is None:
             async_to_sync(layer.group_send)(user_group(user_id), message)
         else:  # saved from code that runs inside an event loop's thread
-            loop.create_task(layer.group_send(user_group(user_id), message))
+            task = loop.create_task(layer.group_send(user_group(user_id), message))
+            _sending.add(task)
+            task.add_done_callback(_sending.discard)
     except Exception:  # sockets still re-check on their own; the change itself is committed
         logger.warning("could not tell user %s's sockets of a role change", user_id, exc_info=True)
 

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
-from django.http.request import is_same_domain, split_domain_port, validate_host
+from django.http.request import split_domain_port, validate_host
 from django.urls import path
+from django.utils.http import is_same_domain
 
 from conversations.consumers import ConversationConsumer
 
