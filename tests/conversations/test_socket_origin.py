@@ -66,3 +66,24 @@ async def test_a_trusted_origin_is_accepted_behind_a_proxy(conversation, session
     origin = b"https://studio.example.com"
     assert await connect(conversation, session_cookie, origin, host=b"127.0.0.1:8000") is True
     assert await connect(conversation, session_cookie, b"https://studio.example.com:8443") is False
+
+
+async def test_behind_a_tls_proxy_the_origin_is_https(conversation, session_cookie, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    host = b"studio.example.com"
+    settings.ALLOWED_HOSTS = ["studio.example.com"]
+    path = f"/ws/t/acme/conversations/{conversation.pk}/"
+    for origin, expected in (
+        (b"https://studio.example.com", True),
+        (b"http://studio.example.com", False),
+    ):
+        headers = [
+            (b"host", host),
+            (b"origin", origin),
+            (b"x-forwarded-proto", b"https"),
+            (b"cookie", session_cookie),
+        ]
+        socket = WebsocketCommunicator(application, path, headers=headers)
+        connected, _ = await socket.connect()
+        await socket.disconnect()
+        assert connected is expected
