@@ -3,19 +3,27 @@
 One consumer, one job: check that the user may see the conversation (its team's members only),
 join its group, and turn each event the runner publishes into the HTML fragments that the
 page's htmx ws extension swaps in. Markup comes from the same partials the page renders with.
+
+Access holds for the socket's life, not only at connect: every socket also joins its user's
+group (fcstudio.access), told of each membership change, and checks again then; a member who
+left the team is closed out at once, one whose role changed gets the page redrawn with the
+controls of the new role. Events re-check too when the last check is older than
+ACCESS_RECHECK_S, for changes no signal announced.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
 
+from fcstudio.access import user_group
 from fcstudio.models import Membership, Role
 
-from . import live
+from . import dispatch, live
 from .models import Batch, Conversation, Message, ModelCall
 from .view_models import (
     LiveRow,
@@ -27,40 +35,94 @@ from .view_models import (
 )
 
 CLOSE_FORBIDDEN = 4403
+ACCESS_RECHECK_S = 5.0
 
 
 class ConversationConsumer(AsyncWebsocketConsumer):
+    can_run = False
+    revoked = False
+
     async def connect(self) -> None:
         user = self.scope.get("user")
-        conversation_id = int(self.scope["url_route"]["kwargs"]["conversation"])
-        team_slug = self.scope["url_route"]["kwargs"]["team"]
-        if not await self.allowed(user, team_slug, conversation_id):
+        if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.conversation_id = conversation_id
-        self.group = live.group_name(conversation_id)
+        self.user_id = user.pk
+        self.team_slug = self.scope["url_route"]["kwargs"]["team"]
+        self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation"])
+        # Joined before the check, so a change that commits after it still reaches this socket.
+        self.access_group = user_group(user.pk)
+        await self.channel_layer.group_add(self.access_group, self.channel_name)
+        access = await self.access()
+        if access is None or not await self.visible():
+            await self.revoke()
+            return
+        self.team_id, self.can_run = access
+        self.group = live.group_name(self.conversation_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        dispatch.ensure_reaper()
         # Whatever happened before this socket joined comes from the database, so a page that
         # loaded mid-run (or reconnected) catches up; later events arrive live.
         await self.send(text_data=await self.snapshot())
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.leave_groups()
+
+    async def leave_groups(self) -> None:
+        for name in ("group", "access_group"):
+            group = getattr(self, name, None)
+            if group is not None:
+                await self.channel_layer.group_discard(group, self.channel_name)
+                delattr(self, name)
+
+    async def revoke(self) -> None:
+        """Nothing more reaches this socket: it leaves its groups first, then closes."""
+        self.revoked = True
+        await self.leave_groups()
+        await self.close(code=CLOSE_FORBIDDEN)
 
     @database_sync_to_async
-    def allowed(self, user: Any, team_slug: str, conversation_id: int) -> bool:
-        if user is None or not user.is_authenticated:
-            return False
-        membership = Membership.objects.filter(user=user, team__slug=team_slug).first()
+    def access(self) -> tuple[int, bool] | None:
+        """(team id, may use run controls) while the user is a member of the team, else None."""
+        self.checked_at = time.monotonic()
+        membership = (
+            Membership.objects.filter(user_id=self.user_id, team__slug=self.team_slug)
+            .only("team_id", "role")
+            .first()
+        )
         if membership is None:
-            return False
+            return None
         # Controls in pushed fragments follow the listener's role, as on the page itself.
-        self.can_run = membership.allows(Role.EDITOR)
-        return Conversation.objects.filter(pk=conversation_id, team__slug=team_slug).exists()
+        return membership.team_id, membership.allows(Role.EDITOR)
+
+    @database_sync_to_async
+    def visible(self) -> bool:
+        return Conversation.objects.filter(
+            pk=self.conversation_id, team__slug=self.team_slug
+        ).exists()
+
+    async def recheck(self) -> bool:
+        """Check the listener's access again; False when the socket was closed for it."""
+        access = await self.access()
+        if access is None:
+            await self.revoke()
+            return False
+        _, can_run = access
+        if can_run != self.can_run:
+            self.can_run = can_run
+            await self.send(text_data=await self.snapshot())
+        return True
+
+    async def access_changed(self, event: dict[str, Any]) -> None:
+        if not self.revoked and event.get("team_id") == getattr(self, "team_id", None):
+            await self.recheck()
 
     async def conversation_event(self, event: dict[str, Any]) -> None:
+        if self.revoked:
+            return
+        if time.monotonic() - self.checked_at >= ACCESS_RECHECK_S and not await self.recheck():
+            return
         html = await self.render(event)
         if html:
             await self.send(text_data=html)

@@ -2,27 +2,46 @@
 
 Views and commands call `start_run` and `request_stop`; which process then drives the model loop
 is configuration (FCSTUDIO_DISPATCH). All three end in `runner.run_conversation`.
+
+Each serving process (and each channels worker) also reaps runs whose worker died, so none stays
+stuck when nobody runs `manage.py reap_runs`: `ensure_reaper` starts one task per process on its
+event loop, lazily (on the first inline run, websocket or worker message; Daphne has no ASGI
+lifespan to start it with), every FCSTUDIO_REAP_INTERVAL_SECONDS. Celery deployments reap from
+beat instead (`conversations.reap_runs` in CELERY_BEAT_SCHEDULE).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import os
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
 from channels.consumer import AsyncConsumer
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Q
 from django.utils import timezone
 
 from .models import ACTIVE_STATUSES, Conversation, RunStatus
-from .runner import TAKEOVER_AFTER, mark_interrupted, run_conversation, worker_identity
+from .runner import (
+    TAKEOVER_AFTER,
+    mark_interrupted,
+    reap_stale_runs,
+    run_conversation,
+    stop_silent_run,
+    worker_identity,
+)
+
+logger = logging.getLogger(__name__)
 
 RUNS_CHANNEL = "fcstudio-runs"
 _inline_tasks: dict[int, asyncio.Task[Any]] = {}
+_reaper: asyncio.Task[None] | None = None
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
@@ -33,6 +52,7 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _spawn(conversation_id: int) -> None:
+    ensure_reaper()
     # A fresh context: the request's (its thread-sensitive executor) ends with the request.
     task = asyncio.get_running_loop().create_task(
         run_conversation(conversation_id), context=contextvars.Context()
@@ -83,15 +103,46 @@ def start_run(conversation: Conversation) -> bool:
 
 
 def request_stop(conversation: Conversation) -> None:
-    """Ask the run to stop; an inline run in this process is cancelled at once."""
+    """Stop the run: at once when no worker drives it (queued, or its worker went silent), else
+    by the flag its worker polls; an inline run in this process is cancelled at once."""
+    if stop_silent_run(conversation.pk):
+        return
     Conversation.objects.filter(pk=conversation.pk).update(stop_requested=True)
     task = _inline_tasks.get(conversation.pk)
     if task is not None and not task.done():
         task.get_loop().call_soon_threadsafe(task.cancel)
 
 
+async def reap_once() -> int:
+    """One round of the embedded reaper: `runner.reap_stale_runs` in a thread."""
+    try:
+        return int(await database_sync_to_async(reap_stale_runs)())
+    except DatabaseError:  # e.g. a locked SQLite file: the next round tries again
+        logger.warning("the embedded reaper could not reap stale runs", exc_info=True)
+        return 0
+
+
+async def reap_periodically(interval: float) -> None:
+    while True:
+        await reap_once()
+        await asyncio.sleep(interval)
+
+
+def ensure_reaper() -> asyncio.Task[None] | None:
+    """Start this process's reaper on the running loop unless it runs already (or is off)."""
+    global _reaper
+    interval = float(settings.FCSTUDIO_REAP_INTERVAL_SECONDS)
+    if interval <= 0:
+        return None
+    loop = asyncio.get_running_loop()
+    if _reaper is None or _reaper.done() or _reaper.get_loop() is not loop:
+        _reaper = loop.create_task(reap_periodically(interval), context=contextvars.Context())
+    return _reaper
+
+
 class RunWorker(AsyncConsumer):
     """`python manage.py runworker fcstudio-runs`: runs conversations sent to the channel."""
 
     async def run_conversation(self, message: dict[str, Any]) -> None:
+        ensure_reaper()
         await run_conversation(int(message["conversation_id"]), worker=worker_identity())

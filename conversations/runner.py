@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -229,14 +229,16 @@ def _finish(conversation_id: int, status: str, failure: str) -> None:
     _close_open_calls(conversation_id, failure or status)
 
 
-def _close_open_calls(conversation_id: int, reason: str) -> None:
-    """Unfinished calls become CANCELLED and running batches failed, with the reason."""
+def _close_open_calls(conversation_id: int, reason: str) -> list[int]:
+    """Unfinished calls become CANCELLED and running batches failed, with the reason; returns
+    the batches it closed."""
+    running = Batch.objects.filter(conversation_id=conversation_id, status="running")
+    closed = list(running.values_list("pk", flat=True))
     ToolExecution.objects.filter(
         batch__conversation_id=conversation_id, status__in=["queued", "running"]
     ).update(status="error", error_code="CANCELLED", error_message=reason)
-    Batch.objects.filter(conversation_id=conversation_id, status="running").update(
-        status="failed", failure=reason
-    )
+    Batch.objects.filter(pk__in=closed).update(status="failed", failure=reason)
+    return closed
 
 
 async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
@@ -494,7 +496,9 @@ def _resume_after_approval(conversation_id: int) -> None:
 
 
 def reap_stale_runs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> int:
-    """Mark runs whose worker stopped sending heartbeats as failed, with the reason.
+    """Mark runs whose worker stopped sending heartbeats as failed, with the reason, and tell
+    the pages watching them. The one reaper the command, the Celery beat task and the embedded
+    reaper (`dispatch.reap_periodically`) all call.
 
     Each run is marked with a compare-and-set on its status and heartbeat, so a run a worker
     claimed (or finished) in the meantime is left alone.
@@ -504,7 +508,7 @@ def reap_stale_runs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> in
     stale = Q(status__in=ACTIVE_STATUSES) & (
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
     )
-    count = 0
+    reaped: dict[int, list[int]] = {}
     for pk, status, worker in Conversation.objects.filter(stale).values_list(
         "pk", "status", "worker"
     ):
@@ -529,9 +533,51 @@ def reap_stale_runs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> in
                 == 1
             )
             if marked:
-                mark_interrupted(pk, reason)
-        count += marked
-    return count
+                reaped[pk] = mark_interrupted(pk, reason)
+    for pk, batch_ids in reaped.items():
+        _announce_closed(pk, RunStatus.FAILED, batch_ids)
+    return len(reaped)
+
+
+def stop_silent_run(conversation_id: int, now: Any = None) -> bool:
+    """Stop at once a run that no worker drives, instead of waiting for one to see the flag,
+    and tell the pages watching it.
+
+    That is a queued run no worker has claimed yet, or a running (or waiting) one whose worker
+    stopped beating (older than TAKEOVER_AFTER, as `Conversation.is_stale`). What it left open
+    is closed with the reason. A compare-and-set under the same lock as `claim_run`: a worker
+    that claims the run first keeps it, and the caller falls back to the stop flag (False).
+    """
+    now = now or timezone.now()
+    silent = Q(status=RunStatus.QUEUED) | Q(
+        Q(heartbeat_at__lt=now - TAKEOVER_AFTER) | Q(heartbeat_at__isnull=True),
+        status__in=DRIVEN_STATUSES,
+    )
+    with transaction.atomic():
+        found = (
+            Conversation.objects.select_for_update()
+            .filter(silent, pk=conversation_id)
+            .values_list("status", "worker")
+            .first()
+        )
+        if found is None:
+            return False
+        status, worker = found
+        if status == RunStatus.QUEUED:
+            reason = "Stopped by a person before a worker started the run."
+        else:
+            reason = (
+                f"Stopped by a person; the worker {worker or '(unknown)'} had stopped responding."
+            )
+        Conversation.objects.filter(pk=conversation_id).update(
+            status=RunStatus.STOPPED,
+            failure=reason,
+            stop_requested=False,
+            heartbeat_at=timezone.now(),
+        )
+        closed = mark_interrupted(conversation_id, reason)
+    _announce_closed(conversation_id, RunStatus.STOPPED, closed)
+    return True
 
 
 def claim_wait(conversation_id: int, now: Any = None) -> float | None:
@@ -605,12 +651,26 @@ def _finish_owned(conversation_id: int, worker: str, status: str, failure: str) 
     return owned
 
 
-def mark_interrupted(conversation_id: int, reason: str) -> None:
-    """What a dead worker left open is closed with the reason; nothing stays "running"."""
-    _close_open_calls(conversation_id, reason)
+def mark_interrupted(conversation_id: int, reason: str) -> list[int]:
+    """What a dead worker left open is closed with the reason; nothing stays "running".
+    Returns the batches it closed."""
+    closed = _close_open_calls(conversation_id, reason)
     ModelCall.objects.filter(conversation_id=conversation_id, ok=False, error_kind="").update(
         error_kind="interrupted", error_message=reason
     )
+    return closed
+
+
+def _announce_closed(conversation_id: int, status: str, batch_ids: list[int]) -> None:
+    """Tell the pages watching a run that was closed outside its worker: its batches' calls
+    and its status are redrawn. For sync callers (a view, the reaper in any process)."""
+
+    async def announce() -> None:
+        for batch_id in batch_ids:
+            await live.publish(conversation_id, {"kind": "batch_finished", "batch_id": batch_id})
+        await live.publish(conversation_id, {"kind": "status", "status": status})
+
+    async_to_sync(announce)()
 
 
 def _touch(conversation_id: int, worker: str) -> bool:
@@ -661,4 +721,5 @@ __all__ = [
     "claim_wait",
     "reap_stale_runs",
     "run_conversation",
+    "stop_silent_run",
 ]

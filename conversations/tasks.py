@@ -23,7 +23,7 @@ import logging
 from asgiref.sync import async_to_sync
 from celery import shared_task
 
-from .runner import claim_wait, run_conversation, worker_identity
+from .runner import claim_wait, reap_stale_runs, run_conversation, worker_identity
 
 logger = logging.getLogger(__name__)
 
@@ -51,3 +51,9 @@ def run_conversation_task(self, conversation_id: int) -> str:
         )
         raise self.retry(countdown=wait + 0.5)
     return async_to_sync(run_conversation)(conversation_id, worker=worker_identity())
+
+
+@shared_task(name="conversations.reap_runs")
+def reap_runs_task() -> int:
+    """Celery beat runs this every FCSTUDIO_REAP_INTERVAL_SECONDS (CELERY_BEAT_SCHEDULE)."""
+    return reap_stale_runs()

@@ -141,6 +141,10 @@ FCSTUDIO_MAX_IMPORT_BYTES = int(env_str("FCSTUDIO_MAX_IMPORT_BYTES", str(5 * 102
 DATA_UPLOAD_MAX_MEMORY_SIZE = FCSTUDIO_MAX_IMPORT_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = FCSTUDIO_MAX_IMPORT_BYTES + 1024 * 1024
 
+# Runs whose worker died are marked failed every this many seconds by each serving process and
+# channels worker (0: off; then run `manage.py reap_runs` from cron), and by Celery beat.
+FCSTUDIO_REAP_INTERVAL_SECONDS = float(env_str("FCSTUDIO_REAP_INTERVAL_SECONDS", "30"))
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -149,6 +153,16 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A task whose worker vanished comes back after this long; a run claim makes the second
 # delivery resume the run (or skip it when it was reaped meanwhile), never drive it twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+CELERY_BEAT_SCHEDULE = (
+    {
+        "reap-stale-runs": {
+            "task": "conversations.reap_runs",
+            "schedule": FCSTUDIO_REAP_INTERVAL_SECONDS,
+        }
+    }
+    if FCSTUDIO_REAP_INTERVAL_SECONDS > 0
+    else {}
+)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

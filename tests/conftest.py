@@ -47,6 +47,15 @@ def fast_password_hashing():
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_background_reaper():
+    # A reaper task started by a socket would mark a test's deliberately stale runs behind its
+    # back; tests/conversations/test_embedded_reaper.py drives it explicitly.
+    from django.conf import settings
+
+    settings.FCSTUDIO_REAP_INTERVAL_SECONDS = 0
+
+
 @pytest.fixture
 def team(db) -> Team:
     return Team.objects.create(name="Acme", slug="acme")

@@ -432,7 +432,8 @@ class Command(BaseCommand):
         warmup = min(WARMUP_EVENTS, events)
         workspace = Workspace.create()
         try:
-            with override_settings(CHANNEL_LAYERS=layers):
+            # The workspace's run has no worker: a reaper would mark it failed mid-measurement.
+            with override_settings(CHANNEL_LAYERS=layers, FCSTUDIO_REAP_INTERVAL_SECONDS=0):
                 run = run_daphne if transport == "daphne" else run_communicator
                 small, large = run(workspace, phases, warmup)
         finally:

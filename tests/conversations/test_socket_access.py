@@ -1,0 +1,130 @@
+"""Access to a conversation's websocket holds for the socket's life, not only at connect.
+
+A member removed from the team is closed out at once and hears nothing more; a member whose role
+changes gets the page redrawn with the controls of the new role.
+"""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.urls import reverse
+
+from conversations import compose, consumers, live
+from conversations.consumers import CLOSE_FORBIDDEN, render_snapshot
+from fcstudio.models import Membership, Role, Team
+from fcstudio.routing import websocket_urlpatterns
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+RUN_BUTTON = '<button type="submit" class="btn btn-primary">Run</button>'
+CLOSED = {"type": "websocket.close", "code": CLOSE_FORBIDDEN}
+
+
+@pytest.fixture
+def conversation(team, people, provider):
+    data = {"provider": provider, "user": "Weather in Oslo?"}
+    return compose.create_conversation(team, people.editor, data)
+
+
+async def joined(user, conversation) -> WebsocketCommunicator:
+    path = f"/ws/t/acme/conversations/{conversation.pk}/"
+    socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
+    socket.scope["user"] = user
+    connected, _ = await socket.connect()
+    assert connected
+    await socket.receive_from(timeout=5)  # the catch-up snapshot
+    return socket
+
+
+def set_role_on_team_page(people, member, role: str) -> None:
+    """The team's admin changes a member's role (or removes them) on the team page."""
+    membership = Membership.objects.get(user=member, team__slug="acme")
+    url = reverse("member_role", kwargs={"team": "acme", "member": membership.pk})
+    response = people.client_for("admin").post(url, {"role": role})
+    assert response.status_code == 302
+
+
+async def test_a_member_removed_from_the_team_is_closed_out_and_hears_nothing_more(
+    people, conversation
+):
+    socket = await joined(people.viewer, conversation)
+    await sync_to_async(set_role_on_team_page)(people, people.viewer, "remove")
+    assert await socket.receive_output(timeout=5) == CLOSED
+    await live.publish(conversation.pk, {"kind": "status", "status": "running"})
+    assert await socket.receive_nothing()
+
+
+async def test_a_removal_by_any_path_closes_the_socket(people, conversation):
+    socket = await joined(people.editor, conversation)
+    await Membership.objects.filter(user=people.editor, team__slug="acme").adelete()
+    assert await socket.receive_output(timeout=5) == CLOSED
+    await live.publish(conversation.pk, {"kind": "status", "status": "running"})
+    assert await socket.receive_nothing()
+
+
+async def test_a_deleted_team_closes_its_sockets(people, conversation):
+    viewer = await joined(people.viewer, conversation)
+    editor = await joined(people.editor, conversation)
+    await Team.objects.filter(slug="acme").adelete()
+    assert await viewer.receive_output(timeout=5) == CLOSED
+    assert await editor.receive_output(timeout=5) == CLOSED
+
+
+async def test_an_editor_made_viewer_gets_the_page_redrawn_without_controls(people, conversation):
+    socket = await joined(people.editor, conversation)
+    await sync_to_async(set_role_on_team_page)(people, people.editor, Role.VIEWER)
+    redrawn = await socket.receive_from(timeout=5)
+    expected, _ = await sync_to_async(render_snapshot)(conversation.pk, can_run=False)
+    assert redrawn == expected
+    assert RUN_BUTTON not in redrawn
+    await live.publish(conversation.pk, {"kind": "status", "status": "draft"})
+    html = await socket.receive_from(timeout=5)
+    assert 'id="conv-status"' in html and RUN_BUTTON not in html
+    assert await socket.receive_nothing()
+    await socket.disconnect()
+
+
+async def test_a_viewer_made_editor_gets_the_controls(people, conversation):
+    socket = await joined(people.viewer, conversation)
+    await sync_to_async(set_role_on_team_page)(people, people.viewer, Role.EDITOR)
+    redrawn = await socket.receive_from(timeout=5)
+    expected, _ = await sync_to_async(render_snapshot)(conversation.pk, can_run=True)
+    assert redrawn == expected
+    assert RUN_BUTTON in redrawn
+    await socket.disconnect()
+
+
+async def test_a_change_that_keeps_the_controls_sends_nothing(people, conversation):
+    socket = await joined(people.editor, conversation)
+    await sync_to_async(set_role_on_team_page)(people, people.editor, Role.ADMIN)
+    assert await socket.receive_nothing()
+    await socket.disconnect()
+
+
+async def test_a_change_in_another_team_leaves_the_socket_alone(people, conversation):
+    socket = await joined(people.editor, conversation)
+    elsewhere = await Team.objects.aget(slug="elsewhere")
+    other = await Membership.objects.acreate(team=elsewhere, user=people.editor, role=Role.ADMIN)
+    await other.adelete()
+    assert await socket.receive_nothing()
+    await socket.disconnect()
+
+
+async def test_a_change_no_signal_announced_is_caught_on_the_next_event(
+    people, conversation, monkeypatch
+):
+    # QuerySet.update() sends no post_save; the socket re-checks as events arrive.
+    monkeypatch.setattr(consumers, "ACCESS_RECHECK_S", 0.0)
+    socket = await joined(people.editor, conversation)
+    await Membership.objects.filter(user=people.editor, team__slug="acme").aupdate(role=Role.VIEWER)
+    assert await socket.receive_nothing()
+    await live.publish(conversation.pk, {"kind": "status", "status": "draft"})
+    redrawn = await socket.receive_from(timeout=5)
+    expected, _ = await sync_to_async(render_snapshot)(conversation.pk, can_run=False)
+    assert redrawn == expected
+    html = await socket.receive_from(timeout=5)
+    assert 'id="conv-status"' in html and RUN_BUTTON not in html
+    await socket.disconnect()
