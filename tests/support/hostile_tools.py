@@ -60,3 +60,7 @@ def returns_a_set() -> set[int]:
 
 async def async_double(n: int) -> int:
     return 2 * n
+
+
+class NotAFunction:
+    """A class in an allowed module: not a tool."""
