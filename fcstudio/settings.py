@@ -125,6 +125,10 @@ if FCSTUDIO_DISPATCH not in {"inline", "channels", "celery"}:
     )
 # Modules whose callables the python tool implementation may import; nothing else is importable.
 FCSTUDIO_TOOL_MODULES = env_list("FCSTUDIO_TOOL_MODULES", "tools_app.demo_tools")
+# Python tools run in this many warm child processes per serving/worker process, each capped at
+# this much address space (MB), and killed at the tool's timeout (tools_app.engine.process_pool).
+FCSTUDIO_PYTHON_WORKERS = int(env_str("FCSTUDIO_PYTHON_WORKERS", "2"))
+FCSTUDIO_PYTHON_MEMORY_MB = int(env_str("FCSTUDIO_PYTHON_MEMORY_MB", "512"))
 # HTTP tools refuse private, loopback and link-local targets unless an operator allows them.
 FCSTUDIO_HTTP_ALLOW_PRIVATE = env_bool("FCSTUDIO_HTTP_ALLOW_PRIVATE")
 FCSTUDIO_HTTP_ALLOWED_HOSTS = env_list("FCSTUDIO_HTTP_ALLOWED_HOSTS")

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from fcstudio import secrets
 
-from . import importers, schema
+from . import importers, runtime, schema
 from .models import SNAPSHOT_DEFAULTS, Catalog, ImplementationKind, RateLimitMode, Tool, ToolVersion
 
 BUNDLE_FORMAT = "fcstudio.bundle"
@@ -280,6 +280,18 @@ def _bundle_entry_problem(item: Any, seen: set[str]) -> str:
         return "`rate_limit_per_s` must be a positive number, or null."
     if item.get("rate_limit_mode", RateLimitMode.WAIT) not in RateLimitMode.values:
         return "`rate_limit_mode` must be `wait` or `reject`."
+    refusal = _python_refusal(implementation) or next(
+        (
+            f"Version {entry.get('number')}: {problem}"
+            for entry in item.get("versions") or []
+            if isinstance(entry, dict)
+            and isinstance(entry.get("snapshot"), dict)
+            and (problem := _python_refusal(entry["snapshot"].get("implementation")))
+        ),
+        "",
+    )
+    if refusal:
+        return refusal
     headers = implementation.get("headers", {})
     if not isinstance(headers, dict) or not all(
         isinstance(value, str)
@@ -300,6 +312,15 @@ def _bundle_entry_problem(item: Any, seen: set[str]) -> str:
     if check.errors:
         return check.errors[0].message
     return ""
+
+
+def _python_refusal(implementation: Any) -> str:
+    """Why a python implementation cannot be imported here (its callable is checked now)."""
+    if not isinstance(implementation, dict) or implementation.get("kind") != "python":
+        return ""
+    config = {key: value for key, value in implementation.items() if key != "kind"}
+    problem = runtime.python_config_problem(config)
+    return f"The Python callable is refused: {problem}." if problem else ""
 
 
 def _apply_snapshot(tool: Tool, item: dict[str, Any]) -> list[str]:

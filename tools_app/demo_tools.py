@@ -5,8 +5,13 @@ Callable through the ``python`` implementation (allow the module ``tools_app.dem
 Each function raises a ValueError with a message meant for the model when its input is wrong.
 
 `calculate` evaluates arithmetic by walking Python's ``ast`` — never ``eval`` — over numbers,
-``+ - * / // % **``, unary signs, parentheses and a few math functions and constants; exponents
-and integer sizes are bounded so that ``9**9**9`` is refused instead of hanging the worker.
+``+ - * / // % **``, unary signs, parentheses and a few math functions and constants. Every
+operation that could build a huge integer (``+ - * **``, ``round`` with many digits) checks the
+size of its result from its operands BEFORE computing it, so ``9**9**9`` or ``round(7, -10**7)``
+is refused at once: one long C-level computation would hold the interpreter whatever the timeout.
+The other operations cannot grow an integer (``// %``, ``min``, ``abs``) or work on floats, whose
+overflow raises at once; integers stay under ``MAX_INT_BITS``, far below the int/str conversion
+limit.
 This module must not import Django.
 """
 
@@ -24,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 MAX_EXPRESSION_CHARS = 500
 MAX_EXPONENT = 1000
 MAX_INT_BITS = 4000
+MAX_ROUND_DIGITS = 1000
 MAX_SLEEP_MS = 60_000
 
 
@@ -167,18 +173,36 @@ def convert_units(value: float, from_unit: str, to_unit: str) -> dict[str, Any]:
 _Number = int | float
 
 
-def _checked_pow(base: float, exponent: float) -> float:
-    if isinstance(exponent, int) and abs(exponent) > MAX_EXPONENT:
+def _int_bits(value: _Number) -> int:
+    return abs(value).bit_length() if isinstance(value, int) else 0
+
+
+def _refuse_large(bits: int) -> None:
+    if bits > MAX_INT_BITS:
+        raise ValueError(f"the result would be too large (over {MAX_INT_BITS} bits)")
+
+
+def _checked_add(a: _Number, b: _Number) -> _Number:
+    _refuse_large(max(_int_bits(a), _int_bits(b)) + 1)
+    return a + b
+
+
+def _checked_sub(a: _Number, b: _Number) -> _Number:
+    _refuse_large(max(_int_bits(a), _int_bits(b)) + 1)
+    return a - b
+
+
+def _checked_mul(a: _Number, b: _Number) -> _Number:
+    if isinstance(a, int) and isinstance(b, int):
+        _refuse_large(_int_bits(a) + _int_bits(b))
+    return a * b
+
+
+def _checked_pow(base: _Number, exponent: _Number) -> _Number:
+    if abs(exponent) > MAX_EXPONENT:
         raise ValueError(f"exponent {exponent} is too large (limit {MAX_EXPONENT})")
-    if isinstance(exponent, float) and abs(exponent) > MAX_EXPONENT:
-        raise ValueError(f"exponent {exponent} is too large (limit {MAX_EXPONENT})")
-    if (
-        isinstance(base, int)
-        and isinstance(exponent, int)
-        and exponent > 0
-        and abs(base).bit_length() * exponent > MAX_INT_BITS
-    ):
-        raise ValueError("the result would be too large")
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0:
+        _refuse_large(_int_bits(base) * exponent)
     if base == 0 and exponent < 0:
         raise ValueError("zero cannot be raised to a negative power")
     result = operator.pow(base, exponent)
@@ -187,28 +211,40 @@ def _checked_pow(base: float, exponent: float) -> float:
     return result
 
 
-def _checked_div(a: float, b: float) -> float:
+def _checked_round(number: _Number, ndigits: _Number | None = None) -> _Number:
+    # round(7, -30000000) would build 10**30000000 before answering 0
+    if ndigits is None:
+        return round(number)
+    if isinstance(ndigits, float) or abs(ndigits) > MAX_ROUND_DIGITS:
+        raise ValueError(
+            f"round() takes a whole number of digits between -{MAX_ROUND_DIGITS} "
+            f"and {MAX_ROUND_DIGITS}"
+        )
+    return round(number, ndigits)
+
+
+def _checked_div(a: _Number, b: _Number) -> _Number:
     if b == 0:
         raise ValueError("division by zero")
     return a / b
 
 
-def _checked_floordiv(a: float, b: float) -> float:
+def _checked_floordiv(a: _Number, b: _Number) -> _Number:
     if b == 0:
         raise ValueError("division by zero")
     return a // b
 
 
-def _checked_mod(a: float, b: float) -> float:
+def _checked_mod(a: _Number, b: _Number) -> _Number:
     if b == 0:
         raise ValueError("modulo by zero")
     return a % b
 
 
 _BINARY: dict[type[ast.operator], Callable[[_Number, _Number], _Number]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
+    ast.Add: _checked_add,
+    ast.Sub: _checked_sub,
+    ast.Mult: _checked_mul,
     ast.Div: _checked_div,
     ast.FloorDiv: _checked_floordiv,
     ast.Mod: _checked_mod,
@@ -231,7 +267,7 @@ _FUNCTIONS: dict[str, Callable[..., _Number]] = {
     "log2": math.log2,
     "exp": math.exp,
     "abs": abs,
-    "round": round,
+    "round": _checked_round,
     "floor": math.floor,
     "ceil": math.ceil,
     "min": min,
@@ -270,12 +306,13 @@ def _evaluate(node: ast.AST) -> _Number:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError(f"only numbers are allowed, not {type(value).__name__} literals")
+        _refuse_large(_int_bits(value))
         return value
     if isinstance(node, ast.BinOp):
         operation = _BINARY.get(type(node.op))
         if operation is None:
             raise ValueError(f"operator {type(node.op).__name__} is not allowed")
-        return _bounded(operation(_evaluate(node.left), _evaluate(node.right)))
+        return operation(_evaluate(node.left), _evaluate(node.right))
     if isinstance(node, ast.UnaryOp):
         unary = _UNARY.get(type(node.op))
         if unary is None:
@@ -291,14 +328,8 @@ def _evaluate(node: ast.AST) -> _Number:
         if node.keywords or not node.args or len(node.args) > 8:
             raise ValueError(f"{node.func.id}() takes one or a few positional numbers")
         arguments = [_evaluate(argument) for argument in node.args]
-        return _bounded(_FUNCTIONS[node.func.id](*arguments))
+        return _FUNCTIONS[node.func.id](*arguments)
     raise ValueError(f"{type(node).__name__} is not allowed in an arithmetic expression")
-
-
-def _bounded(value: _Number) -> _Number:
-    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
-        raise ValueError("the result would be too large")
-    return value
 
 
 async def sleep(ms: float) -> dict[str, float]:

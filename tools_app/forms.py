@@ -12,7 +12,7 @@ from django.utils.text import slugify
 
 from fcstudio import secrets
 
-from . import schema
+from . import runtime, schema
 from .models import Catalog, ImplementationKind, RateLimitMode, Tool
 
 MONO = {"class": "code", "spellcheck": "false", "autocomplete": "off", "autocapitalize": "off"}
@@ -251,6 +251,16 @@ class ToolForm(forms.Form):
         max_length=300,
         widget=forms.TextInput(attrs={**MONO, "placeholder": "tools_app.demo_tools:calculate"}),
     )
+    python_in_process = forms.BooleanField(
+        required=False,
+        label="Run in the server process (trusted, fast code only)",
+        help_text=(
+            "Off (recommended): each call runs in a separate worker process that is killed at the "
+            "timeout or when it exceeds the memory limit. On: the call runs inside the process "
+            "that serves pages and drives runs, a little faster, but nothing can stop it: slow "
+            "or CPU-heavy code stalls the whole studio."
+        ),
+    )
     timeout_s = forms.FloatField(min_value=0.01, max_value=3600, initial=30, label="Timeout (s)")
     retries = forms.IntegerField(min_value=0, max_value=10, initial=0)
     requires_approval = forms.BooleanField(
@@ -322,6 +332,7 @@ class ToolForm(forms.Form):
             "http_method": config.get("method", "POST"),
             "http_headers": format_headers(stored_headers(tool)),
             "python_callable": config.get("callable", ""),
+            "python_in_process": config.get("in_process") is True,
             "timeout_s": tool.timeout_s,
             "retries": tool.retries,
             "requires_approval": tool.requires_approval,
@@ -381,16 +392,18 @@ class ToolForm(forms.Form):
                 config["headers"] = headers
         elif kind == ImplementationKind.PYTHON:
             target = (cleaned.get("python_callable") or "").strip()
-            module = target.partition(":")[0] if ":" in target else target.rpartition(".")[0]
+            config = {"callable": target}
+            if cleaned.get("python_in_process"):
+                config["in_process"] = True
+            refusal = runtime.python_config_problem(config)
             if not target:
                 self.add_error("python_callable", "Name the callable, e.g. module:function.")
-            elif module not in settings.FCSTUDIO_TOOL_MODULES:
+            elif refusal:
                 allowed = ", ".join(settings.FCSTUDIO_TOOL_MODULES) or "none"
                 self.add_error(
                     "python_callable",
-                    f"Module `{module}` is not in FCSTUDIO_TOOL_MODULES (allowed: {allowed}).",
+                    f"Refused: {refusal} (FCSTUDIO_TOOL_MODULES: {allowed}).",
                 )
-            config = {"callable": target}
         cleaned["implementation_config"] = config
         if check.parameters is not None:
             cleaned["parameters"] = check.parameters

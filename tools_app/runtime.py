@@ -1,10 +1,12 @@
 """From stored tools to the engine's ToolSpecs, with the operator's settings applied.
 
 The one place that reads Django settings on the engine's behalf: which Python modules tools may
-import and which private HTTP targets an admin allowed; and the one place HTTP header secrets are
-decrypted, into the plain headers the engine sends. A tool version whose implementation is
-misconfigured still becomes a spec, one whose calls fail with a clear EXECUTION_ERROR, so a batch
-never breaks on one bad tool.
+import, the size and memory cap of the process pool Python tools run in, and which private HTTP
+targets an admin allowed; `python_config_problem` is the check of a python tool's config when it
+is saved or imported (the same one that runs when it is called). Also the one place HTTP header
+secrets are decrypted, into the plain headers the engine sends. A tool version whose
+implementation is misconfigured still becomes a spec, one whose calls fail with a clear
+EXECUTION_ERROR, so a batch never breaks on one bad tool.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from .engine import (
     ToolSpec,
     implementation_from_config,
 )
+from .engine.implementations.python import check_config
+from .engine.process_pool import PythonProcessPool, shared_pool
 from .models import RateLimitMode, ToolVersion
 
 
@@ -43,6 +47,20 @@ def http_policy() -> HttpPolicy:
     return outbound.tool_policy()
 
 
+def python_pool() -> PythonProcessPool:
+    """This process's pool for Python tools, sized by the settings."""
+    return shared_pool(settings.FCSTUDIO_PYTHON_WORKERS, settings.FCSTUDIO_PYTHON_MEMORY_MB)
+
+
+def python_config_problem(config: Any) -> str:
+    """Why a python tool's config (without ``kind``) cannot run here, or ``""``."""
+    try:
+        check_config(config, frozenset(settings.FCSTUDIO_TOOL_MODULES))
+    except (ValueError, TypeError) as exc:
+        return str(exc)
+    return ""
+
+
 def spec_for(version: ToolVersion) -> ToolSpec:
     """The engine's view of one pinned tool version."""
     snapshot = version.snapshot
@@ -51,11 +69,13 @@ def spec_for(version: ToolVersion) -> ToolSpec:
     try:
         if "headers" in config:
             config["headers"] = plain_headers(config["headers"])
+        pooled = python_pool() if kind == "python" and not config.get("in_process") else None
         implementation: Any = implementation_from_config(
             kind,
             config,
             allowed_modules=frozenset(settings.FCSTUDIO_TOOL_MODULES),
             http_policy=http_policy(),
+            python_pool=pooled,
         )
     except (ValueError, TypeError) as exc:
         implementation = Misconfigured(str(exc))

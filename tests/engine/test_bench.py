@@ -66,6 +66,8 @@ def test_module_runs_without_django_and_prints_json_lines():
             "--json",
             "--overhead-calls",
             "10",
+            "--python-calls",
+            "4",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -77,3 +79,4 @@ def test_module_runs_without_django_and_prints_json_lines():
     assert lines[0]["n_calls"] == 2
     assert set(lines[0]) >= KEYS
     assert "overhead" in lines[1]
+    assert lines[2]["python"]["n_calls"] == 4

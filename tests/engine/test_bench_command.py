@@ -34,11 +34,14 @@ def test_bench_command_prints_one_json_object_per_n():
         "--json",
         "--overhead-calls",
         "5",
+        "--python-calls",
+        "4",
         stdout=out,
     )
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line.get("n_calls") for line in lines[:2]] == [1, 2]
     assert lines[2]["overhead"]["n_calls"] == 5
+    assert lines[3]["python"]["n_calls"] == 4
 
 
 def test_bench_command_prints_a_table():
@@ -46,10 +49,19 @@ def test_bench_command_prints_a_table():
 
     out = io.StringIO()
     call_command(
-        "bench_engine", "--calls", "2", "--latency-ms", "1", "--overhead-calls", "5", stdout=out
+        "bench_engine",
+        "--calls",
+        "2",
+        "--latency-ms",
+        "1",
+        "--overhead-calls",
+        "5",
+        "--python-calls",
+        "4",
+        stdout=out,
     )
     text = out.getvalue()
-    assert "asyncio s" in text and "overhead:" in text
+    assert "asyncio s" in text and "overhead:" in text and "in the process pool" in text
 
 
 def test_bench_command_rejects_bad_counts():

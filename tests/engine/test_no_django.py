@@ -14,6 +14,7 @@ sys.modules["django"] = None  # any `import django...` now raises ImportError
 import tools_app.engine
 import tools_app.engine.bench
 import tools_app.engine.implementations.http
+import tools_app.engine.python_child
 import tools_app.demo_tools
 from tools_app.engine import ToolCall, ToolSpec, MockImplementation, execute_batch_sync
 batch = execute_batch_sync([ToolCall("c1", "t", "{}")], [ToolSpec("t", {}, MockImplementation())])

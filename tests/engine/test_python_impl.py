@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -12,14 +13,17 @@ from tools_app.engine import (
     execute_batch_sync,
     implementation_from_config,
 )
+from tools_app.engine.process_pool import shared_pool
 
 from .support import body, call, echo_spec
 
 DEMO = "tools_app.demo_tools"
 
 
-def python_spec(target: str, allowed=(DEMO,), name: str = "tool"):
-    impl = implementation_from_config("python", {"callable": target}, allowed_modules=allowed)
+def python_spec(target: str, allowed=(DEMO,), name: str = "tool", **config):
+    impl = implementation_from_config(
+        "python", {"callable": target, **config}, allowed_modules=allowed
+    )
     return echo_spec(name, implementation=impl)
 
 
@@ -32,10 +36,30 @@ def test_a_sync_function_from_an_allowed_module_runs_with_keyword_arguments(targ
 
 
 @pytest.mark.parametrize("strategy", ["asyncio", "threads", "sequential"])
-def test_sync_functions_run_in_worker_threads(strategy):
+def test_functions_run_in_a_child_process_by_default(strategy):
     [result] = execute_batch_sync(
         [call("c1", "tool", {"expression": "1 + 1"})],
         [python_spec(f"{DEMO}:calculate")],
+        strategy=strategy,
+    ).results
+    assert result.ok
+    assert result.worker in {f"python-{pid}" for pid in shared_pool().pids()}
+    assert result.worker != f"python-{os.getpid()}"
+
+
+def test_an_async_function_runs_in_a_child_process_too():
+    [result] = execute_batch_sync(
+        [call("c1", "tool", {"ms": 1})], [python_spec(f"{DEMO}:sleep")]
+    ).results
+    assert body(result) == {"success": True, "result": {"slept_ms": 1}}
+    assert result.worker.startswith("python-")
+
+
+@pytest.mark.parametrize("strategy", ["asyncio", "threads", "sequential"])
+def test_in_process_sync_functions_run_in_worker_threads(strategy):
+    [result] = execute_batch_sync(
+        [call("c1", "tool", {"expression": "1 + 1"})],
+        [python_spec(f"{DEMO}:calculate", in_process=True)],
         strategy=strategy,
     ).results
     assert result.ok
@@ -43,9 +67,9 @@ def test_sync_functions_run_in_worker_threads(strategy):
     assert result.worker != threading.main_thread().name
 
 
-def test_an_async_function_is_awaited_on_the_loop():
+def test_an_in_process_async_function_is_awaited_on_the_loop():
     [result] = execute_batch_sync(
-        [call("c1", "tool", {"ms": 1})], [python_spec(f"{DEMO}:sleep")]
+        [call("c1", "tool", {"ms": 1})], [python_spec(f"{DEMO}:sleep", in_process=True)]
     ).results
     assert body(result) == {"success": True, "result": {"slept_ms": 1}}
     assert result.worker == "event-loop"
@@ -113,6 +137,12 @@ def test_config_must_be_exact():
     with pytest.raises(ValueError, match="unknown keys: module"):
         implementation_from_config(
             "python", {"callable": f"{DEMO}:calculate", "module": "x"}, allowed_modules=(DEMO,)
+        )
+    with pytest.raises(ValueError, match="'in_process' must be true or false"):
+        implementation_from_config(
+            "python",
+            {"callable": f"{DEMO}:calculate", "in_process": "yes"},
+            allowed_modules=(DEMO,),
         )
 
 

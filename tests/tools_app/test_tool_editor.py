@@ -86,7 +86,7 @@ def test_saving_unchanged_says_so(people, tool):
         ({"implementation_kind": "http", "http_url": ""}, "needs the URL"),
         (
             {"implementation_kind": "python", "python_callable": "os:system"},
-            "not in FCSTUDIO_TOOL_MODULES",
+            "is not in the allowed modules (FCSTUDIO_TOOL_MODULES: tools_app.demo_tools)",
         ),
         ({"timeout_s": "-1"}, "greater than or equal to 0.01"),
     ],

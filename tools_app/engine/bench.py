@@ -4,6 +4,8 @@
 strategy, next to the ideal (one latency: every call fully concurrent) and a baseline of a plain
 ``ThreadPoolExecutor(max_workers=10)`` over ``time.sleep``. `run_overhead_bench` measures the
 engine's own cost per call with zero-latency tools (validation + execution + events).
+`run_python_bench` prices the process pool: the same python tool run in-process and in a warm
+`PythonProcessPool`, one call after another and as one asyncio batch.
 
 ``python -m tools_app.engine.bench [--calls 1,8,64,256] [--latency-ms 100] [--json]`` runs it
 without Django; ``manage.py bench_engine`` is the same with the project around it.
@@ -25,6 +27,8 @@ from .calls import ToolCall, ToolSpec
 from .events import Event
 from .executor import Strategy, execute_batch
 from .implementations.mock import MockImplementation
+from .implementations.python import PythonImplementation
+from .process_pool import DEFAULT_WORKERS, PythonProcessPool
 
 DEFAULT_CALLS = (1, 8, 64, 256)
 DEFAULT_LATENCY_MS = 100.0
@@ -140,6 +144,64 @@ def run_overhead_bench(n_calls: int = 2000) -> dict[str, Any]:
     }
 
 
+PYTHON_TOOL = "tools_app.demo_tools:calculate"
+
+
+def run_python_bench(n_calls: int = 500, workers: int = DEFAULT_WORKERS) -> dict[str, Any]:
+    """µs per call of one python tool in-process and in a process pool, in the same run."""
+    allowed = (PYTHON_TOOL.partition(":")[0],)
+    calls = [ToolCall(f"call_{i}", "calc", '{"expression": "6 * 7"}') for i in range(n_calls)]
+    pool = PythonProcessPool(workers)
+    try:
+        specs = {
+            where: [
+                ToolSpec(
+                    "calc",
+                    {"type": "object"},
+                    PythonImplementation.from_config(
+                        {"callable": PYTHON_TOOL, "in_process": where == "in_process"},
+                        allowed_modules=allowed,
+                        pool=pool,
+                    ),
+                )
+            ]
+            for where in ("in_process", "pool")
+        }
+        per_call: dict[str, float] = {}
+        for where, spec in specs.items():
+            for strategy in ("sequential", "asyncio"):
+                _time_batch(calls[: workers * 4], spec, strategy)  # warm: imports, children
+                per_call[f"{where}_{strategy}_us"] = (
+                    _time_batch(calls, spec, strategy) / n_calls * 1e6
+                )
+    finally:
+        pool.close()
+    return {
+        "n_calls": n_calls,
+        "workers": workers,
+        "tool": PYTHON_TOOL,
+        **per_call,
+        "pool_vs_in_process_sequential": per_call["pool_sequential_us"]
+        / per_call["in_process_sequential_us"],
+        "pool_vs_in_process_asyncio": per_call["pool_asyncio_us"]
+        / per_call["in_process_asyncio_us"],
+        "pool_added_us_per_call": per_call["pool_sequential_us"]
+        - per_call["in_process_sequential_us"],
+    }
+
+
+def format_python(report: dict[str, Any]) -> str:
+    return (
+        f"python tool ({report['tool']}, N={report['n_calls']}): one at a time "
+        f"{report['in_process_sequential_us']:.0f} µs in-process, "
+        f"{report['pool_sequential_us']:.0f} µs in the process pool "
+        f"({report['pool_vs_in_process_sequential']:.1f}x, "
+        f"+{report['pool_added_us_per_call']:.0f} µs per call); as one asyncio batch "
+        f"{report['in_process_asyncio_us']:.0f} µs vs {report['pool_asyncio_us']:.0f} µs per call "
+        f"({report['pool_vs_in_process_asyncio']:.1f}x, {report['workers']} workers)"
+    )
+
+
 def parse_calls(values: Iterable[str] | None) -> list[int]:
     """``["1,8", "64"]`` → ``[1, 8, 64]``; the default list when nothing is given."""
     counts: list[int] = []
@@ -188,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=DEFAULT_LATENCY_MS)
     parser.add_argument("--json", action="store_true", help="one JSON object per N per line")
     parser.add_argument("--overhead-calls", type=int, default=2000)
+    parser.add_argument("--python-calls", type=int, default=500)
     options = parser.parse_args(argv)
     try:
         counts = parse_calls(options.calls)
@@ -195,13 +258,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(exc))
     reports = [run_bench(n, options.latency_ms) for n in counts]
     overhead = run_overhead_bench(options.overhead_calls)
+    python = run_python_bench(options.python_calls)
     if options.json:
         for report in reports:
             print(json.dumps(report))
         print(json.dumps({"overhead": overhead}))
+        print(json.dumps({"python": python}))
     else:
         print(format_table(reports))
         print(format_overhead(overhead))
+        print(format_python(python))
     return 0
 
 

@@ -9,6 +9,7 @@ import random
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from ..process_pool import PythonProcessPool
 from .base import CallContext, Implementation
 from .http import HttpImplementation, HttpPolicy
 from .mock import MockImplementation
@@ -24,14 +25,21 @@ def implementation_from_config(
     allowed_modules: Collection[str] = frozenset(),
     http_policy: HttpPolicy | None = None,
     rng: random.Random | None = None,
+    python_pool: PythonProcessPool | None = None,
 ) -> Implementation:
-    """Build the implementation a tool version describes; ValueError says what is wrong."""
+    """Build the implementation a tool version describes; ValueError says what is wrong.
+
+    Python tools run in `python_pool` (default: the process's shared pool of default size)
+    unless their config opts into ``in_process``.
+    """
     if kind == "mock":
         return MockImplementation.from_config(config, rng=rng)
     if kind == "http":
         return HttpImplementation.from_config(config, policy=http_policy or HttpPolicy())
     if kind == "python":
-        return PythonImplementation.from_config(config, allowed_modules=allowed_modules)
+        return PythonImplementation.from_config(
+            config, allowed_modules=allowed_modules, pool=python_pool
+        )
     raise ValueError(f"unknown implementation kind {kind!r}; choose one of {', '.join(KINDS)}")
 
 

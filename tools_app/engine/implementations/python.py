@@ -4,8 +4,13 @@
 importable only when ``package.module`` is exactly one of `allowed_modules`: no parent or child
 modules, no attribute paths (``os:path.join`` is refused even when ``os`` is allowed), no private
 names, and the function must be defined in that module (re-exports such as a ``from os import
-system`` inside an allowed module are refused). Arguments are passed as keyword arguments;
-async functions are awaited, sync ones run where the strategy puts blocking code.
+system`` inside an allowed module are refused). Arguments are passed as keyword arguments.
+
+By default a call runs in a child process of a `PythonProcessPool` (the child imports the
+callable with the same checks), so a tool that hogs the CPU or memory cannot stall the process
+that serves pages and drives runs: the engine's timeout kills the child. ``"in_process": true``
+opts a trusted, fast tool out of the pool: async functions are then awaited on the loop and sync
+ones run where the strategy puts blocking code, with no way to stop them at the timeout.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from ..process_pool import PythonProcessPool, shared_pool
 from .base import CallContext
 
 _MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-CONFIG_KEYS = frozenset({"callable"})
+CONFIG_KEYS = frozenset({"callable", "in_process"})
 
 
 def split_target(target: str) -> tuple[str, str]:
@@ -61,25 +67,74 @@ def resolve_callable(target: str, allowed_modules: Collection[str]) -> Callable[
     return function
 
 
+def check_config(
+    config: Mapping[str, Any], allowed_modules: Collection[str]
+) -> tuple[str, Callable[..., Any], bool]:
+    """``(target, function, in_process)`` of a python config; ValueError says what is wrong.
+
+    The one check of a python tool's config, used when a tool is saved or imported as well as
+    when it runs.
+    """
+    if not isinstance(config, Mapping):
+        raise ValueError("python config must be an object")
+    unknown = set(config) - CONFIG_KEYS
+    if unknown:
+        raise ValueError(f"python config has unknown keys: {', '.join(sorted(unknown))}")
+    in_process = config.get("in_process", False)
+    if not isinstance(in_process, bool):
+        raise ValueError("python config 'in_process' must be true or false")
+    target = config.get("callable", "")
+    return target, resolve_callable(target, allowed_modules), in_process
+
+
 class PythonImplementation:
-    def __init__(self, function: Callable[..., Any], *, target: str = "") -> None:
+    """A Python callable as a tool: in a child process of `pool`, or in-process without one."""
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        *,
+        target: str = "",
+        pool: PythonProcessPool | None = None,
+        allowed_modules: Collection[str] = (),
+    ) -> None:
         self.function = function
         self.target = target or getattr(function, "__qualname__", repr(function))
         self.is_async = inspect.iscoroutinefunction(function)
+        self.pool = pool
+        self.allowed_modules = tuple(sorted(allowed_modules))
+        if pool is not None and not target:
+            raise ValueError("a pooled python tool needs its target, 'package.module:function'")
 
     @classmethod
     def from_config(
-        cls, config: Mapping[str, Any], *, allowed_modules: Collection[str]
+        cls,
+        config: Mapping[str, Any],
+        *,
+        allowed_modules: Collection[str],
+        pool: PythonProcessPool | None = None,
     ) -> PythonImplementation:
-        if not isinstance(config, Mapping):
-            raise ValueError("python config must be an object")
-        unknown = set(config) - CONFIG_KEYS
-        if unknown:
-            raise ValueError(f"python config has unknown keys: {', '.join(sorted(unknown))}")
-        target = config.get("callable", "")
-        return cls(resolve_callable(target, allowed_modules), target=target)
+        """The tool a config names; in `pool` (default: the shared one) unless ``in_process``."""
+        target, function, in_process = check_config(config, allowed_modules)
+        if in_process:
+            return cls(function, target=target)
+        return cls(
+            function,
+            target=target,
+            pool=pool or shared_pool(),
+            allowed_modules=allowed_modules,
+        )
 
     async def invoke(self, arguments: dict[str, Any], context: CallContext) -> Any:
+        if self.pool is not None:
+
+            def started(worker: str) -> None:
+                context.worker = worker
+
+            value, _ = await self.pool.call(
+                self.target, self.allowed_modules, arguments, on_start=started
+            )
+            return value
         if self.is_async:
             return await self.function(**arguments)
         result = await context.run_sync(self.function, **arguments)

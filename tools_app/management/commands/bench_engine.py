@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tools_app.engine import bench
@@ -17,7 +18,8 @@ from tools_app.engine import bench
 class Command(BaseCommand):
     help = (
         "Time N mock calls under each engine strategy against the ideal, the sequential strategy "
-        "and a plain ThreadPoolExecutor(max_workers=10) baseline; print the per-call overhead."
+        "and a plain ThreadPoolExecutor(max_workers=10) baseline; print the per-call overhead, and "
+        "the cost of running a python tool in the process pool beside in-process."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,6 +31,13 @@ class Command(BaseCommand):
         parser.add_argument("--latency-ms", type=float, default=bench.DEFAULT_LATENCY_MS)
         parser.add_argument("--json", action="store_true", help="one JSON object per N per line")
         parser.add_argument("--overhead-calls", type=int, default=2000)
+        parser.add_argument(
+            "--python-calls",
+            type=int,
+            default=500,
+            help="calls of a python tool timed in-process and in a process pool sized by "
+            "FCSTUDIO_PYTHON_WORKERS",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -39,10 +48,13 @@ class Command(BaseCommand):
             raise CommandError("--latency-ms must be >= 0")
         reports = [bench.run_bench(n, options["latency_ms"]) for n in counts]
         overhead = bench.run_overhead_bench(options["overhead_calls"])
+        python = bench.run_python_bench(options["python_calls"], settings.FCSTUDIO_PYTHON_WORKERS)
         if options["json"]:
             for report in reports:
                 self.stdout.write(json.dumps(report))
             self.stdout.write(json.dumps({"overhead": overhead}))
+            self.stdout.write(json.dumps({"python": python}))
             return
         self.stdout.write(bench.format_table(reports))
         self.stdout.write(bench.format_overhead(overhead))
+        self.stdout.write(bench.format_python(python))

@@ -1,0 +1,55 @@
+"""A live Daphne serving the studio from the test database, for tests that need a real server.
+
+Forked from the test process once its settings are in place (so a test's `settings` changes
+hold in the server), like the browser tests' server but per test. Use with the transactional
+database, so that both processes see committed rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+from typing import Any
+
+
+def _serve_test_database() -> None:
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
+    from django.conf import settings
+    from django.db import connections
+
+    connections.close_all()
+    # what earlier async tests left in the parent does not survive the fork
+    channel_layers.backends.clear()
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    SyncToAsync.context_to_thread_executor.clear()
+    test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if test_name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        settings.DATABASES["default"]["NAME"] = test_name
+
+
+def _application() -> Any:
+    from channels.routing import get_default_application
+
+    return get_default_application()
+
+
+@contextmanager
+def serve_studio() -> Iterator[str]:
+    """The base URL of a Daphne process serving the studio; stopped on exit."""
+    from daphne.testing import DaphneProcess
+    from django.db import connections
+
+    connections.close_all()
+    server = DaphneProcess("127.0.0.1", partial(_application), setup=_serve_test_database)
+    server.start()
+    try:
+        while not server.ready.wait(timeout=1):
+            if not server.is_alive():
+                raise RuntimeError(f"the test server stopped: {server.errors.get(timeout=1)}")
+        yield f"http://127.0.0.1:{server.port.value}"
+    finally:
+        server.terminate()
+        server.join(timeout=10)
