@@ -88,7 +88,13 @@ class _Slot(threading.Thread):
 
     def start_child(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tools_app.engine.python_child", str(self.pool.memory_mb)],
+            [
+                sys.executable,
+                "-m",
+                "tools_app.engine.python_child",
+                str(self.pool.memory_mb),
+                str(os.getpid()),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=self.pool.environment,

@@ -1,5 +1,6 @@
 """The child side of the Python tool process pool: ``python -m tools_app.engine.python_child MB``.
 
+``python -m tools_app.engine.python_child MB PARENT_PID``: ends itself when PARENT_PID is gone.
 Reads one JSON request per line (``{"target", "allowed", "arguments"}``), imports the callable
 with the same `resolve_callable` checks as in-process execution, calls it with the arguments as
 keyword arguments (awaiting async functions on a fresh event loop), and writes one JSON reply
@@ -19,6 +20,8 @@ import inspect
 import json
 import os
 import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, BinaryIO
 
@@ -117,7 +120,25 @@ def serve(requests: BinaryIO, replies: BinaryIO) -> None:
         replies.flush()
 
 
+def exit_with_parent(parent: int, every_s: float = 0.5) -> threading.Thread:
+    """End this child when the process that started it is gone, even in the middle of a call
+    (an orphaned ``while True`` tool would otherwise run for ever). A thread, not
+    PR_SET_PDEATHSIG: that signal follows the parent *thread* that spawned the child, and the
+    pool's threads come and go."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    watcher = threading.Thread(target=watch, name="parent-watch", daemon=True)
+    watcher.start()
+    return watcher
+
+
 def main(argv: list[str]) -> None:
+    # The parent names itself: it may already be gone by the time this line runs.
+    exit_with_parent(int(argv[1]) if len(argv) > 1 else os.getppid())
     requests = os.fdopen(os.dup(0), "rb")
     replies = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDONLY)
