@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from .example_arguments import example_arguments
 
@@ -30,6 +31,8 @@ MAX_CALLS = 8  # per turn, however many items a prompt names
 MAX_PROMPT_CHARS = 4_000  # only the start of a long prompt is read
 MAX_RESULT_CHARS = 160
 MAX_ENUM_VALUES = 200
+MAX_TOOLS = 128  # OpenAI's limit
+MAX_PROPERTIES = 100  # read from the prompt; the rest take schema values
 
 # Words that say nothing about which tool fits, nor name a city or an item.
 _STOP_WORDS = """
@@ -205,6 +208,13 @@ def _read_tools(tools: Any) -> list[OfferedTool]:
         raise DemoRequestError(
             "Invalid type for 'tools': expected an array.", param="tools", code="invalid_type"
         )
+    if len(tools) > MAX_TOOLS:
+        raise DemoRequestError(
+            f"Invalid 'tools': array too long. Expected an array with maximum length "
+            f"{MAX_TOOLS}, but got an array with length {len(tools)} instead.",
+            param="tools",
+            code="array_above_max_length",
+        )
     offered = []
     for position, entry in enumerate(tools):
         function = entry.get("function") if isinstance(entry, dict) else None
@@ -318,7 +328,7 @@ def plan_calls(request: DemoRequest, prompt: str) -> list[tuple[str, dict[str, A
         chosen = [tool for score, tool in scores if score > 0 and score * 2 >= best]
         if not chosen and request.tool_choice == "required":
             chosen = [next(tool for score, tool in scores if score == best)]
-    planned = []
+    planned: list[tuple[str, dict[str, Any]]] = []
     for tool in chosen:
         planned.extend((tool.name, arguments) for arguments in arguments_for(tool, prompt))
     return planned[:MAX_CALLS]
@@ -422,7 +432,8 @@ def _properties(parameters: dict[str, Any]) -> dict[str, dict[str, Any]]:
     properties = parameters.get("properties")
     if not isinstance(properties, dict):
         return {}
-    return {name: prop for name, prop in properties.items() if isinstance(prop, dict)}
+    found = ((name, prop) for name, prop in properties.items() if isinstance(prop, dict))
+    return dict(itertools.islice(found, MAX_PROPERTIES))
 
 
 def _mentioned_examples(prop: dict[str, Any], prompt: str) -> list[str]:
@@ -510,7 +521,7 @@ def _mentions(prompt: str, value: str) -> bool:
     return re.search(r"(?<!\w)" + re.escape(value) + r"(?!\w)", prompt, re.IGNORECASE) is not None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 

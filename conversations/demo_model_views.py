@@ -13,14 +13,15 @@ from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from . import demo_model
 
 
-def _error(status: int, message: str, *, param: str | None = None, code: str | None = None):
-    return JsonResponse(demo_model.error_body(message, param=param, code=code), status=status)
+def _error(status: int, message: str, *, code: str | None = None) -> JsonResponse:
+    return JsonResponse(demo_model.error_body(message, code=code), status=status)
 
 
 def _answer(raw: bytes) -> tuple[demo_model.DemoRequest, demo_model.DemoAnswer]:
@@ -29,7 +30,7 @@ def _answer(raw: bytes) -> tuple[demo_model.DemoRequest, demo_model.DemoAnswer]:
 
 
 @csrf_exempt
-async def chat_completions(request: HttpRequest) -> HttpResponse:
+async def chat_completions(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return _error(405, f"Method {request.method} not allowed: POST a chat completion request.")
     try:
@@ -55,7 +56,7 @@ async def chat_completions(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
-async def models(request: HttpRequest) -> HttpResponse:
+async def models(request: HttpRequest) -> HttpResponseBase:
     if request.method != "GET":
         return _error(405, f"Method {request.method} not allowed: GET the model list.")
     return JsonResponse(demo_model.models_list())

@@ -200,6 +200,7 @@ def test_no_tools_and_odd_messages_still_get_a_text_answer():
         ('{"messages": [{"role": "user"}], "stream": 1}', "stream"),
         ('{"messages": [{"role": "user"}], "stream_options": {}}', "stream_options"),
         ("[" * 100_000 + "]" * 100_000, None),
+        (json.dumps({"messages": [{"role": "user"}], "tools": STARTER * 26}), "tools"),
     ],
 )
 def test_invalid_requests_get_openai_error_objects(body, param):
@@ -265,3 +266,25 @@ def test_hostile_prompts_and_schemas_never_crash(prompt, schema, choice, paralle
         assert isinstance(json.loads(call.arguments), dict)
     list(demo_model.sse_events(request, answer))
     json.dumps(demo_model.completion(request, answer))
+
+
+def test_a_huge_schema_is_read_only_in_part():
+    properties = {
+        f"p{i}": {"type": "string", "enum": [f"v{j}" for j in range(300)]} for i in range(5000)
+    }
+    properties["city"] = {"type": "string"}
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {"type": "object", "properties": properties, "required": ["city"]},
+        },
+    }
+    request = demo_model.parse_request(
+        json.dumps(
+            {"messages": [{"role": "user", "content": "Weather in Oslo v7"}], "tools": [tool]}
+        )
+    )
+    [call] = demo_model.answer(request).tool_calls
+    arguments = json.loads(call.arguments)
+    assert arguments["p0"] == "v7" and arguments["city"] == "city 1"
