@@ -13,6 +13,7 @@ from tools_app.engine import STRATEGIES, ToolCall
 from tools_app.forms import HEADER_NAME, MAX_HEADERS, NOT_HEADER_TEXT
 from tools_app.models import Tool
 
+from .example_arguments import example_arguments as example_arguments
 from .execution import BatchOptions, new_call_id
 from .models import Provider
 
@@ -92,54 +93,6 @@ class FillForm(forms.Form):
         if count > max_calls():
             raise forms.ValidationError(f"A batch holds at most {max_calls()} calls.")
         return count
-
-
-def example_arguments(parameters: dict[str, Any], variant: int = 0) -> dict[str, Any]:
-    """Plausible arguments for a schema, varied by `variant` so batches are not all alike."""
-    properties = parameters.get("properties") if isinstance(parameters, dict) else None
-    if not isinstance(properties, dict):
-        return {}
-    required = parameters.get("required") or []
-    example: dict[str, Any] = {}
-    for name, prop in properties.items():
-        if not isinstance(prop, dict) or (name not in required and "default" not in prop):
-            continue
-        example[name] = example_value(name, prop, variant)
-    return example
-
-
-def example_value(name: str, prop: dict[str, Any], variant: int) -> Any:
-    if isinstance(prop.get("examples"), list) and prop["examples"]:
-        return prop["examples"][variant % len(prop["examples"])]
-    if "default" in prop:
-        return prop["default"]
-    if isinstance(prop.get("enum"), list) and prop["enum"]:
-        return prop["enum"][variant % len(prop["enum"])]
-    kind = prop.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "string")
-    if kind == "integer":
-        low = prop.get("minimum", 1)
-        high = prop.get("maximum", low + 99)
-        return int(low + variant % max(int(high - low) + 1, 1))
-    if kind == "number":
-        low = prop.get("minimum", 1)
-        return float(low) + 0.5 * (variant + 1)
-    if kind == "boolean":
-        return variant % 2 == 0
-    if kind == "array":
-        return []
-    if kind == "object":
-        return example_arguments(prop, variant)
-    formats = {
-        "date": "2026-01-15",
-        "date-time": "2026-01-15T09:30:00Z",
-        "email": "a@example.com",
-        "uri": "https://example.com/",
-    }
-    if prop.get("format") in formats:
-        return formats[prop["format"]]
-    return f"{name} {variant + 1}"
 
 
 def parse_header_lines(text: str) -> dict[str, str]:

@@ -140,6 +140,12 @@ FCSTUDIO_PROVIDER_ALLOWED_HOSTS = env_list("FCSTUDIO_PROVIDER_ALLOWED_HOSTS")
 # decrypt, so a new key goes first and old ones stay until re-encrypted. Empty: derived from
 # SECRET_KEY, which then cannot change without losing the stored secrets.
 FCSTUDIO_SECRET_KEYS = env_list("FCSTUDIO_SECRET_KEYS")
+# Where the studio itself is reachable from its own process: the demo workspace's provider
+# calls the built-in demo model at <this>/demo-model/v1. Unset in production, where load_demo
+# then creates no demo provider (providers may not reach loopback there unless allowed).
+FCSTUDIO_PUBLIC_URL = env_str(
+    "FCSTUDIO_PUBLIC_URL", "" if PRODUCTION else "http://127.0.0.1:8000"
+).rstrip("/")
 # The largest import a person may paste or upload.
 FCSTUDIO_MAX_IMPORT_BYTES = int(env_str("FCSTUDIO_MAX_IMPORT_BYTES", str(5 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = FCSTUDIO_MAX_IMPORT_BYTES + 1024 * 1024

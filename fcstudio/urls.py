@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("demo-model/v1/", include("conversations.demo_model_urls")),
     path("t/<slug:team>/", views.team_detail, name="team"),
     path("t/<slug:team>/members/<int:member>/", views.member_role, name="member_role"),
     path("t/<slug:team>/", include("tools_app.urls")),

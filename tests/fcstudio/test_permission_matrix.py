@@ -15,7 +15,7 @@ from fcstudio.models import ROLE_RANK, Membership, Role
 
 # Views outside any team: reachable by anyone logged in, or by anyone at all.
 LOGIN_ONLY = {"home"}
-PUBLIC = {"login", "logout", "favicon"}
+PUBLIC = {"login", "logout", "favicon", "demo_model_chat_completions", "demo_model_models"}
 V, E, A = Role.VIEWER, Role.EDITOR, Role.ADMIN
 # name: (role needed to read, role needed to write)
 EXPECTED_ROLES = {

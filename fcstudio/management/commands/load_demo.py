@@ -1,5 +1,6 @@
-"""Create (or refresh) the demo workspace: a team, a user, a catalog of realistic tools, and a
-provider when the environment names one (``OPENAI_BASE_URL`` and ``OPENAI_API_KEY``)."""
+"""Create (or refresh) the demo workspace: a team, a user, a catalog of realistic tools, the
+built-in demo model as a provider with a conversation ready to run, and a provider when the
+environment names one (``OPENAI_BASE_URL`` and ``OPENAI_API_KEY``)."""
 
 import os
 from pathlib import Path
@@ -8,8 +9,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
 
+from conversations import compose, demo_model
 from conversations.management.commands.add_provider import upsert_provider
+from conversations.models import Conversation
 from fcstudio.models import Membership, Role, Team
 from tools_app import catalog as catalog_ops
 from tools_app.models import Catalog, Tool
@@ -138,6 +142,8 @@ DEMO_TOOLS: list[dict[str, Any]] = [
 ]
 
 
+DEMO_CONVERSATION_TITLE = "Demo model: Weather in Oslo, Lima and Osaka?"
+DEMO_PROMPT = "Weather in Oslo, Lima and Osaka?"
 ENV_PROVIDER_NAME = "OpenAI (from environment)"
 DEFAULT_ENV_MODEL = "gpt-4o-mini"
 
@@ -188,12 +194,55 @@ class Command(BaseCommand):
                 },
             )
             catalog_ops.import_text(samples, bfcl.read_text(encoding="utf-8"), author=user)
+        self.stdout.write(self.demo_model(team, user, catalog))
         self.stdout.write(self.environment_provider(team))
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo workspace ready: http://127.0.0.1:8000/  "
                 f"user: demo  password: {options['password']}"
             )
+        )
+
+    def demo_model(self, team: Team, user: Any, catalog: Catalog) -> str:
+        """The built-in demo model as a provider, and a conversation ready to Run against it.
+
+        The provider is refreshed on every run (its URL follows ``FCSTUDIO_PUBLIC_URL``); the
+        conversation is created once, so a person's runs and edits of it are kept.
+        """
+        public_url = settings.FCSTUDIO_PUBLIC_URL
+        if not public_url:
+            return "No demo model provider: FCSTUDIO_PUBLIC_URL is not set (production)."
+        provider, _ = upsert_provider(
+            team,
+            name=demo_model.PROVIDER_NAME,
+            base_url=f"{public_url}/demo-model/v1",
+            api_key="demo-model-needs-no-key",
+            model=demo_model.MODEL_ID,
+        )
+        conversation = Conversation.objects.filter(team=team, title=DEMO_CONVERSATION_TITLE).first()
+        if conversation is None:
+            conversation = compose.create_conversation(
+                team,
+                user,
+                {
+                    "title": DEMO_CONVERSATION_TITLE,
+                    "provider": provider,
+                    "model": demo_model.MODEL_ID,
+                    "system": "You are a travel assistant.",
+                    "user": DEMO_PROMPT,
+                    "tools": list(catalog.tools.order_by("name")),
+                    "tool_choice": "auto",
+                    "parallel_tool_calls": True,
+                    "strategy": "asyncio",
+                    "max_rounds": 4,
+                },
+            )
+        conversation_url = reverse(
+            "conversation", kwargs={"team": team.slug, "conversation": conversation.pk}
+        )
+        return (
+            f"Demo model ready: provider {provider.name!r} at {provider.base_url}; open "
+            f"{public_url}{conversation_url} and press Run."
         )
 
     def environment_provider(self, team: Team) -> str:

@@ -1,0 +1,62 @@
+"""The demo model's HTTP face: `POST chat/completions` (plain or streamed) and `GET models`,
+OpenAI-compatible, under `/demo-model/v1/`.
+
+Public on purpose: it answers from the request alone (`conversations.demo_model`), costs nothing
+and touches no data, so it needs no session, no CSRF token and accepts any bearer key. Parsing and
+answering run in a worker thread, so a large body never holds up the event loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.views.decorators.csrf import csrf_exempt
+
+from . import demo_model
+
+
+def _error(status: int, message: str, *, code: str | None = None) -> JsonResponse:
+    return JsonResponse(demo_model.error_body(message, code=code), status=status)
+
+
+def _answer(raw: bytes) -> tuple[demo_model.DemoRequest, demo_model.DemoAnswer]:
+    request = demo_model.parse_request(raw)
+    return request, demo_model.answer(request)
+
+
+@csrf_exempt
+async def chat_completions(request: HttpRequest) -> HttpResponseBase:
+    if request.method != "POST":
+        return _error(405, f"Method {request.method} not allowed: POST a chat completion request.")
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        return _error(413, "The request body is too large.", code="request_too_large")
+    try:
+        parsed, answer = await sync_to_async(_answer, thread_sensitive=False)(raw)
+    except demo_model.DemoRequestError as exc:
+        return JsonResponse(exc.body(), status=exc.status)
+    created = int(time.time())
+    if not parsed.stream:
+        return JsonResponse(demo_model.completion(parsed, answer, created=created))
+    events = list(demo_model.sse_events(parsed, answer, created=created))
+
+    async def stream() -> AsyncIterator[bytes]:
+        for event in events:
+            yield event
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+@csrf_exempt
+async def models(request: HttpRequest) -> HttpResponseBase:
+    if request.method != "GET":
+        return _error(405, f"Method {request.method} not allowed: GET the model list.")
+    return JsonResponse(demo_model.models_list())
