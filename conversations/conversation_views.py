@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from fcstudio.limits import KB, MB, body_limit
 from fcstudio.models import Role
 from fcstudio.secrets import SecretError
 from fcstudio.teams import team_view
@@ -21,12 +22,19 @@ from .models import Conversation, Provider, ToolExecution
 from .providers import provider_config, set_api_key, set_extra_headers
 from .view_models import conversation_summary, filter_choices, message_context, rounds_for
 
+SMALL_FORM_BYTES = 64 * KB
+# Two 50,000-character messages and the picked tools' ids.
+NEW_CONVERSATION_BYTES = 1 * MB
+# Content and tool calls take up to 200,000 characters each.
+MESSAGE_BODY_BYTES = 2 * MB
+
 
 def _conversation(request: HttpRequest, pk: int) -> Conversation:
     return get_object_or_404(Conversation, team=request.team, pk=pk)  # type: ignore[attr-defined]
 
 
 @team_view(role=Role.VIEWER, write_role=Role.ADMIN)
+@body_limit(SMALL_FORM_BYTES)
 @require_http_methods(["GET", "POST"])
 def provider_list(request: HttpRequest) -> HttpResponse:
     team = request.team  # type: ignore[attr-defined]
@@ -49,6 +57,7 @@ def provider_list(request: HttpRequest) -> HttpResponse:
 
 
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)
+@body_limit(SMALL_FORM_BYTES)
 @require_http_methods(["GET", "POST"])
 def provider_edit(request: HttpRequest, provider_id: int) -> HttpResponse:
     team = request.team  # type: ignore[attr-defined]
@@ -67,6 +76,7 @@ def provider_edit(request: HttpRequest, provider_id: int) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def provider_test(request: HttpRequest, provider_id: int) -> HttpResponse:
     """List the endpoint's models, or say clearly why that failed."""
@@ -90,6 +100,7 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(NEW_CONVERSATION_BYTES)
 @require_http_methods(["GET", "POST"])
 def conversation_new(request: HttpRequest) -> HttpResponse:
     team = request.team  # type: ignore[attr-defined]
@@ -131,6 +142,7 @@ def conversation_detail(request: HttpRequest, conversation: int) -> HttpResponse
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def conversation_run(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
@@ -144,6 +156,7 @@ def conversation_run(request: HttpRequest, conversation: int) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def conversation_stop(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
@@ -155,6 +168,7 @@ def conversation_stop(request: HttpRequest, conversation: int) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def call_decide(request: HttpRequest, conversation: int, execution: int) -> HttpResponse:
     """Approve or deny a call that waits for a person."""
@@ -173,6 +187,7 @@ def call_decide(request: HttpRequest, conversation: int, execution: int) -> Http
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def conversation_fork(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
@@ -195,6 +210,7 @@ def conversation_export(request: HttpRequest, conversation: int) -> HttpResponse
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(MESSAGE_BODY_BYTES)
 @require_POST
 def message_add(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
@@ -214,6 +230,7 @@ def message_add(request: HttpRequest, conversation: int) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(MESSAGE_BODY_BYTES)
 @require_http_methods(["GET", "POST"])
 def message_edit(request: HttpRequest, conversation: int, position: int) -> HttpResponse:
     current = _conversation(request, conversation)
@@ -235,6 +252,7 @@ def message_edit(request: HttpRequest, conversation: int, position: int) -> Http
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def conversation_delete(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)

@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from fcstudio.limits import MB, body_limit
 from fcstudio.models import Role
 from fcstudio.teams import team_view
 from tools_app import schema_form
@@ -24,6 +25,10 @@ from .forms import BatchForm, FillForm, example_arguments
 from .models import Batch, BatchSource
 from .timeline import batch_gantt
 
+# The calls box takes up to 2,000,000 characters (256 calls); Try it's raw arguments 200,000.
+LAB_BODY_BYTES = 4 * MB
+TRY_BODY_BYTES = 1 * MB
+
 
 def _example_calls(tool: Tool, count: int) -> str:
     calls = [
@@ -34,6 +39,7 @@ def _example_calls(tool: Tool, count: int) -> str:
 
 
 @team_view(role=Role.VIEWER, write_role=Role.EDITOR)
+@body_limit(LAB_BODY_BYTES)
 @require_http_methods(["GET", "POST"])
 def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
@@ -82,6 +88,7 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(LAB_BODY_BYTES)
 @require_POST
 def batch_fill(request: HttpRequest, catalog: str) -> HttpResponse:
     """Swap the calls box for N example calls of the chosen tool."""
@@ -135,6 +142,7 @@ def batch_compare(request: HttpRequest, group: str) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(TRY_BODY_BYTES)
 @require_POST
 def tool_try(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
     """Run one call of the tool's latest version and show what the model would get back."""
