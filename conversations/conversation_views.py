@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from asgiref.sync import async_to_sync
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -16,13 +17,14 @@ from fcstudio.secrets import SecretError
 from fcstudio.teams import team_view
 from tools_app.views import json_download
 
-from . import compose, dispatch, provider
+from . import compose, dispatch, provider, tool_picker
 from .forms import ConversationForm, MessageForm, ProviderForm
 from .models import Conversation, Provider, ToolExecution
 from .providers import provider_config, set_api_key, set_extra_headers
 from .view_models import conversation_summary, filter_choices, message_context, rounds_for
 
 SMALL_FORM_BYTES = 64 * KB
+CONVERSATIONS_PER_PAGE = 50
 # Two 50,000-character messages and the picked tools' ids.
 NEW_CONVERSATION_BYTES = 1 * MB
 # Content and tool calls take up to 200,000 characters each.
@@ -95,8 +97,12 @@ def provider_test(request: HttpRequest, provider_id: int) -> HttpResponse:
 @team_view()
 @require_GET
 def conversation_list(request: HttpRequest) -> HttpResponse:
-    conversations = Conversation.objects.filter(team=request.team).select_related("provider")[:100]  # type: ignore[attr-defined]
-    return render(request, "conversations/conversation_list.html", {"conversations": conversations})
+    conversations = Conversation.objects.filter(team=request.team).select_related("provider")  # type: ignore[attr-defined]
+    page = Paginator(conversations, CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    template = "conversations/conversation_list.html"
+    if request.htmx:  # type: ignore[attr-defined]
+        template += "#conversation-table"
+    return render(request, template, {"conversations": page.object_list, "page": page})
 
 
 @team_view(role=Role.EDITOR)
@@ -111,11 +117,20 @@ def conversation_new(request: HttpRequest) -> HttpResponse:
             dispatch.start_run(conversation)
         return redirect("conversation", team=team.slug, conversation=conversation.pk)
     has_providers = team.providers.exists()
-    return render(
-        request,
-        "conversations/conversation_new.html",
-        {"form": form, "has_providers": has_providers},
-    )
+    context = {
+        "form": form,
+        "has_providers": has_providers,
+        "search": tool_picker.search_tools(team, ""),
+    }
+    return render(request, "conversations/conversation_new.html", context)
+
+
+@team_view(role=Role.EDITOR)
+@require_GET
+def tool_search(request: HttpRequest) -> HttpResponse:
+    """The builder's tool picker: the tools matching a search, grouped by catalog."""
+    search = tool_picker.search_tools(request.team, request.GET.get("q", ""))  # type: ignore[attr-defined]
+    return render(request, "conversations/conversation_new.html#tool-results", {"search": search})
 
 
 def detail_context(conversation: Conversation, status: str = "", tool: str = "") -> dict:

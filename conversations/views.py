@@ -28,6 +28,8 @@ from .timeline import batch_gantt
 # The calls box takes up to 2,000,000 characters (256 calls); Try it's raw arguments 200,000.
 LAB_BODY_BYTES = 4 * MB
 TRY_BODY_BYTES = 1 * MB
+# Tool names offered by the lab's fill box; others are typed.
+FILL_CHOICES = 200
 
 
 def _example_calls(tool: Tool, count: int) -> str:
@@ -43,12 +45,12 @@ def _example_calls(tool: Tool, count: int) -> str:
 @require_http_methods(["GET", "POST"])
 def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
-    tools = list(current.tools.all())
-    names = [tool.name for tool in tools]
     if request.method == "POST":
-        form = BatchForm(request.POST, tool_names=names)
+        form = BatchForm(request.POST, tool_names=[])
         if form.is_valid():
             calls = form.cleaned_data["calls"]
+            # Only the tools the calls name: a catalog may hold thousands.
+            tools = list(current.tools.filter(name__in={call.name for call in calls}))
             if "compare" in request.POST:
                 group = Batch.new_compare_group()
                 for strategy in STRATEGIES:
@@ -70,8 +72,10 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
             )
             return redirect("batch", team=request.team.slug, batch=batch.pk)  # type: ignore[attr-defined]
     else:
-        initial = {"calls": _example_calls(tools[0], 8) if tools else "[]"}
-        form = BatchForm(initial=initial, tool_names=names)
+        first = current.tools.first()
+        initial = {"calls": _example_calls(first, 8) if first else "[]"}
+        form = BatchForm(initial=initial, tool_names=[])
+    shown_tools = list(current.tools.values_list("name", flat=True)[:FILL_CHOICES])
     recent = Batch.objects.filter(
         team=request.team,  # type: ignore[attr-defined]
         source__in=[BatchSource.LAB, BatchSource.TRY],
@@ -80,7 +84,8 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
     context = {
         "catalog": current,
         "form": form,
-        "tools": tools,
+        "tools": shown_tools,
+        "more_tools": len(shown_tools) == FILL_CHOICES,
         "recent": recent,
         "can_run": request.membership.allows(Role.EDITOR),  # type: ignore[attr-defined]
     }

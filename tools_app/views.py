@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -28,6 +29,7 @@ from .models import Catalog, Tool
 # bytes a character. Longer fields that fit are caught by `overlong_fields`.
 EDITOR_BODY_BYTES = 2 * MB
 SMALL_FORM_BYTES = 64 * 1024
+TOOLS_PER_PAGE = 50
 
 
 def team_catalog(request: HttpRequest, slug: str) -> Catalog:
@@ -94,9 +96,11 @@ def catalog_detail(request: HttpRequest, catalog: str) -> HttpResponse:
             | Q(original_name__icontains=query)
             | Q(description__icontains=query)
         )
+    page = Paginator(tools, TOOLS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "catalog": current,
-        "tools": list(tools),
+        "tools": page.object_list,
+        "page": page,
         "query": query,
         "total": current.tools.count(),
     }
