@@ -7,6 +7,7 @@ the deployment hardening that `manage.py check --deploy` asks for.
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
+    "axes",
     "fcstudio",
     "tools_app",
     "conversations",
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out log-in into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "fcstudio.urls"
@@ -132,6 +136,8 @@ FCSTUDIO_HTTP_ALLOWED_HOSTS = env_list("FCSTUDIO_HTTP_ALLOWED_HOSTS")
 FCSTUDIO_SECRET_KEYS = env_list("FCSTUDIO_SECRET_KEYS")
 # The largest import a person may paste or upload.
 FCSTUDIO_MAX_IMPORT_BYTES = int(env_str("FCSTUDIO_MAX_IMPORT_BYTES", str(5 * 1024 * 1024)))
+# Django's own ceiling on a body's form fields (files aside), for views that declare no
+# smaller limit of their own (fcstudio.limits): the largest import pasted, and some room.
 DATA_UPLOAD_MAX_MEMORY_SIZE = FCSTUDIO_MAX_IMPORT_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = FCSTUDIO_MAX_IMPORT_BYTES + 1024 * 1024
 
@@ -149,6 +155,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Failed log-ins are counted per user name and address together, so a locked-out pair leaves
+# that person's other addresses and the address's other people free. The throttle comes
+# first and only refuses; ModelBackend (the first with get_user) is what force_login uses.
+AUTHENTICATION_BACKENDS = [
+    "fcstudio.login_throttle.LoginThrottle",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(env_str("FCSTUDIO_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(env_str("FCSTUDIO_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "fcstudio.login_throttle.locked_out"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
