@@ -116,7 +116,7 @@ class RequestSizeMiddleware:
         return None
 
 
-def overlong_fields(form_class: type[forms.BaseForm], data: Mapping[str, Any]) -> list[str]:
+def overlong_fields(form_class: type[forms.Form], data: Mapping[str, Any]) -> list[str]:
     """One message per posted field longer than the form's `max_length` for it.
 
     For forms whose checks run before field validation would stop them (a live check).

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from axes.backends import AxesStandaloneBackend
+from axes.backends import AxesStandaloneBackend  # type: ignore[import-untyped]
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -37,7 +37,9 @@ def locked_out(request: HttpRequest, *_: Any) -> HttpResponse:
     cool_off = settings.AXES_COOLOFF_TIME
     context = {
         "failure_limit": settings.AXES_FAILURE_LIMIT,
-        "username": str(request.POST.get(settings.AXES_USERNAME_FORM_FIELD, ""))[:150],
+        "username": str(
+            request.POST.get(getattr(settings, "AXES_USERNAME_FORM_FIELD", "username"), "")
+        )[:150],
         "minutes": round(cool_off.total_seconds() / 60) if cool_off else None,
     }
     return render(request, "registration/locked_out.html", context, status=429)
