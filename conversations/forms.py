@@ -225,6 +225,15 @@ TOOL_CHOICE_MODES = [
 ]
 
 
+class PickedToolsField(forms.ModelMultipleChoiceField):
+    """The tools ticked in the builder; too many is refused before any is looked up."""
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, list | tuple) and len(value) > MAX_PICKED_TOOLS:
+            raise forms.ValidationError(f"A request takes at most {MAX_PICKED_TOOLS} tools.")
+        return super().clean(value)
+
+
 class ToolChoiceField(forms.ChoiceField):
     """tool_choice: a mode, or one tool by name.
 
@@ -259,7 +268,7 @@ class ConversationForm(forms.Form):
     user = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}), max_length=50_000, label="User message"
     )
-    tools = forms.ModelMultipleChoiceField(
+    tools = PickedToolsField(
         queryset=Tool.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     tool_choice = ToolChoiceField(choices=[])
@@ -302,8 +311,6 @@ class ConversationForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         tools = list(cleaned.get("tools") or [])
-        if len(tools) > MAX_PICKED_TOOLS:
-            self.add_error("tools", f"A request takes at most {MAX_PICKED_TOOLS} tools.")
         names = [tool.name for tool in tools]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
