@@ -4,22 +4,31 @@ from __future__ import annotations
 
 from asgiref.sync import async_to_sync
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from fcstudio.limits import KB, MB, body_limit
 from fcstudio.models import Role
 from fcstudio.secrets import SecretError
 from fcstudio.teams import team_view
 from tools_app.views import json_download
 
-from . import compose, dispatch, provider
+from . import compose, dispatch, provider, tool_picker
 from .forms import ConversationForm, MessageForm, ProviderForm
 from .models import Conversation, Provider, ToolExecution
 from .providers import provider_config, set_api_key, set_extra_headers
 from .view_models import conversation_summary, filter_choices, message_context, rounds_for
+
+SMALL_FORM_BYTES = 64 * KB
+CONVERSATIONS_PER_PAGE = 50
+# Two 50,000-character messages and the picked tools' ids.
+NEW_CONVERSATION_BYTES = 1 * MB
+# Content and tool calls take up to 200,000 characters each.
+MESSAGE_BODY_BYTES = 2 * MB
 
 
 def _conversation(request: HttpRequest, pk: int) -> Conversation:
@@ -27,6 +36,7 @@ def _conversation(request: HttpRequest, pk: int) -> Conversation:
 
 
 @team_view(role=Role.VIEWER, write_role=Role.ADMIN)
+@body_limit(SMALL_FORM_BYTES)
 @require_http_methods(["GET", "POST"])
 def provider_list(request: HttpRequest) -> HttpResponse:
     team = request.team  # type: ignore[attr-defined]
@@ -49,6 +59,7 @@ def provider_list(request: HttpRequest) -> HttpResponse:
 
 
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)
+@body_limit(SMALL_FORM_BYTES)
 @require_http_methods(["GET", "POST"])
 def provider_edit(request: HttpRequest, provider_id: int) -> HttpResponse:
     team = request.team  # type: ignore[attr-defined]
@@ -67,6 +78,7 @@ def provider_edit(request: HttpRequest, provider_id: int) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def provider_test(request: HttpRequest, provider_id: int) -> HttpResponse:
     """List the endpoint's models, or say clearly why that failed."""
@@ -85,11 +97,16 @@ def provider_test(request: HttpRequest, provider_id: int) -> HttpResponse:
 @team_view()
 @require_GET
 def conversation_list(request: HttpRequest) -> HttpResponse:
-    conversations = Conversation.objects.filter(team=request.team).select_related("provider")[:100]  # type: ignore[attr-defined]
-    return render(request, "conversations/conversation_list.html", {"conversations": conversations})
+    conversations = Conversation.objects.filter(team=request.team).select_related("provider")  # type: ignore[attr-defined]
+    page = Paginator(conversations, CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))
+    template = "conversations/conversation_list.html"
+    if request.htmx:  # type: ignore[attr-defined]
+        template += "#conversation-table"
+    return render(request, template, {"conversations": page.object_list, "page": page})
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(NEW_CONVERSATION_BYTES)
 @require_http_methods(["GET", "POST"])
 def conversation_new(request: HttpRequest) -> HttpResponse:
     team = request.team  # type: ignore[attr-defined]
@@ -100,11 +117,20 @@ def conversation_new(request: HttpRequest) -> HttpResponse:
             dispatch.start_run(conversation)
         return redirect("conversation", team=team.slug, conversation=conversation.pk)
     has_providers = team.providers.exists()
-    return render(
-        request,
-        "conversations/conversation_new.html",
-        {"form": form, "has_providers": has_providers},
-    )
+    context = {
+        "form": form,
+        "has_providers": has_providers,
+        "search": tool_picker.search_tools(team, ""),
+    }
+    return render(request, "conversations/conversation_new.html", context)
+
+
+@team_view(role=Role.EDITOR)
+@require_GET
+def tool_search(request: HttpRequest) -> HttpResponse:
+    """The builder's tool picker: the tools matching a search, grouped by catalog."""
+    search = tool_picker.search_tools(request.team, request.GET.get("q", ""))  # type: ignore[attr-defined]
+    return render(request, "conversations/conversation_new.html#tool-results", {"search": search})
 
 
 def detail_context(conversation: Conversation, status: str = "", tool: str = "") -> dict:
@@ -131,6 +157,7 @@ def conversation_detail(request: HttpRequest, conversation: int) -> HttpResponse
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def conversation_run(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
@@ -144,6 +171,7 @@ def conversation_run(request: HttpRequest, conversation: int) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def conversation_stop(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
@@ -155,6 +183,7 @@ def conversation_stop(request: HttpRequest, conversation: int) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def call_decide(request: HttpRequest, conversation: int, execution: int) -> HttpResponse:
     """Approve or deny a call that waits for a person."""
@@ -173,6 +202,7 @@ def call_decide(request: HttpRequest, conversation: int, execution: int) -> Http
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def conversation_fork(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
@@ -195,6 +225,7 @@ def conversation_export(request: HttpRequest, conversation: int) -> HttpResponse
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(MESSAGE_BODY_BYTES)
 @require_POST
 def message_add(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
@@ -214,6 +245,7 @@ def message_add(request: HttpRequest, conversation: int) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(MESSAGE_BODY_BYTES)
 @require_http_methods(["GET", "POST"])
 def message_edit(request: HttpRequest, conversation: int, position: int) -> HttpResponse:
     current = _conversation(request, conversation)
@@ -235,6 +267,7 @@ def message_edit(request: HttpRequest, conversation: int, position: int) -> Http
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def conversation_delete(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -178,6 +179,43 @@ class ProviderForm(forms.ModelForm):
         return parse_header_lines(text) if text.strip() else None
 
 
+# OpenAI's limit on the tools of one request.
+MAX_PICKED_TOOLS = 128
+TOOL_CHOICE_MODES = [
+    ("auto", "auto: the model decides"),
+    ("none", "none: answer without tools"),
+    ("required", "required: call at least one tool"),
+]
+
+
+class PickedToolsField(forms.ModelMultipleChoiceField):
+    """The tools ticked in the builder; too many is refused before any is looked up."""
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, list | tuple) and len(value) > MAX_PICKED_TOOLS:
+            raise forms.ValidationError(f"A request takes at most {MAX_PICKED_TOOLS} tools.")
+        return super().clean(value)
+
+
+class ToolChoiceField(forms.ChoiceField):
+    """tool_choice: a mode, or one tool by name.
+
+    Only the picked tools are offered as named options (a team may have thousands of tools);
+    the name of any of the team's tools is accepted here, so that the form can say it is not
+    among the chosen ones rather than that it does not exist.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.known_tool: Callable[[str], bool] = lambda name: False
+
+    def valid_value(self, value: Any) -> bool:
+        if super().valid_value(value):
+            return True
+        kind, _, name = str(value).partition(":")
+        return kind == "function" and bool(name) and self.known_tool(name)
+
+
 class ConversationForm(forms.Form):
     title = forms.CharField(required=False, max_length=200)
     provider = forms.ModelChoiceField(queryset=Provider.objects.none(), empty_label=None)
@@ -193,10 +231,10 @@ class ConversationForm(forms.Form):
     user = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}), max_length=50_000, label="User message"
     )
-    tools = forms.ModelMultipleChoiceField(
+    tools = PickedToolsField(
         queryset=Tool.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
-    tool_choice = forms.ChoiceField(choices=[])
+    tool_choice = ToolChoiceField(choices=[])
     keep_tool_choice = forms.BooleanField(
         required=False,
         label="Keep forcing tool_choice",
@@ -225,13 +263,19 @@ class ConversationForm(forms.Form):
         tools = Tool.objects.filter(catalog__team=team, version__gt=0).select_related("catalog")
         self.fields["tools"].queryset = tools
         self.fields["tools"].label_from_instance = lambda t: f"{t.name} ({t.catalog.name})"
-        named = [(f"function:{t.name}", f"only {t.name}") for t in tools]
-        self.fields["tool_choice"].choices = [
-            ("auto", "auto: the model decides"),
-            ("none", "none: answer without tools"),
-            ("required", "required: call at least one tool"),
-            *named,
-        ]
+        self.picked_tools = self._picked(tools)
+        named = [(f"function:{t.name}", f"only {t.name}") for t in self.picked_tools]
+        choice_field = self.fields["tool_choice"]
+        choice_field.choices = [*TOOL_CHOICE_MODES, *named]  # type: ignore[attr-defined]
+        choice_field.known_tool = lambda name: tools.filter(name=name).exists()  # type: ignore[attr-defined]
+
+    def _picked(self, tools: Any) -> list[Tool]:
+        """The tools ticked in the posted form, rendered back as ticked; never the whole list."""
+        if not self.is_bound:
+            return []
+        values = self.data.getlist("tools") if hasattr(self.data, "getlist") else []
+        ids = [int(v) for v in values if str(v).isdigit()][: MAX_PICKED_TOOLS + 1]
+        return list(tools.filter(pk__in=ids).order_by("catalog__name", "name"))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -21,6 +21,11 @@ urlpatterns += [
     path("conversations/", conversation_views.conversation_list, name="conversations"),
     path("conversations/new/", conversation_views.conversation_new, name="conversation_new"),
     path(
+        "conversations/new/tools/",
+        conversation_views.tool_search,
+        name="conversation_tool_search",
+    ),
+    path(
         "conversations/<int:conversation>/",
         conversation_views.conversation_detail,
         name="conversation",

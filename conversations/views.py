@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from fcstudio.limits import MB, body_limit
 from fcstudio.models import Role
 from fcstudio.teams import team_view
 from tools_app import schema_form
@@ -24,6 +25,12 @@ from .forms import BatchForm, FillForm, example_arguments
 from .models import Batch, BatchSource
 from .timeline import batch_gantt
 
+# The calls box takes up to 2,000,000 characters (256 calls); Try it's raw arguments 200,000.
+LAB_BODY_BYTES = 4 * MB
+TRY_BODY_BYTES = 1 * MB
+# Tool names offered by the lab's fill box; others are typed.
+FILL_CHOICES = 200
+
 
 def _example_calls(tool: Tool, count: int) -> str:
     calls = [
@@ -34,15 +41,16 @@ def _example_calls(tool: Tool, count: int) -> str:
 
 
 @team_view(role=Role.VIEWER, write_role=Role.EDITOR)
+@body_limit(LAB_BODY_BYTES)
 @require_http_methods(["GET", "POST"])
 def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
-    tools = list(current.tools.all())
-    names = [tool.name for tool in tools]
     if request.method == "POST":
-        form = BatchForm(request.POST, tool_names=names)
+        form = BatchForm(request.POST, tool_names=[])
         if form.is_valid():
             calls = form.cleaned_data["calls"]
+            # Only the tools the calls name: a catalog may hold thousands.
+            tools = list(current.tools.filter(name__in={call.name for call in calls}))
             if "compare" in request.POST:
                 group = Batch.new_compare_group()
                 for strategy in STRATEGIES:
@@ -64,8 +72,10 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
             )
             return redirect("batch", team=request.team.slug, batch=batch.pk)  # type: ignore[attr-defined]
     else:
-        initial = {"calls": _example_calls(tools[0], 8) if tools else "[]"}
-        form = BatchForm(initial=initial, tool_names=names)
+        first = current.tools.first()
+        initial = {"calls": _example_calls(first, 8) if first else "[]"}
+        form = BatchForm(initial=initial, tool_names=[])
+    shown_tools = list(current.tools.values_list("name", flat=True)[:FILL_CHOICES])
     recent = Batch.objects.filter(
         team=request.team,  # type: ignore[attr-defined]
         source__in=[BatchSource.LAB, BatchSource.TRY],
@@ -74,7 +84,8 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
     context = {
         "catalog": current,
         "form": form,
-        "tools": tools,
+        "tools": shown_tools,
+        "more_tools": len(shown_tools) == FILL_CHOICES,
         "recent": recent,
         "can_run": request.membership.allows(Role.EDITOR),  # type: ignore[attr-defined]
     }
@@ -82,6 +93,7 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(LAB_BODY_BYTES)
 @require_POST
 def batch_fill(request: HttpRequest, catalog: str) -> HttpResponse:
     """Swap the calls box for N example calls of the chosen tool."""
@@ -135,6 +147,7 @@ def batch_compare(request: HttpRequest, group: str) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(TRY_BODY_BYTES)
 @require_POST
 def tool_try(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
     """Run one call of the tool's latest version and show what the model would get back."""

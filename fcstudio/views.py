@@ -2,11 +2,15 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from tools_app.models import Catalog
+
 from .forms import MemberForm, RoleForm
+from .limits import KB, body_limit
 from .models import Membership, Role
 from .teams import team_view
 
@@ -17,12 +21,15 @@ def home(request: HttpRequest) -> HttpResponse:
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("team")
-        .prefetch_related("team__catalogs__tools")
+        .prefetch_related(
+            Prefetch("team__catalogs", queryset=Catalog.objects.annotate(tool_count=Count("tools")))
+        )
     )
     return render(request, "home.html", {"memberships": memberships})
 
 
 @team_view(role=Role.VIEWER, write_role=Role.ADMIN)
+@body_limit(64 * KB)
 @require_http_methods(["GET", "POST"])
 def team_detail(request: HttpRequest) -> HttpResponse:
     team = request.team  # type: ignore[attr-defined]
@@ -45,6 +52,7 @@ def team_detail(request: HttpRequest) -> HttpResponse:
 
 
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)
+@body_limit(64 * KB)
 @require_POST
 def member_role(request: HttpRequest, member: int) -> HttpResponse:
     team = request.team  # type: ignore[attr-defined]

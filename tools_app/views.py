@@ -6,7 +6,9 @@ import difflib
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from fcstudio.limits import MB, body_limit, overlong_fields
 from fcstudio.models import Role
 from fcstudio.teams import team_view
 
@@ -21,6 +24,12 @@ from . import catalog as catalog_ops
 from . import importers, schema, schema_form
 from .forms import CatalogForm, DiffForm, ImportForm, ToolForm, TryForm
 from .models import Catalog, Tool
+
+# The editor's fields allow about 330,000 characters; percent-encoded JSON is at most a few
+# bytes a character. Longer fields that fit are caught by `overlong_fields`.
+EDITOR_BODY_BYTES = 2 * MB
+SMALL_FORM_BYTES = 64 * 1024
+TOOLS_PER_PAGE = 50
 
 
 def team_catalog(request: HttpRequest, slug: str) -> Catalog:
@@ -38,6 +47,7 @@ def _tool(request: HttpRequest, catalog: str, tool: str) -> Tool:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_http_methods(["GET", "POST"])
 def catalog_new(request: HttpRequest) -> HttpResponse:
     form = CatalogForm(request.POST or None, team=request.team)  # type: ignore[attr-defined]
@@ -51,6 +61,7 @@ def catalog_new(request: HttpRequest) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_http_methods(["GET", "POST"])
 def catalog_edit(request: HttpRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
@@ -64,6 +75,7 @@ def catalog_edit(request: HttpRequest, catalog: str) -> HttpResponse:
 
 
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def catalog_delete(request: HttpRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
@@ -84,9 +96,11 @@ def catalog_detail(request: HttpRequest, catalog: str) -> HttpResponse:
             | Q(original_name__icontains=query)
             | Q(description__icontains=query)
         )
+    page = Paginator(tools, TOOLS_PER_PAGE).get_page(request.GET.get("page"))
     context = {
         "catalog": current,
-        "tools": list(tools),
+        "tools": page.object_list,
+        "page": page,
         "query": query,
         "total": current.tools.count(),
     }
@@ -112,9 +126,22 @@ def _checks_context(form: ToolForm) -> dict[str, Any]:
     return context
 
 
+def _too_large_checks(problems: list[str]) -> dict[str, Any]:
+    findings = [schema.Finding("error", "too_large", f"{p} Not checked.") for p in problems]
+    return {"check": schema.ToolCheck(None, errors=findings), "entry_json": "", "preview": None}
+
+
 def _editor(request: HttpRequest, current: Catalog, tool: Tool | None) -> HttpResponse:
     can_edit = request.membership.allows(Role.EDITOR)  # type: ignore[attr-defined]
-    if request.method == "POST":
+    status = 200
+    problems = overlong_fields(ToolForm, request.POST) if request.method == "POST" else []
+    for problem in problems:
+        messages.error(request, f"{problem} Nothing was saved.")
+    if problems:
+        # Shown again as stored: echoing the oversized fields would make the page as large.
+        form = ToolForm(initial=ToolForm.initial_for(tool), catalog=current, tool=tool)
+        status = 413
+    elif request.method == "POST":
         form = ToolForm(request.POST, catalog=current, tool=tool)
         if form.is_valid():
             target = form.apply(tool or Tool(catalog=current))
@@ -130,12 +157,12 @@ def _editor(request: HttpRequest, current: Catalog, tool: Tool | None) -> HttpRe
     else:
         form = ToolForm(initial=ToolForm.initial_for(tool), catalog=current, tool=tool)
     context = {"form": form, "catalog": current, "tool": tool, "can_edit": can_edit}
-    context.update(_checks_context(form))
+    context.update(_too_large_checks(problems) if problems else _checks_context(form))
     if tool is not None and can_edit:
         context["try_form"] = TryForm()
         context["try_generated"] = schema_form.form_for_schema(tool.parameters)
     # A form shown again with its errors is a 200, as Django's own views do.
-    return render(request, "tools_app/tool_edit.html", context)
+    return render(request, "tools_app/tool_edit.html", context, status=status)
 
 
 def target_url(tool: Tool) -> str:
@@ -144,12 +171,14 @@ def target_url(tool: Tool) -> str:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(EDITOR_BODY_BYTES)
 @require_http_methods(["GET", "POST"])
 def tool_new(request: HttpRequest, catalog: str) -> HttpResponse:
     return _editor(request, team_catalog(request, catalog), None)
 
 
 @team_view()
+@body_limit(EDITOR_BODY_BYTES)
 @require_http_methods(["GET", "POST"])
 def tool_edit(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
     current = _tool(request, catalog, tool)
@@ -157,10 +186,15 @@ def tool_edit(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(EDITOR_BODY_BYTES)
 @require_POST
 def tool_check(request: HttpRequest, catalog: str) -> HttpResponse:
     """The live check while typing: errors, lint, the form preview and the tools entry."""
     current = team_catalog(request, catalog)
+    problems = overlong_fields(ToolForm, request.POST)
+    if problems:
+        context = _too_large_checks(problems)
+        return render(request, "tools_app/tool_edit.html#checks", context, status=413)
     tool = None
     if request.POST.get("tool_id", "").isdigit():
         tool = current.tools.filter(pk=int(request.POST["tool_id"])).first()
@@ -169,6 +203,7 @@ def tool_check(request: HttpRequest, catalog: str) -> HttpResponse:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(SMALL_FORM_BYTES)
 @require_POST
 def tool_delete(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
     current = _tool(request, catalog, tool)
@@ -242,6 +277,7 @@ def _headers(snapshot: dict[str, Any]) -> dict[str, Any]:
 
 
 @team_view(role=Role.EDITOR)
+@body_limit(settings.FCSTUDIO_MAX_IMPORT_BYTES + 64 * 1024)
 @require_http_methods(["GET", "POST"])
 def catalog_import(request: HttpRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)

@@ -46,6 +46,15 @@
     document.querySelectorAll("select[name=implementation_kind]").forEach(syncKind);
   });
 
+  // A request the server refused as too large (413) still shows its message where the swap
+  // was going; the fragment keeps the target's id so later swaps find it.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 413) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   // Ask before destructive submits marked with data-confirm.
   document.addEventListener("submit", function (event) {
     const message = event.target.getAttribute && event.target.getAttribute("data-confirm");
