@@ -43,6 +43,7 @@ EXPECTED_ROLES = {
     "provider_test": (E, E),
     "conversations": (V, E),
     "conversation_new": (E, E),
+    "conversation_tool_search": (E, E),
     "conversation": (V, E),
     "conversation_run": (E, E),
     "conversation_stop": (E, E),
