@@ -29,9 +29,11 @@ from .models import (
     Batch,
     BatchSource,
     BatchStatus,
+    Conversation,
     ExecutionStatus,
     Message,
     ModelCall,
+    RunStatus,
     ToolExecution,
 )
 
@@ -40,6 +42,24 @@ if TYPE_CHECKING:
 
 MAX_RESULT_CHARS = 64 * 1024
 OPEN_CALL_STATUSES = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+
+
+# -- conversations recorded elsewhere ------------------------------------------------------
+
+
+def open_recorded_conversation(
+    team: Any, *, title: str, model: str, provider: Any = None
+) -> Conversation:
+    """A conversation another app had (seen through the recording proxy, or imported): its
+    messages and model calls are written here like a run's, but no worker ever drives it."""
+    return Conversation.objects.create(
+        team=team,
+        title=title[:200],
+        model=model[:200],
+        provider=provider,
+        recorded=True,
+        status=RunStatus.FINISHED,
+    )
 
 
 # -- messages ---------------------------------------------------------------------------------
@@ -401,6 +421,7 @@ __all__ = [
     "finished_results",
     "interrupt_model_calls",
     "open_batch",
+    "open_recorded_conversation",
     "record_model_error",
     "record_model_turn",
     "start_model_call",

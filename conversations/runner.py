@@ -611,7 +611,7 @@ def claim_run(conversation_id: int, worker: str, now: Any = None) -> bool:
     with transaction.atomic():
         found = (
             Conversation.objects.select_for_update()
-            .filter(claimable, pk=conversation_id)
+            .filter(claimable, pk=conversation_id, recorded=False)
             .values_list("status", "worker")
             .first()
         )
