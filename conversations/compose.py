@@ -11,6 +11,7 @@ from django.utils import timezone
 from tools_app import schema
 from tools_app.models import ToolVersion
 
+from . import recording
 from .models import Conversation, Message, RunStatus
 
 
@@ -124,18 +125,7 @@ def _ensure_idle(conversation: Conversation) -> None:
 def add_message(conversation: Conversation, payload: dict[str, Any], user: Any) -> Message:
     """Append a message written by hand (an assistant turn with tool calls, a tool result…)."""
     _ensure_idle(conversation)
-    messages = list(conversation.messages.select_for_update())
-    assistants = sum(1 for m in messages if m.role == "assistant")
-    round_number = assistants if payload["role"] == "assistant" else max(assistants - 1, 0)
-    return Message.objects.create(
-        conversation=conversation,
-        position=len(messages),
-        round=round_number,
-        role=payload["role"],
-        payload=payload,
-        edited_by=user if getattr(user, "is_authenticated", False) else None,
-        edited_at=timezone.now(),
-    )
+    return recording.append_message(conversation.pk, payload, by_hand=True, user=user)
 
 
 @transaction.atomic

@@ -1,7 +1,7 @@
 """Records of execution: batches of tool calls and each call's ToolExecution.
 
 A Batch is one engine run: from the Batch lab, a tool's "Try it" panel, or (later) one round of a
-conversation or a recorded proxy exchange. Rows are written by `conversations.execution`, which
+conversation or a recorded proxy exchange. Rows are written by `conversations.recording`, which
 subscribes to the engine's events; nothing here runs tools.
 """
 
@@ -96,6 +96,9 @@ class Conversation(models.Model):
         "until the round limit.",
     )
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.DRAFT)
+    # Recorded from another app's traffic (the recording proxy, an import), not driven here:
+    # its model calls and messages are a record, and no worker ever claims or resumes it.
+    recorded = models.BooleanField(default=False)
     failure = models.TextField(blank=True)
     stop_requested = models.BooleanField(default=False)
     worker = models.CharField(max_length=200, blank=True)

@@ -22,12 +22,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from fcstudio.secrets import SecretError
-from tools_app.engine import Event, EventKind, ToolCall, ToolSpec, execute_batch
+from tools_app.engine import CallResult, Event, EventKind, ToolCall, ToolSpec, execute_batch
 from tools_app.models import ToolVersion
 
-from . import live, provider
+from . import live, provider, recording
 from .compose import tools_for
-from .execution import BatchOptions, Recorder, prepare_batch
+from .execution import BatchOptions, prepare_batch
 from .models import (
     ACTIVE_STATUSES,
     TAKEOVER_AFTER,
@@ -133,15 +133,7 @@ def _unanswered_calls(conversation_id: int) -> list[ToolCall]:
 
 
 def _append(conversation_id: int, round_number: int, payload: dict[str, Any]) -> Message:
-    with transaction.atomic():
-        count = Message.objects.select_for_update().filter(conversation_id=conversation_id).count()
-        return Message.objects.create(
-            conversation_id=conversation_id,
-            position=count,
-            round=round_number,
-            role=payload["role"],
-            payload=payload,
-        )
+    return recording.append_message(conversation_id, payload, round_number=round_number)
 
 
 def build_request(setup: Setup, messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -230,15 +222,9 @@ def _finish(conversation_id: int, status: str, failure: str) -> None:
 
 
 def _close_open_calls(conversation_id: int, reason: str) -> list[int]:
-    """Unfinished calls become CANCELLED and running batches failed, with the reason; returns
-    the batches it closed."""
-    running = Batch.objects.filter(conversation_id=conversation_id, status="running")
-    closed = list(running.values_list("pk", flat=True))
-    ToolExecution.objects.filter(
-        batch__conversation_id=conversation_id, status__in=["queued", "running"]
-    ).update(status="error", error_code="CANCELLED", error_message=reason)
-    Batch.objects.filter(pk__in=closed).update(status="failed", failure=reason)
-    return closed
+    """Unfinished calls become CANCELLED and running batches failed, with the reason (finished
+    calls keep their results, for a resumed run to reuse); returns the batches it closed."""
+    return recording.close_batches(Batch.objects.filter(conversation_id=conversation_id), reason)
 
 
 async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
@@ -246,8 +232,12 @@ async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
     round_number = await sync_to_async(_next_round)(conversation_id)
     pending = await sync_to_async(_unanswered_calls)(conversation_id)
     if pending:
+        # Calls that finished before a crash or a stop are not run again: tools may have acted.
+        reused = await sync_to_async(recording.finished_results)(
+            conversation_id, round_number - 1, [call.id for call in pending]
+        )
         await live.publish(conversation_id, {"kind": "round_started", "round": round_number - 1})
-        await _run_tools(conversation_id, round_number - 1, setup, pending)
+        await _run_tools(conversation_id, round_number - 1, setup, pending, reused=reused)
     while round_number < conversation.max_rounds:
         if await sync_to_async(_heartbeat)(conversation_id):
             raise StopRequested
@@ -284,11 +274,8 @@ def _model_failure(conversation_id: int) -> str:
 async def _call_model(
     conversation_id: int, round_number: int, setup: Setup, request: dict[str, Any]
 ) -> provider.AssistantTurn | None:
-    record = await sync_to_async(ModelCall.objects.create)(
-        conversation_id=conversation_id,
-        round=round_number,
-        request={"model": setup.config.model, **request},
-        started_at=timezone.now(),
+    record = await sync_to_async(recording.start_model_call)(
+        conversation_id, round_number, {"model": setup.config.model, **request}
     )
     await live.publish(
         conversation_id,
@@ -326,33 +313,17 @@ async def _call_model(
         await live.publish(conversation_id, {"kind": "model_finished", "round": round_number})
         return None
     await frames.flush()
-    await sync_to_async(_record_model_turn)(record.pk, turn)
+    await sync_to_async(recording.record_model_turn)(record.pk, turn)
     await live.publish(conversation_id, {"kind": "model_finished", "round": round_number})
     return turn
 
 
 def _record_model_error(pk: int, exc: provider.ProviderError, started: Any) -> None:
-    ModelCall.objects.filter(pk=pk).update(
-        ok=False,
-        error_kind=exc.kind,
-        error_message=exc.message
-        + (f" (retry after {exc.retry_after:g} s)" if exc.retry_after else ""),
-        duration_ms=(timezone.now() - started).total_seconds() * 1000,
-    )
-
-
-def _record_model_turn(pk: int, turn: provider.AssistantTurn) -> None:
-    usage = turn.usage or {}
-    ModelCall.objects.filter(pk=pk).update(
-        ok=True,
-        response=turn.to_message(),
-        finish_reason=turn.finish_reason or "",
-        problems=list(turn.problems),
-        prompt_tokens=usage.get("prompt_tokens"),
-        completion_tokens=usage.get("completion_tokens"),
-        total_tokens=usage.get("total_tokens"),
-        duration_ms=turn.duration_s * 1000,
-        first_token_ms=None if turn.first_token_s is None else turn.first_token_s * 1000,
+    recording.record_model_error(
+        pk,
+        exc.kind,
+        exc.message + (f" (retry after {exc.retry_after:g} s)" if exc.retry_after else ""),
+        (timezone.now() - started).total_seconds() * 1000,
     )
 
 
@@ -363,12 +334,36 @@ async def _run_tools(
     drafts: list[Any],
     *,
     lead_ms: float | None = None,
+    reused: dict[str, str] | None = None,
 ) -> None:
-    conversation = setup.conversation
+    """Run the round's calls and append every tool message in the order of the calls; a call
+    with a result in `reused` (content by tool_call_id) is answered with it, not run."""
     calls = [
         d if isinstance(d, ToolCall) else ToolCall(id=d.id, name=d.name, arguments=d.arguments)
         for d in drafts
     ]
+    reused = reused or {}
+    to_run = [call for call in calls if call.id not in reused]
+    results = iter(
+        await _run_batch(conversation_id, round_number, setup, to_run, lead_ms) if to_run else []
+    )
+    for call in calls:
+        if call.id in reused:
+            payload = {"role": "tool", "tool_call_id": call.id, "content": reused[call.id]}
+        else:
+            payload = next(results).to_message()
+        message = await sync_to_async(_append)(conversation_id, round_number, payload)
+        await live.publish(conversation_id, {"kind": "message", "message_id": message.pk})
+
+
+async def _run_batch(
+    conversation_id: int,
+    round_number: int,
+    setup: Setup,
+    calls: list[ToolCall],
+    lead_ms: float | None,
+) -> list[CallResult]:
+    conversation = setup.conversation
     options = BatchOptions(
         strategy=conversation.strategy, max_concurrency=conversation.max_concurrency
     )
@@ -381,7 +376,7 @@ async def _run_tools(
         conversation=conversation,
         round_number=round_number,
     )
-    recorder = Recorder(batch, calls)
+    recorder = recording.ExecutionRecorder(batch, calls, specs)
     bars = {call.id: LiveRow(tool_name=call.name, tool_call_id=call.id) for call in calls}
     order = [call.id for call in calls]
 
@@ -429,22 +424,24 @@ async def _run_tools(
     async def approver(call: ToolCall, spec: ToolSpec) -> bool:
         return await _await_approval(conversation_id, batch.pk, call.id)
 
-    outcome = await execute_batch(
-        calls,
-        specs,
-        strategy=options.strategy,
-        max_concurrency=options.max_concurrency,
-        approver=approver,
-        on_event=on_event,
-    )
+    try:
+        outcome = await execute_batch(
+            calls,
+            specs,
+            strategy=options.strategy,
+            max_concurrency=options.max_concurrency,
+            approver=approver,
+            on_event=on_event,
+        )
+    finally:
+        # Stopped or not, what finished is written before the run closes what did not.
+        await recorder.settle()
     await frames.flush()
     await sync_to_async(recorder.finish)(outcome)
     await live.publish(
         conversation_id, {"kind": "batch_finished", "round": round_number, "batch_id": batch.pk}
     )
-    for result in outcome.results:
-        message = await sync_to_async(_append)(conversation_id, round_number, result.to_message())
-        await live.publish(conversation_id, {"kind": "message", "message_id": message.pk})
+    return outcome.results
 
 
 async def _await_approval(conversation_id: int, batch_id: int, call_id: str) -> bool:
@@ -614,7 +611,7 @@ def claim_run(conversation_id: int, worker: str, now: Any = None) -> bool:
     with transaction.atomic():
         found = (
             Conversation.objects.select_for_update()
-            .filter(claimable, pk=conversation_id)
+            .filter(claimable, pk=conversation_id, recorded=False)
             .values_list("status", "worker")
             .first()
         )
@@ -655,9 +652,7 @@ def mark_interrupted(conversation_id: int, reason: str) -> list[int]:
     """What a dead worker left open is closed with the reason; nothing stays "running".
     Returns the batches it closed."""
     closed = _close_open_calls(conversation_id, reason)
-    ModelCall.objects.filter(conversation_id=conversation_id, ok=False, error_kind="").update(
-        error_kind="interrupted", error_message=reason
-    )
+    recording.interrupt_model_calls(conversation_id, reason)
     return closed
 
 

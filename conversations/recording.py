@@ -1,0 +1,428 @@
+"""The one write path for what runs leave behind: messages, model calls, batches and each tool
+call's execution.
+
+The model loop, the Batch lab, Try it and the recording proxy all write through here, so a
+record looks the same whoever made it. Each call's state is written as it happens, from the
+engine's events (`ExecutionRecorder`): a worker killed mid-batch leaves every finished call
+recorded, and a resumed run reuses those results (`finished_results`) instead of calling the
+tool again. Nothing here runs tools, calls providers or talks to pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from tools_app.engine import BatchResult, CallResult, Event, EventKind, ToolCall, ToolSpec
+from tools_app.models import ToolVersion
+from tools_app.runtime import spec_for
+
+from .models import (
+    Batch,
+    BatchSource,
+    BatchStatus,
+    Conversation,
+    ExecutionStatus,
+    Message,
+    ModelCall,
+    RunStatus,
+    ToolExecution,
+)
+
+if TYPE_CHECKING:
+    from .provider import AssistantTurn
+
+MAX_RESULT_CHARS = 64 * 1024
+OPEN_CALL_STATUSES = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+
+
+# -- conversations recorded elsewhere ------------------------------------------------------
+
+
+def open_recorded_conversation(
+    team: Any, *, title: str, model: str, provider: Any = None
+) -> Conversation:
+    """A conversation another app had (seen through the recording proxy, or imported): its
+    messages and model calls are written here like a run's, but no worker ever drives it."""
+    return Conversation.objects.create(
+        team=team,
+        title=title[:200],
+        model=model[:200],
+        provider=provider,
+        recorded=True,
+        status=RunStatus.FINISHED,
+    )
+
+
+# -- messages ---------------------------------------------------------------------------------
+
+
+def append_message(
+    conversation_id: int,
+    payload: dict[str, Any],
+    *,
+    round_number: int | None = None,
+    by_hand: bool = False,
+    user: Any = None,
+) -> Message:
+    """Store `payload` as the conversation's next message.
+
+    The conversation's messages are locked while the position is chosen, so two writers never
+    take the same one (a COUNT cannot be locked; the rows it counts can). Without a round, an
+    assistant turn opens the next round and any other message joins the current one. A message
+    written `by_hand` is stamped as edited (by `user`, when signed in).
+    """
+    with transaction.atomic():
+        roles = list(
+            Message.objects.select_for_update()
+            .filter(conversation_id=conversation_id)
+            .values_list("role", flat=True)
+        )
+        if round_number is None:
+            assistants = roles.count("assistant")
+            round_number = assistants if payload["role"] == "assistant" else max(assistants - 1, 0)
+        person = user if by_hand and getattr(user, "is_authenticated", False) else None
+        return Message.objects.create(
+            conversation_id=conversation_id,
+            position=len(roles),
+            round=round_number,
+            role=payload["role"],
+            payload=payload,
+            edited_by=person,
+            edited_at=timezone.now() if by_hand else None,
+        )
+
+
+# -- model calls ------------------------------------------------------------------------------
+
+
+def start_model_call(
+    conversation_id: int, round_number: int, request: dict[str, Any], started_at: Any = None
+) -> ModelCall:
+    """The request, stored before it is sent: a crash leaves it open, and takeover marks it."""
+    return ModelCall.objects.create(
+        conversation_id=conversation_id,
+        round=round_number,
+        request=request,
+        started_at=started_at or timezone.now(),
+    )
+
+
+def record_model_error(pk: int, kind: str, message: str, duration_ms: float | None) -> None:
+    ModelCall.objects.filter(pk=pk).update(
+        ok=False, error_kind=kind, error_message=message, duration_ms=duration_ms
+    )
+
+
+def record_model_turn(pk: int, turn: AssistantTurn) -> None:
+    usage = turn.usage or {}
+    ModelCall.objects.filter(pk=pk).update(
+        ok=True,
+        response=turn.to_message(),
+        finish_reason=turn.finish_reason or "",
+        problems=list(turn.problems),
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+        total_tokens=usage.get("total_tokens"),
+        duration_ms=turn.duration_s * 1000,
+        first_token_ms=None if turn.first_token_s is None else turn.first_token_s * 1000,
+    )
+
+
+def interrupt_model_calls(conversation_id: int, reason: str) -> None:
+    """Model calls that never got an answer or an error (their worker died) say why."""
+    ModelCall.objects.filter(conversation_id=conversation_id, ok=False, error_kind="").update(
+        error_kind="interrupted", error_message=reason
+    )
+
+
+# -- batches and executions -------------------------------------------------------------------
+
+
+def open_batch(
+    *,
+    team: Any,
+    versions: Sequence[ToolVersion],
+    calls: Sequence[ToolCall],
+    strategy: str,
+    max_concurrency: int | None = None,
+    fail_fast: bool = False,
+    source: str = BatchSource.LAB,
+    user: Any = None,
+    compare_group: uuid.UUID | None = None,
+    conversation: Any = None,
+    round_number: int | None = None,
+) -> tuple[Batch, dict[str, ToolSpec]]:
+    """Create the Batch and its queued executions; return them with the pinned specs."""
+    by_name = {version.snapshot["name"]: version for version in versions}
+    specs = {name: spec_for(version) for name, version in by_name.items()}
+    with transaction.atomic():
+        batch = Batch.objects.create(
+            team=team,
+            conversation=conversation,
+            round=round_number,
+            source=source,
+            strategy=strategy,
+            max_concurrency=max_concurrency,
+            fail_fast=fail_fast,
+            compare_group=compare_group,
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        ToolExecution.objects.bulk_create(
+            ToolExecution(
+                batch=batch,
+                position=position,
+                tool_call_id=call.id,
+                tool_name=call.name,
+                tool_id=by_name[call.name].tool_id if call.name in by_name else None,
+                tool_version=by_name.get(call.name),
+                raw_arguments=call.arguments,
+            )
+            for position, call in enumerate(calls)
+        )
+    return batch, specs
+
+
+def close_batches(batches: QuerySet[Batch], reason: str) -> list[int]:
+    """The one way open records are closed (a failed batch, a stopped run, a dead worker's):
+    their unfinished calls become CANCELLED and their running batches failed, with the reason.
+    Finished calls keep their results. Returns the batches it closed."""
+    closed = list(batches.filter(status=BatchStatus.RUNNING).values_list("pk", flat=True))
+    ToolExecution.objects.filter(
+        batch__in=batches.values("pk"), status__in=OPEN_CALL_STATUSES
+    ).update(status=ExecutionStatus.ERROR, error_code="CANCELLED", error_message=reason)
+    Batch.objects.filter(pk__in=closed).update(status=BatchStatus.FAILED, failure=reason)
+    return closed
+
+
+def finished_results(conversation_id: int, round_number: int, call_ids: Iterable[str]) -> dict:
+    """Tool message contents of calls of this round that finished in an earlier batch (one a
+    dead worker or a stop cut short), by tool_call_id; the latest wins. Calls closed as
+    CANCELLED never finished (no finished time) and are not among them."""
+    rows = (
+        ToolExecution.objects.filter(
+            batch__conversation_id=conversation_id,
+            batch__round=round_number,
+            tool_call_id__in=list(call_ids),
+            status__in=[ExecutionStatus.OK, ExecutionStatus.ERROR],
+            finished_ms__isnull=False,
+        )
+        .order_by("batch_id", "position")
+        .values_list("tool_call_id", "content")
+    )
+    return dict(rows)
+
+
+class ExecutionRecorder:
+    """Subscribes to one batch's engine events and writes each call's state as it happens.
+
+    `on_event` runs inside the engine's event loop and only notes the change; a writer task
+    stores what was noted, in one transaction, off the loop. Changes noted while a write is
+    under way go together in the next one, so a busy batch costs few writes and a finished
+    call is on disk within one write of finishing. `settle()` waits for the last write;
+    `finish()` then stores the batch's totals and each call's exact result (the events carry
+    the tool message, not the parsed arguments or the result before it was rendered).
+    """
+
+    def __init__(self, batch: Batch, calls: Sequence[ToolCall], specs: dict[str, ToolSpec]):
+        self.batch = batch
+        self._positions: dict[str, list[int]] = {}
+        for position, call in enumerate(calls):
+            self._positions.setdefault(call.id, []).append(position)
+        self._raw = {
+            position: bool(specs.get(call.name) and specs[call.name].raw_result)
+            for position, call in enumerate(calls)
+        }
+        self._started: dict[int, float] = {}
+        self._finished: set[int] = set()
+        self._retries: dict[int, list[float]] = {}
+        self._queued_ms: float = 0.0
+        self._pending: dict[int, dict[str, Any]] = {}
+        self._writer: asyncio.Task[None] | None = None
+
+    # Inside the event loop: quick, no database.
+
+    def on_event(self, event: Event) -> None:
+        if event.call_id is None:
+            return
+        ms = round(event.t * 1000, 3)
+        if event.kind == EventKind.CALL_QUEUED:
+            position = event.data.get("index")
+            if isinstance(position, int):
+                self._queued_ms = ms
+                self._note(position, {"queued_ms": ms})
+            return
+        position = self._position(event)
+        if position is None:
+            return
+        if event.kind == EventKind.CALL_STARTED:
+            self._started.setdefault(position, ms)
+            self._note(
+                position,
+                {
+                    "status": ExecutionStatus.RUNNING,
+                    "started_ms": self._started[position],
+                    "attempts": int(event.data.get("attempt", 1)),
+                },
+            )
+        elif event.kind == EventKind.CALL_RETRYING:
+            marks = self._retries.setdefault(position, [])
+            marks.append(ms)
+            attempts = int(event.data.get("attempt", 2)) - 1
+            self._note(position, {"retry_marks_ms": list(marks), "attempts": attempts})
+        elif event.kind == EventKind.CALL_FINISHED:
+            self._finished.add(position)
+            self._note(position, self._finished_fields(position, event, ms))
+
+    def _position(self, event: Event) -> int | None:
+        """The row an event is about. A model may repeat an id within one turn: its calls
+        are matched in order, the first still open first."""
+        positions = self._positions.get(event.call_id or "", [])
+        if len(positions) == 1:
+            return positions[0]
+        for position in positions:
+            if position in self._finished:
+                continue
+            if event.kind == EventKind.CALL_STARTED and position in self._started:
+                continue
+            return position
+        return positions[0] if positions else None
+
+    def _finished_fields(self, position: int, event: Event, ms: float) -> dict[str, Any]:
+        data = event.data
+        error = data.get("error") or None
+        content = str(data.get("content") or "")
+        result, truncated = _capped(None if error else _result_of(content, self._raw[position]))
+        return {
+            "status": ExecutionStatus.OK if data.get("status") == "ok" else ExecutionStatus.ERROR,
+            "error_code": error.get("code", "") if error else "",
+            "error_message": error.get("message", "") if error else "",
+            "error_details": error.get("details") if error else None,
+            "result": result,
+            "result_truncated": truncated,
+            "content": content,
+            "attempts": int(data.get("attempts") or 0),
+            "queued_ms": self._queued_ms,
+            "started_ms": self._started.get(position),
+            "finished_ms": ms,
+            "worker": data.get("worker") or "",
+        }
+
+    def _note(self, position: int, fields: dict[str, Any]) -> None:
+        self._pending.setdefault(position, {}).update(fields)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._write_pending())
+
+    async def _write_pending(self) -> None:
+        try:
+            while self._pending:
+                await asyncio.sleep(0)  # what else this tick brings goes in the same write
+                pending, self._pending = self._pending, {}
+                await sync_to_async(self._write)(pending)
+        finally:
+            self._writer = None
+
+    async def settle(self) -> None:
+        """Wait until every noted change is written (raises what a failed write raised)."""
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    # Outside the event loop: the database.
+
+    def _write(self, pending: dict[int, dict[str, Any]]) -> None:
+        groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
+        for position, fields in pending.items():
+            key = json.dumps(fields, sort_keys=True, default=str)
+            groups.setdefault(key, (fields, []))[1].append(position)
+        with transaction.atomic():
+            for fields, positions in groups.values():
+                ToolExecution.objects.filter(batch_id=self.batch.pk, position__in=positions).update(
+                    **fields
+                )
+
+    def finish(self, outcome: BatchResult) -> None:
+        with transaction.atomic():
+            for position, result in enumerate(outcome.results):
+                ToolExecution.objects.filter(batch_id=self.batch.pk, position=position).update(
+                    retry_marks_ms=self._retries.get(position, []), **execution_fields(result)
+                )
+            Batch.objects.filter(pk=self.batch.pk).update(
+                status=BatchStatus.FINISHED,
+                started_at=outcome.started_at,
+                finished_at=outcome.finished_at,
+                wall_ms=outcome.wall_s * 1000,
+                sum_call_ms=outcome.sum_call_s * 1000,
+                speedup=outcome.speedup,
+            )
+        self.batch.refresh_from_db()
+
+    def fail(self, reason: str) -> None:
+        with transaction.atomic():
+            close_batches(Batch.objects.filter(pk=self.batch.pk), reason)
+        self.batch.refresh_from_db()
+
+
+def execution_fields(result: CallResult) -> dict[str, Any]:
+    stored, truncated = _capped(result.result)
+    return {
+        "status": ExecutionStatus.OK if result.ok else ExecutionStatus.ERROR,
+        "parsed_arguments": result.parsed_arguments,
+        "error_code": result.error.code.value if result.error else "",
+        "error_message": result.error.message if result.error else "",
+        "error_details": result.error.details if result.error else None,
+        "result": stored,
+        "result_truncated": truncated,
+        "content": result.content,
+        "attempts": result.attempts,
+        "queued_ms": result.queued_at * 1000,
+        "started_ms": None if result.started_at is None else result.started_at * 1000,
+        "finished_ms": result.finished_at * 1000,
+        "worker": result.worker or "",
+    }
+
+
+def _result_of(content: str, raw: bool) -> Any:
+    """The result inside a success envelope (or a raw result's text), from the tool message."""
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return content
+    if raw:
+        return body
+    return body.get("result") if isinstance(body, dict) else body
+
+
+def _capped(value: Any) -> tuple[Any, bool]:
+    """The result as stored: JSON as is, or its text cut at MAX_RESULT_CHARS with a flag."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = json.dumps(str(value))
+        value = str(value)
+    if len(text) <= MAX_RESULT_CHARS:
+        return value, False
+    return {"truncated": text[:MAX_RESULT_CHARS]}, True
+
+
+__all__ = [
+    "MAX_RESULT_CHARS",
+    "ExecutionRecorder",
+    "append_message",
+    "close_batches",
+    "execution_fields",
+    "finished_results",
+    "interrupt_model_calls",
+    "open_batch",
+    "open_recorded_conversation",
+    "record_model_error",
+    "record_model_turn",
+    "start_model_call",
+]
