@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from . import untrusted
 from .arguments import (
     REF_PREFIX,
     Reference,
@@ -306,6 +307,15 @@ class _Batch:
         self._record(index, result)
 
     def _record(self, index: int, result: CallResult) -> None:
+        # Every result passes here: the one place a tool's error text (str(exc) of whatever it
+        # raised) is made storable and sendable. Successful values were cleaned by json_safe.
+        error = result.error
+        if error is not None and not untrusted.is_clean_json([error.message, error.details]):
+            result.error = ToolError(
+                error.code,
+                untrusted.clean_text(error.message),
+                untrusted.clean_json(json_safe(error.details)[0]),
+            )
         self.results[index] = result
         future = self._done[index]
         if not future.done():
@@ -667,7 +677,7 @@ class _Batch:
         safe: Any
         notes: list[str]
         if spec.raw_result and isinstance(value, str):
-            safe, notes = value, []
+            safe, notes = untrusted.clean_text(value), []
         else:
             safe, notes = json_safe(value)
         return CallResult(
