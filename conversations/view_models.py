@@ -7,6 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools_app.engine.untrusted import clean_json
+
 from .models import Batch, Conversation, Message, ModelCall
 from .timeline import batch_gantt
 
@@ -28,7 +30,7 @@ class LiveRow:
 
 def pretty_json(text: str) -> str:
     try:
-        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        return json.dumps(clean_json(json.loads(text)), indent=2, ensure_ascii=False)
     except (TypeError, ValueError):
         return text
 

@@ -22,6 +22,8 @@ from urllib.parse import unquote
 
 from jsonschema import Draft202012Validator
 
+from tools_app.engine import untrusted
+
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 NAME_MAX_LENGTH = 64
 
@@ -233,20 +235,13 @@ def iter_subschemas(schema: Any, path: str = "") -> Iterator[tuple[str, dict[str
 # --------------------------------------------------------------------------- parsing
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"the number {_shorten(text, 20)} is too large")
-    return number
-
-
 def loads(text: str) -> Any:
-    """``json.loads`` refusing NaN, Infinity and numbers too large for a float."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    """Untrusted JSON text, parsed strictly and cleaned (`tools_app.engine.untrusted`).
+
+    NaN, Infinity and numbers too large for a float raise ValueError; a lone surrogate or NUL
+    in a string comes back as its visible escape (``\\ud800``), so it can be saved and shown.
+    """
+    return untrusted.clean_json(untrusted.loads(text))
 
 
 def parse_json(text: str) -> tuple[Any, Finding | None]:
@@ -270,7 +265,7 @@ def parse_json(text: str) -> tuple[Any, Finding | None]:
             line=exc.lineno,
             column=exc.colno,
         )
-    except ValueError as exc:  # NaN / Infinity, refused by _reject_constant
+    except ValueError as exc:  # NaN / Infinity / 1e999, refused by untrusted.loads
         return None, Finding("error", "invalid_json", f"Not valid JSON: {exc}.", field="parameters")
     except RecursionError:
         return None, Finding(

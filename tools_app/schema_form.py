@@ -20,6 +20,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from tools_app.schema import loads
+
 MAX_REF_HOPS = 8
 
 
@@ -41,7 +43,7 @@ class JSONArgumentField(forms.CharField):
         if text in self.empty_values:
             return None
         try:
-            parsed = json.loads(text)
+            parsed = loads(str(text))  # strict, and cleaned (lone surrogates, NUL)
         except json.JSONDecodeError as exc:
             raise ValidationError(
                 "Not valid JSON: %(msg)s at line %(line)s, column %(column)s.",

@@ -31,6 +31,7 @@ def test_a_run_whose_model_streams_hostile_values_finishes_and_renders(
             tool_calls=[
                 {"id": "c1", "name": "get_weather", "arguments": '{"city": 1e999}'},
                 {"id": "c2", "name": "get_weather", "arguments": '{"city": "Oslo"}'},
+                {"id": "c3", "name": "get_weather", "arguments": '{"city": "\ud800\x00"}'},
             ],
         ),
         Reply(content="Done \udfff."),
@@ -44,6 +45,11 @@ def test_a_run_whose_model_streams_hostile_values_finishes_and_renders(
     assert first.error_code == "INVALID_JSON"
     assert "1e999" in first.error_message
     assert ToolExecution.objects.get(tool_call_id="c2").status == "ok"
+    third = ToolExecution.objects.get(tool_call_id="c3")
+    assert third.error_code == "INVALID_JSON"
+    assert "lone surrogate \\ud800" in third.error_message
+    assert third.raw_arguments == '{"city": "\\ud800\\u0000"}'
+
     assert not ToolExecution.objects.filter(status="queued").exists()
     assert not Batch.objects.exclude(status="finished").exists()
 
