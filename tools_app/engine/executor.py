@@ -435,6 +435,10 @@ class _Batch:
             arguments, error = await self._resolve_dependencies(item, arguments)
             if error is not None:
                 return self._failed(item, queued_at, error, arguments=arguments)
+        # Validation runs on the event loop, outside the call's timeout: asyncio.timeout cannot
+        # interrupt synchronous work anyway, and a thread per validation would cost more than
+        # the whole per-call budget. It is safe because it is bounded: patterns are matched by
+        # RE2 in linear time (patterns.py), so the cost grows with argument and schema size only.
         error = self._validate(spec, arguments)
         if error is None and self.guard is not None:
             error = await self._check_guard(item.call, spec, arguments)
