@@ -58,3 +58,4 @@ def test_a_run_whose_model_streams_hostile_values_finishes_and_renders(
     page = response.content.decode()
     assert "Checking \\ud800 and \\u0000 now." in page
     assert "Done \\udfff." in page
+    assert "{&quot;city&quot;: 1e999}" in page  # the arguments as sent, not as parsed
