@@ -615,7 +615,10 @@ class _Batch:
                             "name": spec.name,
                             "attempt": attempt + 1,
                             "delay_s": delay,
-                            "error": {"code": failure.code.value, "message": failure.message},
+                            "error": {
+                                "code": failure.code.value,
+                                "message": untrusted.clean_text(failure.message),
+                            },
                         },
                     )
                     await asyncio.sleep(delay)
