@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 
 from fcstudio.models import Team
-from tools_app.models import Tool, ToolVersion
+from tools_app.models import UNTRUSTED_JSON, Tool, ToolVersion
 
 
 class BatchSource(models.TextChoices):
@@ -151,7 +151,7 @@ class Message(models.Model):
     position = models.PositiveIntegerField()
     round = models.PositiveSmallIntegerField(default=0)
     role = models.CharField(max_length=10)
-    payload = models.JSONField()
+    payload = models.JSONField(**UNTRUSTED_JSON)
     created_at = models.DateTimeField(auto_now_add=True)
     edited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -187,13 +187,13 @@ class ModelCall(models.Model):
         Conversation, on_delete=models.CASCADE, related_name="model_calls"
     )
     round = models.PositiveSmallIntegerField()
-    request = models.JSONField()
-    response = models.JSONField(null=True, blank=True)
+    request = models.JSONField(**UNTRUSTED_JSON)
+    response = models.JSONField(**UNTRUSTED_JSON, null=True, blank=True)
     ok = models.BooleanField(default=False)
     error_kind = models.CharField(max_length=20, blank=True)
     error_message = models.TextField(blank=True)
     finish_reason = models.CharField(max_length=30, blank=True)
-    problems = models.JSONField(default=list, blank=True)
+    problems = models.JSONField(**UNTRUSTED_JSON, default=list, blank=True)
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     total_tokens = models.PositiveIntegerField(null=True, blank=True)
@@ -279,7 +279,7 @@ class ToolExecution(models.Model):
     tool = models.ForeignKey(Tool, null=True, blank=True, on_delete=models.SET_NULL)
     tool_version = models.ForeignKey(ToolVersion, null=True, blank=True, on_delete=models.SET_NULL)
     raw_arguments = models.TextField(blank=True)
-    parsed_arguments = models.JSONField(null=True, blank=True)
+    parsed_arguments = models.JSONField(**UNTRUSTED_JSON, null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED
     )
@@ -290,8 +290,8 @@ class ToolExecution(models.Model):
     )
     error_code = models.CharField(max_length=30, blank=True)
     error_message = models.TextField(blank=True)
-    error_details = models.JSONField(null=True, blank=True)
-    result = models.JSONField(null=True, blank=True)
+    error_details = models.JSONField(**UNTRUSTED_JSON, null=True, blank=True)
+    result = models.JSONField(**UNTRUSTED_JSON, null=True, blank=True)
     result_truncated = models.BooleanField(default=False)
     content = models.TextField(blank=True, help_text="The tool message content the model sees.")
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -299,7 +299,7 @@ class ToolExecution(models.Model):
     queued_ms = models.FloatField(default=0)
     started_ms = models.FloatField(null=True, blank=True)
     finished_ms = models.FloatField(null=True, blank=True)
-    retry_marks_ms = models.JSONField(default=list, blank=True)
+    retry_marks_ms = models.JSONField(**UNTRUSTED_JSON, default=list, blank=True)
     worker = models.CharField(max_length=200, blank=True)
 
     class Meta:

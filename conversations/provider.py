@@ -45,6 +45,7 @@ from tools_app.engine.implementations.http import (
     PinnedTransport,
     refuse_redirect_elsewhere,
 )
+from tools_app.engine.untrusted import clean_text
 
 ProviderErrorKind = Literal[
     "connection",
@@ -142,6 +143,7 @@ class ProviderError(Exception):
         retry_after: float | None = None,
         partial: AssistantTurn | None = None,
     ) -> None:
+        message = clean_text(message)  # error bodies quote whatever the server sent
         super().__init__(message)
         self.kind: ProviderErrorKind = kind
         self.message = message
@@ -338,14 +340,15 @@ class _Assembly:
                 await self._add_delta(delta)
             reason = _field(choice, "finish_reason")
             if reason:
-                self.finish_reason = reason
+                self.finish_reason = clean_text(reason) if isinstance(reason, str) else reason
 
     async def _add_delta(self, delta: Any) -> None:
         text = _text(_field(delta, "content"))
         if text:
             self._first_token()
             self.content.append(text)
-            await self._emit(Delta("text", text=text, accumulated="".join(self.content)))
+            accumulated = clean_text("".join(self.content))
+            await self._emit(Delta("text", text=clean_text(text), accumulated=accumulated))
         fragments = _field(delta, "tool_calls") or []
         if not isinstance(fragments, list):
             raise ProviderError("malformed", "A streamed chunk has tool_calls that are not a list.")
@@ -368,11 +371,11 @@ class _Assembly:
                 Delta(
                     "tool_call",
                     index=index,
-                    name=name,
-                    arguments=arguments,
-                    accumulated=call.arguments,
-                    call_id=call.id,
-                    call_name=call.name,
+                    name=clean_text(name),
+                    arguments=clean_text(arguments),
+                    accumulated=clean_text(call.arguments),
+                    call_id=clean_text(call.id),
+                    call_name=clean_text(call.name),
                 )
             )
 
@@ -388,8 +391,10 @@ class _Assembly:
             await result
 
     def turn(self, *, truncated: bool) -> AssistantTurn:
-        calls = [self.calls[index] for index in sorted(self.calls)]
-        turn = _turn("".join(self.content), calls, self.finish_reason, self.usage)
+        # Fragments are kept raw and cleaned whole: a surrogate pair split across two chunks
+        # is one character again here, not two escapes.
+        calls = [_cleaned(self.calls[index]) for index in sorted(self.calls)]
+        turn = _turn(clean_text("".join(self.content)), calls, self.finish_reason, self.usage)
         if truncated:
             turn.problems.append("truncated: the stream ended without a finish_reason")
         turn.first_token_s = self.first_token_s
@@ -407,6 +412,7 @@ def _read_completion(completion: Any, started: float) -> AssistantTurn:
     content = _field(message, "content")
     if content is not None and not isinstance(content, str):
         raise ProviderError("malformed", "The provider's answer has non-text content.")
+    content = None if content is None else clean_text(content)
     whole_calls = _field(message, "tool_calls") or []
     if not isinstance(whole_calls, list):
         raise ProviderError(
@@ -420,15 +426,16 @@ def _read_completion(completion: Any, started: float) -> AssistantTurn:
             # Some compatible servers send an object; OpenAI sends the JSON text.
             arguments = json.dumps(arguments)
             problems.append(f"arguments as object: tool call {position} sent JSON, not a string")
-        calls.append(
-            ToolCallDraft(
-                index=position,
-                id=_text(_field(call, "id")),
-                name=_text(_field(function, "name")),
-                arguments=_text(arguments),
-            )
+        draft = ToolCallDraft(
+            index=position,
+            id=_text(_field(call, "id")),
+            name=_text(_field(function, "name")),
+            arguments=_text(arguments),
         )
+        calls.append(_cleaned(draft))
     finish_reason = _field(choices[0], "finish_reason")
+    if isinstance(finish_reason, str):
+        finish_reason = clean_text(finish_reason)
     turn = _turn(content, calls, finish_reason, _usage(_field(completion, "usage")), problems)
     elapsed = time.perf_counter() - started
     turn.first_token_s = elapsed  # the whole answer is the first token when nothing streams
@@ -463,6 +470,20 @@ def _turn(
         finish_reason=finish_reason,
         usage=usage,
         problems=problems,
+    )
+
+
+def _cleaned(call: ToolCallDraft) -> ToolCallDraft:
+    """The call with lone surrogates and NUL escaped (`tools_app.engine.untrusted`).
+
+    In `arguments` the escape is JSON's own, so a lone surrogate still reaches the engine as
+    one and is refused there as ``INVALID_JSON`` with the reason.
+    """
+    return ToolCallDraft(
+        index=call.index,
+        id=clean_text(call.id),
+        name=clean_text(call.name),
+        arguments=clean_text(call.arguments),
     )
 
 

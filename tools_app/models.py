@@ -12,6 +12,11 @@ from django.db import models
 from django.utils import timezone
 
 from fcstudio.models import Team
+from tools_app.engine.untrusted import UntrustedJSONDecoder, UntrustedJSONEncoder
+
+#: For every JSONField: values are stored cleaned (they fit PostgreSQL's jsonb) and cleaned again
+#: on load, so rows written before cleaning existed still render (tools_app.engine.untrusted).
+UNTRUSTED_JSON: dict[str, Any] = {"encoder": UntrustedJSONEncoder, "decoder": UntrustedJSONDecoder}
 
 
 class Catalog(models.Model):
@@ -50,12 +55,12 @@ class Tool(models.Model):
         max_length=255, blank=True, help_text="The name in the source this tool was imported from."
     )
     description = models.TextField(blank=True)
-    parameters = models.JSONField(default=dict)
+    parameters = models.JSONField(**UNTRUSTED_JSON, default=dict)
     strict = models.BooleanField(default=False)
     implementation_kind = models.CharField(
         max_length=10, choices=ImplementationKind.choices, default=ImplementationKind.MOCK
     )
-    implementation_config = models.JSONField(default=dict, blank=True)
+    implementation_config = models.JSONField(**UNTRUSTED_JSON, default=dict, blank=True)
     timeout_s = models.FloatField(default=30.0)
     retries = models.PositiveSmallIntegerField(default=0)
     requires_approval = models.BooleanField(default=False)
@@ -111,7 +116,7 @@ SNAPSHOT_DEFAULTS: dict[str, Any] = {
 class ToolVersion(models.Model):
     tool = models.ForeignKey(Tool, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
-    snapshot = models.JSONField()
+    snapshot = models.JSONField(**UNTRUSTED_JSON)
     message = models.CharField(max_length=200, blank=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL

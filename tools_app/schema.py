@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from jsonschema import Draft202012Validator
+from tools_app.engine import patterns, untrusted
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 NAME_MAX_LENGTH = 64
@@ -233,20 +233,13 @@ def iter_subschemas(schema: Any, path: str = "") -> Iterator[tuple[str, dict[str
 # --------------------------------------------------------------------------- parsing
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError(f"the number {_shorten(text, 20)} is too large")
-    return number
-
-
 def loads(text: str) -> Any:
-    """``json.loads`` refusing NaN, Infinity and numbers too large for a float."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    """Untrusted JSON text, parsed strictly and cleaned (`tools_app.engine.untrusted`).
+
+    NaN, Infinity and numbers too large for a float raise ValueError; a lone surrogate or NUL
+    in a string comes back as its visible escape (``\\ud800``), so it can be saved and shown.
+    """
+    return untrusted.clean_json(untrusted.loads(text))
 
 
 def parse_json(text: str) -> tuple[Any, Finding | None]:
@@ -270,7 +263,7 @@ def parse_json(text: str) -> tuple[Any, Finding | None]:
             line=exc.lineno,
             column=exc.colno,
         )
-    except ValueError as exc:  # NaN / Infinity, refused by _reject_constant
+    except ValueError as exc:  # NaN / Infinity / 1e999, refused by untrusted.loads
         return None, Finding("error", "invalid_json", f"Not valid JSON: {exc}.", field="parameters")
     except RecursionError:
         return None, Finding(
@@ -339,21 +332,30 @@ def schema_findings(parameters: Any) -> list[Finding]:
             )
         ]
     findings: list[Finding] = []
-    validator = Draft202012Validator(
-        Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
-    for error in validator.iter_errors(parameters):
+    for error in patterns.meta_validator().iter_errors(parameters):
         path = pointer(*error.absolute_path)
         where = f" at {path}" if path else ""
-        findings.append(
-            Finding(
-                "error",
-                "not_a_schema",
-                f"Not a valid JSON Schema{where}: {_shorten(error.message)}.",
-                path=path,
-                field="parameters",
+        unsupported = patterns.unsupported_pattern_message(error)
+        if unsupported is not None:
+            findings.append(
+                Finding(
+                    "error",
+                    "unsupported_pattern",
+                    f"Pattern{where}: {_shorten(unsupported, 300)}",
+                    path=path,
+                    field="parameters",
+                )
             )
-        )
+        else:
+            findings.append(
+                Finding(
+                    "error",
+                    "not_a_schema",
+                    f"Not a valid JSON Schema{where}: {_shorten(error.message)}.",
+                    path=path,
+                    field="parameters",
+                )
+            )
         if len(findings) >= MAX_SCHEMA_ERRORS:
             break
     findings.sort(key=lambda f: f.path)
@@ -915,8 +917,15 @@ _NUMBER_TEXT = re.compile(r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$")
 
 
 def _valid_regex(value: Any) -> bool:
+    """Whether ``value`` is a regular expression at all, so that normalising keeps it.
+
+    A real one that RE2 cannot match (a backreference) is kept too: the check then reports it
+    with its pointer, rather than the import dropping it quietly. ``re`` only compiles here.
+    """
     if not isinstance(value, str):
         return False
+    if patterns.problem(value) is None:
+        return True
     try:
         re.compile(value)
     except (re.error, RecursionError, OverflowError, ValueError):
@@ -1302,10 +1311,9 @@ def schema_findings_are_valid(schema: Any) -> bool:
     """Whether the Draft 2020-12 meta-schema accepts ``schema`` (regex formats checked)."""
     if _depth(schema) > MAX_DEPTH + 2:
         return False
-    validator = Draft202012Validator(
-        Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
     try:
-        return validator.is_valid(schema)
+        # A pattern RE2 cannot match is still a schema: keep it, so the check can say why.
+        errors = patterns.meta_validator().iter_errors(schema)
+        return all(patterns.unsupported_pattern_message(error) for error in errors)
     except RecursionError:
         return False

@@ -20,6 +20,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from tools_app.engine import patterns
+from tools_app.schema import loads
+
 MAX_REF_HOPS = 8
 
 
@@ -41,7 +44,7 @@ class JSONArgumentField(forms.CharField):
         if text in self.empty_values:
             return None
         try:
-            parsed = json.loads(text)
+            parsed = loads(str(text))  # strict, and cleaned (lone surrogates, NUL)
         except json.JSONDecodeError as exc:
             raise ValidationError(
                 "Not valid JSON: %(msg)s at line %(line)s, column %(column)s.",
@@ -228,10 +231,14 @@ def _string_field(prop: dict[str, Any], common: dict[str, Any]) -> forms.Field:
     )
     pattern = prop.get("pattern")
     if isinstance(pattern, str):
-        # The schema editor reports bad patterns; the form just skips the check.
-        with contextlib.suppress(re.error, RecursionError, OverflowError, ValueError):
+        # The schema editor reports patterns RE2 refuses; the form just skips the check. Never
+        # Python's re: a pattern like ^(a+)+$ would backtrack for ever on a typed value.
+        with contextlib.suppress(patterns.UnsupportedPattern):
             field.validators.append(
-                RegexValidator(re.compile(pattern), message=f"Must match the pattern {pattern}.")
+                RegexValidator(
+                    patterns.compile_pattern(pattern),
+                    message=f"Must match the pattern {pattern}.",
+                )
             )
     default = prop.get("default")
     if isinstance(default, str):

@@ -9,6 +9,13 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.hostile import (
+    assert_clean,
+    evil_arguments,
+    hostile_json_text,
+    hostile_schema,
+    hostile_values,
+)
 from tools_app.engine import (
     STRATEGIES,
     ErrorCode,
@@ -18,8 +25,9 @@ from tools_app.engine import (
     execute_batch_sync,
     parse_arguments,
 )
+from tools_app.engine.untrusted import first_unrepresentable
 
-from .support import FAST_RETRIES
+from .support import FAST_RETRIES, returning
 
 CODES = {code.value for code in ErrorCode}
 IDS = ["c0", "c1", "c2", "c3"]
@@ -182,3 +190,44 @@ def test_argument_parsing_never_raises(raw):
         assert error.code in (ErrorCode.INVALID_JSON, ErrorCode.VALIDATION_ERROR)
     else:
         assert isinstance(arguments, dict)
+
+
+# -- hostile values (tests/support/hostile.py) ------------------------------------------------
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=hostile_values, raw=st.booleans())
+def test_hostile_results_come_back_clean(value, raw):
+    spec = ToolSpec("t", {"type": "object"}, returning(value), raw_result=raw)
+    [result] = execute_batch_sync([ToolCall("c1", "t", "{}")], [spec]).results
+    assert result.ok
+    result.content.encode("utf-8")
+    assert_clean(result.result)
+    if not raw:  # a raw result's content is its text, JSON or not
+        assert_clean(json.loads(result.content))
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=hostile_json_text)
+def test_hostile_argument_text_is_taken_or_refused_with_a_reason(raw):
+    arguments, error = parse_arguments(raw)
+    assert (arguments is None) != (error is None)
+    if error is not None:
+        assert error.code in (ErrorCode.INVALID_JSON, ErrorCode.VALIDATION_ERROR)
+        json.dumps(error.to_dict(), allow_nan=False).encode("utf-8")
+    else:
+        # NUL is a character and may stay; a lone surrogate or a non-finite number never does
+        assert first_unrepresentable(arguments) is None
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema=hostile_schema(), arguments=evil_arguments, strategy=st.sampled_from(STRATEGIES))
+def test_hostile_patterns_answer_without_backtracking(schema, arguments, strategy):
+    # With a backtracking engine the evil subject takes hours here: pytest-timeout would fire.
+    spec = ToolSpec("t", schema, MockImplementation({"ok": True}))
+    [result] = execute_batch_sync(
+        [ToolCall("c1", "t", arguments)], [spec], strategy=strategy
+    ).results
+    result.content.encode("utf-8")
+    if result.error is not None:
+        assert result.error.code in (ErrorCode.VALIDATION_ERROR, ErrorCode.EXECUTION_ERROR)

@@ -42,7 +42,7 @@ def test_values_json_cannot_carry_are_converted_with_a_note():
     result = run_returning({"w": Weather(), "tags": {"b", "a"}, "nan": math.nan})
     content = body(result)
     assert content["success"] is True
-    assert content["result"] == {"w": "Weather(sunny)", "tags": ["a", "b"], "nan": "nan"}
+    assert content["result"] == {"w": "Weather(sunny)", "tags": ["a", "b"], "nan": "NaN"}
     assert "Weather value is not JSON-serialisable" in content["note"]
     assert "non-finite" in content["note"]
 

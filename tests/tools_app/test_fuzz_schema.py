@@ -6,6 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from tests.support.hostile import assert_clean, hostile_json_text, hostile_schema, hostile_text
 from tools_app.importers import ImportFormatError, parse_import
 from tools_app.schema import check_tool, lint, normalise_schema
 
@@ -149,3 +150,54 @@ def test_parse_import_of_entry_lists(entries: list) -> None:
             continue
         assert "f" not in {t.name for t in result.tools}
         assert all(r.reason for r in result.rejected)
+
+
+# -- hostile values (tests/support/hostile.py) ------------------------------------------------
+
+
+@FUZZ
+@given(text=hostile_json_text)
+def test_check_tool_on_hostile_json(text: str) -> None:
+    check = check_tool(name="t_x", description="", parameters=text)
+    assert check.ok or check.errors
+    if check.parameters is not None:
+        assert_clean(check.parameters)
+    for finding in check.errors + check.warnings:
+        finding.message.encode("utf-8")
+
+
+@FUZZ
+@given(schema=hostile_schema(), description=hostile_text)
+def test_check_tool_on_hostile_schemas(schema: dict, description: str) -> None:
+    check = check_tool(name="t_x", description=description, parameters=json.dumps(schema))
+    assert_clean(check.parameters)
+    unsupported = [f for f in check.errors if f.code == "unsupported_pattern"]
+    if any(p in json.dumps(schema) for p in ("\\\\1", "(?=", "(?!", "(?<")):
+        assert unsupported and all(f.path.startswith("/") for f in unsupported)
+    for finding in check.errors + check.warnings:
+        finding.message.encode("utf-8")
+
+
+@FUZZ
+@given(
+    entries=st.lists(
+        st.fixed_dictionaries(
+            {"name": st.sampled_from(["f", "g"])},
+            optional={"description": hostile_text, "parameters": hostile_schema()},
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    text=hostile_json_text,
+)
+def test_imports_of_hostile_values_are_clean(entries: list, text: str) -> None:
+    for source in (json.dumps(entries), text):
+        try:
+            result = parse_import(source)
+        except ImportFormatError as exc:
+            str(exc).encode("utf-8")
+            continue
+        for tool in result.tools:
+            assert_clean([tool.name, tool.description, tool.parameters, tool.changes])
+        for rejection in result.rejected:
+            assert_clean([rejection.name, rejection.reason])

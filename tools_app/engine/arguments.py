@@ -15,17 +15,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import untrusted
 from .errors import ErrorCode, ToolError
 
 REF_PREFIX = "$ref:"
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-# one decoder for every call: json.loads(..., parse_constant=...) would build one per call
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def parse_arguments(
@@ -35,12 +28,15 @@ def parse_arguments(
 
     Empty or whitespace-only means no arguments (``{}``). JSON that is not an object is a
     ``VALIDATION_ERROR``; text that is not JSON at all is ``INVALID_JSON`` with the line, column
-    and character position where parsing failed.
+    and character position where parsing failed. So is JSON holding what no tool can be given:
+    ``NaN``/``Infinity``, a number beyond a double's range (``1e999``), a string with a lone
+    surrogate (``"\ud800"`` is not a character). NUL inside a string is a character: it is
+    kept (the record stores it escaped, see `untrusted`).
     """
     if raw is None:
         return {}, None
     if isinstance(raw, Mapping):  # some providers hand over already-parsed arguments
-        return dict(raw), None
+        return _checked(dict(raw))
     if not isinstance(raw, str):
         return None, ToolError(
             ErrorCode.INVALID_JSON,
@@ -50,12 +46,16 @@ def parse_arguments(
     if not raw.strip():
         return {}, None
     try:
-        value = _DECODER.decode(raw)
+        value = untrusted.loads(raw)
     except json.JSONDecodeError as exc:
         return None, ToolError(
             ErrorCode.INVALID_JSON,
             f"arguments are not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
             {"line": exc.lineno, "column": exc.colno, "position": exc.pos, "reason": exc.msg},
+        )
+    except untrusted.NotRepresentable as exc:
+        return None, ToolError(
+            ErrorCode.INVALID_JSON, f"arguments are not valid JSON: {exc}", {"reason": str(exc)}
         )
     except ValueError as exc:
         return None, ToolError(ErrorCode.INVALID_JSON, f"arguments are not valid JSON: {exc}", {})
@@ -69,7 +69,24 @@ def parse_arguments(
             f"arguments must be a JSON object, got {_json_type(value)}",
             {"errors": [{"pointer": "", "message": "must be an object"}]},
         )
-    return value, None
+    if "\\u" not in raw and raw.isascii():
+        return value, None  # no escape, no raw surrogate: nothing to look for (the hot path)
+    return _checked(value)
+
+
+def _checked(value: dict[str, Any]) -> tuple[dict[str, Any] | None, ToolError | None]:
+    """Refuse parsed arguments holding a lone surrogate or a non-finite number."""
+    found = untrusted.first_unrepresentable(value)
+    if found is None:
+        return value, None
+    path, what = found
+    where = to_pointer(path) or "(root)"
+    reason = f"{where} holds {what}"
+    return None, ToolError(
+        ErrorCode.INVALID_JSON,
+        f"arguments are not valid JSON: {reason}",
+        {"pointer": to_pointer(path), "reason": reason},
+    )
 
 
 def _json_type(value: Any) -> str:

@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any, Literal
 from uuid import UUID
 
+from . import untrusted
 from .errors import ToolError
 from .implementations.base import Implementation
 
@@ -155,7 +156,8 @@ def json_safe(value: Any) -> tuple[Any, list[str]]:
 
     Common non-JSON types get their natural JSON form (datetimes as ISO strings, sets and tuples
     as lists, Decimals and UUIDs as strings); anything else becomes ``str(value)``.
-    Non-finite floats, cycles and absurd nesting are converted too.
+    Non-finite floats, cycles and absurd nesting are converted too, and strings (keys too) are
+    normalised as `untrusted.clean_text` says (lone surrogates and NUL escaped, visibly).
     """
     notes: list[str] = []
     safe = _safe(value, notes, 0, set())
@@ -164,7 +166,7 @@ def json_safe(value: Any) -> tuple[Any, list[str]]:
 
 def _describe(value: Any) -> str:
     try:
-        return str(value)
+        return untrusted.clean_text(str(value))
     except Exception as exc:  # a broken __str__ must not break the batch
         return f"<unprintable {type(value).__name__}: {type(exc).__name__}>"
 
@@ -174,14 +176,23 @@ def _note(notes: list[str], message: str) -> None:
         notes.append(message)
 
 
-def _safe(value: Any, notes: list[str], depth: int, seen: set[int]) -> Any:
-    if value is None or isinstance(value, (bool, int, str)):
+def _text(value: str, notes: list[str]) -> str:
+    if untrusted.is_clean_text(value):
         return value
+    _note(notes, "lone surrogates and NUL characters were escaped (\\ud800, \\u0000)")
+    return untrusted.clean_text(value)
+
+
+def _safe(value: Any, notes: list[str], depth: int, seen: set[int]) -> Any:
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, str):
+        return _text(value, notes)
     if isinstance(value, float):
         if math.isfinite(value):
             return value
         _note(notes, "non-finite numbers were converted to strings")
-        return str(value)
+        return untrusted.clean_number(value)
     if depth >= _MAX_DEPTH:
         _note(notes, f"values nested deeper than {_MAX_DEPTH} levels were converted to strings")
         return _describe(value)
@@ -197,7 +208,7 @@ def _safe(value: Any, notes: list[str], depth: int, seen: set[int]) -> Any:
                     if not isinstance(key, str):
                         scalar = isinstance(key, (int, float, bool)) or key is None
                         key = json.dumps(key) if scalar else _describe(key)
-                    out[key] = _safe(item, notes, depth + 1, seen)
+                    out[_text(key, notes)] = _safe(item, notes, depth + 1, seen)
                 return out
             items = list(value)
             if isinstance(value, (set, frozenset)):
@@ -214,7 +225,7 @@ def _safe(value: Any, notes: list[str], depth: int, seen: set[int]) -> Any:
         return _safe(value.value, notes, depth + 1, seen)
     if isinstance(value, bytes):
         try:
-            return value.decode("utf-8")
+            return _text(value.decode("utf-8"), notes)
         except UnicodeDecodeError:
             _note(notes, "binary data was converted to its Python representation")
             return repr(value)

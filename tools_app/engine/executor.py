@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from . import untrusted
 from .arguments import (
     REF_PREFIX,
     Reference,
@@ -306,6 +307,15 @@ class _Batch:
         self._record(index, result)
 
     def _record(self, index: int, result: CallResult) -> None:
+        # Every result passes here: the one place a tool's error text (str(exc) of whatever it
+        # raised) is made storable and sendable. Successful values were cleaned by json_safe.
+        error = result.error
+        if error is not None and not untrusted.is_clean_json([error.message, error.details]):
+            result.error = ToolError(
+                error.code,
+                untrusted.clean_text(error.message),
+                untrusted.clean_json(json_safe(error.details)[0]),
+            )
         self.results[index] = result
         future = self._done[index]
         if not future.done():
@@ -425,6 +435,10 @@ class _Batch:
             arguments, error = await self._resolve_dependencies(item, arguments)
             if error is not None:
                 return self._failed(item, queued_at, error, arguments=arguments)
+        # Validation runs on the event loop, outside the call's timeout: asyncio.timeout cannot
+        # interrupt synchronous work anyway, and a thread per validation would cost more than
+        # the whole per-call budget. It is safe because it is bounded: patterns are matched by
+        # RE2 in linear time (patterns.py), so the cost grows with argument and schema size only.
         error = self._validate(spec, arguments)
         if error is None and self.guard is not None:
             error = await self._check_guard(item.call, spec, arguments)
@@ -601,7 +615,10 @@ class _Batch:
                             "name": spec.name,
                             "attempt": attempt + 1,
                             "delay_s": delay,
-                            "error": {"code": failure.code.value, "message": failure.message},
+                            "error": {
+                                "code": failure.code.value,
+                                "message": untrusted.clean_text(failure.message),
+                            },
                         },
                     )
                     await asyncio.sleep(delay)
@@ -667,7 +684,7 @@ class _Batch:
         safe: Any
         notes: list[str]
         if spec.raw_result and isinstance(value, str):
-            safe, notes = value, []
+            safe, notes = untrusted.clean_text(value), []
         else:
             safe, notes = json_safe(value)
         return CallResult(

@@ -3,7 +3,8 @@
 Owns the validator cache: a validator is compiled once per schema, keyed by the spec's
 `version_key` when it has one (no hashing on the hot path) and by a hash of the schema's
 canonical JSON otherwise. A schema that is itself invalid is cached as such and reported as an
-``EXECUTION_ERROR`` (the tool is broken, not the call).
+``EXECUTION_ERROR`` (the tool is broken, not the call); so is a schema with a pattern RE2 cannot
+compile (`patterns`: every pattern is matched in linear time, never by a backtracking engine).
 
 This module must not import Django.
 """
@@ -20,6 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from jsonschema.protocols import Validator
 
+from . import patterns
 from .arguments import to_pointer
 from .calls import ToolSpec
 from .errors import ErrorCode, ToolError
@@ -84,17 +86,19 @@ class ValidatorCache:
 
 def _compile(schema: Any) -> _Compiled | _BrokenSchema:
     try:
-        Draft202012Validator.check_schema(schema)
-        validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        Draft202012Validator.check_schema(schema, format_checker=patterns.FORMAT_CHECKER)
+        validator = patterns.Validator(schema, format_checker=patterns.FORMAT_CHECKER)
         return _Compiled(validator, compile_fast_check(schema))
     except SchemaError as exc:
         where = to_pointer(list(exc.absolute_path))
+        unsupported = patterns.unsupported_pattern_message(exc)
+        message = (
+            f"the tool's parameter schema cannot be used: at {where or '(root)'}, {unsupported}"
+            if unsupported
+            else f"the tool's parameter schema is invalid: {_clip(exc.message)}"
+        )
         return _BrokenSchema(
-            ToolError(
-                ErrorCode.EXECUTION_ERROR,
-                f"the tool's parameter schema is invalid: {_clip(exc.message)}",
-                {"schema_pointer": where},
-            )
+            ToolError(ErrorCode.EXECUTION_ERROR, message, {"schema_pointer": where})
         )
     except Exception as exc:  # jsonschema may raise anything on hostile schemas
         return _BrokenSchema(
