@@ -39,6 +39,13 @@ class Bar:
     run_x: float
     run_width: float
     retry_xs: tuple[float, ...] = ()
+    # Where a finished call too short to see as a bar (refused before running, or a 0 ms tool)
+    # gets a marker instead, so a failure at once still shows on the chart.
+    mark_x: float | None = None
+
+
+# A run bar narrower than this many chart units is drawn with a marker on top.
+MARK_BELOW = 3.0
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,11 @@ def batch_gantt(
         css = f"bar-{execution.status}"
         if execution.error_code:
             css += f" code-{execution.error_code.lower()}"
-        duration = "" if started is None else f", ran {format_ms(round(finished - started, 1))}"
+        done = execution.finished_ms is not None
+        if started is not None:
+            duration = f", ran {format_ms(round(finished - started, 1))}"
+        else:
+            duration = ", never ran" if done else ""
         outcome = execution.error_code or execution.status
         title = f"{execution.tool_name} ({execution.tool_call_id}): {outcome}{duration}"
         if execution.attempts > 1:
@@ -172,6 +183,7 @@ def batch_gantt(
                 run_x=x(run_from),
                 run_width=round(run_width, 2),
                 retry_xs=tuple(x(mark + offset) for mark in execution.retry_marks_ms or ()),
+                mark_x=x(finished) if done and run_width < MARK_BELOW else None,
             )
         )
     bars_bottom = axis_height + len(bars) * (row_height + row_gap)
@@ -253,6 +265,12 @@ def render_svg(gantt: Gantt) -> SafeString:
             f'<rect class="run" x="{_n(bar.run_x)}" y="{y}" width="{_n(bar.run_width)}" '
             'height="20" rx="3"></rect>'
         )
+        if bar.mark_x is not None:
+            mx, top, mid, bottom = bar.mark_x, bar.y + 2, bar.y + 10, bar.y + 18
+            parts.append(
+                f'<polygon class="mark" points="{_n(mx)},{_n(top)} {_n(mx + 7)},{_n(mid)} '
+                f'{_n(mx)},{_n(bottom)} {_n(mx - 7)},{_n(mid)}"></polygon>'
+            )
         for retry_x in bar.retry_xs:
             parts.append(
                 f'<line class="retry" x1="{_n(retry_x)}" x2="{_n(retry_x)}" '

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from django.db.models import Count, Min
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -76,11 +77,16 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
         initial = {"calls": _example_calls(first, 8) if first else "[]"}
         form = BatchForm(initial=initial, tool_names=[])
     shown_tools = list(current.tools.values_list("name", flat=True)[:FILL_CHOICES])
-    recent = Batch.objects.filter(
-        team=request.team,  # type: ignore[attr-defined]
-        source__in=[BatchSource.LAB, BatchSource.TRY],
-        executions__tool__catalog=current,
-    ).distinct()[:15]
+    recent = (
+        Batch.objects.filter(
+            team=request.team,  # type: ignore[attr-defined]
+            source__in=[BatchSource.LAB, BatchSource.TRY],
+            executions__tool__catalog=current,
+        )
+        # Counted over the filtered join: the calls of this catalog, one Try it run's one tool.
+        .annotate(calls=Count("executions", distinct=True), tool_name=Min("executions__tool_name"))
+        .order_by("-created_at", "-pk")[:15]
+    )
     context = {
         "catalog": current,
         "form": form,
@@ -123,6 +129,8 @@ def _batch_context(batch: Batch, span_ms: float | None = None) -> dict[str, Any]
         "executions": executions,
         "gantt": batch_gantt(executions, span_ms=span_ms),
         "statuses": sorted(statuses.items()),
+        # Where the breadcrumb's "batches" leads: the lab of the catalog the calls came from.
+        "catalog": next((e.tool.catalog for e in executions if e.tool is not None), None),
     }
 
 
@@ -143,7 +151,8 @@ def batch_compare(request: HttpRequest, group: str) -> HttpResponse:
         raise Http404("No such comparison.")
     span = max((b.wall_ms or 0) for b in batches) or None
     charts = [_batch_context(batch, span_ms=span) for batch in batches]
-    return render(request, "conversations/batch_compare.html", {"charts": charts})
+    context = {"charts": charts, "catalog": charts[0]["catalog"]}
+    return render(request, "conversations/batch_compare.html", context)
 
 
 @team_view(role=Role.EDITOR)

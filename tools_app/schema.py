@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote
@@ -97,6 +97,46 @@ class ToolCheck:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def hint_groups(self) -> list[HintGroup]:
+        return group_hints(self.warnings)
+
+
+@dataclass(frozen=True)
+class HintGroup:
+    """Warnings of one kind, shown as one card: what they share (the why) said once."""
+
+    code: str
+    title: str
+    why: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def subjects(self) -> list[str]:
+        """What each warning is about: a property's name, or "the tool" for the tool itself."""
+        return [
+            finding.path.rsplit("/", 1)[-1].replace("~1", "/").replace("~0", "~")
+            if finding.path
+            else "the tool"
+            for finding in self.findings
+        ]
+
+
+def group_hints(warnings: Iterable[Finding]) -> list[HintGroup]:
+    """One group per kind of warning, in the order each kind first appears."""
+    by_code: dict[str, list[Finding]] = {}
+    for finding in warnings:
+        by_code.setdefault(finding.code, []).append(finding)
+    return [
+        HintGroup(
+            code=code,
+            title=HINT_TITLES.get(code, code.replace("_", " ").capitalize()),
+            why=next((f.why for f in findings if f.why), ""),
+            findings=tuple(findings),
+        )
+        for code, findings in by_code.items()
+    ]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -545,6 +585,17 @@ WHY = {
     "happens; state the default.",
     "large_schema": "Every tools entry is sent with every request: a large schema costs tokens "
     "and dilutes the model's attention.",
+}
+
+HINT_TITLES = {
+    "vague_name": "A vague name",
+    "missing_description": "No description",
+    "short_description": "One-word descriptions",
+    "wants_enum": "Free strings that look like a fixed set",
+    "wants_format": "Strings that want a format",
+    "unbounded_number": "Numbers without bounds",
+    "optional_without_default": "Optional without a default",
+    "large_schema": "A large schema",
 }
 
 VAGUE_NAMES = frozenset(

@@ -55,6 +55,22 @@
     }
   });
 
+  // A live re-check swaps the hints panel; keep the hint cards the author opened open.
+  let openHints = [];
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    if (!target || target.id !== "checks") return;
+    openHints = Array.from(target.querySelectorAll(".hint-group[data-code] > details[open]"))
+      .map(function (details) { return details.parentElement.getAttribute("data-code"); });
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    openHints.forEach(function (code) {
+      const details = document.querySelector('#checks .hint-group[data-code="' + code + '"] > details');
+      if (details) details.open = true;
+    });
+    openHints = [];
+  });
+
   // Ask before destructive submits marked with data-confirm.
   document.addEventListener("submit", function (event) {
     const message = event.target.getAttribute && event.target.getAttribute("data-confirm");

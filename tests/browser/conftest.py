@@ -108,10 +108,17 @@ def page(live_url, browser, request, transactional_db) -> Iterator[object]:
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on(
-        "console",
-        lambda message: errors.append(message.text) if message.type == "error" else None,
-    )
+
+    def console(message) -> None:
+        # The document's own 403 or 404 is what a test asked for; a failed script, style or
+        # image on the page is still an error.
+        failed_document = message.text.startswith("Failed to load resource") and (
+            message.location.get("url") == page.url
+        )
+        if message.type == "error" and not failed_document:
+            errors.append(message.text)
+
+    page.on("console", console)
     yield page
     failed = getattr(request.node, "report_call", None)
     if failed is not None and failed.failed:
