@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from tools_app.engine import untrusted
+from fcstudio.templatetags.studio import as_json
 
 from .models import Batch, Conversation, Message, ModelCall
 from .timeline import batch_gantt
@@ -29,15 +28,8 @@ class LiveRow:
 
 
 def pretty_json(text: str) -> str:
-    """`text` indented when it is plain JSON; else as it is, so it shows what was sent (1e999,
-    a lone surrogate's escape) rather than what a lenient parse would turn it into."""
-    try:
-        value = untrusted.loads(text)
-    except (TypeError, ValueError, RecursionError):
-        return text
-    if not untrusted.is_clean_json(value):
-        return text
-    return json.dumps(value, indent=2, ensure_ascii=False)
+    """`text` indented when it is plain JSON; else as it is (`fcstudio` templates' `as_json`)."""
+    return as_json(text)
 
 
 def message_context(message: Message) -> dict[str, Any]:

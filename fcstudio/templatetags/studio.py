@@ -12,6 +12,8 @@ from typing import Any
 
 from django import template
 
+from tools_app.engine import untrusted
+
 register = template.Library()
 
 INDENT = 2
@@ -21,18 +23,26 @@ INDENT = 2
 def as_json(value: Any) -> str:
     """Pretty JSON for a value, or for text that holds a JSON object or array.
 
-    Any other text (a model's broken arguments, a plain-text tool result) is shown as it came:
-    re-quoting it would hide what was actually sent.
+    Any other text (a model's broken arguments, `1e999`, a lone surrogate's escape, nesting too
+    deep to parse) is shown as it came: re-quoting or leniently parsing it would hide what was
+    actually sent.
     """
     if isinstance(value, str):
-        stripped = value.strip()
-        if not stripped.startswith(("{", "[")):
-            return value
+        text = value
+        if not text.strip().startswith(("{", "[")):
+            return text
         try:
-            value = json.loads(stripped)
-        except ValueError:
-            return value
-    return json.dumps(value, indent=INDENT, ensure_ascii=False, default=str)
+            value = untrusted.loads(text)
+        except (TypeError, ValueError, RecursionError):
+            return text
+        if not untrusted.is_clean_json(value):
+            return text
+    elif not untrusted.is_clean_json(value):
+        value = untrusted.clean_json(value)
+    try:
+        return json.dumps(value, indent=INDENT, ensure_ascii=False, default=str)
+    except RecursionError:
+        return "(nested too deeply to show)"
 
 
 @register.filter

@@ -55,7 +55,7 @@ def test_a_conversation_with_old_hostile_rows_renders(people, provider, tool, mo
     page = client.get(location)
     assert page.status_code == 200
     assert "old \\ud800 and \\u0000 text" in page.content.decode()
-    assert "{&#x27;city&#x27;: &#x27;\\\\udfff&#x27;}" in page.content.decode()
+    assert "&quot;city&quot;: &quot;\\\\udfff&quot;" in page.content.decode()
 
     batch = Batch.objects.get()
     assert client.get(f"/t/acme/batches/{batch.pk}/").status_code == 200
