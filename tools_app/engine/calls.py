@@ -20,6 +20,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from .errors import ToolError
+from .guards import GuardSet
 from .implementations.base import Implementation
 
 RateLimitMode = Literal["wait", "reject"]
@@ -32,7 +33,7 @@ class ToolSpec:
 
     `version_key` names this exact schema for the validator cache (e.g. a ToolVersion's pk and
     revision); it must change whenever `parameters` change. Empty means "key by the schema's
-    content hash".
+    content hash". `guards` are the tool's argument guards, checked after validation.
     """
 
     name: str
@@ -46,6 +47,7 @@ class ToolSpec:
     rate_limit_mode: RateLimitMode = "wait"
     raw_result: bool = False
     version_key: str = ""
+    guards: GuardSet | None = None
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:
