@@ -3,8 +3,8 @@
 The one place that reads Django settings on the engine's behalf: which Python modules tools may
 import and which private HTTP targets an admin allowed; and the one place HTTP header secrets are
 decrypted, into the plain headers the engine sends. A tool version whose implementation is
-misconfigured still becomes a spec, one whose calls fail with a clear EXECUTION_ERROR, so a batch
-never breaks on one bad tool.
+misconfigured (or whose argument guards cannot be read) still becomes a spec, one whose calls fail
+with a clear EXECUTION_ERROR, so a batch never breaks on one bad tool.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from fcstudio import outbound, secrets
 from .engine import (
     CallContext,
     ErrorCode,
+    GuardConfigError,
+    GuardSet,
     HttpPolicy,
     ToolFailure,
     ToolSpec,
@@ -59,6 +61,11 @@ def spec_for(version: ToolVersion) -> ToolSpec:
         )
     except (ValueError, TypeError) as exc:
         implementation = Misconfigured(str(exc))
+    try:
+        guards = GuardSet.from_config(snapshot.get("guards"))
+    except GuardConfigError as exc:  # fail closed: a tool whose guards cannot be read never runs
+        guards = None
+        implementation = Misconfigured(f"its argument guards are unusable: {exc}")
     concurrency = snapshot.get("concurrency_limit")
     rate = snapshot.get("rate_limit_per_s")
     mode = snapshot.get("rate_limit_mode")
@@ -73,6 +80,7 @@ def spec_for(version: ToolVersion) -> ToolSpec:
         rate_limit_per_s=float(rate) if _positive(rate, (int, float)) else None,
         rate_limit_mode=mode if mode in RateLimitMode.values else RateLimitMode.WAIT.value,
         version_key=f"tool-version-{version.pk}",
+        guards=guards,
     )
 
 
