@@ -143,14 +143,14 @@ def run_overhead_bench(n_calls: int = 2000) -> dict[str, Any]:
     }
 
 
-_GUARDED_SCHEMA = {
+_GUARDED_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         name: {"type": "string"} for name in ("path", "command", "query", "url", "title")
     },
     "required": ["path", "command", "query", "url", "title"],
 }
-_GUARDS = [
+_GUARDS: list[dict[str, Any]] = [
     {"kind": "path", "pointer": "/path"},
     {"kind": "shell", "pointer": "/command"},
     {"kind": "sql", "pointer": "/query"},
