@@ -67,7 +67,7 @@ class LabOutcome:
     @property
     def preview(self) -> str:
         text = json.dumps(self.case.arguments, ensure_ascii=True)
-        return text if len(text) <= 90 else text[:89] + "…"
+        return text if len(text) <= 60 else text[:59] + "…"
 
 
 @dataclass(frozen=True)
