@@ -18,6 +18,7 @@ from django.utils import timezone
 from fcstudio import secrets
 
 from . import importers, runtime, schema
+from .engine.guards import GuardConfigError, parse_guards
 from .models import SNAPSHOT_DEFAULTS, Catalog, ImplementationKind, RateLimitMode, Tool, ToolVersion
 
 BUNDLE_FORMAT = "fcstudio.bundle"
@@ -303,6 +304,10 @@ def _bundle_entry_problem(item: Any, seen: set[str]) -> str:
         for value in headers.values()
     ):
         return '`implementation.headers` must map header names to {"secret": …} objects.'
+    try:
+        parse_guards(item.get("guards", []))
+    except GuardConfigError as exc:
+        return f"`guards`: {exc}"
     check = schema.check_tool(
         name=name,
         description=str(item.get("description", "")),
@@ -345,6 +350,7 @@ def _apply_snapshot(tool: Tool, item: dict[str, Any]) -> list[str]:
     tool.concurrency_limit = item.get("concurrency_limit")
     tool.rate_limit_per_s = item.get("rate_limit_per_s")
     tool.rate_limit_mode = item.get("rate_limit_mode", RateLimitMode.WAIT)
+    tool.guards = item.get("guards") or []
     return notes
 
 

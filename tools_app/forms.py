@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from fcstudio import secrets
 
 from . import runtime, schema
+from .engine.guards import GuardConfigError, parse_guards
 from .models import Catalog, ImplementationKind, RateLimitMode, Tool
 
 MONO = {"class": "code", "spellcheck": "false", "autocomplete": "off", "autocapitalize": "off"}
@@ -287,6 +288,23 @@ class ToolForm(forms.Form):
         initial=RateLimitMode.WAIT,
         label="When over the rate",
     )
+    guards = forms.CharField(
+        required=False,
+        label="Guards",
+        max_length=50_000,
+        widget=forms.Textarea(
+            attrs={
+                **MONO,
+                "rows": 6,
+                "data-code-editor": "",
+                "placeholder": '[{"kind": "path", "pointer": "/path"}]',
+            }
+        ),
+        help_text=(
+            "A JSON list checked before every call; a call that trips a guard is DENIED and "
+            "never runs. Empty: no guards."
+        ),
+    )
     message = forms.CharField(
         required=False,
         max_length=200,
@@ -339,6 +357,7 @@ class ToolForm(forms.Form):
             "concurrency_limit": tool.concurrency_limit,
             "rate_limit_per_s": tool.rate_limit_per_s,
             "rate_limit_mode": tool.rate_limit_mode,
+            "guards": json.dumps(tool.guards, indent=2) if tool.guards else "",
         }
 
     def taken_names(self) -> list[str]:
@@ -356,6 +375,7 @@ class ToolForm(forms.Form):
             parameters=str(data.get("parameters", "")),
             strict=data.get("strict") in (True, "on", "true", "True", "1"),
             taken_names=self.taken_names(),
+            guards=_guards_or_none(data.get("guards")),
         )
         return self.check
 
@@ -409,6 +429,9 @@ class ToolForm(forms.Form):
             cleaned["parameters"] = check.parameters
         return cleaned
 
+    def clean_guards(self) -> list[Any]:
+        return parse_guards_text(self.cleaned_data.get("guards") or "")
+
     def clean_rate_limit_per_s(self) -> float | None:
         rate = self.cleaned_data.get("rate_limit_per_s")
         if rate is not None and rate < 0.01:
@@ -431,7 +454,33 @@ class ToolForm(forms.Form):
         tool.concurrency_limit = data["concurrency_limit"]
         tool.rate_limit_per_s = data["rate_limit_per_s"]
         tool.rate_limit_mode = data["rate_limit_mode"]
+        tool.guards = data["guards"]
         return tool
+
+
+def _guards_or_none(data: Any) -> Any:
+    """The guard list as typed, for lint to see which properties are already guarded."""
+    if isinstance(data, list):
+        return data
+    if not isinstance(data, str) or not data.strip():
+        return None
+    value, problem = schema.parse_json(data)
+    return None if problem is not None else value
+
+
+def parse_guards_text(text: str) -> list[Any]:
+    """The guard list typed in the editor; ValidationError naming the bad guard."""
+    if not text.strip():
+        return []
+    value, problem = schema.parse_json(text)
+    if problem is not None:
+        raise forms.ValidationError(f"Guards: {problem.message}")
+    try:
+        parse_guards(value)
+    except GuardConfigError as exc:
+        raise forms.ValidationError(f"Guards: {exc}") from None
+    assert isinstance(value, list)
+    return value
 
 
 def stored_headers(tool: Tool | None) -> dict[str, Any]:
@@ -488,3 +537,21 @@ class TryForm(forms.Form):
         label="Arguments (raw JSON)",
         help_text="Sent exactly as a model would send them; leave empty to use the form above.",
     )
+
+
+class GuardLabForm(forms.Form):
+    """The Guard lab: the guards to try (as typed in the editor) and a person's own lines."""
+
+    guards = forms.CharField(required=False, max_length=50_000)
+    lines = forms.CharField(
+        required=False,
+        max_length=2_000_000,
+        label="Your own argument sets",
+        widget=forms.Textarea(
+            attrs={**MONO, "rows": 4, "placeholder": '{"path": "reports/../../secrets"}'}
+        ),
+        help_text="One JSON object per line, checked beside the built-in hostile corpus.",
+    )
+
+    def clean_guards(self) -> list[Any]:
+        return parse_guards_text(self.cleaned_data.get("guards") or "")

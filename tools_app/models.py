@@ -70,6 +70,8 @@ class Tool(models.Model):
     rate_limit_mode = models.CharField(
         max_length=10, choices=RateLimitMode.choices, default=RateLimitMode.WAIT
     )
+    # Argument guards (tools_app.engine.guards), checked before every call.
+    guards = models.JSONField(**UNTRUSTED_JSON, default=list, blank=True)
     version = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -102,6 +104,7 @@ class Tool(models.Model):
             "concurrency_limit": self.concurrency_limit,
             "rate_limit_per_s": self.rate_limit_per_s,
             "rate_limit_mode": self.rate_limit_mode,
+            "guards": self.guards,
         }
 
 
@@ -110,6 +113,7 @@ SNAPSHOT_DEFAULTS: dict[str, Any] = {
     "concurrency_limit": None,
     "rate_limit_per_s": None,
     "rate_limit_mode": RateLimitMode.WAIT.value,
+    "guards": [],
 }
 
 

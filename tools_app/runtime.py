@@ -5,8 +5,8 @@ import, the size and memory cap of the process pool Python tools run in, and whi
 targets an admin allowed; `python_config_problem` is the check of a python tool's config when it
 is saved or imported (the same one that runs when it is called). Also the one place HTTP header
 secrets are decrypted, into the plain headers the engine sends. A tool version whose
-implementation is misconfigured still becomes a spec, one whose calls fail with a clear
-EXECUTION_ERROR, so a batch never breaks on one bad tool.
+implementation is misconfigured (or whose argument guards cannot be read) still becomes a spec,
+one whose calls fail with a clear EXECUTION_ERROR, so a batch never breaks on one bad tool.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from fcstudio import outbound, secrets
 from .engine import (
     CallContext,
     ErrorCode,
+    GuardConfigError,
+    GuardSet,
     HttpPolicy,
     ToolFailure,
     ToolSpec,
@@ -79,6 +81,11 @@ def spec_for(version: ToolVersion) -> ToolSpec:
         )
     except (ValueError, TypeError) as exc:
         implementation = Misconfigured(str(exc))
+    try:
+        guards = GuardSet.from_config(snapshot.get("guards"))
+    except GuardConfigError as exc:  # fail closed: a tool whose guards cannot be read never runs
+        guards = None
+        implementation = Misconfigured(f"its argument guards are unusable: {exc}")
     concurrency = snapshot.get("concurrency_limit")
     rate = snapshot.get("rate_limit_per_s")
     mode = snapshot.get("rate_limit_mode")
@@ -93,6 +100,7 @@ def spec_for(version: ToolVersion) -> ToolSpec:
         rate_limit_per_s=float(rate) if _positive(rate, (int, float)) else None,
         rate_limit_mode=mode if mode in RateLimitMode.values else RateLimitMode.WAIT.value,
         version_key=f"tool-version-{version.pk}",
+        guards=guards,
     )
 
 

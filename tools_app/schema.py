@@ -762,7 +762,105 @@ def _property_findings(
     return findings
 
 
-def lint(name: str, description: str, parameters: dict[str, Any]) -> list[Finding]:
+# Argument guards a property's name or description calls for: (kind, words, what it looks like).
+GUARD_HINTS: tuple[tuple[str, frozenset[str], str], ...] = (
+    (
+        "path",
+        frozenset(
+            {"path", "paths", "file", "files", "filename", "filepath", "dir", "directory", "folder"}
+        ),
+        "a file path",
+    ),
+    ("shell", frozenset({"command", "commands", "cmd", "shell", "script"}), "a command"),
+    ("sql", frozenset({"sql", "query", "queries"}), "a query"),
+    ("url", frozenset({"url", "urls", "uri", "link", "links", "endpoint", "webhook"}), "a URL"),
+)
+GUARD_WHY = {
+    "path": "A model can be talked into `../../etc/passwd` or an absolute path; a path guard "
+    "refuses traversal and absolute paths before the tool runs.",
+    "shell": "Text from a conversation can carry `; rm -rf /` or `$(…)`; a shell guard refuses "
+    "metacharacters before anything reaches a shell.",
+    "sql": "A prompt injection can append `; DROP TABLE …` or hide a write in a comment; an sql "
+    "guard lets through only one read-only SELECT (if this is not SQL, guard its length).",
+    "url": "A model can be steered to `file://` or to cloud metadata addresses; a url guard keeps "
+    "calls to the schemes and hosts you list.",
+}
+_WORDS = re.compile(r"[a-z]+")
+
+
+def guard_findings(parameters: dict[str, Any], guards: Any = None) -> list[Finding]:
+    """Suggest argument guards for string properties that look like paths, commands, queries or
+    URLs, unless a guard of that kind already covers them."""
+    existing = [
+        (g.get("kind"), g.get("pointer", ""))
+        for g in (guards if isinstance(guards, list) else [])
+        if isinstance(g, dict) and isinstance(g.get("pointer", ""), str)
+    ]
+    findings: list[Finding] = []
+    for path, node in iter_subschemas(parameters):
+        argument = _argument_pointer(path)
+        if argument is None or not argument or not ({"string", "array"} & set(_type_names(node))):
+            continue
+        prop_name = argument.rsplit("/", 1)[-1]
+        if prop_name == "*":
+            continue
+        if "array" in _type_names(node):
+            items = node.get("items")
+            if not isinstance(items, dict) or "string" not in _type_names(items):
+                continue
+            argument += "/*"
+        description = node.get("description")
+        words = set(name_tokens(prop_name))
+        if isinstance(description, str):
+            words |= set(_WORDS.findall(description.lower()[:2000]))
+        for kind, hints, looks_like in GUARD_HINTS:
+            if not words & hints:
+                continue
+            if any(k == kind and _covers(p, argument) for k, p in existing):
+                continue
+            findings.append(
+                Finding(
+                    "warning",
+                    "wants_guard",
+                    f"Property `{prop_name}` looks like {looks_like}; add a guard "
+                    f'{{"kind": "{kind}", "pointer": "{argument}"}}.',
+                    path=path,
+                    why=GUARD_WHY[kind],
+                    field="guards",
+                )
+            )
+    return findings
+
+
+def _argument_pointer(schema_path: str) -> str | None:
+    """`/properties/files/items` → `/files/*`; None for paths through other keywords."""
+    parts = schema_path.split("/")[1:] if schema_path else []
+    argument: list[str] = []
+    index = 0
+    while index < len(parts):
+        if parts[index] == "properties" and index + 1 < len(parts):
+            argument.append(parts[index + 1])
+            index += 2
+        elif parts[index] == "items":
+            argument.append("*")
+            index += 1
+        else:
+            return None
+    return "".join("/" + part for part in argument)
+
+
+def _covers(guard_pointer: str, argument: str) -> bool:
+    if not guard_pointer:
+        return True
+    guard_parts, parts = guard_pointer.split("/"), argument.split("/")
+    return len(guard_parts) <= len(parts) and all(
+        g in ("*", p) for g, p in zip(guard_parts, parts, strict=False)
+    )
+
+
+def lint(
+    name: str, description: str, parameters: dict[str, Any], guards: Any = None
+) -> list[Finding]:
     """Warnings that never block saving, each with a ``why`` for the author."""
     findings: list[Finding] = []
     tokens = name_tokens(name) if isinstance(name, str) else []
@@ -813,6 +911,7 @@ def lint(name: str, description: str, parameters: dict[str, Any]) -> list[Findin
                 field="parameters",
             )
         )
+    findings.extend(guard_findings(parameters, guards))
     return findings
 
 
@@ -849,6 +948,7 @@ def check_tool(
     parameters: str | dict[str, Any],
     strict: bool = False,
     taken_names: Collection[str] = (),
+    guards: Any = None,
 ) -> ToolCheck:
     """Everything the editor shows about a tool: errors block saving, warnings advise."""
     errors: list[Finding] = []
@@ -870,7 +970,7 @@ def check_tool(
     if strict and usable:
         errors.extend(strict_findings(parsed))
     if usable:
-        warnings.extend(lint(name, description, parsed))
+        warnings.extend(lint(name, description, parsed, guards))
     entry = tools_entry(name=name, description=description, parameters=parsed, strict=strict)
     return ToolCheck(
         parsed if isinstance(parsed, dict) else None,

@@ -19,4 +19,9 @@ urlpatterns = [
     path("c/<slug:catalog>/tools/<str:tool>/", views.tool_edit, name="tool"),
     path("c/<slug:catalog>/tools/<str:tool>/history/", views.tool_history, name="tool_history"),
     path("c/<slug:catalog>/tools/<str:tool>/delete/", views.tool_delete, name="tool_delete"),
+    path(
+        "c/<slug:catalog>/tools/<str:tool>/guard-lab/",
+        views.tool_guard_lab,
+        name="tool_guard_lab",
+    ),
 ]

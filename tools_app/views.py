@@ -22,7 +22,9 @@ from fcstudio.teams import team_view
 
 from . import catalog as catalog_ops
 from . import importers, schema, schema_form
-from .forms import CatalogForm, DiffForm, ImportForm, ToolForm, TryForm
+from .engine import GuardSet
+from .engine.guard_lab import hostile_cases, run_lab, user_cases
+from .forms import CatalogForm, DiffForm, GuardLabForm, ImportForm, ToolForm, TryForm
 from .models import Catalog, Tool
 
 # The editor's fields allow about 330,000 characters; percent-encoded JSON is at most a few
@@ -159,6 +161,7 @@ def _editor(request: HttpRequest, current: Catalog, tool: Tool | None) -> HttpRe
     context = {"form": form, "catalog": current, "tool": tool, "can_edit": can_edit}
     context.update(_too_large_checks(problems) if problems else _checks_context(form))
     if tool is not None and can_edit:
+        context["lab_form"] = GuardLabForm()
         context["try_form"] = TryForm()
         context["try_generated"] = schema_form.form_for_schema(tool.parameters)
     # A form shown again with its errors is a 200, as Django's own views do.
@@ -204,6 +207,21 @@ def tool_check(request: HttpRequest, catalog: str) -> HttpResponse:
 
 @team_view(role=Role.EDITOR)
 @body_limit(SMALL_FORM_BYTES)
+@require_POST
+def tool_guard_lab(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
+    """Hostile argument sets against the guards typed in the editor; the tool never runs."""
+    current = _tool(request, catalog, tool)
+    form = GuardLabForm(request.POST)
+    report = None
+    if form.is_valid():
+        guards = GuardSet.from_config(form.cleaned_data["guards"])
+        cases = hostile_cases(current.parameters) + user_cases(form.cleaned_data["lines"])
+        report = run_lab(guards, cases)
+    context = {"lab_form": form, "report": report, "tool": current}
+    return render(request, "tools_app/partials/guard_lab_result.html", context)
+
+
+@team_view(role=Role.EDITOR)
 @require_POST
 def tool_delete(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
     current = _tool(request, catalog, tool)

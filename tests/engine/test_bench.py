@@ -80,3 +80,14 @@ def test_module_runs_without_django_and_prints_json_lines():
     assert set(lines[0]) >= KEYS
     assert "overhead" in lines[1]
     assert lines[2]["python"]["n_calls"] == 4
+
+
+def test_guard_bench_reports_guards_alone_by_kind_and_calls_with_and_without():
+    from tools_app.engine.bench import format_guards, run_guard_bench
+
+    report = run_guard_bench(20)
+    assert report["guarded_properties"] == 5
+    assert set(report["guard_us_by_kind"]) == {"path", "shell", "sql", "url", "pattern"}
+    for key in ("guards_us_per_call", "call_us_with_guards", "call_us_without_guards"):
+        assert report[key] > 0, key
+    assert format_guards(report).startswith("guards: ")

@@ -33,6 +33,7 @@ EXPECTED_ROLES = {
     "tool": (V, E),
     "tool_history": (V, E),
     "tool_delete": (E, E),
+    "tool_guard_lab": (E, E),
     "batch_lab": (V, E),
     "batch_fill": (E, E),
     "tool_try": (E, E),

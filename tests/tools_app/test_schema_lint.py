@@ -110,7 +110,9 @@ def test_wants_enum_message() -> None:
 )
 def test_wants_format(prop: str, fmt: str) -> None:
     params = schema({prop: {"type": "string", "description": "The value to use here."}})
-    [finding] = lint("get_weather", GOOD_DESCRIPTION, params)
+    [finding] = [
+        f for f in lint("get_weather", GOOD_DESCRIPTION, params) if f.code != "wants_guard"
+    ]
     assert (finding.code, finding.path) == ("wants_format", f"/properties/{prop}")
     assert f'"format": "{fmt}"' in finding.message
 

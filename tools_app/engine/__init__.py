@@ -23,6 +23,7 @@ from .executor import (
     execute_batch,
     execute_batch_sync,
 )
+from .guards import GuardConfigError, GuardSet, Violation, parse_guards
 from .implementations import (
     CallContext,
     HttpImplementation,
@@ -47,6 +48,8 @@ __all__ = [
     "EventKind",
     "EventSubscriber",
     "Guard",
+    "GuardConfigError",
+    "GuardSet",
     "HttpImplementation",
     "HttpPolicy",
     "Implementation",
@@ -64,11 +67,13 @@ __all__ = [
     "ToolFailure",
     "ToolSpec",
     "ValidatorCache",
+    "Violation",
     "execute_batch",
     "execute_batch_sync",
     "implementation_from_config",
     "json_safe",
     "parse_arguments",
+    "parse_guards",
     "resolve_pointer",
     "validate_arguments",
 ]

@@ -5,7 +5,8 @@ strategy, next to the ideal (one latency: every call fully concurrent) and a bas
 ``ThreadPoolExecutor(max_workers=10)`` over ``time.sleep``. `run_overhead_bench` measures the
 engine's own cost per call with zero-latency tools (validation + execution + events).
 `run_python_bench` prices the process pool: the same python tool run in-process and in a warm
-`PythonProcessPool`, one call after another and as one asyncio batch.
+`PythonProcessPool`, one call after another and as one asyncio batch. `run_guard_bench` the
+cost of a tool's argument guards (five guarded properties), beside the same calls without.
 
 ``python -m tools_app.engine.bench [--calls 1,8,64,256] [--latency-ms 100] [--json]`` runs it
 without Django; ``manage.py bench_engine`` is the same with the project around it.
@@ -26,6 +27,7 @@ from typing import Any
 from .calls import ToolCall, ToolSpec
 from .events import Event
 from .executor import Strategy, execute_batch
+from .guards import GuardSet
 from .implementations.mock import MockImplementation
 from .implementations.python import PythonImplementation
 from .process_pool import DEFAULT_WORKERS, PythonProcessPool
@@ -202,6 +204,93 @@ def format_python(report: dict[str, Any]) -> str:
     )
 
 
+_GUARDED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        name: {"type": "string"} for name in ("path", "command", "query", "url", "title")
+    },
+    "required": ["path", "command", "query", "url", "title"],
+}
+_GUARDS: list[dict[str, Any]] = [
+    {"kind": "path", "pointer": "/path"},
+    {"kind": "shell", "pointer": "/command"},
+    {"kind": "sql", "pointer": "/query"},
+    {"kind": "url", "pointer": "/url", "hosts": ["*.example.com"]},
+    {"kind": "pattern", "pointer": "/title", "allow": "^[\\w .,-]{1,80}$"},
+]
+_GUARDED_ARGUMENTS = {
+    "path": "reports/2025/q3/summary.csv",
+    "command": "git log --oneline -n 20",
+    "query": "SELECT id, name FROM customers WHERE region = 'north' ORDER BY name LIMIT 50",
+    "url": "https://api.example.com/v1/orders?page=2",
+    "title": "Quarterly summary, north region",
+}
+
+
+def run_guard_bench(n_calls: int = 2000) -> dict[str, Any]:
+    """µs per call of five guarded properties: the guards alone, and whole calls with and
+    without them (zero-latency tool, validation and execution included)."""
+    guards = GuardSet.from_config(_GUARDS)
+    assert guards is not None
+    for _ in range(50):
+        guards.check(_GUARDED_ARGUMENTS)  # warm up
+    started = time.perf_counter()
+    for _ in range(n_calls):
+        if guards.check(_GUARDED_ARGUMENTS) is not None:
+            raise RuntimeError("the guard bench's arguments must pass its guards")
+    check_s = time.perf_counter() - started
+    by_kind: dict[str, float] = {}
+    for entry in _GUARDS:
+        alone = GuardSet.from_config([entry])
+        assert alone is not None
+        started = time.perf_counter()
+        for _ in range(n_calls):
+            alone.check(_GUARDED_ARGUMENTS)
+        by_kind[str(entry["kind"])] = (time.perf_counter() - started) / n_calls * 1e6
+    raw = json.dumps(_GUARDED_ARGUMENTS)
+    calls = [ToolCall(f"call_{i}", "report", raw) for i in range(n_calls)]
+    implementation = MockImplementation({"ok": True}, latency_ms=0)
+
+    def spec(with_guards: bool) -> ToolSpec:
+        return ToolSpec(
+            "report",
+            _GUARDED_SCHEMA,
+            implementation,
+            version_key=f"bench-guards-{with_guards}",
+            guards=guards if with_guards else None,
+        )
+
+    async def timed(specs: list[ToolSpec]) -> float:
+        await execute_batch(calls[:10], specs)  # warm up
+        started = time.perf_counter()
+        result = await execute_batch(calls, specs)
+        elapsed = time.perf_counter() - started
+        if not all(r.ok for r in result.results):
+            raise RuntimeError("guard bench call failed")
+        return elapsed
+
+    plain_s = asyncio.run(timed([spec(False)]))
+    guarded_s = asyncio.run(timed([spec(True)]))
+    return {
+        "n_calls": n_calls,
+        "guarded_properties": len(_GUARDS),
+        "guards_us_per_call": check_s / n_calls * 1e6,
+        "guard_us_by_kind": by_kind,
+        "call_us_without_guards": plain_s / n_calls * 1e6,
+        "call_us_with_guards": guarded_s / n_calls * 1e6,
+    }
+
+
+def format_guards(report: dict[str, Any]) -> str:
+    kinds = ", ".join(f"{kind} {us:.1f}" for kind, us in report["guard_us_by_kind"].items())
+    return (
+        f"guards: {report['guards_us_per_call']:.1f} µs per call for "
+        f"{report['guarded_properties']} guarded properties ({kinds} µs); "
+        f"whole call {report['call_us_with_guards']:.1f} µs with guards vs "
+        f"{report['call_us_without_guards']:.1f} µs without (N={report['n_calls']})"
+    )
+
+
 def parse_calls(values: Iterable[str] | None) -> list[int]:
     """``["1,8", "64"]`` → ``[1, 8, 64]``; the default list when nothing is given."""
     counts: list[int] = []
@@ -259,15 +348,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     reports = [run_bench(n, options.latency_ms) for n in counts]
     overhead = run_overhead_bench(options.overhead_calls)
     python = run_python_bench(options.python_calls)
+    guards = run_guard_bench(options.overhead_calls)
     if options.json:
         for report in reports:
             print(json.dumps(report))
         print(json.dumps({"overhead": overhead}))
         print(json.dumps({"python": python}))
+        print(json.dumps({"guards": guards}))
     else:
         print(format_table(reports))
         print(format_overhead(overhead))
         print(format_python(python))
+        print(format_guards(guards))
     return 0
 
 

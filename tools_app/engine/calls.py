@@ -21,6 +21,7 @@ from uuid import UUID
 
 from . import untrusted
 from .errors import ToolError
+from .guards import GuardSet
 from .implementations.base import Implementation
 
 RateLimitMode = Literal["wait", "reject"]
@@ -33,7 +34,7 @@ class ToolSpec:
 
     `version_key` names this exact schema for the validator cache (e.g. a ToolVersion's pk and
     revision); it must change whenever `parameters` change. Empty means "key by the schema's
-    content hash".
+    content hash". `guards` are the tool's argument guards, checked after validation.
     """
 
     name: str
@@ -47,6 +48,7 @@ class ToolSpec:
     rate_limit_mode: RateLimitMode = "wait"
     raw_result: bool = False
     version_key: str = ""
+    guards: GuardSet | None = None
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0:

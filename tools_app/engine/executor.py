@@ -20,7 +20,8 @@ until the function returns, and interpreter exit waits for it, so sync tools sho
 own work.
 
 Order of a call: tool lookup and argument parsing (all calls, before anything runs), ``$ref``
-dependencies, schema validation, the guard, approval, then per attempt the tool's limiter permit
+dependencies, schema validation, the tool's argument guards (``spec.guards``), the guard hook,
+approval, then per attempt the tool's limiter permit
 and a batch slot (``max_concurrency``), the timeout and the invocation. Waiting for a dependency,
 an approval or a rate-limit token holds no batch slot. Sync approvers run in the batch's thread
 pool. Without a `limiter` each batch gets a fresh `InMemoryLimiter`, so per-tool limits hold
@@ -57,6 +58,7 @@ from .arguments import (
 from .calls import BatchResult, CallResult, ToolCall, ToolSpec, json_safe
 from .errors import ErrorCode, RateLimitExceeded, ToolError, ToolFailure
 from .events import EventKind, EventStream, EventSubscriber
+from .guards import GuardSet
 from .implementations.base import CallContext
 from .limits import InMemoryLimiter, Limiter
 from .retry import RetryPolicy
@@ -440,6 +442,8 @@ class _Batch:
         # the whole per-call budget. It is safe because it is bounded: patterns are matched by
         # RE2 in linear time (patterns.py), so the cost grows with argument and schema size only.
         error = self._validate(spec, arguments)
+        if error is None and spec.guards is not None:
+            error = self._check_spec_guards(item.call, spec.guards, arguments)
         if error is None and self.guard is not None:
             error = await self._check_guard(item.call, spec, arguments)
         if error is None and spec.requires_approval:
@@ -488,6 +492,20 @@ class _Batch:
         if entry is None:
             entry = self._validators[id(spec)] = self.validator_cache.get(spec)
         return check_arguments(entry, arguments)
+
+    def _check_spec_guards(
+        self, call: ToolCall, guards: GuardSet, arguments: dict[str, Any]
+    ) -> ToolError | None:
+        try:
+            violation = guards.check(arguments)
+        except Exception as exc:  # a broken guard fails closed
+            logger.exception("argument guards failed on call %s", call.id)
+            return ToolError(
+                ErrorCode.DENIED,
+                f"refused: the argument guards failed ({type(exc).__name__})",
+                {"guard": "error"},
+            )
+        return None if violation is None else violation.to_error()
 
     async def _check_guard(
         self, call: ToolCall, spec: ToolSpec, arguments: dict[str, Any]

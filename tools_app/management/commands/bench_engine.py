@@ -18,8 +18,9 @@ from tools_app.engine import bench
 class Command(BaseCommand):
     help = (
         "Time N mock calls under each engine strategy against the ideal, the sequential strategy "
-        "and a plain ThreadPoolExecutor(max_workers=10) baseline; print the per-call overhead, and "
-        "the cost of running a python tool in the process pool beside in-process."
+        "and a plain ThreadPoolExecutor(max_workers=10) baseline; print the per-call overhead, "
+        "the cost of running a python tool in the process pool beside in-process, and the cost "
+        "of argument guards."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -49,12 +50,15 @@ class Command(BaseCommand):
         reports = [bench.run_bench(n, options["latency_ms"]) for n in counts]
         overhead = bench.run_overhead_bench(options["overhead_calls"])
         python = bench.run_python_bench(options["python_calls"], settings.FCSTUDIO_PYTHON_WORKERS)
+        guards = bench.run_guard_bench(options["overhead_calls"])
         if options["json"]:
             for report in reports:
                 self.stdout.write(json.dumps(report))
             self.stdout.write(json.dumps({"overhead": overhead}))
             self.stdout.write(json.dumps({"python": python}))
+            self.stdout.write(json.dumps({"guards": guards}))
             return
         self.stdout.write(bench.format_table(reports))
         self.stdout.write(bench.format_overhead(overhead))
         self.stdout.write(bench.format_python(python))
+        self.stdout.write(bench.format_guards(guards))
