@@ -102,7 +102,7 @@ async def test_the_watching_page_sees_the_run_stopped(team, people, provider):
     response = await sync_to_async(stop)(people, "editor", conversation)
     assert response.status_code == 204
     calls = await socket.receive_from(timeout=5)
-    assert calls.startswith('\n<div id="round-0-calls" hx-swap-oob="true">')
+    assert calls.startswith('\n<div id="round-0-calls" class="scroll-x" hx-swap-oob="true">')
     assert f'<span class="badge err">CANCELLED</span> <span class="small">{SILENT_REASON}' in calls
     html = await socket.receive_from(timeout=5)
     assert '<span class="badge status-stopped" id="status-badge">Stopped</span>' in html
