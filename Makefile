@@ -2,17 +2,17 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell md5sum pyproject.toml | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | md5sum | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/fcstudio
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-fast lint bench chromium clean
+.PHONY: install run test test-fast lint bench chromium clean constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -32,10 +32,11 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy tools_app/engine tools_app/demo_tools.py
 
-# The whole suite on SQLite, then the service-backed part on PostgreSQL and Redis.
+# The whole suite on SQLite, then the service-backed part and the hostile-value tests on
+# PostgreSQL and Redis.
 test: install chromium lint
 	$(VENV)/bin/pytest -m "not services"
-	DATABASE_URL=$(POSTGRES_URL) REDIS_URL=$(REDIS_TEST_URL) $(VENV)/bin/pytest -m services
+	DATABASE_URL=$(POSTGRES_URL) REDIS_URL=$(REDIS_TEST_URL) $(VENV)/bin/pytest -m "services or hostile"
 
 test-fast: install
 	$(VENV)/bin/pytest -m "not services and not browser"
@@ -45,6 +46,15 @@ bench: install
 	$(PY) manage.py bench_engine
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py bench_live
+
+# Re-pin constraints.txt to what pyproject.toml resolves to today.
+constraints:
+	$(PYTHON) -m venv /tmp/fcstudio-constraints-venv
+	/tmp/fcstudio-constraints-venv/bin/pip install --quiet --upgrade pip
+	/tmp/fcstudio-constraints-venv/bin/pip install --quiet -e '.[test]'
+	{ sed -n '1,2p' constraints.txt; /tmp/fcstudio-constraints-venv/bin/pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
+	rm -rf /tmp/fcstudio-constraints-venv
 
 clean:
 	rm -rf $(VENV) .staticfiles .test-db.sqlite3 test-artifacts
