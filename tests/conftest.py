@@ -139,20 +139,15 @@ def service_unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def pytest_collection_modifyitems(items) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "browser" in item.path.parts:
             item.add_marker(pytest.mark.browser)
+        elif item.path.name.startswith(("test_fuzz_", "test_hostile_")):
+            # Fuzz and hostile-value tests run with the suite on SQLite and again on PostgreSQL
+            # (`make test`'s second pass, `-m "services or hostile"`), whose jsonb and text
+            # columns refuse what SQLite stores.
+            item.add_marker(pytest.mark.hostile)
     # Playwright's sync API keeps an event loop running in this thread once the browser starts,
     # so asyncio tests must run before the first browser test.
     items.sort(key=lambda item: "browser" in item.path.parts)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Fuzz and hostile-value tests (test_fuzz_*.py, test_hostile_*.py) run on SQLite with the
-    # suite and again on PostgreSQL (`make test`'s second pass: `-m "services or hostile"`),
-    # whose jsonb and text columns refuse what SQLite stores.
-    for item in items:
-        name = item.path.name
-        if name.startswith(("test_fuzz_", "test_hostile_")) and "browser" not in item.keywords:
-            item.add_marker(pytest.mark.hostile)
