@@ -30,7 +30,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import httpx2 as httpx
@@ -221,7 +221,7 @@ async def _complete(
         body["stream_options"] = stream_options
 
     started = time.perf_counter()
-    assembly = _Assembly(started, on_delta)
+    assembly = _Assembly(started, on_delta, shown=lambda text: _redact_live(text, config))
     try:
         async with asyncio.timeout(config.timeout_s), _client(config) as client:
             response: Any = await client.chat.completions.create(
@@ -315,9 +315,15 @@ def _client(config: ProviderConfig) -> AsyncOpenAI:
 class _Assembly:
     """Accumulates streamed chunks into a turn, calling `on_delta` on the way."""
 
-    def __init__(self, started: float, on_delta: OnDelta | None) -> None:
+    def __init__(
+        self,
+        started: float,
+        on_delta: OnDelta | None,
+        shown: Callable[[str], str] = lambda text: text,
+    ) -> None:
         self.started_at = started
         self.on_delta = on_delta
+        self.shown = shown  # what a fragment may show live (secrets kept out)
         self.started = False  # the stream began: a failure from here on truncates an answer
         self.content: list[str] = []
         self.calls: dict[int, ToolCallDraft] = {}
@@ -386,7 +392,18 @@ class _Assembly:
     async def _emit(self, delta: Delta) -> None:
         if self.on_delta is None:
             return
-        result = self.on_delta(delta)
+        shown = self.shown
+        result = self.on_delta(
+            replace(
+                delta,
+                text=shown(delta.text),
+                name=shown(delta.name),
+                arguments=shown(delta.arguments),
+                accumulated=shown(delta.accumulated),
+                call_id=shown(delta.call_id),
+                call_name=shown(delta.call_name),
+            )
+        )
         if inspect.isawaitable(result):
             await result
 
@@ -692,6 +709,18 @@ def _redact(text: str, config: ProviderConfig) -> str:
         position = run.end()
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def _redact_live(text: str, config: ProviderConfig) -> str:
+    """`_redact` for text still arriving: a tail that could be the start of a secret (the rest
+    may come in the next fragment) is held back as redacted too. The recorded turn is redacted
+    whole, so only what is shown live is ever cut short."""
+    text = _redact(text, config)
+    for secret in _secrets(config):
+        tail = _longest_edge(text, len(text), secret, before=True)
+        if tail:
+            return text[: len(text) - tail] + REDACTED
+    return text
 
 
 def _longest_edge(text: str, at: int, secret: str, *, before: bool) -> int:

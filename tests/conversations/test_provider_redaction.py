@@ -120,3 +120,32 @@ async def test_a_secret_in_a_truncated_answer_is_redacted_from_the_partial(serve
     partial = caught.value.partial
     assert partial is not None and partial.content
     assert leaks(partial.content, KEY) == []
+
+
+@pytest.mark.asyncio
+async def test_a_secret_streamed_in_fragments_is_never_shown_live(server, config):
+    """Every fragment the live page could show is redacted, including a tail that may be the
+    start of the key whose rest has not arrived yet."""
+    echo = f"Your key is {KEY}, and {HEADER_SECRET[:12]}… too."
+    server.script(Reply(content=echo))
+    shown: list[str] = []
+
+    async def on_delta(delta):
+        shown.extend([delta.text, delta.accumulated])
+
+    turn = await complete(config, {**ASK, "model": "m"}, stream=True, on_delta=on_delta)
+
+    assert len(shown) > 4  # the text came in several fragments
+    assert [text for text in shown if leaks(text, KEY) or leaks(text, HEADER_SECRET)] == []
+    assert [text for text in shown if text.endswith(KEY[:4])] == []
+    assert leaks(turn.content or "", KEY) == []
+    assert turn.content.startswith("Your key is [redacted]")
+
+
+@pytest.mark.parametrize("cut", [4, 7, 12])
+def test_live_text_holds_back_a_tail_that_may_be_the_start_of_the_key(config, cut):
+    """Servers cut tokens anywhere: `sk-pl` may be followed by the rest of the key."""
+    from conversations.provider import _redact_live
+
+    assert _redact_live(f"Your key is {KEY[:cut]}", config) == "Your key is [redacted]"
+    assert _redact_live("Your key is sk-", config) == "Your key is sk-"  # shorter: shown
