@@ -44,6 +44,7 @@ test-fast: install
 # The engine alone, then the live path: call finished -> websocket frame at a client.
 bench: install
 	$(PY) manage.py bench_engine
+	$(PY) manage.py bench_patterns
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py bench_live
 
