@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from datetime import timedelta
 from io import StringIO
 
@@ -233,9 +232,7 @@ def test_a_worker_that_lost_its_run_stops_without_writing_over_it(
     conversation = new_conversation(team, people, provider)
 
     def take_over() -> None:  # another worker, while this one waits for the model
-        deadline = time.monotonic() + 5
-        while not model_server.requests and time.monotonic() < deadline:
-            time.sleep(0.01)
+        assert model_server.request_arrived.wait(5)
         Conversation.objects.filter(pk=conversation.pk).update(worker="host-b:2")
         connection.close()
 

@@ -21,11 +21,9 @@ async def test_a_stop_flag_ends_a_run_waiting_on_a_slow_model(people, team, prov
     conversation = await sync_to_async(compose.create_conversation)(team, people.editor, data)
     run = asyncio.create_task(run_conversation(conversation.pk))
 
-    async def model_call_in_flight() -> None:
-        while not model_server.requests:
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(model_call_in_flight(), timeout=5)
+    assert await asyncio.to_thread(
+        model_server.request_arrived.wait, 5
+    )  # the model call is in flight
     await Conversation.objects.filter(pk=conversation.pk).aupdate(stop_requested=True)
     status = await asyncio.wait_for(run, timeout=5)
     assert status == RunStatus.STOPPED

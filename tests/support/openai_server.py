@@ -97,6 +97,8 @@ class ScriptedOpenAI:
         self.send_usage = True
         self.repeat_call_names = False
         self.requests: list[dict[str, Any]] = []
+        # Set when a chat completion request arrives, so a test waits for it instead of polling.
+        self.request_arrived = threading.Event()
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -168,6 +170,7 @@ class ScriptedOpenAI:
     def _record(self, body: Any, headers: dict[str, str]) -> None:
         with self._lock:
             self.requests.append({"body": body, "headers": headers})
+        self.request_arrived.set()
 
     def _next_reply(self) -> Reply | None:
         with self._lock:
