@@ -26,10 +26,11 @@ from typing import Any
 
 from .calls import ToolCall, ToolSpec
 from .events import Event
-from .executor import Strategy, execute_batch
+from .executor import execute_batch
 from .guards import GuardSet
 from .implementations.mock import MockImplementation
 from .implementations.python import PythonImplementation
+from .options import ExecutionOptions, Strategy
 from .process_pool import DEFAULT_WORKERS, PythonProcessPool
 
 DEFAULT_CALLS = (1, 8, 64, 256)
@@ -62,7 +63,7 @@ def _batch(n_calls: int, latency_ms: float) -> tuple[list[ToolCall], list[ToolSp
 def _time_batch(calls: list[ToolCall], specs: list[ToolSpec], strategy: Strategy) -> float:
     async def run() -> float:
         started = time.perf_counter()
-        result = await execute_batch(calls, specs, strategy=strategy)
+        result = await execute_batch(calls, specs, ExecutionOptions(strategy=strategy))
         elapsed = time.perf_counter() - started
         failed = [r for r in result.results if not r.ok]
         if failed:
@@ -127,10 +128,11 @@ def run_overhead_bench(n_calls: int = 2000) -> dict[str, Any]:
     received: list[Event] = []
 
     async def run() -> float:
-        await execute_batch(calls[:10], specs, on_event=received.append)  # warm up
+        options = ExecutionOptions(on_event=received.append)
+        await execute_batch(calls[:10], specs, options)  # warm up
         received.clear()
         started = time.perf_counter()
-        result = await execute_batch(calls, specs, on_event=received.append)
+        result = await execute_batch(calls, specs, options)
         elapsed = time.perf_counter() - started
         if not all(r.ok for r in result.results):
             raise RuntimeError("overhead bench call failed")

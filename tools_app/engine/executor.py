@@ -43,7 +43,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
 from . import untrusted
 from .arguments import (
@@ -57,76 +57,33 @@ from .arguments import (
 )
 from .calls import BatchResult, CallResult, ToolCall, ToolSpec, json_safe
 from .errors import ErrorCode, RateLimitExceeded, ToolError, ToolFailure
-from .events import EventKind, EventStream, EventSubscriber
+from .events import EventKind, EventStream
 from .guards import GuardSet
 from .implementations.base import CallContext
-from .limits import InMemoryLimiter, Limiter
+from .limits import InMemoryLimiter
+from .options import DEFAULT_OPTIONS, ExecutionOptions
 from .retry import RetryPolicy
-from .validation import ValidatorCache, check_arguments, default_cache
+from .validation import check_arguments, default_cache
 
 logger = logging.getLogger("fcstudio.engine")
 
-Strategy = Literal["sequential", "threads", "asyncio"]
-STRATEGIES: tuple[str, ...] = ("sequential", "threads", "asyncio")
 DEFAULT_MAX_WORKERS = 256
 MAX_LISTED_TOOLS = 100
-
-Approver = Callable[[ToolCall, ToolSpec], bool | Awaitable[bool]]
-"""Decides whether a call to a tool with ``requires_approval`` may run (True) or is DENIED."""
-
-Guard = Callable[[ToolCall, ToolSpec, dict[str, Any]], str | Awaitable[str | None] | None]
-"""Checks validated arguments before execution: None lets the call run, a reason DENIES it."""
 
 
 async def execute_batch(
     calls: Sequence[ToolCall],
     specs: Mapping[str, ToolSpec] | Iterable[ToolSpec],
-    *,
-    strategy: Strategy = "asyncio",
-    max_concurrency: int | None = None,
-    fail_fast: bool = False,
-    approver: Approver | None = None,
-    on_event: EventSubscriber | None = None,
-    limiter: Limiter | None = None,
-    guard: Guard | None = None,
-    retry_policy: RetryPolicy | None = None,
-    max_workers: int | None = None,
-    executor: concurrent.futures.ThreadPoolExecutor | None = None,
-    validator_cache: ValidatorCache | None = None,
+    options: ExecutionOptions = DEFAULT_OPTIONS,
 ) -> BatchResult:
-    """Run `calls` against `specs` and return one result per call, in the calls' order.
-
-    `max_workers` sizes the thread pool (``threads`` strategy, or blocking code under the others;
-    default ``min(len(calls), max_concurrency or 256)``); pass `executor` to reuse a pool across
-    batches. `limiter` enforces per-tool limits (a fresh `InMemoryLimiter` per batch when None;
-    share one to limit across batches). `retry_policy` sets the backoff (small bases in tests).
-    """
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if max_concurrency is not None and max_concurrency < 1:
-        raise ValueError("max_concurrency must be >= 1")
-    batch = _Batch(
-        calls=list(calls),
-        specs=_spec_map(specs),
-        strategy=strategy,
-        max_concurrency=max_concurrency,
-        fail_fast=fail_fast,
-        approver=approver,
-        on_event=on_event,
-        limiter=limiter if limiter is not None else InMemoryLimiter(),
-        guard=guard,
-        retry_policy=retry_policy or RetryPolicy(),
-        max_workers=max_workers,
-        executor=executor,
-        validator_cache=validator_cache or default_cache,
-    )
-    return await batch.run()
+    """Run `calls` against `specs` as `options` say; one result per call, in the calls' order."""
+    return await _Batch(list(calls), _spec_map(specs), options).run()
 
 
 def execute_batch_sync(
     calls: Sequence[ToolCall],
     specs: Mapping[str, ToolSpec] | Iterable[ToolSpec],
-    **options: Any,
+    options: ExecutionOptions = DEFAULT_OPTIONS,
 ) -> BatchResult:
     """`execute_batch` for sync code (management commands, Celery tasks, sync views).
 
@@ -136,9 +93,9 @@ def execute_batch_sync(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(execute_batch(calls, specs, **options))
+        return asyncio.run(execute_batch(calls, specs, options))
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fcstudio-batch") as pool:
-        return pool.submit(asyncio.run, execute_batch(calls, specs, **options)).result()
+        return pool.submit(asyncio.run, execute_batch(calls, specs, options)).result()
 
 
 def _spec_map(specs: Mapping[str, ToolSpec] | Iterable[ToolSpec]) -> dict[str, ToolSpec]:
@@ -165,41 +122,27 @@ class _Cancelled(Exception):
 
 class _Batch:
     def __init__(
-        self,
-        *,
-        calls: list[ToolCall],
-        specs: dict[str, ToolSpec],
-        strategy: Strategy,
-        max_concurrency: int | None,
-        fail_fast: bool,
-        approver: Approver | None,
-        on_event: EventSubscriber | None,
-        limiter: Limiter,
-        guard: Guard | None,
-        retry_policy: RetryPolicy,
-        max_workers: int | None,
-        executor: concurrent.futures.ThreadPoolExecutor | None,
-        validator_cache: ValidatorCache,
+        self, calls: list[ToolCall], specs: dict[str, ToolSpec], options: ExecutionOptions
     ) -> None:
         self.calls = calls
         self.specs = specs
-        self.strategy = strategy
-        self.max_concurrency = max_concurrency
-        self.fail_fast = fail_fast
-        self.approver = approver
-        self.on_event = on_event
-        self.limiter = limiter
-        self.guard = guard
-        self.retry_policy = retry_policy
-        self.validator_cache = validator_cache
+        self.options = options
+        self.strategy = options.strategy
+        self.fail_fast = options.fail_fast
+        self.approver = options.approver
+        self.guard = options.guard
+        self.limiter = options.limiter if options.limiter is not None else InMemoryLimiter()
+        self.retry_policy = options.retry_policy or RetryPolicy()
+        self.validator_cache = options.validator_cache or default_cache
         self.results: list[CallResult | None] = [None] * len(calls)
         self.aborted_by: str | None = None
-        self._pool = executor
-        self._own_pool = executor is None
-        self._pool_size = max_workers or max(
-            1, min(len(calls), max_concurrency or DEFAULT_MAX_WORKERS)
+        self._pool = options.executor
+        self._own_pool = options.executor is None
+        self._pool_size = options.max_workers or max(
+            1, min(len(calls), options.max_concurrency or DEFAULT_MAX_WORKERS)
         )
         self._pool_lock = threading.Lock()
+        max_concurrency = options.max_concurrency
         self._slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._done: list[asyncio.Future[CallResult]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -212,7 +155,9 @@ class _Batch:
         loop = asyncio.get_running_loop()
         wall0 = datetime.now(UTC)
         t0 = time.perf_counter()
-        self.events = EventStream(self.on_event, t0=t0, wall0=wall0, clock=time.perf_counter)
+        self.events = EventStream(
+            self.options.on_event, t0=t0, wall0=wall0, clock=time.perf_counter
+        )
         self._done = [loop.create_future() for _ in self.calls]
         try:
             self.events.emit(
@@ -221,7 +166,7 @@ class _Batch:
                 {
                     "strategy": self.strategy,
                     "calls": len(self.calls),
-                    "max_concurrency": self.max_concurrency,
+                    "max_concurrency": self.options.max_concurrency,
                     "fail_fast": self.fail_fast,
                 },
                 t=0.0,
