@@ -40,9 +40,10 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from . import untrusted
@@ -60,7 +61,7 @@ from .errors import ErrorCode, RateLimitExceeded, ToolError, ToolFailure
 from .events import EventKind, EventStream
 from .guards import GuardSet
 from .implementations.base import CallContext
-from .limits import InMemoryLimiter
+from .limits import InMemoryLimiter, Permit
 from .options import DEFAULT_OPTIONS, ExecutionOptions
 from .retry import RetryPolicy
 from .validation import check_arguments, default_cache
@@ -120,6 +121,14 @@ class _Cancelled(Exception):
     pass
 
 
+class _Unlimited:
+    async def release(self) -> None:
+        return None
+
+
+_NOTHING_HELD: Permit = _Unlimited()
+
+
 class _Batch:
     def __init__(
         self, calls: list[ToolCall], specs: dict[str, ToolSpec], options: ExecutionOptions
@@ -131,6 +140,8 @@ class _Batch:
         self.fail_fast = options.fail_fast
         self.approver = options.approver
         self.guard = options.guard
+        # A batch's own limiter only holds what specs ask for: calls of unlimited tools skip it.
+        self._own_limiter = options.limiter is None
         self.limiter = options.limiter if options.limiter is not None else InMemoryLimiter()
         self.retry_policy = options.retry_policy or RetryPolicy()
         self.validator_cache = options.validator_cache or default_cache
@@ -509,12 +520,19 @@ class _Batch:
         self, item: _Prepared, spec: ToolSpec, arguments: dict[str, Any], queued_at: float
     ) -> CallResult:
         call = item.call
+        loop = asyncio.get_running_loop()
         first_start: float | None = None
         attempt = 0
         while True:
             attempt += 1
             try:
-                permit = await self.limiter.acquire(spec.name, spec)
+                permit = (
+                    _NOTHING_HELD
+                    if self._own_limiter
+                    and spec.concurrency_limit is None
+                    and spec.rate_limit_per_s is None
+                    else await self.limiter.acquire(spec.name, spec)
+                )
             except RateLimitExceeded as exc:
                 error = ToolError(
                     ErrorCode.RATE_LIMITED,
@@ -542,11 +560,27 @@ class _Batch:
                             {"name": spec.name, "attempt": attempt},
                             t=started,
                         )
+                    deadline: asyncio.Timeout | None = None
                     try:
-                        async with asyncio.timeout(spec.timeout_s) as deadline:
-                            value = await self._invoke(spec, arguments, context)
+                        if self.strategy == "threads":
+                            async with asyncio.timeout(spec.timeout_s) as deadline:
+                                value = await self._invoke_in_thread(spec, arguments, context)
+                        else:
+                            # The first step runs eagerly: a call that finishes without ever
+                            # suspending needs no timer, and one that suspends gets the rest
+                            # of its time budget (synchronous work cannot be interrupted).
+                            ends_at = loop.time() + spec.timeout_s
+                            context.run_sync = partial(self._run_sync, context)
+                            coro = spec.implementation.invoke(arguments, context)
+                            try:
+                                pending = coro.send(None)
+                            except StopIteration as stop:
+                                value = stop.value
+                            else:
+                                async with asyncio.timeout_at(ends_at) as deadline:
+                                    value = await _Resume(coro, pending)
                     except TimeoutError as exc:
-                        if deadline.expired():
+                        if deadline is not None and deadline.expired():
                             failure = ToolFailure(
                                 ErrorCode.TIMEOUT,
                                 f"the call did not finish within {spec.timeout_s:g} s",
@@ -590,12 +624,6 @@ class _Batch:
                 item, queued_at, failure.to_error(), arguments, attempt, first_start, context.worker
             )
 
-    async def _invoke(self, spec: ToolSpec, arguments: dict[str, Any], context: CallContext) -> Any:
-        if self.strategy == "threads":
-            return await self._invoke_in_thread(spec, arguments, context)
-        context.run_sync = self._run_in_pool(context)
-        return await spec.implementation.invoke(arguments, context)
-
     def _pool_executor(self) -> concurrent.futures.ThreadPoolExecutor:
         if self._pool is None:
             with self._pool_lock:
@@ -605,25 +633,18 @@ class _Batch:
                     )
         return self._pool
 
-    def _run_in_pool(self, context: CallContext) -> Callable[..., Awaitable[Any]]:
-        async def run_sync(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-            def work() -> Any:
-                context.note_worker()
-                return function(*args, **kwargs)
-
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool_executor(), work)
-
-        return run_sync
+    async def _run_sync(
+        self, context: CallContext, function: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool_executor(), _NotedWork(context, function, args, kwargs)
+        )
 
     async def _invoke_in_thread(
         self, spec: ToolSpec, arguments: dict[str, Any], context: CallContext
     ) -> Any:
-        async def inline(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-            return function(*args, **kwargs)
-
-        context.run_sync = inline
-        invocation = _ThreadInvocation(lambda: spec.implementation.invoke(arguments, context))
+        context.run_sync = _inline
+        invocation = _ThreadInvocation(spec, arguments)
         future = self._pool_executor().submit(invocation.run, context)
         try:
             return await asyncio.wrap_future(future)
@@ -709,39 +730,129 @@ class _Batch:
         return self._failed(item, queued_at, error, arguments=item.arguments)
 
 
-class _ThreadInvocation:
-    """Runs one async invocation on a private event loop in a worker thread, cancellably."""
+async def _inline(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    return function(*args, **kwargs)
 
-    def __init__(self, make: Callable[[], Awaitable[Any]]) -> None:
-        self._make = make
+
+class _OwnedLoop:
+    """A worker thread's event loop, closed when the thread ends (its thread-local dies)."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+class _WorkerLoops(threading.local):
+    owned: _OwnedLoop | None = None
+
+
+_worker_loops = _WorkerLoops()
+
+
+def _worker_loop() -> asyncio.AbstractEventLoop:
+    """This worker thread's event loop: made once per thread, not once per call (a loop costs
+    a selector and a socket pair, more than the call itself)."""
+    owned = _worker_loops.owned
+    if owned is None or owned.loop.is_closed():
+        owned = _worker_loops.owned = _OwnedLoop()
+    return owned.loop
+
+
+class _ThreadInvocation:
+    """Runs one async invocation on its worker thread's event loop, cancellably."""
+
+    __slots__ = ("_arguments", "_cancelled", "_lock", "_loop", "_spec", "_task")
+
+    def __init__(self, spec: ToolSpec, arguments: dict[str, Any]) -> None:
+        self._spec = spec
+        self._arguments = arguments
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Future[Any] | None = None
         self._cancelled = False
 
     def run(self, context: CallContext) -> Any:
-        context.note_worker()
-        loop = asyncio.new_event_loop()
+        context.worker = threading.current_thread().name
+        loop = _worker_loop()
+        with self._lock:
+            if self._cancelled:
+                raise _Cancelled()
+            self._loop = loop
+            self._task = loop.create_task(
+                self._spec.implementation.invoke(self._arguments, context)
+            )
         try:
-            with self._lock:
-                if self._cancelled:
-                    raise _Cancelled()
-                self._loop = loop
-                self._task = asyncio.ensure_future(self._make(), loop=loop)
             return loop.run_until_complete(self._task)
         finally:
             with self._lock:
                 self._loop = None
-            try:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                loop.close()
 
     def cancel(self) -> None:
         with self._lock:
             self._cancelled = True
             if self._loop is not None and self._task is not None:
                 self._loop.call_soon_threadsafe(self._task.cancel)
+
+
+class _NotedWork:
+    """Blocking work for the pool that records which thread ran it."""
+
+    __slots__ = ("args", "context", "function", "kwargs")
+
+    def __init__(
+        self,
+        context: CallContext,
+        function: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.context = context
+        self.function = function
+        self.args = args
+        self.kwargs = kwargs
+
+    def __call__(self) -> Any:
+        self.context.worker = threading.current_thread().name
+        return self.function(*self.args, **self.kwargs)
+
+
+class _Resume:
+    """Awaits the rest of a coroutine whose first step already ran and yielded `pending`.
+
+    The same delegation as ``yield from``, only entered after the first step: values sent in
+    and exceptions thrown in (cancellation) go to the coroutine, its yields go to the task.
+    """
+
+    __slots__ = ("_coro", "_pending")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], pending: Any) -> None:
+        self._coro = coro
+        self._pending = pending
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, pending = self._coro, self._pending
+        self._pending = None
+        while True:
+            try:
+                sent = yield pending
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                try:
+                    pending = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+                continue
+            try:
+                pending = coro.send(sent)
+            except StopIteration as stop:
+                return stop.value
 
 
 def _classify(exc: BaseException) -> ToolFailure:
