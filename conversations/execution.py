@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 
-from tools_app.engine import ToolCall, ToolSpec, execute_batch
+from tools_app.engine import ExecutionOptions, ToolCall, ToolSpec, execute_batch
 from tools_app.models import Tool, ToolVersion
 
 from . import recording
@@ -23,10 +23,9 @@ from .recording import MAX_RESULT_CHARS, ExecutionRecorder
 
 
 @dataclass(frozen=True)
-class BatchOptions:
-    strategy: str = "asyncio"
-    max_concurrency: int | None = None
-    fail_fast: bool = False
+class BatchOptions(ExecutionOptions):
+    """The engine's options of a batch the studio starts, plus what only the studio decides."""
+
     # Whoever starts a lab batch or a Try it call is present and asked for it: that is the
     # approval of tools that require one (conversations ask per call instead).
     approve_all: bool = False
@@ -104,11 +103,11 @@ async def _record_batch(
         outcome = await execute_batch(
             calls,
             specs,
-            strategy=options.strategy,
-            max_concurrency=options.max_concurrency,
-            fail_fast=options.fail_fast,
-            on_event=recorder.on_event,
-            approver=_approve if options.approve_all else None,
+            replace(
+                options,
+                on_event=recorder.on_event,
+                approver=_approve if options.approve_all else options.approver,
+            ),
         )
     except Exception as exc:
         await recorder.settle()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -426,12 +426,7 @@ async def _run_batch(
 
     try:
         outcome = await execute_batch(
-            calls,
-            specs,
-            strategy=options.strategy,
-            max_concurrency=options.max_concurrency,
-            approver=approver,
-            on_event=on_event,
+            calls, specs, replace(options, approver=approver, on_event=on_event)
         )
     finally:
         # Stopped or not, what finished is written before the run closes what did not.

@@ -13,6 +13,7 @@ from conversations.models import Batch, ToolExecution
 from tools_app.engine import (
     CallContext,
     ErrorCode,
+    ExecutionOptions,
     RetryPolicy,
     ToolCall,
     ToolFailure,
@@ -73,9 +74,9 @@ class RecordedBatch:
             outcome = await execute_batch(
                 self.calls,
                 self.specs,
-                strategy="sequential",
-                on_event=self.recorder.on_event,
-                retry_policy=NO_WAIT,
+                ExecutionOptions(
+                    strategy="sequential", on_event=self.recorder.on_event, retry_policy=NO_WAIT
+                ),
             )
             await self.recorder.settle()
             await sync_to_async(self.recorder.finish)(outcome)

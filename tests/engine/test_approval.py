@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tools_app.engine import ErrorCode, execute_batch, execute_batch_sync
+from tools_app.engine import ErrorCode, ExecutionOptions, execute_batch, execute_batch_sync
 
 from .support import FunctionImpl, Recorder, body, call, echo_spec, returning
 
@@ -33,7 +33,9 @@ def test_a_sync_approver_decides_per_call():
         return tool_call.id == "yes"
 
     results = execute_batch_sync(
-        [call("yes", "send_email"), call("no", "send_email")], [spec], approver=approver
+        [call("yes", "send_email"), call("no", "send_email")],
+        [spec],
+        ExecutionOptions(approver=approver),
     ).results
     assert [r.status for r in results] == ["ok", "error"]
     assert results[1].error.code is ErrorCode.DENIED
@@ -48,7 +50,7 @@ def test_only_tools_that_require_approval_ask():
     results = execute_batch_sync(
         [call("c1"), call("c2", "send_email")],
         [echo_spec(), spec],
-        approver=lambda c, s: asked.append(c.id) or True,
+        ExecutionOptions(approver=lambda c, s: asked.append(c.id) or True),
     ).results
     assert all(r.ok for r in results)
     assert asked == ["c2"]
@@ -78,7 +80,7 @@ async def test_async_approvals_are_awaited_concurrently_with_other_calls():
     batch = await execute_batch(
         [call("a1", "send_email"), call("a2", "send_email"), call("f", "free")],
         [spec, echo_spec("free", implementation=FunctionImpl(free))],
-        approver=approver,
+        ExecutionOptions(approver=approver),
     )
     assert [r.status for r in batch.results] == ["ok", "ok", "ok"]
 
@@ -87,7 +89,7 @@ async def test_async_approvals_are_awaited_concurrently_with_other_calls():
 def test_only_true_approves(answer):
     spec, _ = guarded()
     [result] = execute_batch_sync(
-        [call("c1", "send_email")], [spec], approver=lambda c, s: answer
+        [call("c1", "send_email")], [spec], ExecutionOptions(approver=lambda c, s: answer)
     ).results
     assert result.error.code is ErrorCode.DENIED
 
@@ -97,7 +99,9 @@ def test_a_failing_approver_denies():
         raise RuntimeError("approval service down")
 
     spec, impl = guarded()
-    [result] = execute_batch_sync([call("c1", "send_email")], [spec], approver=approver).results
+    [result] = execute_batch_sync(
+        [call("c1", "send_email")], [spec], ExecutionOptions(approver=approver)
+    ).results
     assert result.error.code is ErrorCode.DENIED
     assert "approver failed (RuntimeError)" in result.error.message
     assert impl.invocations == []
@@ -109,8 +113,7 @@ def test_awaiting_approval_is_an_event_before_the_call_starts():
     execute_batch_sync(
         [call("c1", "send_email", {"to": "a@example.com"})],
         [spec],
-        approver=lambda c, s: True,
-        on_event=recorder,
+        ExecutionOptions(approver=lambda c, s: True, on_event=recorder),
     )
     assert recorder.kinds("c1") == [
         "call_queued",
@@ -126,7 +129,9 @@ def test_invalid_arguments_are_refused_before_anyone_is_asked():
     spec, _ = guarded(schema={"type": "object", "required": ["to"]})
     asked = []
     [result] = execute_batch_sync(
-        [call("c1", "send_email")], [spec], approver=lambda c, s: asked.append(c) or True
+        [call("c1", "send_email")],
+        [spec],
+        ExecutionOptions(approver=lambda c, s: asked.append(c) or True),
     ).results
     assert result.error.code is ErrorCode.VALIDATION_ERROR
     assert asked == []

@@ -41,7 +41,12 @@ def test_overhead_bench_counts_calls_per_second():
 
 @pytest.mark.parametrize(
     ("values", "expected"),
-    [(None, [1, 8, 64, 256]), (["1,8", "64"], [1, 8, 64]), (["5"], [5]), ([" 2 , 3 "], [2, 3])],
+    [
+        (None, [1, 8, 64, 256, 1024]),
+        (["1,8", "64"], [1, 8, 64]),
+        (["5"], [5]),
+        ([" 2 , 3 "], [2, 3]),
+    ],
 )
 def test_calls_option_parsing(values, expected):
     assert parse_calls(values) == expected

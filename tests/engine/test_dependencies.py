@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tools_app.engine import ErrorCode, execute_batch, execute_batch_sync
+from tools_app.engine import ErrorCode, ExecutionOptions, execute_batch, execute_batch_sync
 
 from .support import FunctionImpl, Recorder, call, echo_spec
 
@@ -40,7 +40,7 @@ def test_a_chain_runs_in_dependency_order_and_results_stay_in_call_order(strateg
         call("c2", "add", {"a": "$ref:c1#/value"}),
         call("c1", "add", {"a": 1}),
     ]
-    results = execute_batch_sync(calls, [add_spec()], strategy=strategy).results
+    results = execute_batch_sync(calls, [add_spec()], ExecutionOptions(strategy=strategy)).results
     assert [r.call_id for r in results] == ["c3", "c2", "c1"]
     assert [r.result["value"] for r in results] == [4, 3, 2]
     assert results[0].parsed_arguments == {"a": 3}
@@ -185,7 +185,7 @@ async def test_independent_calls_do_not_wait_for_dependencies():
             call("c3", "quick"),
         ],
         specs,
-        on_event=recorder,
+        ExecutionOptions(on_event=recorder),
     )
     assert [r.status for r in batch.results] == ["ok", "ok", "ok"]
     finished = [e.call_id for e in recorder.of("call_finished")]

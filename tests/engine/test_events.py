@@ -8,14 +8,20 @@ import logging
 
 import pytest
 
-from tools_app.engine import ErrorCode, ToolFailure, execute_batch, execute_batch_sync
+from tools_app.engine import (
+    ErrorCode,
+    ExecutionOptions,
+    ToolFailure,
+    execute_batch,
+    execute_batch_sync,
+)
 
 from .support import FAST_RETRIES, FunctionImpl, Recorder, call, echo_spec
 
 
 def test_a_successful_call_is_queued_started_and_finished():
     recorder = Recorder()
-    execute_batch_sync([call("c1")], [echo_spec()], on_event=recorder)
+    execute_batch_sync([call("c1")], [echo_spec()], ExecutionOptions(on_event=recorder))
     assert recorder.kinds() == [
         "batch_started",
         "call_queued",
@@ -37,8 +43,7 @@ def test_a_retried_call_starts_once_per_attempt():
     execute_batch_sync(
         [call("c1", "f")],
         [echo_spec("f", implementation=FunctionImpl(flaky), retries=1)],
-        retry_policy=FAST_RETRIES,
-        on_event=recorder,
+        ExecutionOptions(retry_policy=FAST_RETRIES, on_event=recorder),
     )
     assert recorder.kinds("c1") == [
         "call_queued",
@@ -52,7 +57,7 @@ def test_a_retried_call_starts_once_per_attempt():
 
 def test_a_call_refused_before_running_is_queued_then_finished():
     recorder = Recorder()
-    execute_batch_sync([call("c1", "missing")], [echo_spec()], on_event=recorder)
+    execute_batch_sync([call("c1", "missing")], [echo_spec()], ExecutionOptions(on_event=recorder))
     assert recorder.kinds("c1") == ["call_queued", "call_finished"]
     [finished] = recorder.of("call_finished")
     assert finished.data["status"] == "error"
@@ -64,7 +69,9 @@ def test_a_call_refused_before_running_is_queued_then_finished():
 def test_timestamps_are_monotonic_and_consistent_with_results(strategy):
     recorder = Recorder()
     calls = [call(f"c{i}") for i in range(6)] + [call("bad", arguments="{")]
-    batch = execute_batch_sync(calls, [echo_spec()], strategy=strategy, on_event=recorder)
+    batch = execute_batch_sync(
+        calls, [echo_spec()], ExecutionOptions(strategy=strategy, on_event=recorder)
+    )
     times = [e.t for e in recorder.events]
     assert times == sorted(times)
     assert times[0] == 0.0
@@ -81,7 +88,9 @@ def test_timestamps_are_monotonic_and_consistent_with_results(strategy):
 
 def test_every_call_is_queued_in_call_order_before_anything_starts():
     recorder = Recorder()
-    execute_batch_sync([call(f"c{i}") for i in range(5)], [echo_spec()], on_event=recorder)
+    execute_batch_sync(
+        [call(f"c{i}") for i in range(5)], [echo_spec()], ExecutionOptions(on_event=recorder)
+    )
     queued = [e.call_id for e in recorder.of("call_queued")]
     assert queued == ["c0", "c1", "c2", "c3", "c4"]
     assert recorder.kinds()[1:6] == ["call_queued"] * 5
@@ -96,7 +105,9 @@ async def test_an_async_subscriber_gets_every_event_in_order_before_the_batch_re
         await asyncio.sleep(0)  # e.g. a channel layer send
         received.append(event.kind.value)
 
-    await execute_batch([call("c1"), call("c2")], [echo_spec()], on_event=subscriber)
+    await execute_batch(
+        [call("c1"), call("c2")], [echo_spec()], ExecutionOptions(on_event=subscriber)
+    )
     assert received[0] == "batch_started"
     assert received[-1] == "batch_finished"
     assert len(received) == 2 + 3 * 2
@@ -107,7 +118,9 @@ def test_a_failing_subscriber_is_logged_and_does_not_break_the_batch(caplog):
         raise RuntimeError("database is down")
 
     with caplog.at_level(logging.ERROR, logger="fcstudio.engine"):
-        batch = execute_batch_sync([call("c1")], [echo_spec()], on_event=subscriber)
+        batch = execute_batch_sync(
+            [call("c1")], [echo_spec()], ExecutionOptions(on_event=subscriber)
+        )
     assert batch.results[0].ok
     assert "event subscriber failed" in caplog.text
 
@@ -121,7 +134,9 @@ def test_a_failing_async_subscriber_is_logged_and_does_not_break_the_batch(caplo
             raise RuntimeError("channel layer is down")
 
     with caplog.at_level(logging.ERROR, logger="fcstudio.engine"):
-        batch = execute_batch_sync([call("c1")], [echo_spec()], on_event=subscriber)
+        batch = execute_batch_sync(
+            [call("c1")], [echo_spec()], ExecutionOptions(on_event=subscriber)
+        )
     assert batch.results[0].ok
     assert seen[-1] == "batch_finished"
     assert "event subscriber failed" in caplog.text
@@ -129,7 +144,9 @@ def test_a_failing_async_subscriber_is_logged_and_does_not_break_the_batch(caplo
 
 def test_events_serialise_to_json():
     recorder = Recorder()
-    execute_batch_sync([call("c1", arguments={"x": 1})], [echo_spec()], on_event=recorder)
+    execute_batch_sync(
+        [call("c1", arguments={"x": 1})], [echo_spec()], ExecutionOptions(on_event=recorder)
+    )
     for event in recorder.events:
         round_trip = json.loads(json.dumps(event.to_dict()))
         assert round_trip["kind"] == event.kind.value
@@ -139,7 +156,9 @@ def test_events_serialise_to_json():
 def test_batch_events_summarise_the_batch():
     recorder = Recorder()
     execute_batch_sync(
-        [call("c1"), call("c2", "missing")], [echo_spec()], on_event=recorder, max_concurrency=2
+        [call("c1"), call("c2", "missing")],
+        [echo_spec()],
+        ExecutionOptions(on_event=recorder, max_concurrency=2),
     )
     started, finished = recorder.of("batch_started")[0], recorder.of("batch_finished")[0]
     assert started.data == {
@@ -157,7 +176,9 @@ def test_a_sync_callable_returning_an_awaitable_is_awaited_in_order():
     async def deliver(event):
         received.append(event.kind.value)
 
-    batch = execute_batch_sync([call("c1")], [echo_spec()], on_event=lambda e: deliver(e))
+    batch = execute_batch_sync(
+        [call("c1")], [echo_spec()], ExecutionOptions(on_event=lambda e: deliver(e))
+    )
     assert batch.results[0].ok
     assert received == [
         "batch_started",

@@ -7,7 +7,13 @@ import threading
 
 import pytest
 
-from tools_app.engine import ErrorCode, PythonImplementation, execute_batch, execute_batch_sync
+from tools_app.engine import (
+    ErrorCode,
+    ExecutionOptions,
+    PythonImplementation,
+    execute_batch,
+    execute_batch_sync,
+)
 
 from .support import FunctionImpl, body, call, echo_spec, returning
 
@@ -46,7 +52,9 @@ async def test_the_first_failure_cancels_running_calls():
         echo_spec("boom", implementation=FunctionImpl(fails_once_both_run)),
     ]
     batch = await execute_batch(
-        [call("s1", "slow"), call("bad", "boom"), call("s2", "slow")], specs, fail_fast=True
+        [call("s1", "slow"), call("bad", "boom"), call("s2", "slow")],
+        specs,
+        ExecutionOptions(fail_fast=True),
     )
     codes = [r.error.code for r in batch.results]
     assert codes == [ErrorCode.CANCELLED, ErrorCode.EXECUTION_ERROR, ErrorCode.CANCELLED]
@@ -64,8 +72,7 @@ def test_an_early_failure_cancels_calls_that_had_not_started(strategy):
     results = execute_batch_sync(
         [call("bad", "strict")] + [call(f"c{i}", "t") for i in range(5)],
         [echo_spec("t", implementation=impl), echo_spec("strict", STRICT)],
-        strategy=strategy,
-        fail_fast=True,
+        ExecutionOptions(strategy=strategy, fail_fast=True),
     ).results
     assert results[0].error.code is ErrorCode.VALIDATION_ERROR
     assert {r.error.code for r in results[1:]} == {ErrorCode.CANCELLED}
@@ -93,7 +100,9 @@ async def test_calls_finished_before_the_failure_keep_their_results():
         echo_spec("slow", implementation=FunctionImpl(slow)),
     ]
     batch = await execute_batch(
-        [call("q", "quick"), call("b", "boom"), call("s", "slow")], specs, fail_fast=True
+        [call("q", "quick"), call("b", "boom"), call("s", "slow")],
+        specs,
+        ExecutionOptions(fail_fast=True),
     )
     assert batch.results[0].result == "kept"
     assert batch.results[1].error.code is ErrorCode.EXECUTION_ERROR
@@ -105,8 +114,7 @@ def test_sequential_fail_fast_never_starts_the_rest():
     results = execute_batch_sync(
         [call("c1", "t"), call("bad", "strict"), call("c3", "t"), call("c4", "t")],
         [echo_spec("t", implementation=impl), echo_spec("strict", STRICT)],
-        strategy="sequential",
-        fail_fast=True,
+        ExecutionOptions(strategy="sequential", fail_fast=True),
     ).results
     assert [r.status for r in results] == ["ok", "error", "error", "error"]
     assert [r.error.code for r in results[2:]] == [ErrorCode.CANCELLED] * 2
@@ -135,8 +143,7 @@ def test_threads_fail_fast_cancels_work_in_worker_threads():
             echo_spec("slow", implementation=FunctionImpl(slow)),
             echo_spec("boom", implementation=PythonImplementation(fails_once_slow_runs)),
         ],
-        strategy="threads",
-        fail_fast=True,
+        ExecutionOptions(strategy="threads", fail_fast=True),
     ).results
     assert results[0].error.code is ErrorCode.CANCELLED
     assert cleaned_up.wait(5)
@@ -153,8 +160,7 @@ def test_calls_waiting_for_approval_are_cancelled_too():
         results = execute_batch_sync(
             [call("a", "needs_ok"), call("bad", "strict")],
             [echo_spec("needs_ok", requires_approval=True), echo_spec("strict", STRICT)],
-            approver=approver,
-            fail_fast=True,
+            ExecutionOptions(approver=approver, fail_fast=True),
         ).results
     finally:
         release.set()

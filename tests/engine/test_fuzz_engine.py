@@ -19,6 +19,7 @@ from tests.support.hostile import (
 from tools_app.engine import (
     STRATEGIES,
     ErrorCode,
+    ExecutionOptions,
     MockImplementation,
     ToolCall,
     ToolSpec,
@@ -169,7 +170,9 @@ def assert_error_model(content: str, raw: bool) -> None:
 @given(batches())
 def test_every_call_gets_exactly_one_well_formed_result(batch):
     calls, specs, options = batch
-    result = execute_batch_sync(calls, specs, retry_policy=FAST_RETRIES, **options)
+    result = execute_batch_sync(
+        calls, specs, ExecutionOptions(retry_policy=FAST_RETRIES, **options)
+    )
     assert [r.call_id for r in result.results] == [c.id for c in calls]
     assert [r.name for r in result.results] == [c.name for c in calls]
     for call_result in result.results:
@@ -226,7 +229,7 @@ def test_hostile_patterns_answer_without_backtracking(schema, arguments, strateg
     # With a backtracking engine the evil subject takes hours here: pytest-timeout would fire.
     spec = ToolSpec("t", schema, MockImplementation({"ok": True}))
     [result] = execute_batch_sync(
-        [ToolCall("c1", "t", arguments)], [spec], strategy=strategy
+        [ToolCall("c1", "t", arguments)], [spec], ExecutionOptions(strategy=strategy)
     ).results
     result.content.encode("utf-8")
     if result.error is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools_app.engine import ErrorCode, execute_batch_sync
+from tools_app.engine import ErrorCode, ExecutionOptions, execute_batch_sync
 
 from .support import call, echo_spec, returning
 
@@ -20,7 +20,7 @@ def test_the_guard_lets_calls_through_or_denies_them_with_its_reason():
             call("c2", arguments={"to": "*@example.com"}),
         ],
         [echo_spec()],
-        guard=no_wildcards,
+        ExecutionOptions(guard=no_wildcards),
     ).results
     assert results[0].ok
     assert results[1].error.code is ErrorCode.DENIED
@@ -38,7 +38,7 @@ def test_an_async_guard_sees_the_arguments_after_substitution():
     execute_batch_sync(
         [call("c1", "src"), call("c2", arguments={"x": "$ref:c1"})],
         [echo_spec("src", implementation=returning(42)), echo_spec()],
-        guard=guard,
+        ExecutionOptions(guard=guard),
     )
     assert sorted(seen) == [("c1", {}), ("c2", {"x": 42})]
 
@@ -47,7 +47,9 @@ def test_a_broken_guard_fails_closed():
     def guard(tool_call, spec, arguments):
         raise RuntimeError("policy store unreachable")
 
-    [result] = execute_batch_sync([call("c1")], [echo_spec()], guard=guard).results
+    [result] = execute_batch_sync(
+        [call("c1")], [echo_spec()], ExecutionOptions(guard=guard)
+    ).results
     assert result.error.code is ErrorCode.DENIED
     assert "guard failed (RuntimeError)" in result.error.message
 
@@ -58,8 +60,9 @@ def test_the_guard_runs_before_approval():
     [result] = execute_batch_sync(
         [call("c1")],
         [spec],
-        guard=lambda c, s, a: "never",
-        approver=lambda c, s: asked.append(c) or True,
+        ExecutionOptions(
+            guard=lambda c, s, a: "never", approver=lambda c, s: asked.append(c) or True
+        ),
     ).results
     assert result.error.code is ErrorCode.DENIED
     assert asked == []
@@ -68,5 +71,5 @@ def test_the_guard_runs_before_approval():
 def test_the_guard_is_not_consulted_for_invalid_arguments():
     seen = []
     spec = echo_spec(schema={"type": "object", "required": ["to"]})
-    execute_batch_sync([call("c1")], [spec], guard=lambda c, s, a: seen.append(a))
+    execute_batch_sync([call("c1")], [spec], ExecutionOptions(guard=lambda c, s, a: seen.append(a)))
     assert seen == []

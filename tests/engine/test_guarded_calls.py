@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools_app.engine import ErrorCode, GuardSet, execute_batch_sync
+from tools_app.engine import ErrorCode, ExecutionOptions, GuardSet, execute_batch_sync
 
 from .support import Recorder, body, call, echo_spec, returning
 
@@ -20,7 +20,7 @@ def test_a_guarded_call_is_denied_beside_a_healthy_one_that_runs():
             call("bad", arguments={"path": "../../etc/passwd"}),
         ],
         [echo_spec(implementation=implementation, guards=GUARDS)],
-        on_event=events,
+        ExecutionOptions(on_event=events),
     ).results
     assert results[0].ok and results[0].result == "read"
     assert results[1].error.code is ErrorCode.DENIED
@@ -48,8 +48,10 @@ def test_guards_run_after_schema_validation_and_before_the_hook_and_approval():
     invalid, guarded = execute_batch_sync(
         [call("c1", arguments={"query": 3}), call("c2", arguments={"query": "SELECT 1; DROP x"})],
         [spec],
-        guard=lambda c, s, a: asked.append("hook"),
-        approver=lambda c, s: asked.append("approver") or True,
+        ExecutionOptions(
+            guard=lambda c, s, a: asked.append("hook"),
+            approver=lambda c, s: asked.append("approver") or True,
+        ),
     ).results
     assert invalid.error.code is ErrorCode.VALIDATION_ERROR
     assert guarded.error.details["guard"] == "sql"

@@ -16,7 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tools_app.engine import ErrorCode, HttpPolicy, execute_batch_sync, implementation_from_config
+from tools_app.engine import (
+    ErrorCode,
+    ExecutionOptions,
+    HttpPolicy,
+    execute_batch_sync,
+    implementation_from_config,
+)
 from tools_app.engine.implementations import http as http_impl
 from tools_app.engine.implementations.http import address_problem, query_params, retry_after_s
 
@@ -151,9 +157,7 @@ def run(config, arguments=None, policy=LOCAL, **options):
     [result] = execute_batch_sync(
         [call("call_abc", "remote", arguments or {})],
         [http_spec(config, policy, **spec_options)],
-        retry_policy=FAST_RETRIES,
-        on_event=recorder,
-        **options,
+        ExecutionOptions(retry_policy=FAST_RETRIES, on_event=recorder, **options),
     ).results
     return result, recorder
 

@@ -9,6 +9,7 @@ import pytest
 
 from tools_app.engine import (
     ErrorCode,
+    ExecutionOptions,
     InMemoryLimiter,
     PythonImplementation,
     TokenBucket,
@@ -52,7 +53,9 @@ async def test_max_concurrency_bounds_calls_in_flight(strategy):
     counter = InFlight(limit)
     spec = echo_spec("work", implementation=FunctionImpl(counter))
     batch = await execute_batch(
-        [call(f"c{i}", "work") for i in range(10)], [spec], strategy=strategy, max_concurrency=3
+        [call(f"c{i}", "work") for i in range(10)],
+        [spec],
+        ExecutionOptions(strategy=strategy, max_concurrency=3),
     )
     assert all(r.ok for r in batch.results)
     assert counter.max == limit
@@ -76,7 +79,9 @@ def test_threads_strategy_respects_max_concurrency():
 
     spec = echo_spec("work", implementation=PythonImplementation(work))
     batch = execute_batch_sync(
-        [call(f"c{i}", "work") for i in range(12)], [spec], strategy="threads", max_concurrency=4
+        [call(f"c{i}", "work") for i in range(12)],
+        [spec],
+        ExecutionOptions(strategy="threads", max_concurrency=4),
     )
     assert all(r.ok for r in batch.results)
     assert state["max"] == 4
@@ -103,8 +108,12 @@ async def test_a_shared_limiter_limits_across_batches():
     spec = echo_spec("one", implementation=FunctionImpl(counter), concurrency_limit=1)
     limiter = InMemoryLimiter()
     first, second = await asyncio.gather(
-        execute_batch([call("a1", "one"), call("a2", "one")], [spec], limiter=limiter),
-        execute_batch([call("b1", "one"), call("b2", "one")], [spec], limiter=limiter),
+        execute_batch(
+            [call("a1", "one"), call("a2", "one")], [spec], ExecutionOptions(limiter=limiter)
+        ),
+        execute_batch(
+            [call("b1", "one"), call("b2", "one")], [spec], ExecutionOptions(limiter=limiter)
+        ),
     )
     assert all(r.ok for r in first.results + second.results)
     assert counter.max == 1
@@ -187,7 +196,9 @@ def test_any_limiter_can_be_plugged_in_and_is_always_released():
     limiter = CountingLimiter()
     specs = [echo_spec(), echo_spec("boom", implementation=FunctionImpl(boom))]
     results = execute_batch_sync(
-        [call("c1"), call("c2", "boom"), call("c3", "missing")], specs, limiter=limiter
+        [call("c1"), call("c2", "boom"), call("c3", "missing")],
+        specs,
+        ExecutionOptions(limiter=limiter),
     ).results
     assert [r.status for r in results] == ["ok", "error", "error"]
     assert sorted(limiter.acquired) == sorted(limiter.released) == ["boom", "echo"]

@@ -9,6 +9,7 @@ import pytest
 from tools_app.engine import (
     CallContext,
     ErrorCode,
+    ExecutionOptions,
     MockImplementation,
     ToolFailure,
     execute_batch_sync,
@@ -86,7 +87,7 @@ def test_seeded_randomness_is_reproducible():
         batch = execute_batch_sync(
             [call(f"c{i}") for i in range(20)],
             [echo_spec(implementation=impl)],
-            strategy="sequential",
+            ExecutionOptions(strategy="sequential"),
         )
         return [r.status for r in batch.results]
 

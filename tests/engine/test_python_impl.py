@@ -9,6 +9,7 @@ import pytest
 
 from tools_app.engine import (
     ErrorCode,
+    ExecutionOptions,
     PythonImplementation,
     execute_batch_sync,
     implementation_from_config,
@@ -40,7 +41,7 @@ def test_functions_run_in_a_child_process_by_default(strategy):
     [result] = execute_batch_sync(
         [call("c1", "tool", {"expression": "1 + 1"})],
         [python_spec(f"{DEMO}:calculate")],
-        strategy=strategy,
+        ExecutionOptions(strategy=strategy),
     ).results
     assert result.ok
     assert result.worker in {f"python-{pid}" for pid in shared_pool().pids()}
@@ -60,7 +61,7 @@ def test_in_process_sync_functions_run_in_worker_threads(strategy):
     [result] = execute_batch_sync(
         [call("c1", "tool", {"expression": "1 + 1"})],
         [python_spec(f"{DEMO}:calculate", in_process=True)],
-        strategy=strategy,
+        ExecutionOptions(strategy=strategy),
     ).results
     assert result.ok
     assert result.worker.startswith(f"fcstudio-{strategy}_")

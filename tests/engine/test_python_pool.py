@@ -17,6 +17,7 @@ import pytest
 
 from tools_app.engine import (
     ErrorCode,
+    ExecutionOptions,
     PythonImplementation,
     ToolFailure,
     execute_batch,
@@ -81,7 +82,7 @@ def test_a_call_that_never_ends_is_killed_at_its_timeout(pool, target, arguments
     calls, specs = healthy_batch(pool)
     specs.append(tool(pool, target, "hostile", timeout_s=1))
     calls.insert(1, call("bad", "hostile", arguments))
-    results = execute_batch_sync(calls, specs, strategy=strategy).results
+    results = execute_batch_sync(calls, specs, ExecutionOptions(strategy=strategy)).results
     hostile = results.pop(1)
     assert [r.result for r in results] == [0, 7, 14, 21]
     assert hostile.error.code is ErrorCode.TIMEOUT
@@ -128,7 +129,9 @@ def test_the_engine_kills_the_child_when_fail_fast_cancels_its_call(pool):
     ]
     calls = [call("spin", "spin", {"signal_port": port}), call("failing", "failing")]
     with listener:
-        spinner, failing = execute_batch_sync(calls, specs, fail_fast=True).results
+        spinner, failing = execute_batch_sync(
+            calls, specs, ExecutionOptions(fail_fast=True)
+        ).results
     assert failing.error.code is ErrorCode.EXECUTION_ERROR
     assert spinner.error.code is ErrorCode.CANCELLED
     [pid] = spinning

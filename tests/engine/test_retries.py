@@ -8,6 +8,7 @@ import pytest
 
 from tools_app.engine import (
     ErrorCode,
+    ExecutionOptions,
     RetryPolicy,
     ToolFailure,
     execute_batch_sync,
@@ -43,7 +44,7 @@ def test_transient_failures_are_retried_until_success(failure):
     spec = echo_spec("f", implementation=impl, retries=3)
     recorder = Recorder()
     [result] = execute_batch_sync(
-        [call("c1", "f")], [spec], retry_policy=FAST_RETRIES, on_event=recorder
+        [call("c1", "f")], [spec], ExecutionOptions(retry_policy=FAST_RETRIES, on_event=recorder)
     ).results
     assert result.ok and result.result == "done"
     assert result.attempts == 3
@@ -67,7 +68,7 @@ def test_permanent_failures_are_not_retried(failure):
     spec = echo_spec("f", implementation=impl, retries=3)
     recorder = Recorder()
     [result] = execute_batch_sync(
-        [call("c1", "f")], [spec], retry_policy=FAST_RETRIES, on_event=recorder
+        [call("c1", "f")], [spec], ExecutionOptions(retry_policy=FAST_RETRIES, on_event=recorder)
     ).results
     assert result.status == "error"
     assert result.attempts == 1
@@ -89,7 +90,9 @@ def test_retries_stop_at_the_tool_s_limit():
     failure = ToolFailure(ErrorCode.UPSTREAM_ERROR, "HTTP 500", {"status": 500}, retryable=True)
     impl = flaky([failure] * 10)
     spec = echo_spec("f", implementation=impl, retries=2)
-    [result] = execute_batch_sync([call("c1", "f")], [spec], retry_policy=FAST_RETRIES).results
+    [result] = execute_batch_sync(
+        [call("c1", "f")], [spec], ExecutionOptions(retry_policy=FAST_RETRIES)
+    ).results
     assert result.error.code is ErrorCode.UPSTREAM_ERROR
     assert result.error.details == {"status": 500}
     assert result.attempts == 3
@@ -127,7 +130,9 @@ def test_a_large_retry_after_ends_retrying():
     failure = ToolFailure(ErrorCode.UPSTREAM_ERROR, "HTTP 429", retryable=True, retry_after=3600)
     impl = flaky([failure, failure])
     spec = echo_spec("f", implementation=impl, retries=3)
-    [result] = execute_batch_sync([call("c1", "f")], [spec], retry_policy=FAST_RETRIES).results
+    [result] = execute_batch_sync(
+        [call("c1", "f")], [spec], ExecutionOptions(retry_policy=FAST_RETRIES)
+    ).results
     assert result.attempts == 1 and result.error.code is ErrorCode.UPSTREAM_ERROR
 
 
@@ -137,8 +142,7 @@ def test_retrying_event_carries_delay_from_the_policy():
     execute_batch_sync(
         [call("c1", "f")],
         [echo_spec("f", implementation=flaky([failure]), retries=1)],
-        retry_policy=RetryPolicy(base_delay_s=0.001, jitter=0),
-        on_event=recorder,
+        ExecutionOptions(retry_policy=RetryPolicy(base_delay_s=0.001, jitter=0), on_event=recorder),
     )
     [event] = recorder.of("call_retrying")
     assert event.data["delay_s"] == 0.01

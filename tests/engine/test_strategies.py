@@ -6,6 +6,7 @@ import pytest
 
 from tools_app.engine import (
     STRATEGIES,
+    ExecutionOptions,
     MockImplementation,
     execute_batch,
     execute_batch_sync,
@@ -59,7 +60,10 @@ def outcome(batch):
 
 def test_all_strategies_agree_on_every_result():
     calls, specs = mixed_batch()
-    outcomes = {s: outcome(execute_batch_sync(calls, specs, strategy=s)) for s in STRATEGIES}
+    outcomes = {
+        s: outcome(execute_batch_sync(calls, specs, ExecutionOptions(strategy=s)))
+        for s in STRATEGIES
+    }
     assert outcomes["sequential"] == outcomes["threads"] == outcomes["asyncio"]
     statuses = [status for _, status, *_ in outcomes["asyncio"]]
     assert statuses == ["ok", "ok", "error", "error", "error", "error", "ok", "ok", "ok", "error"]
@@ -76,26 +80,28 @@ def test_results_are_in_call_order_whatever_finishes_first(strategy, max_concurr
         for i, ms in enumerate(latencies)
     ]
     calls = [call(f"c{i}", f"t{i}") for i in range(len(latencies))]
-    batch = execute_batch_sync(calls, specs, strategy=strategy, max_concurrency=max_concurrency)
+    batch = execute_batch_sync(
+        calls, specs, ExecutionOptions(strategy=strategy, max_concurrency=max_concurrency)
+    )
     assert [r.result["i"] for r in batch.results] == list(range(len(latencies)))
     assert batch.strategy == strategy
 
 
 def test_workers_show_where_the_work_ran():
     calls, specs = mixed_batch()
-    threads = execute_batch_sync(calls[:2], specs, strategy="threads").results
+    threads = execute_batch_sync(calls[:2], specs, ExecutionOptions(strategy="threads")).results
     assert threads[0].worker.startswith("fcstudio-threads_")  # mock in a worker thread
     assert threads[1].worker.startswith("python-")  # python tool in a child process
-    on_loop = execute_batch_sync(calls[:2], specs, strategy="asyncio").results
+    on_loop = execute_batch_sync(calls[:2], specs, ExecutionOptions(strategy="asyncio")).results
     assert on_loop[0].worker == "event-loop"  # async mock awaited on the loop
     assert on_loop[1].worker.startswith("python-")
 
 
 def test_unknown_strategy_and_bad_limits_are_refused():
     with pytest.raises(ValueError, match="unknown strategy 'greenlets'"):
-        execute_batch_sync([], [], strategy="greenlets")
+        execute_batch_sync([], [], ExecutionOptions(strategy="greenlets"))
     with pytest.raises(ValueError, match="max_concurrency"):
-        execute_batch_sync([], [], max_concurrency=0)
+        execute_batch_sync([], [], ExecutionOptions(max_concurrency=0))
 
 
 def test_an_empty_batch():
@@ -122,7 +128,9 @@ def test_an_external_pool_is_reused_and_left_open():
     calls, specs = mixed_batch()
     with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="shared") as pool:
         for _ in range(2):
-            batch = execute_batch_sync(calls[:2], specs, strategy="threads", executor=pool)
+            batch = execute_batch_sync(
+                calls[:2], specs, ExecutionOptions(strategy="threads", executor=pool)
+            )
             mock, python = batch.results
             assert mock.worker.startswith("shared_")
             assert python.worker.startswith("python-")  # python tools run in child processes

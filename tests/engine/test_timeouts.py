@@ -9,6 +9,7 @@ import pytest
 
 from tools_app.engine import (
     ErrorCode,
+    ExecutionOptions,
     MockImplementation,
     PythonImplementation,
     execute_batch,
@@ -56,7 +57,9 @@ def test_threads_strategy_cancels_async_work_on_its_worker_loop():
             cleaned_up.set()
 
     spec = echo_spec("slow", implementation=FunctionImpl(slow), timeout_s=0.05)
-    [result] = execute_batch_sync([call("c1", "slow")], [spec], strategy="threads").results
+    [result] = execute_batch_sync(
+        [call("c1", "slow")], [spec], ExecutionOptions(strategy="threads")
+    ).results
     assert result.error.code is ErrorCode.TIMEOUT
     assert cleaned_up.wait(5), "the worker's coroutine was not cancelled"
 
@@ -73,7 +76,9 @@ def test_blocking_work_is_reported_as_timeout_and_its_thread_abandoned(strategy)
 
     spec = echo_spec("block", implementation=PythonImplementation(blocking), timeout_s=0.05)
     batch = execute_batch_sync(
-        [call("c1", "block"), call("c2", "echo")], [spec, echo_spec()], strategy=strategy
+        [call("c1", "block"), call("c2", "echo")],
+        [spec, echo_spec()],
+        ExecutionOptions(strategy=strategy),
     )
     assert batch.results[0].error.code is ErrorCode.TIMEOUT
     assert batch.results[1].ok  # the batch went on without the stuck thread
@@ -98,7 +103,9 @@ def test_the_timeout_applies_to_each_attempt():
 
     impl = FunctionImpl(slow)
     spec = echo_spec("slow", implementation=impl, timeout_s=0.02, retries=2)
-    [result] = execute_batch_sync([call("c1", "slow")], [spec], retry_policy=FAST_RETRIES).results
+    [result] = execute_batch_sync(
+        [call("c1", "slow")], [spec], ExecutionOptions(retry_policy=FAST_RETRIES)
+    ).results
     assert result.error.code is ErrorCode.TIMEOUT
     assert result.attempts == 3
     assert [attempt for _, attempt in impl.invocations] == [1, 2, 3]

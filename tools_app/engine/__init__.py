@@ -15,14 +15,7 @@ from .arguments import parse_arguments, resolve_pointer
 from .calls import BatchResult, CallResult, ToolCall, ToolSpec, json_safe
 from .errors import ErrorCode, RateLimitExceeded, ToolError, ToolFailure
 from .events import Event, EventKind, EventSubscriber
-from .executor import (
-    STRATEGIES,
-    Approver,
-    Guard,
-    Strategy,
-    execute_batch,
-    execute_batch_sync,
-)
+from .executor import execute_batch, execute_batch_sync
 from .guards import GuardConfigError, GuardSet, Violation, parse_guards
 from .implementations import (
     CallContext,
@@ -34,6 +27,7 @@ from .implementations import (
     implementation_from_config,
 )
 from .limits import InMemoryLimiter, Limiter, Permit, TokenBucket
+from .options import STRATEGIES, Approver, ExecutionOptions, Guard, Strategy
 from .retry import RetryPolicy
 from .validation import ValidatorCache, validate_arguments
 
@@ -47,6 +41,7 @@ __all__ = [
     "Event",
     "EventKind",
     "EventSubscriber",
+    "ExecutionOptions",
     "Guard",
     "GuardConfigError",
     "GuardSet",

@@ -1,9 +1,13 @@
 """How fast the engine runs a batch, against the ideal and against plain threads.
 
 `run_bench` times, in one process and one run, N mock calls of a fixed latency under each
-strategy, next to the ideal (one latency: every call fully concurrent) and a baseline of a plain
-``ThreadPoolExecutor(max_workers=10)`` over ``time.sleep``. `run_overhead_bench` measures the
-engine's own cost per call with zero-latency tools (validation + execution + events).
+strategy, next to the ideal (one latency: every call fully concurrent), a sync tool (blocking
+``time.sleep``) in the batch's thread pool, and a baseline of a plain
+``ThreadPoolExecutor(max_workers=10)`` over ``time.sleep``; thread-bound runs are also compared
+with their wave floor (a pool of 256 threads runs N calls in ``ceil(N / 256)`` waves).
+`run_overhead_bench` measures the engine's own cost per call with zero-latency tools
+(validation + execution + events) beside the floor of a bare ``asyncio.gather`` over the same
+calls, with and without jsonschema validation, for each strategy and for sync tools.
 `run_python_bench` prices the process pool: the same python tool run in-process and in a warm
 `PythonProcessPool`, one call after another and as one asyncio batch. `run_guard_bench` the
 cost of a tool's argument guards (five guarded properties), beside the same calls without.
@@ -19,20 +23,27 @@ import argparse
 import asyncio
 import concurrent.futures
 import json
+import math
+import statistics
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any
+
+from jsonschema import Draft202012Validator
 
 from .calls import ToolCall, ToolSpec
 from .events import Event
-from .executor import Strategy, execute_batch
+from .executor import DEFAULT_MAX_WORKERS, execute_batch
 from .guards import GuardSet
 from .implementations.mock import MockImplementation
 from .implementations.python import PythonImplementation
+from .options import ExecutionOptions, Strategy
 from .process_pool import DEFAULT_WORKERS, PythonProcessPool
 
-DEFAULT_CALLS = (1, 8, 64, 256)
+DEFAULT_CALLS = (1, 8, 64, 256, 1024)
+DEFAULT_OVERHEAD_CALLS = 1000
+OVERHEAD_REPEATS = 3
 DEFAULT_LATENCY_MS = 100.0
 SEQUENTIAL_BUDGET_S = 30.0
 BASELINE_WORKERS = 10
@@ -59,10 +70,31 @@ def _batch(n_calls: int, latency_ms: float) -> tuple[list[ToolCall], list[ToolSp
     return calls, [spec]
 
 
-def _time_batch(calls: list[ToolCall], specs: list[ToolSpec], strategy: Strategy) -> float:
+def _sync_batch(n_calls: int, latency_ms: float) -> tuple[list[ToolCall], list[ToolSpec]]:
+    """The same calls to a sync tool that blocks its thread for `latency_ms`."""
+    latency_s = latency_ms / 1000
+
+    def weather(city: str, n: int) -> dict[str, Any]:
+        if latency_s:
+            time.sleep(latency_s)
+        return {"city": city, "temp_c": 21}
+
+    calls, _ = _batch(n_calls, latency_ms)
+    spec = ToolSpec("weather", _SCHEMA, PythonImplementation(weather), version_key="bench")
+    return calls, [spec]
+
+
+def _time_batch(
+    calls: list[ToolCall],
+    specs: list[ToolSpec],
+    strategy: Strategy,
+    options: ExecutionOptions | None = None,
+) -> float:
+    options = options or ExecutionOptions(strategy=strategy)
+
     async def run() -> float:
         started = time.perf_counter()
-        result = await execute_batch(calls, specs, strategy=strategy)
+        result = await execute_batch(calls, specs, options)
         elapsed = time.perf_counter() - started
         failed = [r for r in result.results if not r.ok]
         if failed:
@@ -79,6 +111,11 @@ def _baseline(n_calls: int, latency_s: float) -> float:
     return time.perf_counter() - started
 
 
+def wave_floor_s(n_calls: int, latency_s: float, workers: int = DEFAULT_MAX_WORKERS) -> float:
+    """The best a pool of `workers` threads can do: ``ceil(N / workers)`` waves of latency."""
+    return math.ceil(n_calls / min(n_calls, workers)) * latency_s
+
+
 def run_bench(n_calls: int, latency_ms: float) -> dict[str, Any]:
     """Wall times (seconds) of N calls of `latency_ms` each, per strategy and baseline."""
     if n_calls < 1 or latency_ms < 0:
@@ -89,6 +126,9 @@ def run_bench(n_calls: int, latency_ms: float) -> dict[str, Any]:
     _time_batch(calls[:1], specs, "asyncio")  # warm caches (imports, validator) out of the timing
     asyncio_s = _time_batch(calls, specs, "asyncio")
     threads_s = _time_batch(calls, specs, "threads")
+    sync_calls, sync_specs = _sync_batch(n_calls, latency_ms)
+    sync_s = _time_batch(sync_calls, sync_specs, "asyncio")
+    floor_s = wave_floor_s(n_calls, latency_s)
     sequential_note = None
     if n_calls * latency_s > SEQUENTIAL_BUDGET_S:
         sample = max(1, int(SEQUENTIAL_BUDGET_S / max(latency_s, 1e-9) / 4))
@@ -107,12 +147,16 @@ def run_bench(n_calls: int, latency_ms: float) -> dict[str, Any]:
         "ideal_s": ideal_s,
         "asyncio_s": asyncio_s,
         "threads_s": threads_s,
+        "sync_s": sync_s,
+        "wave_floor_s": floor_s,
         "sequential_s": sequential_s,
         "baseline_s": baseline_s,
         "overhead_ms_per_call": (asyncio_s - ideal_s) / n_calls * 1000,
         "speedup_vs_sequential": sequential_s / asyncio_s if asyncio_s > 0 else 0.0,
         "asyncio_vs_ideal": asyncio_s / ideal_s if ideal_s > 0 else None,
         "threads_vs_ideal": threads_s / ideal_s if ideal_s > 0 else None,
+        "threads_vs_floor": threads_s / floor_s if floor_s > 0 else None,
+        "sync_vs_floor": sync_s / floor_s if floor_s > 0 else None,
         "baseline_vs_asyncio": baseline_s / asyncio_s if asyncio_s > 0 else None,
         "sequential_sampled": sequential_note is not None,
     }
@@ -121,28 +165,85 @@ def run_bench(n_calls: int, latency_ms: float) -> dict[str, Any]:
     return report
 
 
-def run_overhead_bench(n_calls: int = 2000) -> dict[str, Any]:
-    """Calls per second through validation, execution and event emission, with no latency."""
-    calls, specs = _batch(n_calls, 0)
-    received: list[Event] = []
+async def _gather_floor(calls: list[ToolCall], validate: bool) -> float:
+    """A bare ``asyncio.gather`` over the calls: parse (and validate) the arguments, return."""
+    validator = Draft202012Validator(_SCHEMA)
 
-    async def run() -> float:
-        await execute_batch(calls[:10], specs, on_event=received.append)  # warm up
+    async def one(call: ToolCall) -> Any:
+        arguments = json.loads(call.arguments)
+        if validate:
+            validator.validate(arguments)
+        return arguments
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(call) for call in calls))
+    return time.perf_counter() - started
+
+
+OVERHEAD_ROWS = (
+    ("gather", "bare asyncio.gather"),
+    ("gather_validated", "gather + jsonschema validation"),
+    ("asyncio_events", "engine asyncio, with an event subscriber"),
+    ("asyncio", "engine asyncio, no subscriber"),
+    ("threads", "engine threads"),
+    ("sync_asyncio", "sync tool, asyncio strategy (thread pool)"),
+    ("sync_threads", "sync tool, threads strategy"),
+)
+
+
+def run_overhead_bench(n_calls: int = DEFAULT_OVERHEAD_CALLS) -> dict[str, Any]:
+    """µs per call with zero-latency tools: the engine's rows beside the gather floor.
+
+    Each row is the median of `OVERHEAD_REPEATS` runs (after a warm-up), interleaved so that
+    a noisy neighbour hurts every row alike; ratios are against gather + validation.
+    """
+    calls, specs = _batch(n_calls, 0)
+    sync_calls, sync_specs = _sync_batch(n_calls, 0)
+    received: list[Event] = []
+    with_events = ExecutionOptions(on_event=received.append)
+
+    async def engine(
+        batch_calls: list[ToolCall], batch_specs: list[ToolSpec], options: ExecutionOptions
+    ) -> float:
+        await execute_batch(batch_calls[:10], batch_specs, options)  # warm up
         received.clear()
         started = time.perf_counter()
-        result = await execute_batch(calls, specs, on_event=received.append)
+        result = await execute_batch(batch_calls, batch_specs, options)
         elapsed = time.perf_counter() - started
         if not all(r.ok for r in result.results):
             raise RuntimeError("overhead bench call failed")
         return elapsed
 
-    elapsed = asyncio.run(run())
+    runs: dict[str, Callable[[], Coroutine[Any, Any, float]]] = {
+        "gather": lambda: _gather_floor(calls, validate=False),
+        "gather_validated": lambda: _gather_floor(calls, validate=True),
+        "asyncio_events": lambda: engine(calls, specs, with_events),
+        "asyncio": lambda: engine(calls, specs, ExecutionOptions()),
+        "threads": lambda: engine(calls, specs, ExecutionOptions(strategy="threads")),
+        "sync_asyncio": lambda: engine(sync_calls, sync_specs, ExecutionOptions()),
+        "sync_threads": lambda: engine(
+            sync_calls, sync_specs, ExecutionOptions(strategy="threads")
+        ),
+    }
+    timings: dict[str, list[float]] = {name: [] for name in runs}
+    events = 0
+    for _ in range(OVERHEAD_REPEATS):
+        for name, run in runs.items():
+            timings[name].append(asyncio.run(run()))
+            if name == "asyncio_events":
+                events = len(received)
+    us = {name: statistics.median(values) / n_calls * 1e6 for name, values in timings.items()}
+    floor = us["gather_validated"]
+    elapsed = statistics.median(timings["asyncio_events"])
     return {
         "n_calls": n_calls,
+        "repeats": OVERHEAD_REPEATS,
         "seconds": elapsed,
         "calls_per_s": n_calls / elapsed,
-        "us_per_call": elapsed / n_calls * 1e6,
-        "events": len(received),
+        "us_per_call": us["asyncio_events"],
+        "events": events,
+        "rows_us": us,
+        "vs_gather_validated": {name: value / floor for name, value in us.items()},
     }
 
 
@@ -307,30 +408,48 @@ def parse_calls(values: Iterable[str] | None) -> list[int]:
 
 def format_table(reports: Sequence[dict[str, Any]]) -> str:
     header = (
-        f"{'N':>5} {'ideal s':>8} {'asyncio s':>9} {'xideal':>7} {'threads s':>9} "
+        f"{'N':>5} {'ideal s':>8} {'asyncio s':>9} {'xideal':>7} {'floor s':>8} "
+        f"{'threads s':>9} {'xfloor':>6} {'sync s':>7} {'xfloor':>6} "
         f"{'sequential s':>12} {'baseline s':>10} {'ms/call':>8} {'vs seq':>8}"
     )
     lines = [header, "-" * len(header)]
+
+    def ratio(value: float | None) -> str:
+        return f"{value:.3f}" if value else "-"
+
     for r in reports:
-        ratio = r["asyncio_vs_ideal"]
         lines.append(
             f"{r['n_calls']:>5} {r['ideal_s']:>8.3f} {r['asyncio_s']:>9.3f} "
-            f"{(f'{ratio:.3f}' if ratio else '-'):>7} {r['threads_s']:>9.3f} "
+            f"{ratio(r['asyncio_vs_ideal']):>7} {r['wave_floor_s']:>8.3f} "
+            f"{r['threads_s']:>9.3f} {ratio(r['threads_vs_floor']):>6} "
+            f"{r['sync_s']:>7.3f} {ratio(r['sync_vs_floor']):>6} "
             f"{r['sequential_s']:>12.3f}{'*' if r['sequential_sampled'] else ' '}"
             f"{r['baseline_s']:>10.3f} {r['overhead_ms_per_call']:>8.3f} "
             f"{r['speedup_vs_sequential']:>7.1f}x"
         )
+    lines.append(
+        f"floor: {DEFAULT_MAX_WORKERS} pool threads run N calls in ceil(N / "
+        f"{DEFAULT_MAX_WORKERS}) waves; threads = mock tools on the threads strategy, "
+        "sync = a blocking tool on the asyncio strategy"
+    )
     notes = [r["note"] for r in reports if r.get("note")]
     lines.extend(f"* {note}" for note in notes)
     return "\n".join(lines)
 
 
 def format_overhead(report: dict[str, Any]) -> str:
-    return (
+    lines = [
         f"overhead: {report['calls_per_s']:,.0f} calls/s "
         f"({report['us_per_call']:.1f} µs per call through validation, execution and "
-        f"{report['events']} events, N={report['n_calls']}, zero latency)"
-    )
+        f"{report['events']} events, N={report['n_calls']}, zero latency); per call, median of "
+        f"{report['repeats']} runs, beside the gather floor:"
+    ]
+    for name, label in OVERHEAD_ROWS:
+        lines.append(
+            f"  {label:<44} {report['rows_us'][name]:>8.1f} µs "
+            f"{report['vs_gather_validated'][name]:>6.2f}x"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -338,7 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calls", action="append", help="N, repeatable or comma separated")
     parser.add_argument("--latency-ms", type=float, default=DEFAULT_LATENCY_MS)
     parser.add_argument("--json", action="store_true", help="one JSON object per N per line")
-    parser.add_argument("--overhead-calls", type=int, default=2000)
+    parser.add_argument("--overhead-calls", type=int, default=DEFAULT_OVERHEAD_CALLS)
     parser.add_argument("--python-calls", type=int, default=500)
     options = parser.parse_args(argv)
     try:

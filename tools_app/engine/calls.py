@@ -142,12 +142,16 @@ def render_content(result: CallResult) -> str:
     return dumps(body)
 
 
+# one encoder: json.dumps builds a new one per call whenever an option differs from its default
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+
+
 def dumps(value: Any) -> str:
     """JSON text for the model; values JSON cannot carry are converted rather than raised."""
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError, RecursionError):
-        return json.dumps(json_safe(value)[0], ensure_ascii=False, allow_nan=False)
+        return _ENCODER.encode(json_safe(value)[0])
 
 
 _MAX_DEPTH = 64

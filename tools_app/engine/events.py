@@ -18,7 +18,6 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -39,21 +38,63 @@ class EventKind(StrEnum):
         return self.value
 
 
-@dataclass(frozen=True)
 class Event:
-    kind: EventKind
-    call_id: str | None
-    t: float
-    data: dict[str, Any] = field(default_factory=dict)
-    wall: datetime | None = None
+    """One thing that happened to a batch or a call, `t` seconds after the batch started.
+
+    Built for every step of every call, so it is cheap: slots, and `wall` computed on demand
+    from the batch's wall-clock start unless given.
+    """
+
+    __slots__ = ("_origin", "_wall", "call_id", "data", "kind", "t")
+
+    def __init__(
+        self,
+        kind: EventKind,
+        call_id: str | None,
+        t: float,
+        data: dict[str, Any] | None = None,
+        wall: datetime | None = None,
+        *,
+        origin: datetime | None = None,
+    ) -> None:
+        self.kind = kind
+        self.call_id = call_id
+        self.t = t
+        self.data = {} if data is None else data
+        self._wall = wall
+        self._origin = origin
+
+    @property
+    def wall(self) -> datetime | None:
+        """The wall-clock time of the event (for records)."""
+        if self._wall is None and self._origin is not None:
+            self._wall = self._origin + timedelta(seconds=self.t)
+        return self._wall
+
+    def __repr__(self) -> str:
+        return f"Event({self.kind.value}, {self.call_id!r}, t={self.t:.6f}, data={self.data!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return (self.kind, self.call_id, self.t, self.data, self.wall) == (
+            other.kind,
+            other.call_id,
+            other.t,
+            other.data,
+            other.wall,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable data, like the dataclass it was
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form (for channel layers and logs)."""
+        wall = self.wall
         return {
             "kind": self.kind.value,
             "call_id": self.call_id,
             "t": self.t,
-            "wall": self.wall.isoformat() if self.wall else None,
+            "wall": wall.isoformat() if wall else None,
             "data": self.data,
         }
 
@@ -105,7 +146,7 @@ class EventStream:
         if self._subscriber is None:
             return
         at = self.now() if t is None else t
-        event = Event(kind, call_id, at, data or {}, self._wall0 + timedelta(seconds=at))
+        event = Event(kind, call_id, at, data, origin=self._wall0)
         if self._is_async:
             if self._queue is None:
                 self._queue = asyncio.Queue()

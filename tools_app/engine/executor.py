@@ -40,10 +40,11 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from functools import partial
+from typing import Any
 
 from . import untrusted
 from .arguments import (
@@ -57,76 +58,33 @@ from .arguments import (
 )
 from .calls import BatchResult, CallResult, ToolCall, ToolSpec, json_safe
 from .errors import ErrorCode, RateLimitExceeded, ToolError, ToolFailure
-from .events import EventKind, EventStream, EventSubscriber
+from .events import EventKind, EventStream
 from .guards import GuardSet
 from .implementations.base import CallContext
-from .limits import InMemoryLimiter, Limiter
+from .limits import InMemoryLimiter, Permit
+from .options import DEFAULT_OPTIONS, ExecutionOptions
 from .retry import RetryPolicy
-from .validation import ValidatorCache, check_arguments, default_cache
+from .validation import check_arguments, default_cache
 
 logger = logging.getLogger("fcstudio.engine")
 
-Strategy = Literal["sequential", "threads", "asyncio"]
-STRATEGIES: tuple[str, ...] = ("sequential", "threads", "asyncio")
 DEFAULT_MAX_WORKERS = 256
 MAX_LISTED_TOOLS = 100
-
-Approver = Callable[[ToolCall, ToolSpec], bool | Awaitable[bool]]
-"""Decides whether a call to a tool with ``requires_approval`` may run (True) or is DENIED."""
-
-Guard = Callable[[ToolCall, ToolSpec, dict[str, Any]], str | Awaitable[str | None] | None]
-"""Checks validated arguments before execution: None lets the call run, a reason DENIES it."""
 
 
 async def execute_batch(
     calls: Sequence[ToolCall],
     specs: Mapping[str, ToolSpec] | Iterable[ToolSpec],
-    *,
-    strategy: Strategy = "asyncio",
-    max_concurrency: int | None = None,
-    fail_fast: bool = False,
-    approver: Approver | None = None,
-    on_event: EventSubscriber | None = None,
-    limiter: Limiter | None = None,
-    guard: Guard | None = None,
-    retry_policy: RetryPolicy | None = None,
-    max_workers: int | None = None,
-    executor: concurrent.futures.ThreadPoolExecutor | None = None,
-    validator_cache: ValidatorCache | None = None,
+    options: ExecutionOptions = DEFAULT_OPTIONS,
 ) -> BatchResult:
-    """Run `calls` against `specs` and return one result per call, in the calls' order.
-
-    `max_workers` sizes the thread pool (``threads`` strategy, or blocking code under the others;
-    default ``min(len(calls), max_concurrency or 256)``); pass `executor` to reuse a pool across
-    batches. `limiter` enforces per-tool limits (a fresh `InMemoryLimiter` per batch when None;
-    share one to limit across batches). `retry_policy` sets the backoff (small bases in tests).
-    """
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if max_concurrency is not None and max_concurrency < 1:
-        raise ValueError("max_concurrency must be >= 1")
-    batch = _Batch(
-        calls=list(calls),
-        specs=_spec_map(specs),
-        strategy=strategy,
-        max_concurrency=max_concurrency,
-        fail_fast=fail_fast,
-        approver=approver,
-        on_event=on_event,
-        limiter=limiter if limiter is not None else InMemoryLimiter(),
-        guard=guard,
-        retry_policy=retry_policy or RetryPolicy(),
-        max_workers=max_workers,
-        executor=executor,
-        validator_cache=validator_cache or default_cache,
-    )
-    return await batch.run()
+    """Run `calls` against `specs` as `options` say; one result per call, in the calls' order."""
+    return await _Batch(list(calls), _spec_map(specs), options).run()
 
 
 def execute_batch_sync(
     calls: Sequence[ToolCall],
     specs: Mapping[str, ToolSpec] | Iterable[ToolSpec],
-    **options: Any,
+    options: ExecutionOptions = DEFAULT_OPTIONS,
 ) -> BatchResult:
     """`execute_batch` for sync code (management commands, Celery tasks, sync views).
 
@@ -136,9 +94,9 @@ def execute_batch_sync(
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(execute_batch(calls, specs, **options))
+        return asyncio.run(execute_batch(calls, specs, options))
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fcstudio-batch") as pool:
-        return pool.submit(asyncio.run, execute_batch(calls, specs, **options)).result()
+        return pool.submit(asyncio.run, execute_batch(calls, specs, options)).result()
 
 
 def _spec_map(specs: Mapping[str, ToolSpec] | Iterable[ToolSpec]) -> dict[str, ToolSpec]:
@@ -163,43 +121,39 @@ class _Cancelled(Exception):
     pass
 
 
+class _Unlimited:
+    async def release(self) -> None:
+        return None
+
+
+_NOTHING_HELD: Permit = _Unlimited()
+
+
 class _Batch:
     def __init__(
-        self,
-        *,
-        calls: list[ToolCall],
-        specs: dict[str, ToolSpec],
-        strategy: Strategy,
-        max_concurrency: int | None,
-        fail_fast: bool,
-        approver: Approver | None,
-        on_event: EventSubscriber | None,
-        limiter: Limiter,
-        guard: Guard | None,
-        retry_policy: RetryPolicy,
-        max_workers: int | None,
-        executor: concurrent.futures.ThreadPoolExecutor | None,
-        validator_cache: ValidatorCache,
+        self, calls: list[ToolCall], specs: dict[str, ToolSpec], options: ExecutionOptions
     ) -> None:
         self.calls = calls
         self.specs = specs
-        self.strategy = strategy
-        self.max_concurrency = max_concurrency
-        self.fail_fast = fail_fast
-        self.approver = approver
-        self.on_event = on_event
-        self.limiter = limiter
-        self.guard = guard
-        self.retry_policy = retry_policy
-        self.validator_cache = validator_cache
+        self.options = options
+        self.strategy = options.strategy
+        self.fail_fast = options.fail_fast
+        self.approver = options.approver
+        self.guard = options.guard
+        # A batch's own limiter only holds what specs ask for: calls of unlimited tools skip it.
+        self._own_limiter = options.limiter is None
+        self.limiter = options.limiter if options.limiter is not None else InMemoryLimiter()
+        self.retry_policy = options.retry_policy or RetryPolicy()
+        self.validator_cache = options.validator_cache or default_cache
         self.results: list[CallResult | None] = [None] * len(calls)
         self.aborted_by: str | None = None
-        self._pool = executor
-        self._own_pool = executor is None
-        self._pool_size = max_workers or max(
-            1, min(len(calls), max_concurrency or DEFAULT_MAX_WORKERS)
+        self._pool = options.executor
+        self._own_pool = options.executor is None
+        self._pool_size = options.max_workers or max(
+            1, min(len(calls), options.max_concurrency or DEFAULT_MAX_WORKERS)
         )
         self._pool_lock = threading.Lock()
+        max_concurrency = options.max_concurrency
         self._slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._done: list[asyncio.Future[CallResult]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -212,7 +166,9 @@ class _Batch:
         loop = asyncio.get_running_loop()
         wall0 = datetime.now(UTC)
         t0 = time.perf_counter()
-        self.events = EventStream(self.on_event, t0=t0, wall0=wall0, clock=time.perf_counter)
+        self.events = EventStream(
+            self.options.on_event, t0=t0, wall0=wall0, clock=time.perf_counter
+        )
         self._done = [loop.create_future() for _ in self.calls]
         try:
             self.events.emit(
@@ -221,7 +177,7 @@ class _Batch:
                 {
                     "strategy": self.strategy,
                     "calls": len(self.calls),
-                    "max_concurrency": self.max_concurrency,
+                    "max_concurrency": self.options.max_concurrency,
                     "fail_fast": self.fail_fast,
                 },
                 t=0.0,
@@ -564,12 +520,19 @@ class _Batch:
         self, item: _Prepared, spec: ToolSpec, arguments: dict[str, Any], queued_at: float
     ) -> CallResult:
         call = item.call
+        loop = asyncio.get_running_loop()
         first_start: float | None = None
         attempt = 0
         while True:
             attempt += 1
             try:
-                permit = await self.limiter.acquire(spec.name, spec)
+                permit = (
+                    _NOTHING_HELD
+                    if self._own_limiter
+                    and spec.concurrency_limit is None
+                    and spec.rate_limit_per_s is None
+                    else await self.limiter.acquire(spec.name, spec)
+                )
             except RateLimitExceeded as exc:
                 error = ToolError(
                     ErrorCode.RATE_LIMITED,
@@ -597,11 +560,27 @@ class _Batch:
                             {"name": spec.name, "attempt": attempt},
                             t=started,
                         )
+                    deadline: asyncio.Timeout | None = None
                     try:
-                        async with asyncio.timeout(spec.timeout_s) as deadline:
-                            value = await self._invoke(spec, arguments, context)
+                        if self.strategy == "threads":
+                            async with asyncio.timeout(spec.timeout_s) as deadline:
+                                value = await self._invoke_in_thread(spec, arguments, context)
+                        else:
+                            # The first step runs eagerly: a call that finishes without ever
+                            # suspending needs no timer, and one that suspends gets the rest
+                            # of its time budget (synchronous work cannot be interrupted).
+                            ends_at = loop.time() + spec.timeout_s
+                            context.run_sync = partial(self._run_sync, context)
+                            coro = spec.implementation.invoke(arguments, context)
+                            try:
+                                pending = coro.send(None)
+                            except StopIteration as stop:
+                                value = stop.value
+                            else:
+                                async with asyncio.timeout_at(ends_at) as deadline:
+                                    value = await _Resume(coro, pending)
                     except TimeoutError as exc:
-                        if deadline.expired():
+                        if deadline is not None and deadline.expired():
                             failure = ToolFailure(
                                 ErrorCode.TIMEOUT,
                                 f"the call did not finish within {spec.timeout_s:g} s",
@@ -645,12 +624,6 @@ class _Batch:
                 item, queued_at, failure.to_error(), arguments, attempt, first_start, context.worker
             )
 
-    async def _invoke(self, spec: ToolSpec, arguments: dict[str, Any], context: CallContext) -> Any:
-        if self.strategy == "threads":
-            return await self._invoke_in_thread(spec, arguments, context)
-        context.run_sync = self._run_in_pool(context)
-        return await spec.implementation.invoke(arguments, context)
-
     def _pool_executor(self) -> concurrent.futures.ThreadPoolExecutor:
         if self._pool is None:
             with self._pool_lock:
@@ -660,25 +633,18 @@ class _Batch:
                     )
         return self._pool
 
-    def _run_in_pool(self, context: CallContext) -> Callable[..., Awaitable[Any]]:
-        async def run_sync(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-            def work() -> Any:
-                context.note_worker()
-                return function(*args, **kwargs)
-
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._pool_executor(), work)
-
-        return run_sync
+    async def _run_sync(
+        self, context: CallContext, function: Callable[..., Any], /, *args: Any, **kwargs: Any
+    ) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool_executor(), _NotedWork(context, function, args, kwargs)
+        )
 
     async def _invoke_in_thread(
         self, spec: ToolSpec, arguments: dict[str, Any], context: CallContext
     ) -> Any:
-        async def inline(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-            return function(*args, **kwargs)
-
-        context.run_sync = inline
-        invocation = _ThreadInvocation(lambda: spec.implementation.invoke(arguments, context))
+        context.run_sync = _inline
+        invocation = _ThreadInvocation(spec, arguments)
         future = self._pool_executor().submit(invocation.run, context)
         try:
             return await asyncio.wrap_future(future)
@@ -764,39 +730,129 @@ class _Batch:
         return self._failed(item, queued_at, error, arguments=item.arguments)
 
 
-class _ThreadInvocation:
-    """Runs one async invocation on a private event loop in a worker thread, cancellably."""
+async def _inline(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    return function(*args, **kwargs)
 
-    def __init__(self, make: Callable[[], Awaitable[Any]]) -> None:
-        self._make = make
+
+class _OwnedLoop:
+    """A worker thread's event loop, closed when the thread ends (its thread-local dies)."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        if not self.loop.is_running():
+            self.loop.close()
+
+
+class _WorkerLoops(threading.local):
+    owned: _OwnedLoop | None = None
+
+
+_worker_loops = _WorkerLoops()
+
+
+def _worker_loop() -> asyncio.AbstractEventLoop:
+    """This worker thread's event loop: made once per thread, not once per call (a loop costs
+    a selector and a socket pair, more than the call itself)."""
+    owned = _worker_loops.owned
+    if owned is None or owned.loop.is_closed():
+        owned = _worker_loops.owned = _OwnedLoop()
+    return owned.loop
+
+
+class _ThreadInvocation:
+    """Runs one async invocation on its worker thread's event loop, cancellably."""
+
+    __slots__ = ("_arguments", "_cancelled", "_lock", "_loop", "_spec", "_task")
+
+    def __init__(self, spec: ToolSpec, arguments: dict[str, Any]) -> None:
+        self._spec = spec
+        self._arguments = arguments
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Future[Any] | None = None
         self._cancelled = False
 
     def run(self, context: CallContext) -> Any:
-        context.note_worker()
-        loop = asyncio.new_event_loop()
+        context.worker = threading.current_thread().name
+        loop = _worker_loop()
+        with self._lock:
+            if self._cancelled:
+                raise _Cancelled()
+            self._loop = loop
+            self._task = loop.create_task(
+                self._spec.implementation.invoke(self._arguments, context)
+            )
         try:
-            with self._lock:
-                if self._cancelled:
-                    raise _Cancelled()
-                self._loop = loop
-                self._task = asyncio.ensure_future(self._make(), loop=loop)
             return loop.run_until_complete(self._task)
         finally:
             with self._lock:
                 self._loop = None
-            try:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            finally:
-                loop.close()
 
     def cancel(self) -> None:
         with self._lock:
             self._cancelled = True
             if self._loop is not None and self._task is not None:
                 self._loop.call_soon_threadsafe(self._task.cancel)
+
+
+class _NotedWork:
+    """Blocking work for the pool that records which thread ran it."""
+
+    __slots__ = ("args", "context", "function", "kwargs")
+
+    def __init__(
+        self,
+        context: CallContext,
+        function: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.context = context
+        self.function = function
+        self.args = args
+        self.kwargs = kwargs
+
+    def __call__(self) -> Any:
+        self.context.worker = threading.current_thread().name
+        return self.function(*self.args, **self.kwargs)
+
+
+class _Resume:
+    """Awaits the rest of a coroutine whose first step already ran and yielded `pending`.
+
+    The same delegation as ``yield from``, only entered after the first step: values sent in
+    and exceptions thrown in (cancellation) go to the coroutine, its yields go to the task.
+    """
+
+    __slots__ = ("_coro", "_pending")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], pending: Any) -> None:
+        self._coro = coro
+        self._pending = pending
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, pending = self._coro, self._pending
+        self._pending = None
+        while True:
+            try:
+                sent = yield pending
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                try:
+                    pending = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+                continue
+            try:
+                pending = coro.send(sent)
+            except StopIteration as stop:
+                return stop.value
 
 
 def _classify(exc: BaseException) -> ToolFailure:

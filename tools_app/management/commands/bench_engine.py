@@ -18,7 +18,9 @@ from tools_app.engine import bench
 class Command(BaseCommand):
     help = (
         "Time N mock calls under each engine strategy against the ideal, the sequential strategy "
-        "and a plain ThreadPoolExecutor(max_workers=10) baseline; print the per-call overhead, "
+        "and a plain ThreadPoolExecutor(max_workers=10) baseline, thread-bound runs against their "
+        "wave floor; print the per-call overhead beside a bare asyncio.gather (with and without "
+        "jsonschema validation), "
         "the cost of running a python tool in the process pool beside in-process, and the cost "
         "of argument guards."
     )
@@ -27,11 +29,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--calls",
             action="append",
-            help="number of calls per batch; repeatable or comma separated (default 1,8,64,256)",
+            help="calls per batch; repeatable or comma separated (default 1,8,64,256,1024)",
         )
         parser.add_argument("--latency-ms", type=float, default=bench.DEFAULT_LATENCY_MS)
         parser.add_argument("--json", action="store_true", help="one JSON object per N per line")
-        parser.add_argument("--overhead-calls", type=int, default=2000)
+        parser.add_argument("--overhead-calls", type=int, default=bench.DEFAULT_OVERHEAD_CALLS)
         parser.add_argument(
             "--python-calls",
             type=int,
