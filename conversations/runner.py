@@ -24,6 +24,7 @@ from django.utils import timezone
 from fcstudio.secrets import SecretError
 from tools_app.engine import CallResult, Event, EventKind, ToolCall, ToolSpec, execute_batch
 from tools_app.models import ToolVersion
+from tools_app.runtime import tool_limiter
 
 from . import live, provider, recording
 from .compose import tools_for
@@ -432,6 +433,7 @@ async def _run_batch(
             max_concurrency=options.max_concurrency,
             approver=approver,
             on_event=on_event,
+            limiter=tool_limiter(conversation.team_id),
         )
     finally:
         # Stopped or not, what finished is written before the run closes what did not.
