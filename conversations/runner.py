@@ -26,7 +26,7 @@ from tools_app.engine import CallResult, Event, EventKind, ToolCall, ToolSpec, e
 from tools_app.models import ToolVersion
 from tools_app.runtime import tool_limiter
 
-from . import live, provider, recording
+from . import live, provider, quotas, recording
 from .compose import tools_for
 from .execution import BatchOptions, prepare_batch
 from .models import (
@@ -242,6 +242,8 @@ async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
     while round_number < conversation.max_rounds:
         if await sync_to_async(_heartbeat)(conversation_id):
             raise StopRequested
+        if refusal := await sync_to_async(quotas.model_call_refusal)(conversation.team_id):
+            return RunStatus.FAILED, refusal
         messages = await sync_to_async(_messages)(conversation_id)
         request = build_request(setup, messages)
         turn = await _call_model(conversation_id, round_number, setup, request)
