@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from fcstudio.limits import KB, MB, body_limit
 from fcstudio.models import Role
@@ -17,7 +17,7 @@ from fcstudio.secrets import SecretError
 from fcstudio.teams import team_view
 from tools_app.views import json_download
 
-from . import compose, dispatch, provider, tool_picker
+from . import compose, dispatch, provider, quotas, tool_picker
 from .forms import ConversationForm, MessageForm, ProviderForm
 from .models import Conversation, Provider, ToolExecution
 from .providers import provider_config, set_api_key, set_extra_headers
@@ -114,7 +114,7 @@ def conversation_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         conversation = compose.create_conversation(team, request.user, form.cleaned_data)
         if "run" in request.POST:
-            dispatch.start_run(conversation)
+            _start_run(request, conversation)
         return redirect("conversation", team=team.slug, conversation=conversation.pk)
     has_providers = team.providers.exists()
     context = {
@@ -163,11 +163,21 @@ def conversation_run(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
     if current.is_live:
         messages.info(request, "This conversation is already running.")
-    else:
-        dispatch.start_run(current)
+    elif not _start_run(request, current) and request.htmx:  # type: ignore[attr-defined]
+        return HttpResponseClientRefresh()  # the page shows why nothing started
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponse(status=204)  # the page follows the run over its websocket
     return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+
+
+def _start_run(request: HttpRequest, conversation: Conversation) -> bool:
+    """Start the run; False, with the reason among the page's messages, when a quota refuses it."""
+    try:
+        dispatch.start_run(conversation)
+    except quotas.QuotaExceeded as exc:
+        messages.error(request, str(exc))
+        return False
+    return True
 
 
 @team_view(role=Role.EDITOR)

@@ -23,10 +23,11 @@ from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import quotas
 from .models import ACTIVE_STATUSES, Conversation, RunStatus
 from .runner import (
     TAKEOVER_AFTER,
@@ -66,6 +67,7 @@ def start_run(conversation: Conversation) -> bool:
 
     False (and nothing sent) when the run is already queued or driven by a live worker: a
     compare-and-set on its status and heartbeat, so a double click never starts two drivers.
+    Raises `quotas.QuotaExceeded` (nothing queued) when the team used up its runs for the hour.
     """
     now = timezone.now()
     if conversation.is_stale:
@@ -76,11 +78,15 @@ def start_run(conversation: Conversation) -> bool:
             "a person resumed the run.",
         )
     live_run = Q(status__in=ACTIVE_STATUSES, heartbeat_at__gte=now - TAKEOVER_AFTER)
-    queued = (
-        Conversation.objects.filter(pk=conversation.pk)
-        .exclude(live_run)
-        .update(status=RunStatus.QUEUED, failure="", stop_requested=False, heartbeat_at=now)
-    )
+    with transaction.atomic():
+        quotas.check_run_quota(conversation.team_id, now)
+        queued = (
+            Conversation.objects.filter(pk=conversation.pk)
+            .exclude(live_run)
+            .update(status=RunStatus.QUEUED, failure="", stop_requested=False, heartbeat_at=now)
+        )
+        if queued:
+            quotas.record_run(conversation.team_id, conversation.pk)
     if not queued:
         return False
     mode = settings.FCSTUDIO_DISPATCH

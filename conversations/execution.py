@@ -16,6 +16,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 
 from tools_app.engine import ExecutionOptions, ToolCall, ToolSpec, execute_batch
 from tools_app.models import Tool, ToolVersion
+from tools_app.runtime import tool_limiter
 
 from . import recording
 from .models import Batch, BatchSource
@@ -107,6 +108,7 @@ async def _record_batch(
                 options,
                 on_event=recorder.on_event,
                 approver=_approve if options.approve_all else options.approver,
+                limiter=tool_limiter(batch.team_id),
             ),
         )
     except Exception as exc:

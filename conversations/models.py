@@ -318,3 +318,19 @@ class ToolExecution(models.Model):
         if self.started_ms is None or self.finished_ms is None:
             return None
         return self.finished_ms - self.started_ms
+
+
+class RunStart(models.Model):
+    """One run started (or resumed) by a person: what the team's runs-per-hour quota counts."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["team", "started_at"], name="runstart_team_time")]
+
+    def __str__(self) -> str:
+        return f"Run started {self.started_at:%Y-%m-%d %H:%M}"

@@ -24,8 +24,9 @@ from django.utils import timezone
 from fcstudio.secrets import SecretError
 from tools_app.engine import CallResult, Event, EventKind, ToolCall, ToolSpec, execute_batch
 from tools_app.models import ToolVersion
+from tools_app.runtime import tool_limiter
 
-from . import live, provider, recording
+from . import live, provider, quotas, recording
 from .compose import tools_for
 from .execution import BatchOptions, prepare_batch
 from .models import (
@@ -241,6 +242,8 @@ async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
     while round_number < conversation.max_rounds:
         if await sync_to_async(_heartbeat)(conversation_id):
             raise StopRequested
+        if refusal := await sync_to_async(quotas.model_call_refusal)(conversation.team_id):
+            return RunStatus.FAILED, refusal
         messages = await sync_to_async(_messages)(conversation_id)
         request = build_request(setup, messages)
         turn = await _call_model(conversation_id, round_number, setup, request)
@@ -426,7 +429,14 @@ async def _run_batch(
 
     try:
         outcome = await execute_batch(
-            calls, specs, replace(options, approver=approver, on_event=on_event)
+            calls,
+            specs,
+            replace(
+                options,
+                approver=approver,
+                on_event=on_event,
+                limiter=tool_limiter(conversation.team_id),
+            ),
         )
     finally:
         # Stopped or not, what finished is written before the run closes what did not.

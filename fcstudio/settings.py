@@ -163,6 +163,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = FCSTUDIO_MAX_IMPORT_BYTES + 1024 * 1024
 # channels worker (0: off; then run `manage.py reap_runs` from cron), and by Celery beat.
 FCSTUDIO_REAP_INTERVAL_SECONDS = float(env_str("FCSTUDIO_REAP_INTERVAL_SECONDS", "30"))
 
+# Per-tool limits hold across batches in one process; with REDIS_URL, across every worker. A
+# concurrency permit of a worker that died comes back after this lease (tools_app.runtime).
+FCSTUDIO_LIMIT_LEASE_SECONDS = float(env_str("FCSTUDIO_LIMIT_LEASE_SECONDS", "30"))
+# Per-team quotas over the last hour (conversations.quotas); 0 means unlimited.
+FCSTUDIO_TEAM_RUNS_PER_HOUR = int(env_str("FCSTUDIO_TEAM_RUNS_PER_HOUR", "0"))
+FCSTUDIO_TEAM_MODEL_CALLS_PER_HOUR = int(env_str("FCSTUDIO_TEAM_MODEL_CALLS_PER_HOUR", "0"))
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

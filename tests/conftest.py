@@ -56,6 +56,17 @@ def no_background_reaper():
     settings.FCSTUDIO_REAP_INTERVAL_SECONDS = 0
 
 
+@pytest.fixture(autouse=True)
+def fresh_tool_limiter():
+    # The process-wide limiter is keyed by team id, and SQLite reuses the ids of rolled-back
+    # teams: each test starts with no permits or tokens taken by an earlier one.
+    from tools_app import runtime
+
+    runtime.reset_shared_limiter()
+    yield
+    runtime.reset_shared_limiter()
+
+
 @pytest.fixture
 def team(db) -> Team:
     return Team.objects.create(name="Acme", slug="acme")

@@ -4,13 +4,16 @@ The one place that reads Django settings on the engine's behalf: which Python mo
 import, the size and memory cap of the process pool Python tools run in, and which private HTTP
 targets an admin allowed; `python_config_problem` is the check of a python tool's config when it
 is saved or imported (the same one that runs when it is called). Also the one place HTTP header
-secrets are decrypted, into the plain headers the engine sends. A tool version whose
+secrets are decrypted, into the plain headers the engine sends. And the one place the process's
+shared tool limiter is built (in memory, or in Redis when ``REDIS_URL`` is set): `tool_limiter`
+is the view of it a team's batch is handed. A tool version whose
 implementation is misconfigured (or whose argument guards cannot be read) still becomes a spec,
 one whose calls fail with a clear EXECUTION_ERROR, so a batch never breaks on one bad tool.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.conf import settings
@@ -23,12 +26,15 @@ from .engine import (
     GuardConfigError,
     GuardSet,
     HttpPolicy,
+    InMemoryLimiter,
+    Limiter,
     ToolFailure,
     ToolSpec,
     implementation_from_config,
 )
 from .engine.implementations.python import check_config
 from .engine.process_pool import PythonProcessPool, shared_pool
+from .engine.redis_limits import RedisLimiter
 from .models import RateLimitMode, ToolVersion
 
 
@@ -52,6 +58,39 @@ def http_policy() -> HttpPolicy:
 def python_pool() -> PythonProcessPool:
     """This process's pool for Python tools, sized by the settings."""
     return shared_pool(settings.FCSTUDIO_PYTHON_WORKERS, settings.FCSTUDIO_PYTHON_MEMORY_MB)
+
+
+_limiter: InMemoryLimiter | RedisLimiter | None = None
+_limiter_lock = threading.Lock()
+
+
+def shared_limiter() -> InMemoryLimiter | RedisLimiter:
+    """This process's keyed tool limiter: in Redis (shared by every worker) when ``REDIS_URL``
+    is set, else in memory (shared by every batch of this process)."""
+    global _limiter
+    with _limiter_lock:
+        if _limiter is None:
+            url = settings.REDIS_URL
+            _limiter = (
+                RedisLimiter.from_url(url, lease_s=settings.FCSTUDIO_LIMIT_LEASE_SECONDS)
+                if url
+                else InMemoryLimiter()
+            )
+        return _limiter
+
+
+def reset_shared_limiter() -> None:
+    """Forget the shared limiter (tests; a changed REDIS_URL); the next call builds a new one."""
+    global _limiter
+    with _limiter_lock:
+        _limiter = None
+
+
+def tool_limiter(team_id: int, *, token: str | None = None) -> Limiter:
+    """The limiter for a batch of the team's tools: keyed by team and tool name, and by the
+    API token too when the calls come in under one."""
+    parts: tuple[str, ...] = (f"team-{team_id}",) + ((f"token-{token}",) if token else ())
+    return shared_limiter().scoped(*parts)
 
 
 def python_config_problem(config: Any) -> str:

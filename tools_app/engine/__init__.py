@@ -26,7 +26,7 @@ from .implementations import (
     PythonImplementation,
     implementation_from_config,
 )
-from .limits import InMemoryLimiter, Limiter, Permit, TokenBucket
+from .limits import InMemoryLimiter, KeyedLimiter, Limiter, Permit, ScopedLimiter, TokenBucket
 from .options import STRATEGIES, Approver, ExecutionOptions, Guard, Strategy
 from .retry import RetryPolicy
 from .validation import ValidatorCache, validate_arguments
@@ -49,12 +49,14 @@ __all__ = [
     "HttpPolicy",
     "Implementation",
     "InMemoryLimiter",
+    "KeyedLimiter",
     "Limiter",
     "MockImplementation",
     "Permit",
     "PythonImplementation",
     "RateLimitExceeded",
     "RetryPolicy",
+    "ScopedLimiter",
     "Strategy",
     "TokenBucket",
     "ToolCall",
