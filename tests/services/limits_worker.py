@@ -15,7 +15,7 @@ import sys
 
 import redis
 
-from tools_app.engine import CallContext, ToolCall, ToolSpec, execute_batch
+from tools_app.engine import CallContext, ExecutionOptions, ToolCall, ToolSpec, execute_batch
 from tools_app.engine.redis_limits import RedisLimiter
 
 CALLS = 8
@@ -57,7 +57,7 @@ async def main(url: str, prefix: str, kind: str) -> None:
         client.rpush(f"{prefix}:held", os.getpid())
         await asyncio.Event().wait()  # until SIGKILL
     calls = [ToolCall(f"c{i}", "get_weather", "{}") for i in range(CALLS)]
-    batch = await execute_batch(calls, [spec], limiter=limiter)
+    batch = await execute_batch(calls, [spec], ExecutionOptions(limiter=limiter))
     for result in batch.results:
         code = result.error.code.value if result.error is not None else result.status
         client.rpush(f"{prefix}:results", code)

@@ -11,7 +11,14 @@ import threading
 import pytest
 
 from tools_app import runtime
-from tools_app.engine import CallContext, InMemoryLimiter, ToolCall, ToolSpec, execute_batch
+from tools_app.engine import (
+    CallContext,
+    ExecutionOptions,
+    InMemoryLimiter,
+    ToolCall,
+    ToolSpec,
+    execute_batch,
+)
 from tools_app.engine.limits import limit_key
 
 
@@ -39,7 +46,7 @@ def batch_in_thread(team_id: int, implementation: Blocking) -> threading.Thread:
             execute_batch(
                 [ToolCall("c1", "get_weather", "{}")],
                 [spec],
-                limiter=runtime.tool_limiter(team_id),
+                ExecutionOptions(limiter=runtime.tool_limiter(team_id)),
             )
         )
 
