@@ -286,8 +286,8 @@ def _announce_closed(conversation_id: int, status: str, batch_ids: list[int]) ->
 
     async def announce() -> None:
         for batch_id in batch_ids:
-            await live.publish(conversation_id, {"kind": "batch_finished", "batch_id": batch_id})
-        await live.publish(conversation_id, {"kind": "status", "status": status})
+            await live.publish(conversation_id, live.BatchFinished(batch_id))
+        await live.publish(conversation_id, live.StatusChanged(status))
 
     async_to_sync(announce)()
 

@@ -156,9 +156,9 @@ async def run_conversation(conversation_id: int, *, worker: str | None = None) -
         setup = await sync_to_async(_load)(conversation_id, worker)
     except (Conversation.DoesNotExist, ValueError, SecretError) as exc:
         await sync_to_async(leases.finish_run)(conversation_id, worker, RunStatus.FAILED, str(exc))
-        await live.publish(conversation_id, {"kind": "status", "status": RunStatus.FAILED})
+        await live.publish(conversation_id, live.StatusChanged(RunStatus.FAILED))
         return RunStatus.FAILED
-    await live.publish(conversation_id, {"kind": "status", "status": RunStatus.RUNNING})
+    await live.publish(conversation_id, live.StatusChanged(RunStatus.RUNNING))
     watch = leases.Watch(conversation_id, worker)
     try:
         status, failure = await _loop(conversation_id, setup)
@@ -174,7 +174,7 @@ async def run_conversation(conversation_id: int, *, worker: str | None = None) -
         watch.stop()
     if not await sync_to_async(leases.finish_run)(conversation_id, worker, status, failure):
         return await sync_to_async(leases.current_status)(conversation_id)
-    await live.publish(conversation_id, {"kind": "status", "status": status, "failure": failure})
+    await live.publish(conversation_id, live.StatusChanged(status, failure))
     return status
 
 
@@ -187,7 +187,7 @@ async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
         reused = await sync_to_async(recording.finished_results)(
             conversation_id, round_number - 1, [call.id for call in pending]
         )
-        await live.publish(conversation_id, {"kind": "round_started", "round": round_number - 1})
+        await live.publish(conversation_id, live.RoundStarted(round_number - 1))
         await _run_tools(conversation_id, round_number - 1, setup, pending, reused=reused)
     while round_number < conversation.max_rounds:
         await sync_to_async(leases.keep)(conversation_id, setup.worker)
@@ -197,7 +197,7 @@ async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
         if turn is None:
             return RunStatus.FAILED, await sync_to_async(_model_failure)(conversation_id)
         message = await sync_to_async(_append)(conversation_id, round_number, turn.to_message())
-        await live.publish(conversation_id, {"kind": "message", "message_id": message.pk})
+        await live.publish(conversation_id, live.MessageAdded(message.pk))
         if not turn.tool_calls:
             if turn.finish_reason == "length":
                 return (
@@ -227,10 +227,7 @@ async def _call_model(
     record = await sync_to_async(recording.start_model_call)(
         conversation_id, round_number, {"model": setup.config.model, **request}
     )
-    await live.publish(
-        conversation_id,
-        {"kind": "model_started", "round": round_number, "model_call_id": record.pk},
-    )
+    await live.publish(conversation_id, live.ModelStarted(round_number, record.pk))
     draft = live.Draft(conversation_id, round_number)
     started = timezone.now()
     try:
@@ -238,11 +235,11 @@ async def _call_model(
     except provider.ProviderError as exc:
         await draft.flush()
         await sync_to_async(_record_model_error)(record.pk, exc, started)
-        await live.publish(conversation_id, {"kind": "model_finished", "round": round_number})
+        await live.publish(conversation_id, live.ModelFinished(round_number))
         return None
     await draft.flush()
     await sync_to_async(recording.record_model_turn)(record.pk, turn)
-    await live.publish(conversation_id, {"kind": "model_finished", "round": round_number})
+    await live.publish(conversation_id, live.ModelFinished(round_number))
     return turn
 
 
@@ -281,7 +278,7 @@ async def _run_tools(
         else:
             payload = next(results).to_message()
         message = await sync_to_async(_append)(conversation_id, round_number, payload)
-        await live.publish(conversation_id, {"kind": "message", "message_id": message.pk})
+        await live.publish(conversation_id, live.MessageAdded(message.pk))
 
 
 async def _run_batch(
@@ -328,19 +325,15 @@ async def _run_batch(
         await recorder.settle()
     await bars.flush()
     await sync_to_async(recorder.finish)(outcome)
-    await live.publish(
-        conversation_id, {"kind": "batch_finished", "round": round_number, "batch_id": batch.pk}
-    )
+    await live.publish(conversation_id, live.BatchFinished(batch.pk, round_number))
     return outcome.results
 
 
 async def _await_approval(conversation_id: int, worker: str, batch_id: int, call_id: str) -> bool:
     """Wait for a person's decision on a call (stored in the database, so any process works)."""
     await sync_to_async(_ask_approval)(conversation_id, worker, batch_id, call_id)
-    await live.publish(conversation_id, {"kind": "status", "status": RunStatus.WAITING})
-    await live.publish(
-        conversation_id, {"kind": "approval", "batch_id": batch_id, "call_id": call_id}
-    )
+    await live.publish(conversation_id, live.StatusChanged(RunStatus.WAITING))
+    await live.publish(conversation_id, live.ApprovalAsked(batch_id, call_id))
     try:
         while True:
             decision = await sync_to_async(_approval_decision)(
@@ -351,7 +344,7 @@ async def _await_approval(conversation_id: int, worker: str, batch_id: int, call
             await asyncio.sleep(APPROVAL_POLL_S)
     finally:
         await sync_to_async(_resume_after_approval)(conversation_id, worker)
-        await live.publish(conversation_id, {"kind": "status", "status": RunStatus.RUNNING})
+        await live.publish(conversation_id, live.StatusChanged(RunStatus.RUNNING))
 
 
 def _ask_approval(conversation_id: int, worker: str, batch_id: int, call_id: str) -> None:
