@@ -1,8 +1,9 @@
 """The websocket a conversation page listens on: engine and model events as htmx OOB swaps.
 
 One consumer, one job: check that the user may see the conversation (its team's members only),
-join its group, and turn each event the runner publishes into the HTML fragments that the
-page's htmx ws extension swaps in. Markup comes from the same partials the page renders with.
+join its group, and turn each event the runner publishes (a `live.LiveEvent`) into the HTML
+fragments that the page's htmx ws extension swaps in, by the handler registered for its type
+(`handles`). Markup comes from the same partials the page renders with.
 
 Access holds for the socket's life, not only at connect: every socket also joins its user's
 group (fcstudio.access), told of each membership change, and checks again then; a member who
@@ -14,7 +15,8 @@ ACCESS_RECHECK_S, for changes no signal announced.
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -26,7 +28,6 @@ from fcstudio.models import Membership, Role
 from . import dispatch, live
 from .models import Batch, Conversation, Message, ModelCall
 from .view_models import (
-    LiveRow,
     Round,
     conversation_summary,
     message_context,
@@ -35,6 +36,7 @@ from .view_models import (
 )
 
 CLOSE_FORBIDDEN = 4403
+TEMPLATE = "conversations/conversation_detail.html"
 ACCESS_RECHECK_S = 5.0
 
 
@@ -118,10 +120,13 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if not self.revoked and event.get("team_id") == getattr(self, "team_id", None):
             await self.recheck()
 
-    async def conversation_event(self, event: dict[str, Any]) -> None:
+    async def conversation_event(self, message: dict[str, Any]) -> None:
         if self.revoked:
             return
         if time.monotonic() - self.checked_at >= ACCESS_RECHECK_S and not await self.recheck():
+            return
+        event = live.decode(message)
+        if event is None:
             return
         html = await self.render(event)
         if html:
@@ -133,14 +138,10 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         return html
 
     @database_sync_to_async
-    def render(self, event: dict[str, Any]) -> str:
+    def render(self, event: live.LiveEvent) -> str:
         # Events that raced the snapshot must not append what it already showed.
-        kind = event.get("kind")
-        if kind in ("model_started", "round_started"):
-            key: tuple[Any, Any] = ("model_started", event.get("round"))
-        else:
-            key = (kind, event.get("message_id"))
-        if kind in ("model_started", "round_started", "message"):
+        key = event.shown_key
+        if key is not None:
             if key in self.shown:
                 return ""
             self.shown.add(key)
@@ -149,11 +150,10 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
 def render_snapshot(
     conversation_id: int, *, can_run: bool = False
-) -> tuple[str, set[tuple[Any, Any]]]:
+) -> tuple[str, set[tuple[str, int]]]:
     """Status, messages and rounds as they stand in the database, as OOB replacements, and
-    the keys of the rounds and messages it showed."""
+    the keys of the rounds and messages it showed (`LiveEvent.shown_key`)."""
     conversation = Conversation.objects.select_related("team").get(pk=conversation_id)
-    template = "conversations/conversation_detail.html"
     messages = list(conversation.messages.all())
     rounds = rounds_for(conversation)
     context = {
@@ -165,70 +165,113 @@ def render_snapshot(
         "can_run": can_run,
     }
     html = "".join(
-        render_to_string(f"{template}#{name}", context)
+        render_to_string(f"{TEMPLATE}#{name}", context)
         for name in ("status", "summary", "messages-list", "rounds-list")
     )
-    shown = {("message", m.pk) for m in messages} | {("model_started", r.number) for r in rounds}
+    shown = {live.message_key(m.pk) for m in messages} | {live.round_key(r.number) for r in rounds}
     return html, shown
 
 
-def render_event(conversation_id: int, event: dict[str, Any], *, can_run: bool = False) -> str:
+Handler = Callable[[int, Any, bool], str]
+H = TypeVar("H", bound=Handler)
+# Event type → the function that renders it: (conversation id, event, can_run) → fragments.
+HANDLERS: dict[type[live.LiveEvent], Handler] = {}
+
+
+def handles(*kinds: type[live.LiveEvent]) -> Callable[[H], H]:
+    """Register the function that turns events of these types into OOB fragments."""
+
+    def register(handler: H) -> H:
+        for kind in kinds:
+            HANDLERS[kind] = handler
+        return handler
+
+    return register
+
+
+def render_event(conversation_id: int, event: live.LiveEvent, *, can_run: bool = False) -> str:
     """The OOB fragments for one runner event ('' when the page needs nothing)."""
-    kind = event.get("kind")
-    template = "conversations/conversation_detail.html"
-    if kind == "status":
-        conversation = Conversation.objects.get(pk=conversation_id)
-        context = {
-            "conversation": conversation,
-            "oob": True,
-            "can_run": can_run,
-            "summary": conversation_summary(conversation),
-        }
-        return render_to_string(f"{template}#status", context) + render_to_string(
-            f"{template}#summary", context
-        )
-    if kind == "message":
-        message = Message.objects.filter(pk=event["message_id"]).first()
-        if message is None:
-            return ""
-        context = {"oob": True, "can_run": can_run, **message_context(message)}
-        return render_to_string(f"{template}#message-oob", context)
-    if kind in ("model_started", "round_started"):
-        context = {"round": Round(event["round"]), "by_hand": kind == "round_started"}
-        return render_to_string(f"{template}#round-oob", context)
-    if kind == "delta":
-        return render_to_string(f"{template}#stream", {"delta": event, "oob": True})
-    if kind == "model_finished":
-        round_ = Round(event["round"])
-        round_.model_call = ModelCall.objects.filter(
+    handler = HANDLERS.get(type(event))
+    return handler(conversation_id, event, can_run) if handler is not None else ""
+
+
+@handles(live.StatusChanged)
+def _status(conversation_id: int, event: live.StatusChanged, can_run: bool) -> str:
+    conversation = Conversation.objects.get(pk=conversation_id)
+    context = {
+        "conversation": conversation,
+        "oob": True,
+        "can_run": can_run,
+        "summary": conversation_summary(conversation),
+    }
+    return render_to_string(f"{TEMPLATE}#status", context) + render_to_string(
+        f"{TEMPLATE}#summary", context
+    )
+
+
+@handles(live.MessageAdded)
+def _message(conversation_id: int, event: live.MessageAdded, can_run: bool) -> str:
+    message = Message.objects.filter(pk=event.message_id).first()
+    if message is None:
+        return ""
+    context = {"oob": True, "can_run": can_run, **message_context(message)}
+    return render_to_string(f"{TEMPLATE}#message-oob", context)
+
+
+@handles(live.ModelStarted, live.RoundStarted)
+def _round(
+    conversation_id: int, event: live.ModelStarted | live.RoundStarted, can_run: bool
+) -> str:
+    by_hand = isinstance(event, live.RoundStarted)
+    return render_to_string(
+        f"{TEMPLATE}#round-oob", {"round": Round(event.round), "by_hand": by_hand}
+    )
+
+
+@handles(live.DraftDelta)
+def _draft(conversation_id: int, event: live.DraftDelta, can_run: bool) -> str:
+    return render_to_string(f"{TEMPLATE}#stream", {"delta": event, "oob": True})
+
+
+@handles(live.ModelFinished)
+def _model_finished(conversation_id: int, event: live.ModelFinished, can_run: bool) -> str:
+    round_ = Round(event.round)
+    round_.model_call = ModelCall.objects.filter(
+        conversation_id=conversation_id, round=round_.number
+    ).first()
+    return render_to_string(f"{TEMPLATE}#stream", {"delta": None, "oob": True}) + render_to_string(
+        f"{TEMPLATE}#round-model", {"round": round_, "swap": True}
+    )
+
+
+@handles(live.RoundCalls)
+def _calls(conversation_id: int, event: live.RoundCalls, can_run: bool) -> str:
+    rows = list(event.calls)
+    lead = event.lead_ms or 0.0
+    span = lead + max([event.now_ms or 0.0] + [r.finished_ms or 0.0 for r in rows])
+    gantt = round_gantt(rows, span_ms=max(span, 1.0), lead_ms=lead or None)
+    return render_to_string(
+        f"{TEMPLATE}#round-gantt", {"round": Round(event.round), "gantt": gantt}
+    )
+
+
+@handles(live.ApprovalAsked, live.BatchFinished)
+def _batch(
+    conversation_id: int, event: live.ApprovalAsked | live.BatchFinished, can_run: bool
+) -> str:
+    batch = Batch.objects.filter(pk=event.batch_id, conversation_id=conversation_id).first()
+    if batch is None:
+        return ""
+    round_ = Round(batch.round or 0, batch=batch, executions=list(batch.executions.all()))
+    context = {"round": round_, "swap": True, "can_run": can_run}
+    fragments = [render_to_string(f"{TEMPLATE}#round-calls", context)]
+    if isinstance(event, live.BatchFinished):
+        model_call = ModelCall.objects.filter(
             conversation_id=conversation_id, round=round_.number
         ).first()
-        return render_to_string(
-            f"{template}#stream", {"delta": None, "oob": True}
-        ) + render_to_string(f"{template}#round-model", {"round": round_, "swap": True})
-    if kind == "calls":
-        rows = [LiveRow(**row) for row in event["calls"]]
-        lead = event.get("lead_ms") or 0.0
-        span = lead + max([event.get("now_ms") or 0.0] + [r.finished_ms or 0.0 for r in rows])
-        gantt = round_gantt(rows, span_ms=max(span, 1.0), lead_ms=lead or None)
-        return render_to_string(
-            f"{template}#round-gantt", {"round": Round(event["round"]), "gantt": gantt}
+        lead = model_call.duration_ms if model_call and model_call.ok else None
+        gantt = round_gantt(round_.executions, lead_ms=lead)
+        fragments.append(
+            render_to_string(f"{TEMPLATE}#round-gantt", {"round": round_, "gantt": gantt})
         )
-    if kind in ("approval", "batch_finished"):
-        batch = Batch.objects.filter(pk=event["batch_id"], conversation_id=conversation_id).first()
-        if batch is None:
-            return ""
-        round_ = Round(batch.round or 0, batch=batch, executions=list(batch.executions.all()))
-        context = {"round": round_, "swap": True, "can_run": can_run}
-        fragments = [render_to_string(f"{template}#round-calls", context)]
-        if kind == "batch_finished":
-            model_call = ModelCall.objects.filter(
-                conversation_id=conversation_id, round=round_.number
-            ).first()
-            lead = model_call.duration_ms if model_call and model_call.ok else None
-            gantt = round_gantt(round_.executions, lead_ms=lead)
-            fragments.append(
-                render_to_string(f"{template}#round-gantt", {"round": round_, "gantt": gantt})
-            )
-        return "".join(fragments)
-    return ""
+    return "".join(fragments)

@@ -28,15 +28,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from . import quotas
-from .models import ACTIVE_STATUSES, Conversation, RunStatus
-from .runner import (
+from .leases import (
     TAKEOVER_AFTER,
     mark_interrupted,
     reap_stale_runs,
-    run_conversation,
     stop_silent_run,
     worker_identity,
 )
+from .models import ACTIVE_STATUSES, Conversation, RunStatus
+from .runner import run_conversation
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def request_stop(conversation: Conversation) -> None:
 
 
 async def reap_once() -> int:
-    """One round of the embedded reaper: `runner.reap_stale_runs` in a thread."""
+    """One round of the embedded reaper: `leases.reap_stale_runs` in a thread."""
     try:
         return int(await database_sync_to_async(reap_stale_runs)())
     except DatabaseError:  # e.g. a locked SQLite file: the next round tries again

@@ -1,38 +1,191 @@
 """Broadcasting a conversation's progress to the browsers watching it.
 
-The runner publishes small JSON events to the channel-layer group of the conversation; the
-websocket consumer turns each into HTML fragments. Publishing never fails a run: a missing or
+The runner publishes typed events (a frozen dataclass per kind, below) to the channel-layer
+group of the conversation; `encode` and `decode` are the one place they become channel messages
+and back, and the websocket consumer turns each into HTML fragments (one handler per type).
+A new kind is one class here and one handler there. Publishing never fails a run: a missing or
 broken channel layer only means nobody watches live (the page still reloads from the database).
+
+The live timeline is a subscriber: `Draft` follows the provider's stream (the answer being
+written), `CallBars` the engine's events (one bar per call); both send throttled `Frames`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any, ClassVar
 
 from channels.layers import get_channel_layer
 
+from tools_app.engine import Event, EventKind, ToolCall
+
+from .provider import Delta
+from .view_models import LiveRow
+
 logger = logging.getLogger(__name__)
+
+MESSAGE_TYPE = "conversation.event"
+EVENT_KINDS: dict[str, type[LiveEvent]] = {}
 
 
 def group_name(conversation_id: int) -> str:
     return f"conv-{conversation_id}"
 
 
-async def publish(conversation_id: int, event: dict[str, Any]) -> None:
+def round_key(number: int) -> tuple[str, int]:
+    """How the catch-up snapshot and a round's first event name the round they show."""
+    return ("round", number)
+
+
+def message_key(message_id: int) -> tuple[str, int]:
+    return ("message", message_id)
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """One thing a watching page is told. `kind` names it on the wire; `items` names the fields
+    that hold tuples of dataclasses (rebuilt by `decode`)."""
+
+    kind: ClassVar[str] = ""
+    items: ClassVar[Mapping[str, type]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        EVENT_KINDS[cls.kind] = cls
+
+    @property
+    def shown_key(self) -> tuple[str, int] | None:
+        """What this event appends that the catch-up snapshot may already show (else None)."""
+        return None
+
+
+@dataclass(frozen=True)
+class StatusChanged(LiveEvent):
+    kind: ClassVar[str] = "status"
+    status: str
+    failure: str = ""
+
+
+@dataclass(frozen=True)
+class RoundStarted(LiveEvent):
+    """A round of calls without a model call of its own (written by hand, or resumed)."""
+
+    kind: ClassVar[str] = "round_started"
+    round: int
+
+    @property
+    def shown_key(self) -> tuple[str, int]:
+        return round_key(self.round)
+
+
+@dataclass(frozen=True)
+class ModelStarted(LiveEvent):
+    kind: ClassVar[str] = "model_started"
+    round: int
+    model_call_id: int
+
+    @property
+    def shown_key(self) -> tuple[str, int]:
+        return round_key(self.round)
+
+
+@dataclass(frozen=True)
+class MessageAdded(LiveEvent):
+    kind: ClassVar[str] = "message"
+    message_id: int
+
+    @property
+    def shown_key(self) -> tuple[str, int]:
+        return message_key(self.message_id)
+
+
+@dataclass(frozen=True)
+class DraftCall:
+    index: int
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class DraftDelta(LiveEvent):
+    """The assistant turn as written so far: its text and every parallel call by index."""
+
+    kind: ClassVar[str] = "delta"
+    items: ClassVar[Mapping[str, type]] = {"calls": DraftCall}
+    round: int
+    text: str
+    calls: tuple[DraftCall, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelFinished(LiveEvent):
+    kind: ClassVar[str] = "model_finished"
+    round: int
+
+
+@dataclass(frozen=True)
+class RoundCalls(LiveEvent):
+    """The bars of a running batch, one per call, as they stand at `now_ms`."""
+
+    kind: ClassVar[str] = "calls"
+    items: ClassVar[Mapping[str, type]] = {"calls": LiveRow}
+    round: int
+    batch_id: int
+    now_ms: float
+    calls: tuple[LiveRow, ...]
+    lead_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class ApprovalAsked(LiveEvent):
+    kind: ClassVar[str] = "approval"
+    batch_id: int
+    call_id: str
+
+
+@dataclass(frozen=True)
+class BatchFinished(LiveEvent):
+    """A batch ended (or was closed outside its worker): its calls are redrawn."""
+
+    kind: ClassVar[str] = "batch_finished"
+    batch_id: int
+    round: int | None = None
+
+
+def encode(event: LiveEvent) -> dict[str, Any]:
+    """The channel-layer message for an event (plain data: msgpack for Redis, deep-copied in
+    memory)."""
+    return {"type": MESSAGE_TYPE, "sent_at": time.time(), "kind": event.kind, **asdict(event)}
+
+
+def decode(message: Mapping[str, Any]) -> LiveEvent | None:
+    """The event a channel message carries; None for a kind this process does not know."""
+    cls = EVENT_KINDS.get(message.get("kind", ""))
+    if cls is None:
+        return None
+    values = {f.name: message[f.name] for f in dataclasses.fields(cls) if f.name in message}
+    for name, item in cls.items.items():
+        if name in values:
+            values[name] = tuple(item(**entry) for entry in values[name])
+    return cls(**values)
+
+
+async def publish(conversation_id: int, event: LiveEvent) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "conversation.event", "sent_at": time.time(), **event}
+    message = encode(event)
     try:
         await layer.group_send(group_name(conversation_id), message)
     except Exception:  # a live view is best effort; the record is in the database
         logger.warning(
             "could not publish %s for conversation %s",
-            event.get("kind"),
+            event.kind,
             conversation_id,
             exc_info=True,
         )
@@ -55,10 +208,10 @@ class Frames:
         self.interval = interval
         self.loop = asyncio.get_running_loop()
         self.last_sent = float("-inf")
-        self.latest: Callable[[], dict[str, Any]] | None = None
+        self.latest: Callable[[], LiveEvent] | None = None
         self.trailing: asyncio.Task[None] | None = None
 
-    async def offer(self, picture: Callable[[], dict[str, Any]]) -> None:
+    async def offer(self, picture: Callable[[], LiveEvent]) -> None:
         self.latest = picture
         if self.trailing is not None:
             return
@@ -80,3 +233,92 @@ class Frames:
             return
         self.last_sent = self.loop.time()
         await publish(self.conversation_id, self.latest())
+
+
+class Draft:
+    """The assistant turn being written, as the provider streams it: its text and every
+    parallel call by index, sent as throttled frames."""
+
+    def __init__(self, conversation_id: int, round_number: int) -> None:
+        self.round = round_number
+        self.text = ""
+        self.calls: dict[int, DraftCall] = {}
+        self.frames = Frames(conversation_id)
+
+    def picture(self) -> DraftDelta:
+        calls = tuple(self.calls[index] for index in sorted(self.calls))
+        return DraftDelta(round=self.round, text=self.text, calls=calls)
+
+    async def on_delta(self, delta: Delta) -> None:
+        if delta.kind == "text":
+            self.text = delta.accumulated
+        else:
+            self.calls[delta.index] = DraftCall(delta.index, delta.call_name, delta.accumulated)
+        await self.frames.offer(self.picture)
+
+    async def flush(self) -> None:
+        await self.frames.flush()
+
+
+class CallBars:
+    """The live gantt of one batch: a subscriber to the engine's events that keeps one bar per
+    call and sends the whole picture as throttled frames."""
+
+    def __init__(
+        self,
+        conversation_id: int,
+        round_number: int,
+        batch_id: int,
+        calls: list[ToolCall],
+        lead_ms: float | None,
+    ) -> None:
+        self.round = round_number
+        self.batch_id = batch_id
+        self.lead_ms = lead_ms
+        self.bars = {call.id: LiveRow(tool_name=call.name, tool_call_id=call.id) for call in calls}
+        self.order = [call.id for call in calls]
+        self.latest_ms = 0.0
+        self.frames = Frames(conversation_id)
+
+    def picture(self) -> RoundCalls:
+        # Copies: the bars change on, the frame shows them as they stand now.
+        rows = tuple(
+            replace(bar, retry_marks_ms=list(bar.retry_marks_ms))
+            for bar in (self.bars[call_id] for call_id in self.order)
+        )
+        return RoundCalls(
+            round=self.round,
+            batch_id=self.batch_id,
+            now_ms=self.latest_ms,
+            calls=rows,
+            lead_ms=self.lead_ms,
+        )
+
+    async def on_event(self, event: Event) -> None:
+        bar = self.bars.get(event.call_id or "")
+        if bar is None:
+            return
+        ms = round(event.t * 1000, 3)
+        if event.kind == EventKind.CALL_QUEUED:
+            bar.queued_ms = ms
+        elif event.kind == EventKind.CALL_STARTED:
+            bar.status = "running"
+            bar.attempts += 1
+            if bar.started_ms is None:
+                bar.started_ms = ms
+        elif event.kind == EventKind.CALL_RETRYING:
+            bar.retry_marks_ms.append(ms)
+        elif event.kind == EventKind.CALL_AWAITING_APPROVAL:
+            bar.status = "waiting"
+        elif event.kind == EventKind.CALL_FINISHED:
+            bar.status = event.data.get("status", "ok")
+            error = event.data.get("error") or {}
+            bar.error_code = error.get("code", "")
+            bar.finished_ms = ms
+        else:
+            return
+        self.latest_ms = ms
+        await self.frames.offer(self.picture)
+
+    async def flush(self) -> None:
+        await self.frames.flush()

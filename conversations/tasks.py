@@ -6,13 +6,13 @@ the broker's `visibility_timeout` passes. So one run's message may be delivered 
 What a delivery does is decided by the run's state in the database, never by the message:
 
 - queued (or draft): run it;
-- running or waiting, heartbeat older than `runner.TAKEOVER_AFTER` (its worker is presumed
+- running or waiting, heartbeat older than `leases.TAKEOVER_AFTER` (its worker is presumed
   dead): resume it from its last message, marking what the dead worker left unfinished;
 - running or waiting with a fresh heartbeat (a live worker drives it, or one died moments ago):
   check again when the heartbeat would turn stale (a Celery retry with that countdown);
 - finished, failed (e.g. marked by the reaper), stopped, or gone: skip it; a person re-runs.
 
-The claim itself is a compare-and-set in `runner.claim_run`, so two deliveries racing for the
+The claim itself is a compare-and-set in `leases.claim_run`, so two deliveries racing for the
 same run never both drive it.
 """
 
@@ -23,7 +23,8 @@ import logging
 from asgiref.sync import async_to_sync
 from celery import shared_task
 
-from .runner import claim_wait, reap_stale_runs, run_conversation, worker_identity
+from .leases import claim_wait, reap_stale_runs, worker_identity
+from .runner import run_conversation
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from conversations import compose, live
 from conversations.consumers import CLOSE_FORBIDDEN
+from conversations.view_models import LiveRow
 from fcstudio.asgi import application
 from fcstudio.routing import websocket_urlpatterns
 
@@ -49,57 +50,49 @@ async def test_joining_sends_the_state_so_far_from_the_database(people, conversa
 
 async def test_a_member_listens_and_receives_status_fragments(people, conversation):
     socket = await joined(communicator(people.viewer, conversation))
-    await live.publish(conversation.pk, {"kind": "status", "status": "running"})
+    await live.publish(conversation.pk, live.StatusChanged("running"))
     html = await socket.receive_from(timeout=5)
     assert html.startswith('\n  <div id="conv-status" class="status-line" hx-swap-oob="true">')
     assert '<span class="badge status-draft" id="status-badge">Draft</span>' in html
+    assert await socket.receive_nothing()
     await socket.disconnect()
 
 
 async def test_live_call_events_become_a_gantt_with_one_bar_per_call(people, conversation):
     socket = await joined(communicator(people.viewer, conversation))
-    calls = [
-        {
-            "tool_name": "get_weather",
-            "tool_call_id": f"c{i}",
-            "status": status,
-            "error_code": "",
-            "attempts": 1,
-            "queued_ms": 0.0,
-            "started_ms": 1.0,
-            "finished_ms": finished,
-            "retry_marks_ms": [],
-        }
+    calls = tuple(
+        LiveRow(
+            tool_name="get_weather",
+            tool_call_id=f"c{i}",
+            status=status,
+            attempts=1,
+            started_ms=1.0,
+            finished_ms=finished,
+        )
         for i, (status, finished) in enumerate([("ok", 50.0), ("running", None), ("running", None)])
-    ]
+    )
     await live.publish(
-        conversation.pk,
-        {"kind": "calls", "round": 0, "batch_id": 1, "now_ms": 60.0, "calls": calls},
+        conversation.pk, live.RoundCalls(round=0, batch_id=1, now_ms=60.0, calls=calls)
     )
     html = await socket.receive_from(timeout=5)
     assert html.startswith('\n<div id="round-0-gantt" hx-swap-oob="true">')
     assert html.count('<g class="call bar-ok">') == 1
     assert html.count('<g class="call bar-running">') == 2
+    assert await socket.receive_nothing()
     await socket.disconnect()
 
 
 async def test_a_delta_shows_the_tool_call_being_written(people, conversation):
     socket = await joined(communicator(people.viewer, conversation))
-    await live.publish(
-        conversation.pk,
-        {
-            "kind": "delta",
-            "round": 0,
-            "text": "",
-            "calls": [
-                {"index": 0, "name": "get_time", "arguments": "{}"},
-                {"index": 1, "name": "get_weather", "arguments": '{"city": "Os'},
-            ],
-        },
+    calls = (
+        live.DraftCall(index=0, name="get_time", arguments="{}"),
+        live.DraftCall(index=1, name="get_weather", arguments='{"city": "Os'),
     )
+    await live.publish(conversation.pk, live.DraftDelta(round=0, text="", calls=calls))
     html = await socket.receive_from(timeout=5)
     assert 'id="stream"' in html and "#0 get_time" in html and "#1 get_weather" in html
     assert "{&quot;city&quot;: &quot;Os" in html
+    assert await socket.receive_nothing()
     await socket.disconnect()
 
 
@@ -127,7 +120,7 @@ async def test_a_foreign_origin_is_refused_before_anything_else(conversation):
 @pytest.mark.parametrize(("who", "has_controls"), [("viewer", False), ("editor", True)])
 async def test_pushed_controls_follow_the_listeners_role(people, conversation, who, has_controls):
     socket = await joined(communicator(getattr(people, who), conversation))
-    await live.publish(conversation.pk, {"kind": "status", "status": "draft"})
+    await live.publish(conversation.pk, live.StatusChanged("draft"))
     html = await socket.receive_from(timeout=5)
     assert ('<button type="submit" class="btn btn-primary">Run</button>' in html) is has_controls
     await socket.disconnect()
@@ -151,12 +144,13 @@ async def test_a_finished_model_call_clears_the_draft_and_fills_its_round_line(
         started_at=timezone.now(),
     )
     socket = await joined(communicator(people.viewer, conversation))
-    await live.publish(conversation.pk, {"kind": "model_finished", "round": 0})
+    await live.publish(conversation.pk, live.ModelFinished(0))
     html = await socket.receive_from(timeout=5)
     assert '<div id="stream" class="stream" hx-swap-oob="true">' in html
     assert '<p class="small muted model-call" id="round-0-model" hx-swap-oob="true">' in html
     assert "model 420 ms" in html and "18 tokens" in html
-    await live.publish(conversation.pk, {"kind": "status", "status": "finished"})
+    await live.publish(conversation.pk, live.StatusChanged("finished"))
     html = await socket.receive_from(timeout=5)
     assert '<dl class="stats" id="summary" hx-swap-oob="true">' in html
+    assert await socket.receive_nothing()
     await socket.disconnect()

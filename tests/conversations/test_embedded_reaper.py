@@ -14,8 +14,8 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from conversations import compose, dispatch
+from conversations.leases import STALE_AFTER
 from conversations.models import Conversation, RunStatus
-from conversations.runner import STALE_AFTER
 from fcstudio.routing import websocket_urlpatterns
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from conversations import compose
+from conversations.leases import STALE_AFTER
 from conversations.models import Conversation, RunStatus
-from conversations.runner import STALE_AFTER
 from conversations.tasks import reap_runs_task
 from fcstudio.celery import app
 

@@ -15,16 +15,16 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from conversations import compose, dispatch, runner
-from conversations.models import Batch, BatchSource, Conversation, ModelCall, RunStatus
-from conversations.runner import (
+from conversations import compose, dispatch, leases
+from conversations.leases import (
     STALE_AFTER,
     TAKEOVER_AFTER,
     claim_run,
     claim_wait,
-    run_conversation,
     worker_identity,
 )
+from conversations.models import Batch, BatchSource, Conversation, ModelCall, RunStatus
+from conversations.runner import run_conversation
 from conversations.tasks import run_conversation_task
 from tests.support.openai_server import Reply
 
@@ -225,7 +225,7 @@ def test_start_run_does_not_queue_a_run_a_live_worker_drives(team, people, provi
 def test_a_worker_that_lost_its_run_stops_without_writing_over_it(
     team, people, provider, model_server, monkeypatch
 ):
-    monkeypatch.setattr(runner, "HEARTBEAT_EVERY", timedelta(seconds=0.05))
+    monkeypatch.setattr(leases, "HEARTBEAT_EVERY", timedelta(seconds=0.05))
     # The reply would come after the test's own timeout: only the heartbeat noticing the
     # takeover can end the wait.
     model_server.script(Reply(content="Too late.", delay_s=600))

@@ -4,8 +4,8 @@ through the same recording functions as a run, and no worker ever claims it."""
 from __future__ import annotations
 
 from conversations import recording
+from conversations.leases import claim_run
 from conversations.models import ModelCall, RunStatus
-from conversations.runner import claim_run
 
 
 def test_a_recorded_conversation_keeps_its_model_calls_and_is_never_claimed(team):

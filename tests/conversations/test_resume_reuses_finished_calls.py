@@ -8,8 +8,9 @@ import json
 from asgiref.sync import async_to_sync
 
 from conversations import compose, recording
+from conversations.leases import mark_interrupted
 from conversations.models import Batch, BatchSource, RunStatus
-from conversations.runner import mark_interrupted, run_conversation
+from conversations.runner import run_conversation
 from tests.support.openai_server import Reply
 from tools_app.engine import ToolCall
 

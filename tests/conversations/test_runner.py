@@ -7,8 +7,9 @@ import json
 from asgiref.sync import async_to_sync
 
 from conversations import compose
+from conversations.leases import reap_stale_runs
 from conversations.models import Batch, ModelCall, RunStatus
-from conversations.runner import reap_stale_runs, run_conversation
+from conversations.runner import run_conversation
 from tests.support.openai_server import Reply
 
 

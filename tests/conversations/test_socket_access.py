@@ -53,7 +53,7 @@ async def test_a_member_removed_from_the_team_is_closed_out_and_hears_nothing_mo
     socket = await joined(people.viewer, conversation)
     await sync_to_async(set_role_on_team_page)(people, people.viewer, "remove")
     assert await socket.receive_output(timeout=5) == CLOSED
-    await live.publish(conversation.pk, {"kind": "status", "status": "running"})
+    await live.publish(conversation.pk, live.StatusChanged("running"))
     assert await socket.receive_nothing()
 
 
@@ -61,7 +61,7 @@ async def test_a_removal_by_any_path_closes_the_socket(people, conversation):
     socket = await joined(people.editor, conversation)
     await Membership.objects.filter(user=people.editor, team__slug="acme").adelete()
     assert await socket.receive_output(timeout=5) == CLOSED
-    await live.publish(conversation.pk, {"kind": "status", "status": "running"})
+    await live.publish(conversation.pk, live.StatusChanged("running"))
     assert await socket.receive_nothing()
 
 
@@ -80,7 +80,7 @@ async def test_an_editor_made_viewer_gets_the_page_redrawn_without_controls(peop
     expected, _ = await sync_to_async(render_snapshot)(conversation.pk, can_run=False)
     assert redrawn == expected
     assert RUN_BUTTON not in redrawn
-    await live.publish(conversation.pk, {"kind": "status", "status": "draft"})
+    await live.publish(conversation.pk, live.StatusChanged("draft"))
     html = await socket.receive_from(timeout=5)
     assert 'id="conv-status"' in html and RUN_BUTTON not in html
     assert await socket.receive_nothing()
@@ -121,7 +121,7 @@ async def test_a_change_no_signal_announced_is_caught_on_the_next_event(
     socket = await joined(people.editor, conversation)
     await Membership.objects.filter(user=people.editor, team__slug="acme").aupdate(role=Role.VIEWER)
     assert await socket.receive_nothing()
-    await live.publish(conversation.pk, {"kind": "status", "status": "draft"})
+    await live.publish(conversation.pk, live.StatusChanged("draft"))
     redrawn = await socket.receive_from(timeout=5)
     expected, _ = await sync_to_async(render_snapshot)(conversation.pk, can_run=False)
     assert redrawn == expected

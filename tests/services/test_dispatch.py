@@ -36,6 +36,13 @@ from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from conversations import compose, dispatch
+from conversations.leases import (
+    STALE_AFTER,
+    TAKEOVER_AFTER,
+    claim_run,
+    reap_stale_runs,
+    worker_identity,
+)
 from conversations.models import (
     ACTIVE_STATUSES,
     Batch,
@@ -43,13 +50,6 @@ from conversations.models import (
     ModelCall,
     RunStatus,
     ToolExecution,
-)
-from conversations.runner import (
-    STALE_AFTER,
-    TAKEOVER_AFTER,
-    claim_run,
-    reap_stale_runs,
-    worker_identity,
 )
 from conversations.tasks import run_conversation_task
 from tests.conftest import service_unavailable
@@ -179,7 +179,7 @@ class Worker:
 
     @property
     def identity(self) -> str:
-        """What `runner.worker_identity()` says inside the worker: host:pid."""
+        """What `leases.worker_identity()` says inside the worker: host:pid."""
         return f"{socket.gethostname()}:{self.process.pid}"
 
     def output(self) -> str:

@@ -16,8 +16,8 @@ import pytest
 from django.utils import timezone
 
 from conversations import compose, dispatch
+from conversations.leases import TAKEOVER_AFTER
 from conversations.models import Batch, Conversation, ModelCall, RunStatus, ToolExecution
-from conversations.runner import TAKEOVER_AFTER
 from tests.services import test_dispatch as harness
 from tests.services.test_dispatch import (
     DEADLINE_S,

@@ -100,7 +100,7 @@ async def test_a_removal_in_another_process_closes_the_socket(team, people, prov
 
         closed = await socket.receive_output(timeout=10)
         assert closed == {"type": "websocket.close", "code": CLOSE_FORBIDDEN}
-        await live.publish(conversation.pk, {"kind": "status", "status": "running"})
+        await live.publish(conversation.pk, live.StatusChanged("running"))
         assert await socket.receive_nothing(timeout=0.5)
     finally:
         await get_channel_layer().close_pools()

@@ -34,7 +34,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -59,11 +59,8 @@ IN_MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"
 # -- what is sent -------------------------------------------------------------------------------
 
 
-def calls_event(size: int, sequence: int) -> dict[str, Any]:
-    """A ``calls`` event as the runner publishes it mid-batch: some bars done, the rest running.
-
-    ``finished_at`` is filled in by the publisher at the last moment ("the call finishing").
-    """
+def calls_event(size: int, sequence: int) -> live.RoundCalls:
+    """A ``calls`` event as the runner publishes it mid-batch: some bars done, the rest running."""
     done = sequence % size + 1
     rows = []
     for index in range(size):
@@ -78,9 +75,9 @@ def calls_event(size: int, sequence: int) -> dict[str, Any]:
             started_ms=started,
             finished_ms=finished,
         )
-        rows.append(asdict(row))
-    now_ms = max([r["finished_ms"] or 0.0 for r in rows] + [1.0])
-    return {"kind": "calls", "round": 0, "batch_id": 0, "now_ms": now_ms, "calls": rows}
+        rows.append(row)
+    now_ms = max([r.finished_ms or 0.0 for r in rows] + [1.0])
+    return live.RoundCalls(round=0, batch_id=0, now_ms=now_ms, calls=tuple(rows))
 
 
 @dataclass
@@ -252,13 +249,13 @@ class Workspace:
 
 # -- transports ---------------------------------------------------------------------------------
 
-Publisher = Callable[[dict[str, Any]], Awaitable[float]]
+Publisher = Callable[[live.RoundCalls], Awaitable[float]]
 
 
-async def publish_now(conversation_id: int, event: dict[str, Any]) -> float:
+async def publish_now(conversation_id: int, event: live.RoundCalls) -> float:
     """Publish as the runner does; the wall time just before publishing is the call's finish."""
     finished_at = time.time()
-    await live.publish(conversation_id, {**event, "finished_at": finished_at})
+    await live.publish(conversation_id, event)
     return finished_at
 
 
@@ -331,7 +328,7 @@ class DaphneInThread:
 def run_daphne(workspace: Workspace, phases: list[tuple[int, int]], warmup: int) -> list[Phase]:
     with DaphneInThread() as server:
 
-        async def publish(event: dict[str, Any]) -> float:
+        async def publish(event: live.RoundCalls) -> float:
             # On the server's loop, as an inline run publishes; awaited from the client's loop.
             future = asyncio.run_coroutine_threadsafe(
                 publish_now(workspace.conversation.pk, event), server.loop
@@ -375,7 +372,7 @@ def run_communicator(
         try:
             await communicator.receive_from(timeout=FRAME_TIMEOUT_S)  # the snapshot
 
-            async def publish(event: dict[str, Any]) -> float:
+            async def publish(event: live.RoundCalls) -> float:
                 return await publish_now(workspace.conversation.pk, event)
 
             async def receive() -> str:

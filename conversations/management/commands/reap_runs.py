@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from conversations.runner import STALE_AFTER, reap_stale_runs
+from conversations.leases import STALE_AFTER, reap_stale_runs
 
 
 class Command(BaseCommand):

@@ -1,0 +1,315 @@
+"""Run leases: which worker drives a run, and what becomes of a run whose worker went silent.
+
+A run is leased to one worker at a time by a compare-and-set on its status and heartbeat
+(`claim_run`). The worker keeps the lease by beating (`heartbeat`: one function, one rule — only
+the owner of a live run refreshes it), a redelivered task may take over a run whose heartbeat is
+older than TAKEOVER_AFTER, the reaper marks runs older than STALE_AFTER failed, and a person's
+stop ends at once a run nobody drives (`stop_silent_run`). Takeover comes first, so a lost run is
+resumed when a worker holds its message, and marked when none does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync, sync_to_async
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import live, recording
+from .models import ACTIVE_STATUSES, TAKEOVER_AFTER, Batch, Conversation, RunStatus
+
+# A live run polls for a stop every STOP_POLL and refreshes its heartbeat every HEARTBEAT_EVERY
+# (and between rounds).
+STOP_POLL = timedelta(seconds=0.5)
+HEARTBEAT_EVERY = timedelta(seconds=10)
+STALE_AFTER = timedelta(minutes=2)
+CLAIMABLE_STATUSES = (RunStatus.DRAFT, RunStatus.QUEUED)
+DRIVEN_STATUSES = (RunStatus.RUNNING, RunStatus.WAITING)
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class StopRequested(Exception):
+    """A person asked the run to stop."""
+
+
+class RunLost(Exception):
+    """The run is no longer this worker's (taken over or reaped): it writes nothing more."""
+
+
+def claim_wait(conversation_id: int, now: Any = None) -> float | None:
+    """Seconds until a worker may claim the run: 0 now, None never (it ended, or is gone).
+
+    A draft or queued run is claimable at once; a running (or waiting) run once its heartbeat is
+    older than TAKEOVER_AFTER, i.e. its worker is presumed dead; a finished, failed or stopped
+    run never (a person re-runs it, which queues it again).
+    """
+    row = Conversation.objects.filter(pk=conversation_id).values_list("status", "heartbeat_at")
+    found = row.first()
+    if found is None:
+        return None
+    status, heartbeat_at = found
+    if status in CLAIMABLE_STATUSES or (status in DRIVEN_STATUSES and heartbeat_at is None):
+        return 0.0
+    if status in DRIVEN_STATUSES:
+        due = heartbeat_at + TAKEOVER_AFTER - (now or timezone.now())
+        return max(0.0, due.total_seconds())
+    return None
+
+
+def claim_run(conversation_id: int, worker: str, now: Any = None) -> bool:
+    """Compare-and-set: make `worker` the one driver of the run, if it is claimable now.
+
+    Taking over a run from a worker presumed dead marks what that worker left unfinished (its
+    batch, calls and model call) with the reason, before the run resumes from its last message.
+    """
+    now = now or timezone.now()
+    claimable = Q(status__in=CLAIMABLE_STATUSES) | Q(
+        Q(heartbeat_at__lt=now - TAKEOVER_AFTER) | Q(heartbeat_at__isnull=True),
+        status__in=DRIVEN_STATUSES,
+    )
+    with transaction.atomic():
+        found = (
+            Conversation.objects.select_for_update()
+            .filter(claimable, pk=conversation_id, recorded=False)
+            .values_list("status", "worker")
+            .first()
+        )
+        if found is None:
+            return False
+        previous_status, previous_worker = found
+        Conversation.objects.filter(pk=conversation_id).update(
+            status=RunStatus.RUNNING, failure="", worker=worker, heartbeat_at=timezone.now()
+        )
+        if previous_status in DRIVEN_STATUSES:
+            mark_interrupted(
+                conversation_id,
+                f"The worker {previous_worker or '(unknown)'} stopped responding; "
+                f"{worker} resumed the run.",
+            )
+    return True
+
+
+def _owned(conversation_id: int, worker: str) -> Any:
+    """The run, while `worker` drives it: the one ownership rule every lease write follows."""
+    return Conversation.objects.filter(
+        pk=conversation_id, worker=worker, status__in=ACTIVE_STATUSES
+    )
+
+
+def heartbeat(conversation_id: int, worker: str) -> bool:
+    """Refresh the heartbeat of a run this worker still owns; False once it does not."""
+    return _owned(conversation_id, worker).update(heartbeat_at=timezone.now()) == 1
+
+
+def stop_asked(conversation_id: int) -> bool:
+    return Conversation.objects.filter(pk=conversation_id, stop_requested=True).exists()
+
+
+def keep(conversation_id: int, worker: str) -> None:
+    """Beat, then raise RunLost when the run is no longer this worker's, or StopRequested."""
+    if not heartbeat(conversation_id, worker):
+        raise RunLost
+    if stop_asked(conversation_id):
+        raise StopRequested
+
+
+def set_status(conversation_id: int, worker: str, status: str, failure: str = "") -> bool:
+    """Change the status of a run this worker owns (a beat too); False once it does not."""
+    updated = _owned(conversation_id, worker).update(
+        status=status, failure=failure, heartbeat_at=timezone.now()
+    )
+    return updated == 1
+
+
+def current_status(conversation_id: int) -> str:
+    status = Conversation.objects.filter(pk=conversation_id).values_list("status", flat=True)
+    return status.first() or RunStatus.FAILED
+
+
+def finish_run(conversation_id: int, worker: str, status: str, failure: str) -> bool:
+    """End the run with its status, unless it was taken over or reaped meanwhile (then False).
+    Calls a stop or a crash interrupted are marked, never left "running"."""
+    with transaction.atomic():
+        owned = _owned(conversation_id, worker).select_for_update().exists()
+        if owned:
+            Conversation.objects.filter(pk=conversation_id).update(
+                status=status,
+                failure=failure,
+                stop_requested=False,
+                heartbeat_at=timezone.now(),
+            )
+            _close_open_calls(conversation_id, failure or status)
+    return owned
+
+
+class Watch:
+    """Watches the run's task while it works (a long model call or tool batch included): polls
+    for a person's stop every STOP_POLL and beats every HEARTBEAT_EVERY. A stop cancels the task
+    (the run ends "stopped"); a run that is no longer this worker's cancels it and sets `lost`.
+    A stop thus reaches runs in any process, not only inline ones."""
+
+    def __init__(self, conversation_id: int, worker: str) -> None:
+        self.lost = False
+        self._run = asyncio.current_task()
+        self._task = asyncio.get_running_loop().create_task(self._beat(conversation_id, worker))
+
+    async def _beat(self, conversation_id: int, worker: str) -> None:
+        since_beat = 0.0
+        while True:
+            await asyncio.sleep(STOP_POLL.total_seconds())
+            since_beat += STOP_POLL.total_seconds()
+            if await sync_to_async(stop_asked)(conversation_id):
+                break
+            if since_beat >= HEARTBEAT_EVERY.total_seconds():
+                since_beat = 0.0
+                if not await sync_to_async(heartbeat)(conversation_id, worker):
+                    self.lost = True
+                    break
+        if self._run is not None:
+            self._run.cancel()
+
+    def stop(self) -> None:
+        self._task.cancel()
+
+
+def _close_open_calls(conversation_id: int, reason: str) -> list[int]:
+    """Unfinished calls become CANCELLED and running batches failed, with the reason (finished
+    calls keep their results, for a resumed run to reuse); returns the batches it closed."""
+    return recording.close_batches(Batch.objects.filter(conversation_id=conversation_id), reason)
+
+
+def mark_interrupted(conversation_id: int, reason: str) -> list[int]:
+    """What a dead worker left open is closed with the reason; nothing stays "running".
+    Returns the batches it closed."""
+    closed = _close_open_calls(conversation_id, reason)
+    recording.interrupt_model_calls(conversation_id, reason)
+    return closed
+
+
+def reap_stale_runs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> int:
+    """Mark runs whose worker stopped sending heartbeats as failed, with the reason, and tell
+    the pages watching them. The one reaper the command, the Celery beat task and the embedded
+    reaper (`dispatch.reap_periodically`) all call.
+
+    Each run is marked with a compare-and-set on its status and heartbeat, so a run a worker
+    claimed (or finished) in the meantime is left alone.
+    """
+    now = now or timezone.now()
+    cutoff = now - stale_after
+    stale = Q(status__in=ACTIVE_STATUSES) & (
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
+    )
+    reaped: dict[int, list[int]] = {}
+    for pk, status, worker in Conversation.objects.filter(stale).values_list(
+        "pk", "status", "worker"
+    ):
+        if status == RunStatus.QUEUED:
+            reason = (
+                f"No worker started the run within {stale_after.total_seconds():g} s; "
+                "the run was marked failed. Is a worker running? Re-run it to try again."
+            )
+        else:
+            reason = (
+                f"The worker {worker or '(unknown)'} stopped responding; "
+                "the run was marked failed. Re-run it to continue from the last message."
+            )
+        with transaction.atomic():
+            marked = (
+                Conversation.objects.filter(stale, pk=pk).update(
+                    status=RunStatus.FAILED,
+                    failure=reason,
+                    stop_requested=False,
+                    heartbeat_at=timezone.now(),
+                )
+                == 1
+            )
+            if marked:
+                reaped[pk] = mark_interrupted(pk, reason)
+    for pk, batch_ids in reaped.items():
+        _announce_closed(pk, RunStatus.FAILED, batch_ids)
+    return len(reaped)
+
+
+def stop_silent_run(conversation_id: int, now: Any = None) -> bool:
+    """Stop at once a run that no worker drives, instead of waiting for one to see the flag,
+    and tell the pages watching it.
+
+    That is a queued run no worker has claimed yet, or a running (or waiting) one whose worker
+    stopped beating (older than TAKEOVER_AFTER, as `Conversation.is_stale`). What it left open
+    is closed with the reason. A compare-and-set under the same lock as `claim_run`: a worker
+    that claims the run first keeps it, and the caller falls back to the stop flag (False).
+    """
+    now = now or timezone.now()
+    silent = Q(status=RunStatus.QUEUED) | Q(
+        Q(heartbeat_at__lt=now - TAKEOVER_AFTER) | Q(heartbeat_at__isnull=True),
+        status__in=DRIVEN_STATUSES,
+    )
+    with transaction.atomic():
+        found = (
+            Conversation.objects.select_for_update()
+            .filter(silent, pk=conversation_id)
+            .values_list("status", "worker")
+            .first()
+        )
+        if found is None:
+            return False
+        status, worker = found
+        if status == RunStatus.QUEUED:
+            reason = "Stopped by a person before a worker started the run."
+        else:
+            reason = (
+                f"Stopped by a person; the worker {worker or '(unknown)'} had stopped responding."
+            )
+        Conversation.objects.filter(pk=conversation_id).update(
+            status=RunStatus.STOPPED,
+            failure=reason,
+            stop_requested=False,
+            heartbeat_at=timezone.now(),
+        )
+        closed = mark_interrupted(conversation_id, reason)
+    _announce_closed(conversation_id, RunStatus.STOPPED, closed)
+    return True
+
+
+def _announce_closed(conversation_id: int, status: str, batch_ids: list[int]) -> None:
+    """Tell the pages watching a run that was closed outside its worker: its batches' calls
+    and its status are redrawn. For sync callers (a view, the reaper in any process)."""
+
+    async def announce() -> None:
+        for batch_id in batch_ids:
+            await live.publish(conversation_id, live.BatchFinished(batch_id))
+        await live.publish(conversation_id, live.StatusChanged(status))
+
+    async_to_sync(announce)()
+
+
+__all__ = [
+    "HEARTBEAT_EVERY",
+    "STALE_AFTER",
+    "STOP_POLL",
+    "TAKEOVER_AFTER",
+    "RunLost",
+    "StopRequested",
+    "Watch",
+    "claim_run",
+    "claim_wait",
+    "current_status",
+    "finish_run",
+    "heartbeat",
+    "keep",
+    "mark_interrupted",
+    "reap_stale_runs",
+    "set_status",
+    "stop_asked",
+    "stop_silent_run",
+    "worker_identity",
+]
