@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -12,9 +12,10 @@ from django.utils.text import slugify
 
 from fcstudio import secrets
 
-from . import runtime, schema
+from . import runtime, schema, tool_settings
 from .engine.guards import GuardConfigError, parse_guards
-from .models import Catalog, ImplementationKind, RateLimitMode, Tool
+from .models import Catalog, ImplementationKind, Tool
+from .tool_settings import ToolSettings
 
 MONO = {"class": "code", "spellcheck": "false", "autocomplete": "off", "autocapitalize": "off"}
 HTTP_METHODS = [(m, m) for m in ("POST", "PUT", "PATCH", "GET", "DELETE")]
@@ -199,7 +200,14 @@ class HeadersField(forms.CharField):
         return redisplayed_headers(str(data or ""), self.stored)
 
 
-class ToolForm(forms.Form):
+# The settings' fields (timeout, retries, approval, limits), built from their one definition.
+if TYPE_CHECKING:
+    ToolSettingsFields = forms.Form
+else:
+    ToolSettingsFields = type("ToolSettingsFields", (forms.Form,), tool_settings.form_fields())
+
+
+class ToolForm(ToolSettingsFields):
     """The editor: the definition, the implementation and its settings, and a version message."""
 
     name = forms.CharField(max_length=200, widget=forms.TextInput(attrs=MONO))
@@ -262,32 +270,6 @@ class ToolForm(forms.Form):
             "or CPU-heavy code stalls the whole studio."
         ),
     )
-    timeout_s = forms.FloatField(min_value=0.01, max_value=3600, initial=30, label="Timeout (s)")
-    retries = forms.IntegerField(min_value=0, max_value=10, initial=0)
-    requires_approval = forms.BooleanField(
-        required=False, help_text="Calls wait for a person to approve them."
-    )
-    concurrency_limit = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=1000,
-        label="Max concurrent calls",
-        help_text="Empty: no limit.",
-        error_messages={"min_value": "At least 1 call at a time; leave it empty for no limit."},
-    )
-    rate_limit_per_s = forms.FloatField(
-        required=False,
-        max_value=10_000,
-        label="Calls per second",
-        help_text="Empty: no limit. 0.5 is one call every two seconds.",
-    )
-    rate_limit_mode = forms.TypedChoiceField(
-        choices=RateLimitMode.choices,
-        required=False,
-        empty_value=RateLimitMode.WAIT.value,
-        initial=RateLimitMode.WAIT,
-        label="When over the rate",
-    )
     guards = forms.CharField(
         required=False,
         label="Guards",
@@ -331,10 +313,7 @@ class ToolForm(forms.Form):
                 ),
                 "implementation_kind": ImplementationKind.MOCK,
                 "mock_latency_ms": 50,
-                "timeout_s": 30,
-                "retries": 0,
                 "http_method": "POST",
-                "rate_limit_mode": RateLimitMode.WAIT,
             }
         config = tool.implementation_config or {}
         response = config.get("response")
@@ -351,12 +330,7 @@ class ToolForm(forms.Form):
             "http_headers": format_headers(stored_headers(tool)),
             "python_callable": config.get("callable", ""),
             "python_in_process": config.get("in_process") is True,
-            "timeout_s": tool.timeout_s,
-            "retries": tool.retries,
-            "requires_approval": tool.requires_approval,
-            "concurrency_limit": tool.concurrency_limit,
-            "rate_limit_per_s": tool.rate_limit_per_s,
-            "rate_limit_mode": tool.rate_limit_mode,
+            **ToolSettings.of(tool).to_snapshot(),
             "guards": json.dumps(tool.guards, indent=2) if tool.guards else "",
         }
 
@@ -432,14 +406,6 @@ class ToolForm(forms.Form):
     def clean_guards(self) -> list[Any]:
         return parse_guards_text(self.cleaned_data.get("guards") or "")
 
-    def clean_rate_limit_per_s(self) -> float | None:
-        rate = self.cleaned_data.get("rate_limit_per_s")
-        if rate is not None and rate < 0.01:
-            raise forms.ValidationError(
-                "At least 0.01 calls per second (one every 100 s); leave it empty for no limit."
-            )
-        return rate
-
     def apply(self, tool: Tool) -> Tool:
         data = self.cleaned_data
         tool.name = data["name"].strip()
@@ -448,12 +414,7 @@ class ToolForm(forms.Form):
         tool.strict = data["strict"]
         tool.implementation_kind = data["implementation_kind"]
         tool.implementation_config = data["implementation_config"]
-        tool.timeout_s = data["timeout_s"]
-        tool.retries = data["retries"]
-        tool.requires_approval = data["requires_approval"]
-        tool.concurrency_limit = data["concurrency_limit"]
-        tool.rate_limit_per_s = data["rate_limit_per_s"]
-        tool.rate_limit_mode = data["rate_limit_mode"]
+        ToolSettings.from_form(data).apply_to(tool)
         tool.guards = data["guards"]
         return tool
 
