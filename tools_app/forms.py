@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -14,11 +13,19 @@ from fcstudio import secrets
 
 from . import runtime, schema, tool_settings
 from .engine.guards import GuardConfigError, parse_guards
+from .engine.implementations import ConfigError, HttpImplementation, MockImplementation
+from .engine.implementations.http import (
+    MAX_HEADERS,
+    METHODS,
+    header_name_problem,
+    header_value_problem,
+)
 from .models import Catalog, ImplementationKind, Tool
 from .tool_settings import ToolSettings
 
 MONO = {"class": "code", "spellcheck": "false", "autocomplete": "off", "autocapitalize": "off"}
-HTTP_METHODS = [(m, m) for m in ("POST", "PUT", "PATCH", "GET", "DELETE")]
+# The methods with a body first, POST the default.
+HTTP_METHODS = [(m, m) for m in sorted(METHODS, key=lambda m: m in ("GET", "DELETE"))]
 
 
 class CatalogForm(forms.ModelForm):
@@ -43,22 +50,13 @@ class CatalogForm(forms.ModelForm):
         return slug
 
 
-MAX_LATENCY_MS = 600_000
-
-
 def parse_latency(text: str) -> int | list[int]:
-    """`120` → 120 ms fixed; `80-160` → [80, 160], a uniform range."""
+    """`120` → 120 ms fixed; `80-160` → [80, 160], a uniform range (the engine checks both)."""
     parts = [part.strip() for part in text.strip().split("-")]
     if not all(part.isdigit() for part in parts) or len(parts) > 2:
         raise ValueError("Use whole milliseconds: 120, or a range such as 80-160.")
     values = [int(part) for part in parts]
-    if any(value > MAX_LATENCY_MS for value in values):
-        raise ValueError(f"Latency is capped at {MAX_LATENCY_MS:,} ms.")
-    if len(values) == 1:
-        return values[0]
-    if values[0] > values[1]:
-        raise ValueError("The range's lower end comes first: 80-160.")
-    return values
+    return values[0] if len(values) == 1 else values
 
 
 def format_latency(value: Any) -> str:
@@ -67,13 +65,15 @@ def format_latency(value: Any) -> str:
     return str(value)
 
 
-MAX_HEADERS = 20
-# RFC 7230 token characters.
-HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-# The engine sets these itself on every request.
-RESERVED_HEADERS = frozenset({"host", "idempotency-key", "content-length"})
-# Printable ASCII and tabs only: no CR/LF (header injection), no other bytes upstreams mangle.
-NOT_HEADER_TEXT = re.compile(r"[^\t\x20-\x7e]")
+# The implementations' own rules; the editor only maps their answers onto its fields.
+CONFIG_FIELDS: dict[str, dict[str, str]] = {
+    ImplementationKind.MOCK: {"response": "mock_response", "latency_ms": "mock_latency_ms"},
+    ImplementationKind.HTTP: {
+        "url": "http_url",
+        "method": "http_method",
+        "headers": "http_headers",
+    },
+}
 
 
 def shown_header_value(entry: Any) -> str:
@@ -129,14 +129,9 @@ def parse_headers(text: str, stored: dict[str, Any]) -> tuple[dict[str, Any], li
         if not colon:
             errors.append(f"Line {number}: write the header as Name: value.")
             continue
-        if not HEADER_NAME.match(name):
-            errors.append(
-                f"Line {number}: a header name holds only letters, digits and !#$%&'*+-.^_`|~ "
-                "(and is followed by a colon)."
-            )
-            continue
-        if name.lower() in RESERVED_HEADERS:
-            errors.append(f"Line {number}: the studio sets {name} itself.")
+        problem = header_name_problem(name)
+        if problem:
+            errors.append(f"Line {number}: {problem}")
             continue
         if any(existing.lower() == name.lower() for existing in headers):
             errors.append(f"Line {number}: {name} is already given above.")
@@ -144,25 +139,27 @@ def parse_headers(text: str, stored: dict[str, Any]) -> tuple[dict[str, Any], li
         entry = stored_by_name.get(name.lower())
         if entry is not None and value == shown_header_value(entry):
             headers[name] = entry
-        elif not value:
-            errors.append(f"Line {number}: give {name} a value.")
-        elif value.startswith(secrets.MASK):
+        elif value and value.startswith(secrets.MASK):
             errors.append(
                 f"Line {number}: {name} shows a masked value with nothing stored behind it; "
                 "type the value itself."
             )
-        elif NOT_HEADER_TEXT.search(value):
-            errors.append(
-                f"Line {number}: the value of {name} has a line break, a control character or "
-                "a character outside ASCII."
-            )
+        elif problem := header_value_problem(name, value):
+            errors.append(f"Line {number}: {problem}")
         elif entry is not None and _stored_value(entry) == value:
             headers[name] = entry  # the same value typed again: no new token, no new version
         else:
             headers[name] = {"secret": secrets.encrypt(value)}
-    if len(headers) > MAX_HEADERS:
-        errors.append(f"At most {MAX_HEADERS} headers; there are {len(headers)}.")
     return headers, errors
+
+
+def checkable_headers(headers: dict[str, Any]) -> dict[str, str]:
+    """Stored headers as the engine will send them, for its check before saving.
+
+    A value the form cannot read (a bundle withheld it, or the keys changed) is checked by
+    name only: the editor already asks for it to be typed again.
+    """
+    return {name: _stored_value(entry) or "unknown" for name, entry in headers.items()}
 
 
 def _stored_value(entry: dict[str, Any]) -> str | None:
@@ -373,6 +370,7 @@ class ToolForm(ToolSettingsFields):
                 config["latency_ms"] = parse_latency(cleaned.get("mock_latency_ms") or "0")
             except ValueError as exc:
                 self.add_error("mock_latency_ms", str(exc))
+            self.check_config(kind, config)
         elif kind == ImplementationKind.HTTP:
             if not cleaned.get("http_url"):
                 self.add_error("http_url", "An HTTP tool needs the URL to call.")
@@ -384,6 +382,7 @@ class ToolForm(ToolSettingsFields):
                 self.add_error("http_headers", problem)
             if headers:
                 config["headers"] = headers
+            self.check_config(kind, {**config, "headers": checkable_headers(headers)})
         elif kind == ImplementationKind.PYTHON:
             target = (cleaned.get("python_callable") or "").strip()
             config = {"callable": target}
@@ -402,6 +401,21 @@ class ToolForm(ToolSettingsFields):
         if check.parameters is not None:
             cleaned["parameters"] = check.parameters
         return cleaned
+
+    def check_config(self, kind: str, config: dict[str, Any]) -> None:
+        """The implementation's own check of the config, its answer put on the field at fault.
+
+        A field that already has an error (its text could not be read) is not told twice.
+        """
+        try:
+            if kind == ImplementationKind.MOCK:
+                MockImplementation.from_config(config)
+            else:
+                HttpImplementation.from_config(config)
+        except ConfigError as exc:
+            target = CONFIG_FIELDS[kind].get(exc.key)
+            if target is None or target not in self.errors:
+                self.add_error(target, str(exc))
 
     def clean_guards(self) -> list[Any]:
         return parse_guards_text(self.cleaned_data.get("guards") or "")
