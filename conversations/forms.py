@@ -11,7 +11,7 @@ from django.conf import settings
 
 from tools_app import schema
 from tools_app.engine import STRATEGIES, ToolCall
-from tools_app.forms import HEADER_NAME, MAX_HEADERS, NOT_HEADER_TEXT
+from tools_app.engine.implementations.http import HEADER_NAME, MAX_HEADERS, NOT_HEADER_TEXT
 from tools_app.models import Tool
 
 from .example_arguments import example_arguments as example_arguments

@@ -19,7 +19,8 @@ from fcstudio import secrets
 
 from . import importers, runtime, schema
 from .engine.guards import GuardConfigError, parse_guards
-from .models import SNAPSHOT_DEFAULTS, Catalog, ImplementationKind, RateLimitMode, Tool, ToolVersion
+from .models import SNAPSHOT_DEFAULTS, Catalog, ImplementationKind, Tool, ToolVersion
+from .tool_settings import ToolSettings, import_problem
 
 BUNDLE_FORMAT = "fcstudio.bundle"
 BUNDLE_VERSION = 1
@@ -268,19 +269,18 @@ def _bundle_entry_problem(item: Any, seen: set[str]) -> str:
         ImplementationKind.values
     ):
         return "The entry has no implementation of a known kind (mock, http, python)."
-    for key, kind in (("timeout_s", (int, float)), ("retries", int)):
-        if key in item and (not isinstance(item[key], kind) or isinstance(item[key], bool)):
-            return f"`{key}` must be a number."
-    limit = item.get("concurrency_limit")
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-        return "`concurrency_limit` must be a whole number of at least 1, or null."
-    rate = item.get("rate_limit_per_s")
-    if rate is not None and (
-        not isinstance(rate, (int, float)) or isinstance(rate, bool) or rate <= 0
-    ):
-        return "`rate_limit_per_s` must be a positive number, or null."
-    if item.get("rate_limit_mode", RateLimitMode.WAIT) not in RateLimitMode.values:
-        return "`rate_limit_mode` must be `wait` or `reject`."
+    settings_problem = import_problem(item) or next(
+        (
+            f"Version {entry.get('number')}: {problem}"
+            for entry in item.get("versions") or []
+            if isinstance(entry, dict)
+            and isinstance(entry.get("snapshot"), dict)
+            and (problem := import_problem(entry["snapshot"]))
+        ),
+        "",
+    )
+    if settings_problem:
+        return settings_problem
     refusal = _python_refusal(implementation) or next(
         (
             f"Version {entry.get('number')}: {problem}"
@@ -344,12 +344,7 @@ def _apply_snapshot(tool: Tool, item: dict[str, Any]) -> list[str]:
     tool.strict = bool(item.get("strict", False))
     tool.implementation_kind = implementation.pop("kind")
     tool.implementation_config = implementation
-    tool.timeout_s = float(item.get("timeout_s", 30.0))
-    tool.retries = max(0, min(int(item.get("retries", 0)), 10))
-    tool.requires_approval = bool(item.get("requires_approval", False))
-    tool.concurrency_limit = item.get("concurrency_limit")
-    tool.rate_limit_per_s = item.get("rate_limit_per_s")
-    tool.rate_limit_mode = item.get("rate_limit_mode", RateLimitMode.WAIT)
+    ToolSettings.from_snapshot(item).apply_to(tool)
     tool.guards = item.get("guards") or []
     return notes
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -12,12 +11,21 @@ from django.utils.text import slugify
 
 from fcstudio import secrets
 
-from . import runtime, schema
+from . import runtime, schema, tool_settings
 from .engine.guards import GuardConfigError, parse_guards
-from .models import Catalog, ImplementationKind, RateLimitMode, Tool
+from .engine.implementations import ConfigError, HttpImplementation, MockImplementation
+from .engine.implementations.http import (
+    MAX_HEADERS,
+    METHODS,
+    header_name_problem,
+    header_value_problem,
+)
+from .models import Catalog, ImplementationKind, Tool
+from .tool_settings import ToolSettings
 
 MONO = {"class": "code", "spellcheck": "false", "autocomplete": "off", "autocapitalize": "off"}
-HTTP_METHODS = [(m, m) for m in ("POST", "PUT", "PATCH", "GET", "DELETE")]
+# The methods with a body first, POST the default.
+HTTP_METHODS = [(m, m) for m in sorted(METHODS, key=lambda m: m in ("GET", "DELETE"))]
 
 
 class CatalogForm(forms.ModelForm):
@@ -42,22 +50,13 @@ class CatalogForm(forms.ModelForm):
         return slug
 
 
-MAX_LATENCY_MS = 600_000
-
-
 def parse_latency(text: str) -> int | list[int]:
-    """`120` → 120 ms fixed; `80-160` → [80, 160], a uniform range."""
+    """`120` → 120 ms fixed; `80-160` → [80, 160], a uniform range (the engine checks both)."""
     parts = [part.strip() for part in text.strip().split("-")]
     if not all(part.isdigit() for part in parts) or len(parts) > 2:
         raise ValueError("Use whole milliseconds: 120, or a range such as 80-160.")
     values = [int(part) for part in parts]
-    if any(value > MAX_LATENCY_MS for value in values):
-        raise ValueError(f"Latency is capped at {MAX_LATENCY_MS:,} ms.")
-    if len(values) == 1:
-        return values[0]
-    if values[0] > values[1]:
-        raise ValueError("The range's lower end comes first: 80-160.")
-    return values
+    return values[0] if len(values) == 1 else values
 
 
 def format_latency(value: Any) -> str:
@@ -66,13 +65,15 @@ def format_latency(value: Any) -> str:
     return str(value)
 
 
-MAX_HEADERS = 20
-# RFC 7230 token characters.
-HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-# The engine sets these itself on every request.
-RESERVED_HEADERS = frozenset({"host", "idempotency-key", "content-length"})
-# Printable ASCII and tabs only: no CR/LF (header injection), no other bytes upstreams mangle.
-NOT_HEADER_TEXT = re.compile(r"[^\t\x20-\x7e]")
+# The implementations' own rules; the editor only maps their answers onto its fields.
+CONFIG_FIELDS: dict[str, dict[str, str]] = {
+    ImplementationKind.MOCK: {"response": "mock_response", "latency_ms": "mock_latency_ms"},
+    ImplementationKind.HTTP: {
+        "url": "http_url",
+        "method": "http_method",
+        "headers": "http_headers",
+    },
+}
 
 
 def shown_header_value(entry: Any) -> str:
@@ -128,14 +129,9 @@ def parse_headers(text: str, stored: dict[str, Any]) -> tuple[dict[str, Any], li
         if not colon:
             errors.append(f"Line {number}: write the header as Name: value.")
             continue
-        if not HEADER_NAME.match(name):
-            errors.append(
-                f"Line {number}: a header name holds only letters, digits and !#$%&'*+-.^_`|~ "
-                "(and is followed by a colon)."
-            )
-            continue
-        if name.lower() in RESERVED_HEADERS:
-            errors.append(f"Line {number}: the studio sets {name} itself.")
+        problem = header_name_problem(name)
+        if problem:
+            errors.append(f"Line {number}: {problem}")
             continue
         if any(existing.lower() == name.lower() for existing in headers):
             errors.append(f"Line {number}: {name} is already given above.")
@@ -143,25 +139,27 @@ def parse_headers(text: str, stored: dict[str, Any]) -> tuple[dict[str, Any], li
         entry = stored_by_name.get(name.lower())
         if entry is not None and value == shown_header_value(entry):
             headers[name] = entry
-        elif not value:
-            errors.append(f"Line {number}: give {name} a value.")
-        elif value.startswith(secrets.MASK):
+        elif value and value.startswith(secrets.MASK):
             errors.append(
                 f"Line {number}: {name} shows a masked value with nothing stored behind it; "
                 "type the value itself."
             )
-        elif NOT_HEADER_TEXT.search(value):
-            errors.append(
-                f"Line {number}: the value of {name} has a line break, a control character or "
-                "a character outside ASCII."
-            )
+        elif problem := header_value_problem(name, value):
+            errors.append(f"Line {number}: {problem}")
         elif entry is not None and _stored_value(entry) == value:
             headers[name] = entry  # the same value typed again: no new token, no new version
         else:
             headers[name] = {"secret": secrets.encrypt(value)}
-    if len(headers) > MAX_HEADERS:
-        errors.append(f"At most {MAX_HEADERS} headers; there are {len(headers)}.")
     return headers, errors
+
+
+def checkable_headers(headers: dict[str, Any]) -> dict[str, str]:
+    """Stored headers as the engine will send them, for its check before saving.
+
+    A value the form cannot read (a bundle withheld it, or the keys changed) is checked by
+    name only: the editor already asks for it to be typed again.
+    """
+    return {name: _stored_value(entry) or "unknown" for name, entry in headers.items()}
 
 
 def _stored_value(entry: dict[str, Any]) -> str | None:
@@ -199,7 +197,14 @@ class HeadersField(forms.CharField):
         return redisplayed_headers(str(data or ""), self.stored)
 
 
-class ToolForm(forms.Form):
+# The settings' fields (timeout, retries, approval, limits), built from their one definition.
+if TYPE_CHECKING:
+    ToolSettingsFields = forms.Form
+else:
+    ToolSettingsFields = type("ToolSettingsFields", (forms.Form,), tool_settings.form_fields())
+
+
+class ToolForm(ToolSettingsFields):
     """The editor: the definition, the implementation and its settings, and a version message."""
 
     name = forms.CharField(max_length=200, widget=forms.TextInput(attrs=MONO))
@@ -262,32 +267,6 @@ class ToolForm(forms.Form):
             "or CPU-heavy code stalls the whole studio."
         ),
     )
-    timeout_s = forms.FloatField(min_value=0.01, max_value=3600, initial=30, label="Timeout (s)")
-    retries = forms.IntegerField(min_value=0, max_value=10, initial=0)
-    requires_approval = forms.BooleanField(
-        required=False, help_text="Calls wait for a person to approve them."
-    )
-    concurrency_limit = forms.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=1000,
-        label="Max concurrent calls",
-        help_text="Empty: no limit.",
-        error_messages={"min_value": "At least 1 call at a time; leave it empty for no limit."},
-    )
-    rate_limit_per_s = forms.FloatField(
-        required=False,
-        max_value=10_000,
-        label="Calls per second",
-        help_text="Empty: no limit. 0.5 is one call every two seconds.",
-    )
-    rate_limit_mode = forms.TypedChoiceField(
-        choices=RateLimitMode.choices,
-        required=False,
-        empty_value=RateLimitMode.WAIT.value,
-        initial=RateLimitMode.WAIT,
-        label="When over the rate",
-    )
     guards = forms.CharField(
         required=False,
         label="Guards",
@@ -331,10 +310,7 @@ class ToolForm(forms.Form):
                 ),
                 "implementation_kind": ImplementationKind.MOCK,
                 "mock_latency_ms": 50,
-                "timeout_s": 30,
-                "retries": 0,
                 "http_method": "POST",
-                "rate_limit_mode": RateLimitMode.WAIT,
             }
         config = tool.implementation_config or {}
         response = config.get("response")
@@ -351,12 +327,7 @@ class ToolForm(forms.Form):
             "http_headers": format_headers(stored_headers(tool)),
             "python_callable": config.get("callable", ""),
             "python_in_process": config.get("in_process") is True,
-            "timeout_s": tool.timeout_s,
-            "retries": tool.retries,
-            "requires_approval": tool.requires_approval,
-            "concurrency_limit": tool.concurrency_limit,
-            "rate_limit_per_s": tool.rate_limit_per_s,
-            "rate_limit_mode": tool.rate_limit_mode,
+            **ToolSettings.of(tool).to_snapshot(),
             "guards": json.dumps(tool.guards, indent=2) if tool.guards else "",
         }
 
@@ -399,6 +370,7 @@ class ToolForm(forms.Form):
                 config["latency_ms"] = parse_latency(cleaned.get("mock_latency_ms") or "0")
             except ValueError as exc:
                 self.add_error("mock_latency_ms", str(exc))
+            self.check_config(kind, config)
         elif kind == ImplementationKind.HTTP:
             if not cleaned.get("http_url"):
                 self.add_error("http_url", "An HTTP tool needs the URL to call.")
@@ -410,6 +382,7 @@ class ToolForm(forms.Form):
                 self.add_error("http_headers", problem)
             if headers:
                 config["headers"] = headers
+            self.check_config(kind, {**config, "headers": checkable_headers(headers)})
         elif kind == ImplementationKind.PYTHON:
             target = (cleaned.get("python_callable") or "").strip()
             config = {"callable": target}
@@ -429,16 +402,23 @@ class ToolForm(forms.Form):
             cleaned["parameters"] = check.parameters
         return cleaned
 
+    def check_config(self, kind: str, config: dict[str, Any]) -> None:
+        """The implementation's own check of the config, its answer put on the field at fault.
+
+        A field that already has an error (its text could not be read) is not told twice.
+        """
+        try:
+            if kind == ImplementationKind.MOCK:
+                MockImplementation.from_config(config)
+            else:
+                HttpImplementation.from_config(config)
+        except ConfigError as exc:
+            target = CONFIG_FIELDS[kind].get(exc.key)
+            if target is None or target not in self.errors:
+                self.add_error(target, str(exc))
+
     def clean_guards(self) -> list[Any]:
         return parse_guards_text(self.cleaned_data.get("guards") or "")
-
-    def clean_rate_limit_per_s(self) -> float | None:
-        rate = self.cleaned_data.get("rate_limit_per_s")
-        if rate is not None and rate < 0.01:
-            raise forms.ValidationError(
-                "At least 0.01 calls per second (one every 100 s); leave it empty for no limit."
-            )
-        return rate
 
     def apply(self, tool: Tool) -> Tool:
         data = self.cleaned_data
@@ -448,12 +428,7 @@ class ToolForm(forms.Form):
         tool.strict = data["strict"]
         tool.implementation_kind = data["implementation_kind"]
         tool.implementation_config = data["implementation_config"]
-        tool.timeout_s = data["timeout_s"]
-        tool.retries = data["retries"]
-        tool.requires_approval = data["requires_approval"]
-        tool.concurrency_limit = data["concurrency_limit"]
-        tool.rate_limit_per_s = data["rate_limit_per_s"]
-        tool.rate_limit_mode = data["rate_limit_mode"]
+        ToolSettings.from_form(data).apply_to(tool)
         tool.guards = data["guards"]
         return tool
 

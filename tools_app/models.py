@@ -13,6 +13,9 @@ from django.utils import timezone
 
 from fcstudio.models import Team
 from tools_app.engine.untrusted import UntrustedJSONDecoder, UntrustedJSONEncoder
+from tools_app.tool_settings import DEFAULTS, RateLimitMode, ToolSettings
+
+__all__ = ["RateLimitMode"]  # re-exported: older code imports it from here
 
 #: For every JSONField: values are stored cleaned (they fit PostgreSQL's jsonb) and cleaned again
 #: on load, so rows written before cleaning existed still render (tools_app.engine.untrusted).
@@ -43,11 +46,6 @@ class ImplementationKind(models.TextChoices):
     PYTHON = "python", "Python callable"
 
 
-class RateLimitMode(models.TextChoices):
-    WAIT = "wait", "Wait for the next slot"
-    REJECT = "reject", "Reject with RATE_LIMITED"
-
-
 class Tool(models.Model):
     catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="tools")
     name = models.CharField(max_length=64)
@@ -61,9 +59,10 @@ class Tool(models.Model):
         max_length=10, choices=ImplementationKind.choices, default=ImplementationKind.MOCK
     )
     implementation_config = models.JSONField(**UNTRUSTED_JSON, default=dict, blank=True)
-    timeout_s = models.FloatField(default=30.0)
-    retries = models.PositiveSmallIntegerField(default=0)
-    requires_approval = models.BooleanField(default=False)
+    # One column per setting of tools_app.tool_settings.ToolSettings, its default from there.
+    timeout_s = models.FloatField(default=DEFAULTS["timeout_s"])
+    retries = models.PositiveSmallIntegerField(default=DEFAULTS["retries"])
+    requires_approval = models.BooleanField(default=DEFAULTS["requires_approval"])
     # Per-tool limits the engine's limiter enforces; empty means unlimited.
     concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
     rate_limit_per_s = models.FloatField(null=True, blank=True)
@@ -98,23 +97,13 @@ class Tool(models.Model):
             "parameters": self.parameters,
             "strict": self.strict,
             "implementation": {"kind": self.implementation_kind, **self.implementation_config},
-            "timeout_s": self.timeout_s,
-            "retries": self.retries,
-            "requires_approval": self.requires_approval,
-            "concurrency_limit": self.concurrency_limit,
-            "rate_limit_per_s": self.rate_limit_per_s,
-            "rate_limit_mode": self.rate_limit_mode,
+            **ToolSettings.of(self).to_snapshot(),
             "guards": self.guards,
         }
 
 
 # What a snapshot written before a key existed means by its absence.
-SNAPSHOT_DEFAULTS: dict[str, Any] = {
-    "concurrency_limit": None,
-    "rate_limit_per_s": None,
-    "rate_limit_mode": RateLimitMode.WAIT.value,
-    "guards": [],
-}
+SNAPSHOT_DEFAULTS: dict[str, Any] = {**DEFAULTS, "guards": []}
 
 
 class ToolVersion(models.Model):

@@ -35,7 +35,8 @@ from .engine import (
 from .engine.implementations.python import check_config
 from .engine.process_pool import PythonProcessPool, shared_pool
 from .engine.redis_limits import RedisLimiter
-from .models import RateLimitMode, ToolVersion
+from .models import ToolVersion
+from .tool_settings import ToolSettings
 
 
 class Misconfigured:
@@ -125,19 +126,11 @@ def spec_for(version: ToolVersion) -> ToolSpec:
     except GuardConfigError as exc:  # fail closed: a tool whose guards cannot be read never runs
         guards = None
         implementation = Misconfigured(f"its argument guards are unusable: {exc}")
-    concurrency = snapshot.get("concurrency_limit")
-    rate = snapshot.get("rate_limit_per_s")
-    mode = snapshot.get("rate_limit_mode")
     return ToolSpec(
         name=snapshot["name"],
         parameters=snapshot.get("parameters") or {"type": "object", "properties": {}},
         implementation=implementation,
-        timeout_s=max(float(snapshot.get("timeout_s") or 30.0), 0.001),
-        retries=max(int(snapshot.get("retries") or 0), 0),
-        requires_approval=bool(snapshot.get("requires_approval", False)),
-        concurrency_limit=concurrency if _positive(concurrency, int) else None,
-        rate_limit_per_s=float(rate) if _positive(rate, (int, float)) else None,
-        rate_limit_mode=mode if mode in RateLimitMode.values else RateLimitMode.WAIT.value,
+        **ToolSettings.from_snapshot(snapshot).to_snapshot(),
         version_key=f"tool-version-{version.pk}",
         guards=guards,
     )
@@ -163,7 +156,3 @@ def plain_headers(stored: Any) -> dict[str, str]:
             except secrets.SecretError:
                 raise ValueError(f"cannot decrypt header {name}; re-enter it") from None
     return headers
-
-
-def _positive(value: Any, kind: type | tuple[type, ...]) -> bool:
-    return isinstance(value, kind) and not isinstance(value, bool) and value > 0

@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from ..process_pool import PythonProcessPool
-from .base import CallContext, Implementation
+from .base import CallContext, ConfigError, Implementation
 from .http import HttpImplementation, HttpPolicy
 from .mock import MockImplementation
 from .python import PythonImplementation
@@ -46,6 +46,7 @@ def implementation_from_config(
 __all__ = [
     "KINDS",
     "CallContext",
+    "ConfigError",
     "HttpImplementation",
     "HttpPolicy",
     "Implementation",

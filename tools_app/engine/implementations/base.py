@@ -37,6 +37,18 @@ class CallContext:
         self.worker = threading.current_thread().name
 
 
+class ConfigError(ValueError):
+    """A config an implementation refuses; `key` names the config key at fault (``""``: all).
+
+    The same check runs when a tool is saved (an editor maps `key` to its field) and when it
+    runs, so the two cannot disagree. Messages never quote a header value.
+    """
+
+    def __init__(self, message: str, key: str = "") -> None:
+        super().__init__(message)
+        self.key = key
+
+
 @runtime_checkable
 class Implementation(Protocol):
     async def invoke(self, arguments: dict[str, Any], context: CallContext) -> Any: ...

@@ -28,6 +28,7 @@ import asyncio
 import email.utils
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
@@ -42,7 +43,7 @@ except ImportError:  # pragma: no cover - environments with the original package
     import httpx  # type: ignore[no-redef]
 
 from ..errors import ErrorCode, ToolFailure
-from .base import CallContext
+from .base import CallContext, ConfigError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -54,6 +55,13 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 DEFAULT_MAX_RESPONSE_BYTES = 1_000_000
 DEFAULT_TIMEOUT_S = 30.0
 ERROR_BODY_CHARS = 500
+MAX_HEADERS = 20
+# RFC 7230 token characters.
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # \Z: also whole with .match()
+# The engine sets these itself on every request.
+RESERVED_HEADERS = frozenset({"host", "idempotency-key", "content-length"})
+# Printable ASCII and tabs only: no CR/LF (header injection), no other bytes upstreams mangle.
+NOT_HEADER_TEXT = re.compile(r"[^\t\x20-\x7e]")
 
 CLOUD_METADATA = frozenset(
     ipaddress.ip_address(a)
@@ -291,6 +299,49 @@ def _tls() -> ssl.SSLContext:
         return _ssl_context
 
 
+def header_name_problem(name: str) -> str:
+    """What is wrong with a configured header's name, or ``""``."""
+    if not HEADER_NAME.fullmatch(name):
+        return "a header name holds only letters, digits and !#$%&'*+-.^_`|~."
+    if name.lower() in RESERVED_HEADERS:
+        return f"the studio sets {name} itself."
+    return ""
+
+
+def header_value_problem(name: str, value: str) -> str:
+    """What is wrong with a configured header's value, or ``""``; never quotes the value."""
+    if not value:
+        return f"give {name} a value."
+    if NOT_HEADER_TEXT.search(value):
+        return (
+            f"the value of {name} has a line break, a control character or a character "
+            "outside ASCII."
+        )
+    return ""
+
+
+def check_headers(headers: Any) -> dict[str, str]:
+    """The configured headers, each name and value checked; ConfigError on the first problem."""
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise ConfigError("http headers must be an object of strings", "headers")
+    if len(headers) > MAX_HEADERS:
+        raise ConfigError(f"At most {MAX_HEADERS} headers; there are {len(headers)}.", "headers")
+    seen: set[str] = set()
+    for name, value in headers.items():
+        problem = header_name_problem(name)
+        if problem and name.lower() in RESERVED_HEADERS:
+            raise ConfigError(f"http headers may not set {name}: {problem}", "headers")
+        if not problem and name.lower() in seen:
+            problem = f"{name} is given twice (header names ignore case)."
+        problem = problem or header_value_problem(name, value)
+        if problem:
+            raise ConfigError(f"http header {name!r}: {problem}", "headers")
+        seen.add(name.lower())
+    return dict(headers)
+
+
 class HttpImplementation:
     def __init__(
         self,
@@ -316,35 +367,31 @@ class HttpImplementation:
         cls, config: Mapping[str, Any], *, policy: HttpPolicy | None = None
     ) -> HttpImplementation:
         if not isinstance(config, Mapping):
-            raise ValueError("http config must be an object")
+            raise ConfigError("http config must be an object")
         unknown = set(config) - CONFIG_KEYS
         if unknown:
-            raise ValueError(f"http config has unknown keys: {', '.join(sorted(unknown))}")
+            raise ConfigError(f"http config has unknown keys: {', '.join(sorted(unknown))}")
         url = config.get("url")
         if not isinstance(url, str) or not url:
-            raise ValueError("http config needs a 'url'")
+            raise ConfigError("http config needs a 'url'", "url")
         try:
             parsed = httpx.URL(url)
         except Exception as exc:
-            raise ValueError(f"http url is not a valid URL: {exc}") from exc
+            raise ConfigError(f"http url is not a valid URL: {exc}", "url") from exc
         if parsed.scheme not in ("http", "https") or not parsed.raw_host:
-            raise ValueError("http url must be an absolute http:// or https:// URL")
+            raise ConfigError("http url must be an absolute http:// or https:// URL", "url")
         method = config.get("method", "POST")
         if not isinstance(method, str) or method.upper() not in METHODS:
-            raise ValueError(f"http method must be one of {', '.join(METHODS)}")
-        headers = config.get("headers", {}) or {}
-        if not isinstance(headers, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-        ):
-            raise ValueError("http headers must be an object of strings")
-        if any(k.lower() in ("host", "idempotency-key", "content-length") for k in headers):
-            raise ValueError("http headers may not set Host, Idempotency-Key or Content-Length")
+            raise ConfigError(f"http method must be one of {', '.join(METHODS)}", "method")
+        headers = check_headers(config.get("headers", {}) or {})
         timeout = config.get("timeout_s", DEFAULT_TIMEOUT_S)
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
-            raise ValueError("http timeout_s must be a positive number")
+            raise ConfigError("http timeout_s must be a positive number", "timeout_s")
         cap = config.get("max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES)
         if not isinstance(cap, int) or isinstance(cap, bool) or cap <= 0:
-            raise ValueError("http max_response_bytes must be a positive integer")
+            raise ConfigError(
+                "http max_response_bytes must be a positive integer", "max_response_bytes"
+            )
         return cls(
             url,
             method=method,

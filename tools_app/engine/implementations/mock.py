@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ErrorCode, ToolFailure
-from .base import CallContext
+from .base import CallContext, ConfigError
 
 ERROR_KINDS = ("EXECUTION_ERROR", "TIMEOUT", "UPSTREAM_ERROR", "RATE_LIMITED")
 CONFIG_KEYS = frozenset({"response", "latency_ms", "error_rate", "error_kind", "seed"})
+MAX_LATENCY_MS = 600_000
 _PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 _MISSING = object()
 
@@ -49,37 +50,28 @@ class MockImplementation:
         cls, config: Mapping[str, Any], *, rng: random.Random | None = None
     ) -> MockImplementation:
         if not isinstance(config, Mapping):
-            raise ValueError("mock config must be an object")
+            raise ConfigError("mock config must be an object")
         unknown = set(config) - CONFIG_KEYS
         if unknown:
-            raise ValueError(f"mock config has unknown keys: {', '.join(sorted(unknown))}")
-        latency = config.get("latency_ms", 0)
-        if isinstance(latency, (list, tuple)):
-            if len(latency) != 2 or not all(_is_number(x) for x in latency):
-                raise ValueError("mock latency_ms must be a number or [min, max]")
-            low, high = float(latency[0]), float(latency[1])
-            if low < 0 or high < low:
-                raise ValueError("mock latency_ms range must satisfy 0 <= min <= max")
-            latency_value: float | tuple[float, float] = (low, high)
-        elif _is_number(latency) and latency >= 0:
-            latency_value = float(latency)
-        else:
-            raise ValueError("mock latency_ms must be a non-negative number or [min, max]")
+            raise ConfigError(f"mock config has unknown keys: {', '.join(sorted(unknown))}")
+        latency_value = _latency(config.get("latency_ms", 0))
         error_rate = config.get("error_rate", 0.0)
         if not _is_number(error_rate) or not 0 <= error_rate <= 1:
-            raise ValueError("mock error_rate must be a number between 0 and 1")
+            raise ConfigError("mock error_rate must be a number between 0 and 1", "error_rate")
         error_kind = config.get("error_kind", "EXECUTION_ERROR")
         if error_kind not in ERROR_KINDS:
-            raise ValueError(f"mock error_kind must be one of {', '.join(ERROR_KINDS)}")
+            raise ConfigError(
+                f"mock error_kind must be one of {', '.join(ERROR_KINDS)}", "error_kind"
+            )
         response = config.get("response")
         try:
             json.dumps(response, allow_nan=False)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"mock response must be JSON data: {exc}") from exc
+            raise ConfigError(f"mock response must be JSON data: {exc}", "response") from exc
         seed = config.get("seed")
         if rng is None and seed is not None:
             if not isinstance(seed, int) or isinstance(seed, bool):
-                raise ValueError("mock seed must be an integer")
+                raise ConfigError("mock seed must be an integer", "seed")
             rng = random.Random(seed)
         return cls(
             response,
@@ -109,6 +101,28 @@ class MockImplementation:
         if self.response is None:
             return {"ok": True, "tool": context.tool_name, "arguments": arguments}
         return render_template(self.response, arguments)
+
+
+def _latency(latency: Any) -> float | tuple[float, float]:
+    if isinstance(latency, (list, tuple)):
+        if len(latency) != 2 or not all(_is_number(x) for x in latency):
+            raise ConfigError("mock latency_ms must be a number or [min, max]", "latency_ms")
+        low, high = float(latency[0]), float(latency[1])
+        if low < 0 or high < low:
+            raise ConfigError(
+                "mock latency_ms: the range's lower end comes first (0 <= min <= max)",
+                "latency_ms",
+            )
+        value: float | tuple[float, float] = (low, high)
+    elif _is_number(latency) and latency >= 0:
+        value = float(latency)
+    else:
+        raise ConfigError(
+            "mock latency_ms must be a non-negative number or [min, max]", "latency_ms"
+        )
+    if max(value if isinstance(value, tuple) else (value,)) > MAX_LATENCY_MS:
+        raise ConfigError(f"mock latency is capped at {MAX_LATENCY_MS:,} ms", "latency_ms")
+    return value
 
 
 def _is_number(value: Any) -> bool:
