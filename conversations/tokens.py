@@ -11,7 +11,6 @@ import hashlib
 import secrets
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from fcstudio.models import Team
@@ -54,8 +53,7 @@ def find_token(token: str) -> ApiToken | None:
 
 
 def revoke_token(record: ApiToken) -> None:
-    with transaction.atomic():
-        ApiToken.objects.filter(pk=record.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
-    record.refresh_from_db()
+    """Saved (not updated) so that the proxy in this process forgets the token at once."""
+    if record.revoked_at is None:
+        record.revoked_at = timezone.now()
+        record.save(update_fields=["revoked_at"])
