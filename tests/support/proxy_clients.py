@@ -5,6 +5,8 @@ tools the "app" runs itself."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx2
@@ -99,9 +101,11 @@ async def run_agent_loop(client: AsyncOpenAI, *, stream: bool, rounds: int = 6) 
     raise AssertionError("the loop did not end")
 
 
-def run_agent_loop_sync(client: OpenAI, *, stream: bool, rounds: int = 6) -> str:
+def run_agent_loop_sync(
+    client: OpenAI, *, stream: bool, question: str = QUESTION, rounds: int = 6
+) -> str:
     """The same loop with the synchronous SDK (against a live server)."""
-    messages: list[dict[str, Any]] = [{"role": "user", "content": QUESTION}]
+    messages: list[dict[str, Any]] = [{"role": "user", "content": question}]
     for _ in range(rounds):
         request = dict(model="test-model", messages=messages, tools=TOOLS, stream=stream)
         if stream:
@@ -114,3 +118,18 @@ def run_agent_loop_sync(client: OpenAI, *, stream: bool, rounds: int = 6) -> str
             return message["content"]
         messages.extend(_tool_messages(message))
     raise AssertionError("the loop did not end")
+
+
+def recorded_soon(check: Callable[[], bool], within_s: float = 10.0) -> None:
+    """Wait (as a person at a page would) until a live server's proxy has recorded what
+    `check` looks for: it records after answering, so the app may be faster than the record."""
+    deadline = time.monotonic() + within_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the live proxy did not record the exchange")
+        time.sleep(0.05)
+
+
+def live_sdk(base_url: str, token: str) -> OpenAI:
+    """The SDK as an app configures it against a live studio: base URL and key, nothing else."""
+    return OpenAI(base_url=f"{base_url}/v1", api_key=token, max_retries=0)
