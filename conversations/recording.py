@@ -252,8 +252,7 @@ def _record_app_tool_calls(
         strategy="app",
         started_at=answered_at,
         finished_at=started_at,
-        wall_ms=gap_ms,
-        sum_call_ms=gap_ms * len(calls),
+        wall_ms=gap_ms,  # how the app split it among its calls is not known: no sum
     )
     executions = []
     for position, call in enumerate(calls):
