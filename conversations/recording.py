@@ -106,23 +106,21 @@ def message_chain(messages: Sequence[Any]) -> list[str]:
 def _message_key(message: Any) -> str:
     if not isinstance(message, dict):
         return json.dumps(message, sort_keys=True, default=str)
-    calls = message.get("tool_calls") if isinstance(message.get("tool_calls"), list) else []
+    calls = message.get("tool_calls")
     shape = [
         message.get("role"),
         message.get("content") or "",
-        [
-            [
-                call.get("id"),
-                (call.get("function") or {}).get("name"),
-                (call.get("function") or {}).get("arguments"),
-            ]
-            if isinstance(call, dict) and isinstance(call.get("function") or {}, dict)
-            else call
-            for call in calls
-        ],
+        [_call_key(call) for call in calls] if isinstance(calls, list) else [],
         message.get("tool_call_id") or "",
     ]
     return json.dumps(shape, sort_keys=True, default=str)
+
+
+def _call_key(call: Any) -> Any:
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict):
+        return call
+    return [call.get("id"), function.get("name"), function.get("arguments")]
 
 
 def record_exchange(exchange: RecordedExchange) -> ModelCall:
@@ -256,7 +254,8 @@ def _record_app_tool_calls(
     )
     executions = []
     for position, call in enumerate(calls):
-        function = call.get("function") if isinstance(call.get("function"), dict) else {}
+        found = call.get("function")
+        function: dict[str, Any] = found if isinstance(found, dict) else {}
         content = results.get(call.get("id"))
         text = content if isinstance(content, str) else json.dumps(content, default=str)
         result, truncated = _capped(_result_of(text, raw=True))

@@ -5,6 +5,8 @@ knows only its hash (`conversations.tokens`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fcstudio.limits import KB, body_limit
-from fcstudio.models import Role
+from fcstudio.models import Role, Team
 from fcstudio.teams import team_view
 
 from .models import ApiToken, Provider
@@ -28,8 +30,8 @@ class ApiTokenForm(forms.Form):
         help_text="Requests made with this token are forwarded to this provider.",
     )
 
-    def __init__(self, *args: object, team: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.fields["provider"].queryset = Provider.objects.filter(team=team)  # type: ignore[attr-defined]
 
 
