@@ -41,12 +41,14 @@ test: install chromium lint
 test-fast: install
 	$(VENV)/bin/pytest -m "not services and not browser"
 
-# The engine alone, then the live path: call finished -> websocket frame at a client.
+# The engine alone, then the live path: call finished -> websocket frame at a client, then the
+# recording proxy beside calling its upstream directly.
 bench: install
 	$(PY) manage.py bench_engine
 	$(PY) manage.py bench_patterns
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py bench_live
+	$(PY) manage.py bench_proxy
 
 # Re-pin constraints.txt to what pyproject.toml resolves to today.
 constraints:

@@ -22,6 +22,9 @@ class BatchSource(models.TextChoices):
     LAB = "lab", "Batch lab"
     TRY = "try", "Try it"
     CONVERSATION = "conversation", "Conversation"
+    # Tool calls an app ran itself, seen through the recording proxy: timed by the gap between
+    # the request that asked for them and the one that brought their results.
+    RECORDED = "recorded", "Recorded by the proxy"
 
 
 class Provider(models.Model):
@@ -48,6 +51,32 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApiToken(models.Model):
+    """A studio API token: lets an app call the recording proxy (`conversations.proxy`) as one
+    team, forwarded to one of its providers. Only the token's sha256 is stored; the token itself
+    is shown once, when it is made (`conversations.tokens`)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="api_tokens")
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
 
 
 class ToolChoice(models.TextChoices):
@@ -99,6 +128,12 @@ class Conversation(models.Model):
     # Recorded from another app's traffic (the recording proxy, an import), not driven here:
     # its model calls and messages are a record, and no worker ever claims or resumes it.
     recorded = models.BooleanField(default=False)
+    # The token whose traffic was recorded here, and the name the app gave the conversation
+    # (its X-FCStudio-Conversation header), if it gave one.
+    api_token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    recording_key = models.CharField(max_length=200, blank=True)
     failure = models.TextField(blank=True)
     stop_requested = models.BooleanField(default=False)
     worker = models.CharField(max_length=200, blank=True)
@@ -200,6 +235,9 @@ class ModelCall(models.Model):
     started_at = models.DateTimeField()
     duration_ms = models.FloatField(null=True, blank=True)
     first_token_ms = models.FloatField(null=True, blank=True)
+    # Recorded exchanges: a hash of the request's messages followed by the answer, so that a
+    # later request starting with exactly those messages joins this conversation.
+    continued_by_hash = models.CharField(max_length=64, blank=True, db_index=True)
 
     class Meta:
         ordering = ["conversation", "round"]

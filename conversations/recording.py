@@ -11,9 +11,12 @@ tool again. Nothing here runs tools, calls providers or talks to pages.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -21,6 +24,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from fcstudio.models import Team
 from tools_app.engine import BatchResult, CallResult, Event, EventKind, ToolCall, ToolSpec
 from tools_app.models import ToolVersion
 from tools_app.runtime import spec_for
@@ -33,6 +37,7 @@ from .models import (
     ExecutionStatus,
     Message,
     ModelCall,
+    Provider,
     RunStatus,
     ToolExecution,
 )
@@ -60,6 +65,221 @@ def open_recorded_conversation(
         recorded=True,
         status=RunStatus.FINISHED,
     )
+
+
+# -- exchanges seen through the recording proxy -------------------------------------------------
+
+# A request is matched against at most this many of its longest prefixes.
+JOIN_PREFIXES = 256
+
+
+@dataclass(frozen=True)
+class RecordedExchange:
+    """One request an app made through the proxy, and how it ended: `turn` when the upstream
+    answered, else `error` as (kind, message)."""
+
+    team_id: int
+    token_id: int
+    provider_id: int
+    request: dict[str, Any]
+    started_at: datetime
+    duration_ms: float
+    first_token_ms: float | None = None
+    turn: AssistantTurn | None = None
+    error: tuple[str, str] | None = None
+    conversation_key: str = ""
+
+
+def message_chain(messages: Sequence[Any]) -> list[str]:
+    """Hashes of every prefix of `messages` (the i-th covers messages[: i + 1]).
+
+    Each message counts by what the model reads of it: role, text, tool calls and the call it
+    answers. SDKs echo an assistant message back with extra null fields (refusal, audio), and
+    those must not break the chain."""
+    chain, previous = [], ""
+    for message in messages:
+        previous = hashlib.sha256((previous + _message_key(message)).encode()).hexdigest()
+        chain.append(previous)
+    return chain
+
+
+def _message_key(message: Any) -> str:
+    if not isinstance(message, dict):
+        return json.dumps(message, sort_keys=True, default=str)
+    calls = message.get("tool_calls")
+    shape = [
+        message.get("role"),
+        message.get("content") or "",
+        [_call_key(call) for call in calls] if isinstance(calls, list) else [],
+        message.get("tool_call_id") or "",
+    ]
+    return json.dumps(shape, sort_keys=True, default=str)
+
+
+def _call_key(call: Any) -> Any:
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict):
+        return call
+    return [call.get("id"), function.get("name"), function.get("arguments")]
+
+
+def record_exchange(exchange: RecordedExchange) -> ModelCall:
+    """Write one proxied exchange as the next model call of the conversation it continues.
+
+    A request whose messages begin with exactly an earlier exchange's messages and answer (the
+    latest of its conversation) joins that conversation, so an agent loop is one conversation;
+    its tool messages answer the earlier answer's tool calls, recorded as a batch timed by the
+    gap between the two requests. `conversation_key` (the app's X-FCStudio-Conversation) names
+    the conversation instead. An exchange that failed keeps its request and error and adds no
+    message. All of it in one transaction: an exchange is recorded whole or not at all."""
+    raw_messages = exchange.request.get("messages")
+    messages = [m for m in raw_messages if _storable(m)] if isinstance(raw_messages, list) else []
+    chain = message_chain(messages)
+    with transaction.atomic():
+        conversation, previous, known = _continued(exchange, chain)
+        if conversation is None:
+            conversation = _open_for(exchange, messages)
+        new = messages[known:] if exchange.turn is not None else []
+        if previous is not None and exchange.turn is not None:
+            _record_app_tool_calls(conversation, previous, new, exchange.started_at)
+        for message in new:
+            append_message(conversation.pk, message)
+        round_number = Message.objects.filter(conversation=conversation, role="assistant").count()
+        call = start_model_call(
+            conversation.pk, round_number, exchange.request, started_at=exchange.started_at
+        )
+        if exchange.turn is None:
+            kind, text = exchange.error or ("server", "no answer")
+            record_model_error(call.pk, kind[:20], text, exchange.duration_ms)
+            call.refresh_from_db()
+            return call
+        turn = exchange.turn
+        turn.duration_s = exchange.duration_ms / 1000
+        turn.first_token_s = (
+            None if exchange.first_token_ms is None else exchange.first_token_ms / 1000
+        )
+        record_model_turn(call.pk, turn)
+        answer = turn.to_message()
+        append_message(conversation.pk, answer)
+        extended = message_chain([*messages, answer])[-1]
+        ModelCall.objects.filter(pk=call.pk).update(continued_by_hash=extended)
+        Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
+    call.refresh_from_db()
+    return call
+
+
+def _storable(message: Any) -> bool:
+    return (
+        isinstance(message, dict)
+        and isinstance(message.get("role"), str)
+        and (0 < len(message["role"]) <= 10)
+    )
+
+
+def _continued(
+    exchange: RecordedExchange, chain: list[str]
+) -> tuple[Conversation | None, ModelCall | None, int]:
+    """The conversation this exchange continues, the call whose answer it follows and how many
+    of its messages that conversation already holds; (None, None, 0) for a new one."""
+    recorded = Conversation.objects.filter(
+        team_id=exchange.team_id, api_token_id=exchange.token_id, recorded=True
+    )
+    keyed = None
+    if exchange.conversation_key:
+        keyed = recorded.filter(recording_key=exchange.conversation_key).first()
+        if keyed is None:
+            return None, None, 0
+        recorded = recorded.filter(pk=keyed.pk)
+    candidates = {digest: length + 1 for length, digest in enumerate(chain)}
+    tail = chain[-JOIN_PREFIXES:]
+    matches = ModelCall.objects.filter(
+        conversation__in=recorded, ok=True, continued_by_hash__in=tail
+    ).select_related("conversation")
+    best = max(matches, key=lambda call: candidates[call.continued_by_hash], default=None)
+    if best is not None:
+        latest = (
+            ModelCall.objects.filter(conversation_id=best.conversation_id, ok=True)
+            .order_by("-round", "-pk")
+            .first()
+        )
+        if latest is not None and latest.pk == best.pk:
+            return best.conversation, best, candidates[best.continued_by_hash]
+    if keyed is not None:  # named, but not a continuation: the app started over in it
+        return keyed, None, 0
+    return None, None, 0
+
+
+def _open_for(exchange: RecordedExchange, messages: list[dict[str, Any]]) -> Conversation:
+    first_user = next((m.get("content") for m in messages if m.get("role") == "user"), None)
+    title = first_user if isinstance(first_user, str) and first_user.strip() else ""
+    conversation = open_recorded_conversation(
+        Team.objects.get(pk=exchange.team_id),
+        title=exchange.conversation_key or " ".join(title.split())[:80] or "Recorded conversation",
+        model=str(exchange.request.get("model") or ""),
+        provider=Provider.objects.filter(pk=exchange.provider_id).first(),
+    )
+    Conversation.objects.filter(pk=conversation.pk).update(
+        api_token_id=exchange.token_id, recording_key=exchange.conversation_key[:200]
+    )
+    return conversation
+
+
+def _record_app_tool_calls(
+    conversation: Conversation,
+    previous: ModelCall,
+    new_messages: list[dict[str, Any]],
+    started_at: datetime,
+) -> None:
+    """The calls of `previous`'s answer, which the app ran itself, with the results its next
+    request brought. All that is known of their timing is the gap between the two requests."""
+    answer = previous.response if isinstance(previous.response, dict) else {}
+    calls = [c for c in answer.get("tool_calls") or [] if isinstance(c, dict)]
+    if not calls:
+        return
+    results = {
+        m.get("tool_call_id"): m.get("content") for m in new_messages if m.get("role") == "tool"
+    }
+    answered_at = previous.started_at + timedelta(milliseconds=previous.duration_ms or 0)
+    gap_ms = max((started_at - answered_at).total_seconds() * 1000, 0.0)
+    batch = Batch.objects.create(
+        team_id=conversation.team_id,
+        conversation=conversation,
+        round=previous.round,
+        source=BatchSource.RECORDED,
+        status=BatchStatus.FINISHED,
+        strategy="app",
+        started_at=answered_at,
+        finished_at=started_at,
+        wall_ms=gap_ms,  # how the app split it among its calls is not known: no sum
+    )
+    executions = []
+    for position, call in enumerate(calls):
+        found = call.get("function")
+        function: dict[str, Any] = found if isinstance(found, dict) else {}
+        content = results.get(call.get("id"))
+        text = content if isinstance(content, str) else json.dumps(content, default=str)
+        result, truncated = _capped(_result_of(text, raw=True))
+        executions.append(
+            ToolExecution(
+                batch=batch,
+                position=position,
+                tool_call_id=str(call.get("id") or "")[:100],
+                tool_name=str(function.get("name") or "")[:255],
+                raw_arguments=str(function.get("arguments") or ""),
+                status=ExecutionStatus.OK if content is not None else ExecutionStatus.ERROR,
+                error_code="" if content is not None else "NO_RESULT",
+                error_message="" if content is not None else "The app sent no result for it.",
+                result=result if content is not None else None,
+                result_truncated=truncated,
+                content=text if content is not None else "",
+                attempts=1,
+                queued_ms=0,
+                started_ms=0,
+                finished_ms=gap_ms,
+                worker="the app (timed by the recording)",
+            )
+        )
+    ToolExecution.objects.bulk_create(executions)
 
 
 # -- messages ---------------------------------------------------------------------------------
@@ -415,13 +635,16 @@ def _capped(value: Any) -> tuple[Any, bool]:
 __all__ = [
     "MAX_RESULT_CHARS",
     "ExecutionRecorder",
+    "RecordedExchange",
     "append_message",
     "close_batches",
     "execution_fields",
     "finished_results",
     "interrupt_model_calls",
+    "message_chain",
     "open_batch",
     "open_recorded_conversation",
+    "record_exchange",
     "record_model_error",
     "record_model_turn",
     "start_model_call",

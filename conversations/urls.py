@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import conversation_views, views
+from . import conversation_views, token_views, views
 
 urlpatterns = [
     path("c/<slug:catalog>/lab/", views.batch_lab, name="batch_lab"),
@@ -18,6 +18,8 @@ urlpatterns += [
         conversation_views.provider_test,
         name="provider_test",
     ),
+    path("tokens/", token_views.api_tokens, name="api_tokens"),
+    path("tokens/<int:token_id>/revoke/", token_views.api_token_revoke, name="api_token_revoke"),
     path("conversations/", conversation_views.conversation_list, name="conversations"),
     path("conversations/new/", conversation_views.conversation_new, name="conversation_new"),
     path(

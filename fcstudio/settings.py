@@ -142,6 +142,12 @@ FCSTUDIO_HTTP_ALLOWED_HOSTS = env_list("FCSTUDIO_HTTP_ALLOWED_HOSTS")
 # in production only when listed here or in FCSTUDIO_HTTP_ALLOWED_HOSTS (fcstudio.outbound).
 FCSTUDIO_PROVIDER_ALLOW_PRIVATE = env_bool("FCSTUDIO_PROVIDER_ALLOW_PRIVATE", not PRODUCTION)
 FCSTUDIO_PROVIDER_ALLOWED_HOSTS = env_list("FCSTUDIO_PROVIDER_ALLOWED_HOSTS")
+# The recording proxy (/v1/, conversations.proxy): the largest request body it accepts, how long
+# a looked-up API token is trusted before it is looked up again (a revocation made in another
+# process takes effect within this), and how many finished exchanges may wait to be recorded.
+FCSTUDIO_PROXY_MAX_BODY_BYTES = int(env_str("FCSTUDIO_PROXY_MAX_BODY_BYTES", str(8 * 1024 * 1024)))
+FCSTUDIO_PROXY_TOKEN_CACHE_SECONDS = float(env_str("FCSTUDIO_PROXY_TOKEN_CACHE_SECONDS", "2"))
+FCSTUDIO_PROXY_RECORD_QUEUE = int(env_str("FCSTUDIO_PROXY_RECORD_QUEUE", "1000"))
 # Fernet keys for secrets at rest (fcstudio.secrets), comma-separated: the first encrypts, all
 # decrypt, so a new key goes first and old ones stay until re-encrypted. Empty: derived from
 # SECRET_KEY, which then cannot change without losing the stored secrets.

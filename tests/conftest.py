@@ -162,3 +162,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Playwright's sync API keeps an event loop running in this thread once the browser starts,
     # so asyncio tests must run before the first browser test.
     items.sort(key=lambda item: "browser" in item.path.parts)
+
+
+@pytest.fixture
+def api_token(team, provider, people) -> str:
+    """A studio API token of the team, forwarding to the scripted provider."""
+    from conversations.tokens import create_token
+
+    return create_token(team, provider, name="agent", user=people.admin)[1]

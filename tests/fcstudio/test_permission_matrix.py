@@ -11,6 +11,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from conversations.models import Batch, Conversation, Message, Provider, ToolExecution
+from conversations.tokens import create_token
 from fcstudio.models import ROLE_RANK, Membership, Role
 
 # Views outside any team: reachable by anyone logged in, or by anyone at all.
@@ -42,6 +43,8 @@ EXPECTED_ROLES = {
     "providers": (V, A),
     "provider": (A, A),
     "provider_test": (E, E),
+    "api_tokens": (A, A),
+    "api_token_revoke": (A, A),
     "conversations": (V, E),
     "conversation_new": (E, E),
     "conversation_tool_search": (E, E),
@@ -99,7 +102,12 @@ def batch(team, tool):
     return batch
 
 
-def url_for(name: str, viewer_membership: Membership, batch: Batch) -> str:
+@pytest.fixture
+def api_token(batch):
+    return create_token(batch.team, batch.conversation.provider, name="app")[0]
+
+
+def url_for(name: str, viewer_membership: Membership, batch: Batch, api_token=None) -> str:
     route = next(p for p in get_resolver().reverse_dict.getlist(name))
     params = route[0][0][1]
     kwargs = {key: SAMPLE_KWARGS[key] for key in params if key in SAMPLE_KWARGS}
@@ -109,6 +117,7 @@ def url_for(name: str, viewer_membership: Membership, batch: Batch) -> str:
         "group": batch.compare_group,
         "conversation": batch.conversation_id,
         "provider_id": batch.conversation.provider_id,
+        "token_id": api_token.pk,
         "execution": batch.executions.get().pk,
         "position": 0,
     }
@@ -140,8 +149,8 @@ def test_every_team_view_is_pinned_to_the_expected_roles():
 
 @pytest.mark.parametrize("name", [name for name, _ in TEAM_VIEWS])
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_anonymous_is_sent_to_log_in(name, method, people, batch):
-    url = url_for(name, people.viewer.memberships.get(), batch)
+def test_anonymous_is_sent_to_log_in(name, method, people, batch, api_token):
+    url = url_for(name, people.viewer.memberships.get(), batch, api_token)
     response = getattr(people.client_for("anonymous"), method)(url)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
@@ -149,8 +158,8 @@ def test_anonymous_is_sent_to_log_in(name, method, people, batch):
 
 @pytest.mark.parametrize("name", [name for name, _ in TEAM_VIEWS])
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_outsider_sees_nothing(name, method, people, batch):
-    url = url_for(name, people.viewer.memberships.get(), batch)
+def test_outsider_sees_nothing(name, method, people, batch, api_token):
+    url = url_for(name, people.viewer.memberships.get(), batch, api_token)
     response = getattr(people.client_for("outsider"), method)(url)
     assert response.status_code == 404
 
@@ -158,9 +167,9 @@ def test_outsider_sees_nothing(name, method, people, batch):
 @pytest.mark.parametrize(("name", "view"), TEAM_VIEWS, ids=[name for name, _ in TEAM_VIEWS])
 @pytest.mark.parametrize("who", ["viewer", "editor", "admin"])
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_members_get_what_their_role_allows(name, view, who, method, people, batch):
+def test_members_get_what_their_role_allows(name, view, who, method, people, batch, api_token):
     membership = getattr(people, who).memberships.get()
-    url = url_for(name, people.viewer.memberships.get(), batch)
+    url = url_for(name, people.viewer.memberships.get(), batch, api_token)
     read_role, write_role = EXPECTED_ROLES[name]
     needed = read_role if method == "get" else write_role
     response = getattr(people.client_for(who), method)(url)

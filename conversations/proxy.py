@@ -1,0 +1,582 @@
+"""The recording proxy: an OpenAI-compatible `/v1/` that forwards to a team's provider and
+records every exchange as a recorded conversation.
+
+An app changes only its base URL and key (a studio API token, `conversations.tokens`). A chat
+request is forwarded unchanged (its bytes, the model as named), with the provider's key and
+headers in place of the token, through the provider's outbound policy (`fcstudio.outbound`,
+the pinned transport); the answer comes back as it arrives, chunk by chunk, with the upstream's
+status and body, errors included. What the proxy itself refuses (no or a bad token, a body that
+is not JSON or too large, an upstream it cannot reach) is an OpenAI-style error object.
+
+It is a plain ASGI app routed before Django (`fcstudio.asgi`): no session, CSRF, template or
+auth middleware, one shared HTTP client per event loop reusing upstream connections, and no
+database on the way of a response once a token is known (tokens are cached briefly). Recording
+happens after the response is sent, in one background task per process fed through a bounded
+queue (`Recorder`): parsing the copy of the answer and writing it (`recording.record_exchange`)
+never delays a client, and a full queue drops the record, never the response. A client that goes
+away mid-answer cancels the upstream request, and that exchange is not recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx2 as httpx
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from fcstudio.secrets import SecretError
+from tools_app.engine.implementations.http import HttpPolicy, OutboundRefused, PinnedTransport
+
+from . import provider as provider_client
+from . import recording, tokens
+from .models import ApiToken, Provider
+from .provider import ProviderConfig, ProviderError
+from .providers import provider_config
+
+logger = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+PREFIX = "/v1/"
+CONVERSATION_HEADER = b"x-fcstudio-conversation"
+# Beyond this much answer, the copy kept for the record stops (the client still gets it all).
+MAX_RECORDED_ANSWER_BYTES = 8 * 1024 * 1024
+# Not forwarded upstream: hop-by-hop headers, the client's credentials, and the host's.
+_REQUEST_HEADERS_DROPPED = frozenset(
+    {
+        b"host",
+        b"authorization",
+        b"cookie",
+        b"content-length",
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"te",
+        b"trailer",
+        b"upgrade",
+        b"proxy-authorization",
+        b"accept-encoding",
+        b"openai-organization",
+        b"openai-project",
+        CONVERSATION_HEADER,
+    }
+)
+_RESPONSE_HEADERS_DROPPED = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authenticate",
+        "set-cookie",
+    }
+)
+
+
+# -- tokens ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a live token allows: forwarding to its provider, recorded for its team."""
+
+    token_id: int
+    team_id: int
+    provider_id: int
+    config: ProviderConfig
+    headers: tuple[tuple[str, str], ...]
+
+
+_grants: dict[str, tuple[float, Grant | None]] = {}
+
+
+@receiver(post_save, sender=ApiToken)
+@receiver(post_delete, sender=ApiToken)
+@receiver(post_save, sender=Provider)
+@receiver(post_delete, sender=Provider)
+def forget_tokens(**kwargs: Any) -> None:
+    """A token revoked or a provider changed in this process counts at once."""
+    _grants.clear()
+
+
+def _grant_for(token: str) -> Grant | None:
+    record = tokens.find_token(token)
+    if record is None:
+        return None
+    try:
+        config = provider_config(record.provider)
+    except SecretError:
+        logger.warning("API token %s: its provider's key cannot be decrypted", record.pk)
+        return None
+    headers = {**config.extra_headers, "Authorization": f"Bearer {config.api_key}"}
+    return Grant(record.pk, record.team_id, record.provider_id, config, tuple(headers.items()))
+
+
+async def grant(token: str) -> Grant | None:
+    now = time.monotonic()
+    cached = _grants.get(token)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    found = await sync_to_async(_grant_for)(token)
+    ttl = settings.FCSTUDIO_PROXY_TOKEN_CACHE_SECONDS
+    if ttl > 0:
+        if len(_grants) > 10_000:  # a flood of made-up tokens must not grow this forever
+            _grants.clear()
+        _grants[token] = (now + ttl, found)
+    return found
+
+
+# -- the upstream client ---------------------------------------------------------------------
+
+_clients: dict[tuple[asyncio.AbstractEventLoop, HttpPolicy], httpx.AsyncClient] = {}
+
+
+def upstream_client(policy: HttpPolicy) -> httpx.AsyncClient:
+    """The loop's shared client for `policy`: connections to upstreams are kept and reused."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get((loop, policy))
+    if client is None:
+        for key in [key for key in _clients if key[0].is_closed()]:
+            del _clients[key]
+        client = httpx.AsyncClient(
+            transport=PinnedTransport(policy),
+            trust_env=False,
+            follow_redirects=False,  # a redirect goes back to the app, as the upstream sent it
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
+        )
+        _clients[(loop, policy)] = client
+    return client
+
+
+# -- recording, off the response's path -----------------------------------------------------
+
+
+@dataclass
+class Exchange:
+    """A finished exchange waiting to be recorded: the request and a copy of the answer."""
+
+    grant: Grant
+    request: dict[str, Any]
+    stream: bool
+    status: int
+    started_at: datetime
+    duration_ms: float
+    first_chunk_ms: float | None
+    body: bytes
+    conversation_key: str
+    failure: tuple[str, str] | None = None  # the proxy's own: the upstream unreachable, cut off
+
+
+class Recorder:
+    """One per event loop: a bounded queue of exchanges and a task that records them in order
+    (in order, so a request that continues the previous one finds it recorded)."""
+
+    def __init__(self, size: int) -> None:
+        self.queue: asyncio.Queue[Exchange] = asyncio.Queue(maxsize=size)
+        self.task: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    def submit(self, exchange: Exchange) -> None:
+        try:
+            self.queue.put_nowait(exchange)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            logger.warning("recording queue full: an exchange was not recorded")
+            return
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._work())
+
+    async def _work(self) -> None:
+        while True:
+            exchange = await self.queue.get()
+            try:
+                await sync_to_async(record, thread_sensitive=False)(exchange)
+            except Exception:
+                logger.exception("a proxied exchange could not be recorded")
+            finally:
+                self.queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until every exchange submitted so far is recorded (for tests and shutdown)."""
+        await self.queue.join()
+
+
+_recorders: dict[asyncio.AbstractEventLoop, Recorder] = {}
+
+
+def recorder() -> Recorder:
+    loop = asyncio.get_running_loop()
+    found = _recorders.get(loop)
+    if found is None:
+        for key in [key for key in _recorders if key.is_closed()]:
+            del _recorders[key]
+        found = _recorders[loop] = Recorder(settings.FCSTUDIO_PROXY_RECORD_QUEUE)
+    return found
+
+
+def record(exchange: Exchange) -> None:
+    """Read the copy of the answer and write the exchange (in a worker thread)."""
+    turn, error = None, exchange.failure
+    if error is None:
+        if exchange.status >= 400:
+            error = (_error_kind(exchange.status), _upstream_error_text(exchange))
+        else:
+            try:
+                turn = asyncio.run(_read_answer(exchange))
+            except ProviderError as exc:
+                error = (exc.kind, exc.message)
+            except (ValueError, RecursionError):
+                error = ("malformed", "The upstream's answer is not valid JSON.")
+    if turn is not None:
+        turn = provider_client._redact_turn(turn, exchange.grant.config)
+    if error is not None:
+        error = (error[0], provider_client._redact(error[1], exchange.grant.config))
+    recording.record_exchange(
+        recording.RecordedExchange(
+            team_id=exchange.grant.team_id,
+            token_id=exchange.grant.token_id,
+            provider_id=exchange.grant.provider_id,
+            request=exchange.request,
+            started_at=exchange.started_at,
+            duration_ms=exchange.duration_ms,
+            first_token_ms=exchange.first_chunk_ms,
+            turn=turn,
+            error=error,
+            conversation_key=exchange.conversation_key,
+        )
+    )
+
+
+async def _read_answer(exchange: Exchange) -> provider_client.AssistantTurn:
+    """The answer as the studio's provider client reads it (same checks, same problems)."""
+    if not exchange.stream:
+        return provider_client._read_completion(json.loads(exchange.body), time.perf_counter())
+    assembly = provider_client._Assembly(time.perf_counter(), None)
+    for line in exchange.body.splitlines():
+        if not line.startswith(b"data:"):
+            continue
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            break
+        chunk = json.loads(data)
+        if isinstance(chunk, dict) and chunk.get("error"):
+            message = provider_client._error_message(chunk) or "error event"
+            raise ProviderError("server", f"The upstream reported an error mid-answer: {message}")
+        await assembly.add(chunk)
+    turn = assembly.turn(truncated=assembly.finish_reason is None)
+    if assembly.finish_reason is None:
+        raise ProviderError(
+            "malformed", "The stream ended before any finish_reason: the answer is truncated."
+        )
+    return turn
+
+
+def _error_kind(status: int) -> str:
+    if status in (401, 403):
+        return "auth"
+    if status == 429:
+        return "rate_limited"
+    if status == 404:
+        return "not_found"
+    return "server" if status >= 500 else "bad_request"
+
+
+def _upstream_error_text(exchange: Exchange) -> str:
+    try:
+        body: Any = json.loads(exchange.body)
+    except (ValueError, RecursionError):
+        body = exchange.body.decode("utf-8", "replace")
+    text = provider_client._error_text(body)
+    return f"The provider answered {exchange.status}" + (f": {text}" if text else ".")
+
+
+# -- the ASGI app ----------------------------------------------------------------------------
+
+
+async def application(scope: Scope, receive: Receive, send: Send) -> None:
+    """`/v1/chat/completions` (POST) and `/v1/models` (GET); anything else is a 404."""
+    if scope["type"] != "http":
+        return
+    path, method = scope["path"], scope["method"]
+    if path == "/v1/chat/completions":
+        if method != "POST":
+            return await _error(send, 405, "Use POST.", "invalid_request_error", "method")
+        return await _chat(scope, receive, send)
+    if path == "/v1/models":
+        if method != "GET":
+            return await _error(send, 405, "Use GET.", "invalid_request_error", "method")
+        return await _models(scope, receive, send)
+    await _error(send, 404, f"Unknown path {path!r}.", "invalid_request_error", "not_found")
+
+
+async def _authorised(scope: Scope, send: Send) -> Grant | None:
+    header = _header(scope, b"authorization")
+    scheme, _, token = header.partition(" ")
+    found = await grant(token.strip()) if scheme.lower() == "bearer" and token else None
+    if found is None:
+        await _error(
+            send,
+            401,
+            "Incorrect or revoked API key: use a studio API token (fcs_…) as the key.",
+            "invalid_request_error",
+            "invalid_api_key",
+        )
+    return found
+
+
+async def _models(scope: Scope, receive: Receive, send: Send) -> None:
+    found = await _authorised(scope, send)
+    if found is None:
+        return
+    url = found.config.base_url.rstrip("/") + "/models"
+    await _forward(scope, receive, send, found, "GET", url, b"", on_done=None)
+
+
+async def _chat(scope: Scope, receive: Receive, send: Send) -> None:
+    found = await _authorised(scope, send)
+    if found is None:
+        return
+    body = await _read_body(scope, receive, send)
+    if body is None:
+        return
+    try:
+        request = json.loads(body)
+    except (ValueError, RecursionError):
+        request = None
+    if not isinstance(request, dict):
+        return await _error(
+            send,
+            400,
+            "The request body is not a JSON object.",
+            "invalid_request_error",
+            "invalid_json",
+        )
+    key = _header(scope, CONVERSATION_HEADER)[:200]
+    stream = request.get("stream") is True
+
+    def recorded(exchange: Exchange) -> None:
+        recorder().submit(exchange)
+
+    url = found.config.base_url.rstrip("/") + "/chat/completions"
+    await _forward(
+        scope,
+        receive,
+        send,
+        found,
+        "POST",
+        url,
+        body,
+        on_done=recorded,
+        request=request,
+        stream=stream,
+        key=key,
+    )
+
+
+async def _read_body(scope: Scope, receive: Receive, send: Send) -> bytes | None:
+    cap = settings.FCSTUDIO_PROXY_MAX_BODY_BYTES
+    declared = _header(scope, b"content-length")
+    too_large = (
+        f"The request body is larger than this proxy accepts ({cap} bytes; "
+        "FCSTUDIO_PROXY_MAX_BODY_BYTES)."
+    )
+    if declared.isdigit() and int(declared) > cap:
+        await _error(send, 413, too_large, "invalid_request_error", "request_too_large")
+        return None
+    parts, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > cap:
+            await _error(send, 413, too_large, "invalid_request_error", "request_too_large")
+            return None
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+async def _forward(
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    found: Grant,
+    method: str,
+    url: str,
+    body: bytes,
+    *,
+    on_done: Callable[[Exchange], None] | None,
+    request: dict[str, Any] | None = None,
+    stream: bool = False,
+    key: str = "",
+) -> None:
+    """Send the request upstream and relay the answer as it comes, while watching for the
+    client to leave (which cancels the upstream request: nothing is recorded then)."""
+    relay = asyncio.ensure_future(
+        _relay(scope, send, found, method, url, body, on_done, request or {}, stream, key)
+    )
+    gone = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait((relay, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not relay.done():
+            relay.cancel()
+        gone.cancel()
+    try:
+        await relay
+    except asyncio.CancelledError:
+        if not gone.cancelled() and gone.done():
+            return  # the client left: its answer was cut off upstream too
+        raise
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _relay(
+    scope: Scope,
+    send: Send,
+    found: Grant,
+    method: str,
+    url: str,
+    body: bytes,
+    on_done: Callable[[Exchange], None] | None,
+    request: dict[str, Any],
+    stream: bool,
+    key: str,
+) -> None:
+    client = upstream_client(found.config.policy)
+    headers = [
+        (name, value)
+        for name, value in scope["headers"]
+        if name not in _REQUEST_HEADERS_DROPPED and not name.startswith(b"x-fcstudio-")
+    ]
+    outgoing = client.build_request(
+        method,
+        url,
+        content=body if method == "POST" else None,
+        headers=[*headers, (b"accept-encoding", b"identity"), *found.headers],
+        timeout=found.config.timeout_s,
+    )
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+
+    def done(status: int, copy: bytes, first: float | None, failure: Any = None) -> None:
+        if on_done is None:
+            return
+        on_done(
+            Exchange(
+                grant=found,
+                request=request,
+                stream=stream,
+                status=status,
+                started_at=started_at,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                first_chunk_ms=None if first is None else first * 1000,
+                body=copy,
+                conversation_key=key,
+                failure=failure,
+            )
+        )
+
+    try:
+        response = await client.send(outgoing, stream=True)
+    except OutboundRefused as exc:
+        message = f"The studio {exc} (base URL {found.config.base_url})."
+        done(502, b"", None, ("refused", message))
+        return await _error(send, 502, message, "upstream_error", "upstream_refused")
+    except httpx.TimeoutException:
+        message = f"The upstream did not answer within {found.config.timeout_s:g} s."
+        done(504, b"", None, ("timeout", message))
+        return await _error(send, 504, message, "upstream_error", "upstream_timeout")
+    except httpx.HTTPError as exc:
+        message = f"Could not reach the upstream at {found.config.base_url}: {exc}"
+        message = provider_client._redact(message, found.config)
+        done(502, b"", None, ("connection", message))
+        return await _error(send, 502, message, "upstream_error", "upstream_unreachable")
+    copy: list[bytes] = []
+    kept = 0
+    first: float | None = None
+    try:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": [
+                    (name, value)
+                    for name, value in response.headers.raw
+                    if name.decode("latin-1").lower() not in _RESPONSE_HEADERS_DROPPED
+                ],
+            }
+        )
+        try:
+            async for piece in response.aiter_raw():
+                if first is None:
+                    first = time.perf_counter() - started
+                await send({"type": "http.response.body", "body": piece, "more_body": True})
+                if kept < MAX_RECORDED_ANSWER_BYTES:
+                    copy.append(piece)
+                    kept += len(piece)
+        except httpx.HTTPError as exc:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            done(response.status_code, b"", first, ("malformed", f"The upstream broke off: {exc}"))
+            return
+    finally:
+        await response.aclose()
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    if kept >= MAX_RECORDED_ANSWER_BYTES:
+        too_long = ("malformed", "The answer was too long to record.")
+        done(response.status_code, b"", first, too_long)
+    else:
+        done(response.status_code, b"".join(copy), first)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+async def _error(send: Send, status: int, message: str, kind: str, code: str) -> None:
+    body = json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+class PathRouter:
+    """Sends `/v1/` to the proxy and every other HTTP request to Django."""
+
+    def __init__(self, django: Callable[..., Awaitable[None]]) -> None:
+        self.django = django
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["path"].startswith(PREFIX):
+            await application(scope, receive, send)
+        else:
+            await self.django(scope, receive, send)

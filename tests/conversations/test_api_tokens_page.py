@@ -1,0 +1,59 @@
+"""The team's API tokens page: admins make a token (shown once) and revoke it; nobody else
+sees the page, and an outsider is not told the team exists."""
+
+from __future__ import annotations
+
+import re
+
+from django.urls import reverse
+
+from conversations.models import ApiToken
+from conversations.tokens import create_token, find_token
+
+URL = reverse("api_tokens", kwargs={"team": "acme"})
+
+
+def test_an_admin_creates_a_token_shown_once(people, provider):
+    client = people.client_for("admin")
+    page = client.post(URL, {"name": "support bot", "provider": provider.pk}).content.decode()
+    token = re.search(r"fcs_[A-Za-z0-9_-]{43}", page).group(0)
+    assert "shown only this once" in page
+    assert find_token(token).name == "support bot"
+    assert token not in client.get(URL).content.decode()
+    assert ApiToken.objects.get().created_by == people.admin
+
+
+def test_a_provider_of_another_team_cannot_be_chosen(people, provider):
+    other = people.outsider.memberships.get().team.providers.create(
+        name="Theirs", base_url="http://127.0.0.1:9/v1"
+    )
+    response = people.client_for("admin").post(URL, {"name": "x", "provider": other.pk})
+    assert response.status_code == 200 and not ApiToken.objects.exists()
+
+
+def test_an_admin_revokes_a_token(people, team, provider):
+    record, token = create_token(team, provider, name="old")
+    revoke = reverse("api_token_revoke", kwargs={"team": "acme", "token_id": record.pk})
+    response = people.client_for("admin").post(revoke)
+    assert response.status_code == 302
+    assert find_token(token) is None
+    assert "revoked" in people.client_for("admin").get(URL).content.decode()
+
+
+def test_only_admins_see_the_page(people, provider):
+    assert people.client_for("editor").get(URL).status_code == 403
+    assert people.client_for("viewer").get(URL).status_code == 403
+    assert people.client_for("outsider").get(URL).status_code == 404
+    assert (
+        people.client_for("editor").post(URL, {"name": "x", "provider": provider.pk}).status_code
+        == 403
+    )
+    assert not ApiToken.objects.exists()
+
+
+def test_an_outsider_cannot_revoke(people, team, provider):
+    record, token = create_token(team, provider, name="keep")
+    revoke = reverse("api_token_revoke", kwargs={"team": "acme", "token_id": record.pk})
+    assert people.client_for("outsider").post(revoke).status_code == 404
+    assert people.client_for("editor").post(revoke).status_code == 403
+    assert find_token(token) is not None
