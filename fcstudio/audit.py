@@ -14,11 +14,13 @@ flow for a missing team: events without a team are not recorded.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import models
+from django.db.models import Q, QuerySet
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -161,3 +163,45 @@ def login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, 
     user = get_user_model()._default_manager.filter(**{field: name}).first() if name else None
     if user is not None:
         record_login(user, Kind.LOGIN_FAILED)
+
+
+def events_for(
+    team: Team,
+    *,
+    actor: str = "",
+    kind: str = "",
+    obj: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AuditEvent]:
+    """The team's events, newest first, narrowed by whichever filters are given.
+
+    `actor` matches the actor's name in part; `obj` the object's label or its type
+    ("tools_app.tool"), in part.
+    """
+    events = AuditEvent.objects.filter(team=team)
+    if actor:
+        events = events.filter(actor_label__icontains=actor)
+    if kind:
+        events = events.filter(kind=kind)
+    if obj:
+        events = events.filter(Q(object_label__icontains=obj) | Q(object_type__icontains=obj))
+    if since is not None:
+        events = events.filter(at__gte=since)
+    if until is not None:
+        events = events.filter(at__lt=until)
+    return events
+
+
+def as_row(event: AuditEvent) -> dict[str, Any]:
+    """An event as exported (export_audit): plain JSON values, details already redacted."""
+    return {
+        "at": event.at.isoformat(),
+        "kind": event.kind,
+        "actor": event.actor_label,
+        "actor_user_id": event.actor_user_id,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "object": event.object_label,
+        "details": event.details,
+    }
