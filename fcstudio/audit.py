@@ -13,6 +13,7 @@ flow for a missing team: events without a team are not recorded.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -122,7 +123,10 @@ def record_executions(batch: Any) -> None:
 def execution_details(batch: Any, execution: Any) -> dict[str, Any]:
     version = execution.tool_version
     schema = version.snapshot.get("parameters") if version is not None else None
-    arguments = redact_arguments(execution.raw_arguments or "", schema)
+    summary = redact_arguments(execution.raw_arguments or "", schema)
+    arguments: Any = summary[:ARGUMENTS_SUMMARY_CHARS]
+    if len(summary) <= ARGUMENTS_SUMMARY_CHARS and summary.startswith(("{", "[")):
+        arguments = json.loads(summary)  # shown as the object it is, redacted
     return redact(
         {
             "batch": batch.pk,
@@ -134,7 +138,7 @@ def execution_details(batch: Any, execution: Any) -> dict[str, Any]:
             "status": execution.status,
             "error_code": execution.error_code,
             "approval": execution.approval,
-            "arguments": arguments[:ARGUMENTS_SUMMARY_CHARS],
+            "arguments": arguments,
         }
     )
 

@@ -140,7 +140,7 @@ def test_runs_started_stopped_and_calls_executed_are_recorded(people, provider, 
     assert executed.actor_label == f"run of conversation {conversation.pk}"
     assert executed.details == {
         "approval": "",
-        "arguments": '{"city": "Oslo"}',
+        "arguments": {"city": "Oslo"},
         "batch": Batch.objects.get().pk,
         "conversation": conversation.pk,
         "error_code": "",
