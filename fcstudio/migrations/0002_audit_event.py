@@ -7,30 +7,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fcstudio', '0001_initial'),
+        ("fcstudio", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_index=True)),
-                ('kind', models.CharField(db_index=True, max_length=40)),
-                ('actor_label', models.CharField(blank=True, max_length=150)),
-                ('object_type', models.CharField(blank=True, max_length=60)),
-                ('object_id', models.BigIntegerField(blank=True, null=True)),
-                ('object_label', models.CharField(blank=True, max_length=200)),
-                ('details', models.JSONField(blank=True, decoder=tools_app.engine.untrusted.UntrustedJSONDecoder, default=dict, encoder=tools_app.engine.untrusted.UntrustedJSONEncoder)),
-                ('actor_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_events', to=settings.AUTH_USER_MODEL)),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='audit_events', to='fcstudio.team')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True)),
+                ("kind", models.CharField(db_index=True, max_length=40)),
+                ("actor_label", models.CharField(blank=True, max_length=150)),
+                ("object_type", models.CharField(blank=True, max_length=60)),
+                ("object_id", models.BigIntegerField(blank=True, null=True)),
+                ("object_label", models.CharField(blank=True, max_length=200)),
+                (
+                    "details",
+                    models.JSONField(
+                        blank=True,
+                        decoder=tools_app.engine.untrusted.UntrustedJSONDecoder,
+                        default=dict,
+                        encoder=tools_app.engine.untrusted.UntrustedJSONEncoder,
+                    ),
+                ),
+                (
+                    "actor_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_events",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="audit_events",
+                        to="fcstudio.team",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-pk'],
-                'indexes': [models.Index(fields=['team', '-at'], name='audit_team_at')],
+                "ordering": ["-at", "-pk"],
+                "indexes": [models.Index(fields=["team", "-at"], name="audit_team_at")],
             },
         ),
     ]
