@@ -8,8 +8,10 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from fcstudio.redaction import redact_messages
 from tools_app import schema
 from tools_app.models import ToolVersion
+from tools_app.wire import wire_tools
 
 from . import recording
 from .models import Conversation, Message, RunStatus
@@ -96,14 +98,17 @@ def tools_for(versions: Iterable[ToolVersion]) -> list[dict[str, Any]]:
 
 
 def export_openai(conversation: Conversation) -> dict[str, Any]:
-    """The Chat Completions inputs that reproduce this conversation."""
-    tools = tools_for(conversation.tool_versions.all())
+    """The Chat Completions inputs that reproduce this conversation, its sensitive argument
+    values redacted (fcstudio.redaction) and its tools without the studio's `x-` keywords."""
+    versions = list(conversation.tool_versions.all())
+    tools = tools_for(versions)
+    schemas = {v.snapshot["name"]: v.snapshot.get("parameters") for v in versions}
     body: dict[str, Any] = {
         "model": conversation.model,
-        "messages": [m.payload for m in conversation.messages.all()],
+        "messages": redact_messages([m.payload for m in conversation.messages.all()], schemas),
     }
     if tools:
-        body["tools"] = tools
+        body["tools"] = wire_tools(tools)
         body["tool_choice"] = conversation.tool_choice_value()
         body["parallel_tool_calls"] = conversation.parallel_tool_calls
     if conversation.temperature is not None:

@@ -17,10 +17,10 @@ from fcstudio.secrets import SecretError
 from fcstudio.teams import team_view
 from tools_app.views import json_download
 
-from . import compose, dispatch, provider, quotas, tool_picker
+from . import compose, dispatch, provider, quotas, recording, tool_picker
 from .forms import ConversationForm, MessageForm, ProviderForm
-from .models import Conversation, Provider, ToolExecution
-from .providers import provider_config, set_api_key, set_extra_headers
+from .models import Conversation, Provider
+from .providers import provider_config, save_provider
 from .view_models import conversation_summary, filter_choices, message_context, rounds_for
 
 SMALL_FORM_BYTES = 64 * KB
@@ -49,9 +49,12 @@ def provider_list(request: HttpRequest) -> HttpResponse:
         else:
             new = form.save(commit=False)
             new.team = team
-            set_api_key(new, form.cleaned_data["api_key"])
-            set_extra_headers(new, form.cleaned_data["extra_headers"] or {})
-            new.save()
+            save_provider(
+                new,
+                api_key=form.cleaned_data["api_key"],
+                extra_headers=form.cleaned_data["extra_headers"] or {},
+                actor=request.user,
+            )
             messages.success(request, f"Provider “{new.name}” added.")
             return redirect("providers", team=team.slug)
     context = {"form": form, "providers": team.providers.all()}
@@ -67,11 +70,12 @@ def provider_edit(request: HttpRequest, provider_id: int) -> HttpResponse:
     form = ProviderForm(request.POST or None, instance=current, team=team)
     if request.method == "POST" and form.is_valid():
         updated = form.save(commit=False)
-        if form.cleaned_data["api_key"]:
-            set_api_key(updated, form.cleaned_data["api_key"])
-        if form.cleaned_data["extra_headers"] is not None:
-            set_extra_headers(updated, form.cleaned_data["extra_headers"])
-        updated.save()
+        save_provider(
+            updated,
+            api_key=form.cleaned_data["api_key"],
+            extra_headers=form.cleaned_data["extra_headers"],
+            actor=request.user,
+        )
         messages.success(request, f"Provider “{updated.name}” saved.")
         return redirect("providers", team=team.slug)
     return render(request, "conversations/provider_edit.html", {"form": form, "provider": current})
@@ -173,7 +177,7 @@ def conversation_run(request: HttpRequest, conversation: int) -> HttpResponse:
 def _start_run(request: HttpRequest, conversation: Conversation) -> bool:
     """Start the run; False, with the reason among the page's messages, when a quota refuses it."""
     try:
-        dispatch.start_run(conversation)
+        dispatch.start_run(conversation, actor=request.user)
     except quotas.QuotaExceeded as exc:
         messages.error(request, str(exc))
         return False
@@ -185,7 +189,7 @@ def _start_run(request: HttpRequest, conversation: Conversation) -> bool:
 @require_POST
 def conversation_stop(request: HttpRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
-    dispatch.request_stop(current)
+    dispatch.request_stop(current, actor=request.user)
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponse(status=204)
     messages.info(request, "Stop requested.")
@@ -201,9 +205,7 @@ def call_decide(request: HttpRequest, conversation: int, execution: int) -> Http
     decision = request.POST.get("decision")
     if decision not in ("approved", "denied"):
         return HttpResponse("Decide approved or denied.", status=400)
-    updated = ToolExecution.objects.filter(
-        pk=execution, batch__conversation=current, approval="pending"
-    ).update(approval=decision)
+    updated = recording.decide_call(current, execution, decision, actor=request.user)
     if request.htmx:  # type: ignore[attr-defined]
         return HttpResponse(status=204 if updated else 409)
     if not updated:

@@ -27,6 +27,8 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from fcstudio import audit
+
 from . import quotas
 from .leases import (
     TAKEOVER_AFTER,
@@ -62,7 +64,7 @@ def _spawn(conversation_id: int) -> None:
     task.add_done_callback(lambda _: _inline_tasks.pop(conversation_id, None))
 
 
-def start_run(conversation: Conversation) -> bool:
+def start_run(conversation: Conversation, *, actor: Any = None) -> bool:
     """Queue the conversation's run; it continues from its last message.
 
     False (and nothing sent) when the run is already queued or driven by a live worker: a
@@ -89,6 +91,7 @@ def start_run(conversation: Conversation) -> bool:
             quotas.record_run(conversation.team_id, conversation.pk)
     if not queued:
         return False
+    audit.record(conversation.team_id, audit.Kind.RUN_START, actor, conversation)
     mode = settings.FCSTUDIO_DISPATCH
     if mode == "channels":
         async_to_sync(get_channel_layer().send)(
@@ -108,9 +111,10 @@ def start_run(conversation: Conversation) -> bool:
     return True
 
 
-def request_stop(conversation: Conversation) -> None:
+def request_stop(conversation: Conversation, *, actor: Any = None) -> None:
     """Stop the run: at once when no worker drives it (queued, or its worker went silent), else
     by the flag its worker polls; an inline run in this process is cancelled at once."""
+    audit.record(conversation.team_id, audit.Kind.RUN_STOP, actor, conversation)
     if stop_silent_run(conversation.pk):
         return
     Conversation.objects.filter(pk=conversation.pk).update(stop_requested=True)

@@ -4,8 +4,9 @@ outbound policy the settings allow applied to every one."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from fcstudio import outbound, secrets
+from fcstudio import audit, outbound, secrets
 
 from .models import Provider
 from .provider import ProviderConfig
@@ -14,6 +15,32 @@ from .provider import ProviderConfig
 def set_api_key(provider: Provider, api_key: str) -> None:
     provider.api_key_encrypted = secrets.encrypt(api_key) if api_key else ""
     provider.api_key_hint = secrets.mask(api_key) if api_key else ""
+
+
+def save_provider(
+    provider: Provider,
+    *,
+    api_key: str = "",
+    extra_headers: dict[str, str] | None = None,
+    actor: Any = None,
+) -> None:
+    """Save a new or edited provider; an empty `api_key` or None headers keep the stored ones.
+
+    The audit trail says what changed, and that a key was rotated, never the key.
+    """
+    created = provider.pk is None
+    if api_key:
+        set_api_key(provider, api_key)
+    if extra_headers is not None:
+        set_extra_headers(provider, extra_headers)
+    provider.save()
+    details: dict[str, Any] = {"base_url": provider.base_url, "model": provider.default_model}
+    if extra_headers is not None:
+        details["header_names"] = sorted(extra_headers)
+    kind = audit.Kind.PROVIDER_CREATE if created else audit.Kind.PROVIDER_EDIT
+    audit.record(provider.team_id, kind, actor, provider, details)
+    if api_key and not created:
+        audit.record(provider.team_id, audit.Kind.PROVIDER_KEY_ROTATE, actor, provider)
 
 
 def set_extra_headers(provider: Provider, headers: dict[str, str]) -> None:

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from fcstudio import audit
 from fcstudio.models import Team
 from tools_app.engine import BatchResult, CallResult, Event, EventKind, ToolCall, ToolSpec
 from tools_app.models import ToolVersion
@@ -423,6 +424,22 @@ def close_batches(batches: QuerySet[Batch], reason: str) -> list[int]:
     return closed
 
 
+def decide_call(
+    conversation: Conversation, execution_id: int, decision: str, *, actor: Any
+) -> bool:
+    """A person's approval or denial of a call that waits for one; False when it no longer
+    waits (decided already, or gone)."""
+    updated = ToolExecution.objects.filter(
+        pk=execution_id, batch__conversation=conversation, approval="pending"
+    ).update(approval=decision)
+    if updated:
+        execution = ToolExecution.objects.get(pk=execution_id)
+        kind = audit.Kind.CALL_APPROVE if decision == "approved" else audit.Kind.CALL_DENY
+        details = {"conversation": conversation.pk, "tool": execution.tool_name}
+        audit.record(conversation.team_id, kind, actor, execution, details)
+    return bool(updated)
+
+
 def finished_results(conversation_id: int, round_number: int, call_ids: Iterable[str]) -> dict:
     """Tool message contents of calls of this round that finished in an earlier batch (one a
     dead worker or a stop cut short), by tool_call_id; the latest wins. Calls closed as
@@ -582,11 +599,13 @@ class ExecutionRecorder:
                 sum_call_ms=outcome.sum_call_s * 1000,
                 speedup=outcome.speedup,
             )
+            audit.record_executions(self.batch)
         self.batch.refresh_from_db()
 
     def fail(self, reason: str) -> None:
         with transaction.atomic():
             close_batches(Batch.objects.filter(pk=self.batch.pk), reason)
+            audit.record_executions(self.batch)
         self.batch.refresh_from_db()
 
 
@@ -638,6 +657,7 @@ __all__ = [
     "RecordedExchange",
     "append_message",
     "close_batches",
+    "decide_call",
     "execution_fields",
     "finished_results",
     "interrupt_model_calls",

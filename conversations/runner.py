@@ -23,6 +23,7 @@ from fcstudio.secrets import SecretError
 from tools_app.engine import CallResult, Event, ToolCall, ToolSpec, execute_batch
 from tools_app.models import ToolVersion
 from tools_app.runtime import tool_limiter
+from tools_app.wire import wire_tools
 
 from . import leases, live, provider, quotas, recording
 from .compose import tools_for
@@ -103,7 +104,7 @@ def build_request(setup: Setup, messages: list[dict[str, Any]]) -> dict[str, Any
     conversation = setup.conversation
     request: dict[str, Any] = {"messages": [wire_message(m) for m in messages]}
     if setup.tools:
-        request["tools"] = setup.tools
+        request["tools"] = wire_tools(setup.tools)
         request["tool_choice"] = tool_choice_for(conversation, messages)
         request["parallel_tool_calls"] = conversation.parallel_tool_calls
     if conversation.temperature is not None:

@@ -6,4 +6,4 @@ class FcstudioConfig(AppConfig):
     verbose_name = "Studio and teams"
 
     def ready(self) -> None:
-        from . import access  # noqa: F401  (connects the membership signals)
+        from . import access, audit  # noqa: F401  (connect the membership and log-in signals)

@@ -37,3 +37,23 @@ class RoleForm(forms.Form):
             if admins <= 1:
                 raise forms.ValidationError("A team keeps at least one admin.")
         return role
+
+
+class AuditFilterForm(forms.Form):
+    """The audit page's filters; every one optional."""
+
+    actor = forms.CharField(max_length=150, required=False)
+    kind = forms.ChoiceField(required=False)
+    object = forms.CharField(max_length=200, required=False, label="Object")
+    since = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    until = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from .audit import Kind
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", "Any kind"), *Kind.choices]

@@ -1,7 +1,11 @@
 """Teams and their members' roles: who may see and change a team's catalogs and conversations."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+
+from tools_app.engine.untrusted import UntrustedJSONDecoder, UntrustedJSONEncoder
 
 
 class Role(models.TextChoices):
@@ -47,3 +51,66 @@ class Membership(models.Model):
 
     def allows(self, role: str) -> bool:
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """Audit rows are appended, never changed: bulk updates and deletes are refused too.
+
+    A team's deletion still removes its rows (a cascade deletes below the QuerySet API), and
+    a deleted user's rows keep their `actor_label` while `actor_user` becomes null.
+    """
+
+    def update(self, **kwargs: object) -> int:
+        raise AuditEventImmutable("Audit events are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditEventImmutable("Audit events are append-only.")
+
+
+class AuditEventImmutable(Exception):
+    """Someone tried to change or delete an audit event."""
+
+
+class AuditEvent(models.Model):
+    """One thing that happened in a team, by whom, to what (see fcstudio.audit).
+
+    The actor is a signed-in person (`actor_user`, with their username kept in `actor_label`)
+    or something else named only by `actor_label`: an API token ("token:<name>"), a model run
+    ("run"), the system. The object is named by its model label, primary key and a label, so a
+    row stays readable after the object is gone.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_events")
+    at = models.DateTimeField(db_index=True)
+    kind = models.CharField(max_length=40, db_index=True)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    details = models.JSONField(
+        default=dict, blank=True, encoder=UntrustedJSONEncoder, decoder=UntrustedJSONDecoder
+    )
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["team", "-at"], name="audit_team_at")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.actor_label or 'system'} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditEventImmutable("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditEventImmutable("Audit events are append-only.")

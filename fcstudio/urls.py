@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from . import views
+from . import audit_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +18,7 @@ urlpatterns = [
     path("demo-model/v1/", include("conversations.demo_model_urls")),
     path("t/<slug:team>/", views.team_detail, name="team"),
     path("t/<slug:team>/members/<int:member>/", views.member_role, name="member_role"),
+    path("t/<slug:team>/audit/", audit_views.audit_log, name="audit"),
     path("t/<slug:team>/", include("tools_app.urls")),
     path("t/<slug:team>/", include("conversations.urls")),
 ]

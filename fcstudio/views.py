@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tools_app.models import Catalog
 
+from . import members
 from .forms import MemberForm, RoleForm
 from .limits import KB, body_limit
 from .models import Membership, Role
@@ -36,8 +37,8 @@ def team_detail(request: HttpRequest) -> HttpResponse:
     form = MemberForm(request.POST or None, team=team)
     if request.method == "POST" and form.is_valid():
         user = form.cleaned_data["username"]
-        membership, created = Membership.objects.update_or_create(
-            team=team, user=user, defaults={"role": form.cleaned_data["role"]}
+        membership, created = members.add_or_set_member(
+            team, user, form.cleaned_data["role"], actor=request.user
         )
         verb = "added" if created else "now"
         messages.success(request, f"{user.get_username()} {verb} as {membership.role}.")
@@ -64,10 +65,9 @@ def member_role(request: HttpRequest, member: int) -> HttpResponse:
         return redirect("team", team=team.slug)
     role = form.cleaned_data["role"]
     if role == "remove":
-        membership.delete()
+        members.remove_member(membership, actor=request.user)
         messages.success(request, f"Removed {membership.user.get_username()} from {team}.")
     else:
-        membership.role = role
-        membership.save(update_fields=["role"])
+        members.set_role(membership, role, actor=request.user)
         messages.success(request, f"{membership.user.get_username()} is now {role}.")
     return redirect("team", team=team.slug)

@@ -15,12 +15,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from fcstudio import secrets
+from fcstudio import audit, secrets
 
 from . import importers, runtime, schema
 from .engine.guards import GuardConfigError, parse_guards
 from .models import SNAPSHOT_DEFAULTS, Catalog, ImplementationKind, Tool, ToolVersion
 from .tool_settings import ToolSettings, import_problem
+from .wire import wire_tools
 
 BUNDLE_FORMAT = "fcstudio.bundle"
 BUNDLE_VERSION = 1
@@ -65,6 +66,15 @@ class ImportReport:
 
 def save_tool(tool: Tool, *, author: Any = None, message: str = "") -> ToolVersion | None:
     """Save the working copy and freeze it as the next version; None when nothing changed."""
+    version = _save_version(tool, author=author, message=message)
+    if version is not None:
+        kind = audit.Kind.TOOL_CREATE if version.number == 1 else audit.Kind.TOOL_EDIT
+        audit.record(tool.catalog.team_id, kind, author, tool, {"version": version.number})
+    return version
+
+
+def _save_version(tool: Tool, *, author: Any, message: str) -> ToolVersion | None:
+    # Imports save many tools at once: they are one `catalog.import` event, not one per tool.
     with transaction.atomic():
         latest = tool.versions.first() if tool.pk else None
         if latest is not None and {**SNAPSHOT_DEFAULTS, **latest.snapshot} == _normalised_snapshot(
@@ -110,7 +120,26 @@ def tools_entry(tool: Tool) -> dict[str, Any]:
 
 
 def export_openai(catalog: Catalog) -> list[dict[str, Any]]:
-    return [tools_entry(tool) for tool in catalog.tools.order_by("name")]
+    return wire_tools([tools_entry(tool) for tool in catalog.tools.order_by("name")])
+
+
+def save_catalog(catalog: Catalog, *, actor: Any = None) -> None:
+    """Save a new or edited catalog (its fields already set, e.g. by CatalogForm)."""
+    created = catalog.pk is None
+    catalog.save()
+    kind = audit.Kind.CATALOG_CREATE if created else audit.Kind.CATALOG_EDIT
+    audit.record(catalog.team_id, kind, actor, catalog, {"slug": catalog.slug})
+
+
+def delete_catalog(catalog: Catalog, *, actor: Any = None) -> None:
+    audit.record(catalog.team_id, audit.Kind.CATALOG_DELETE, actor, catalog, {"slug": catalog.slug})
+    catalog.delete()
+
+
+def delete_tool(tool: Tool, *, actor: Any = None) -> None:
+    details = {"catalog": tool.catalog.slug, "version": tool.version}
+    audit.record(tool.catalog.team_id, audit.Kind.TOOL_DELETE, actor, tool, details)
+    tool.delete()
 
 
 def export_bundle(catalog: Catalog) -> dict[str, Any]:
@@ -156,8 +185,16 @@ def import_text(catalog: Catalog, text: str, *, author: Any = None) -> ImportRep
         whole = json.loads(text)
     except (ValueError, RecursionError):
         whole = None
-    if is_bundle(whole):
-        return _import_bundle(catalog, whole, author=author)
+    report = (
+        _import_bundle(catalog, whole, author=author)
+        if is_bundle(whole)
+        else _import_formats(catalog, text, author=author)
+    )
+    audit.record(catalog.team_id, audit.Kind.CATALOG_IMPORT, author, catalog, report.counts())
+    return report
+
+
+def _import_formats(catalog: Catalog, text: str, *, author: Any) -> ImportReport:
     result = importers.parse_import(text)
     rows: list[ImportedRow] = []
     with transaction.atomic():
@@ -176,7 +213,7 @@ def import_text(catalog: Catalog, text: str, *, author: Any = None) -> ImportRep
             tool.description = imported.description
             tool.parameters = imported.parameters
             tool.strict = imported.strict
-            version = save_tool(tool, author=author, message=f"Imported ({result.format})")
+            version = _save_version(tool, author=author, message=f"Imported ({result.format})")
             outcome = "created" if created else ("updated" if version else "unchanged")
             rows.append(ImportedRow(tool.name, imported.original_name, outcome, imported.changes))
     return ImportReport(result.format, rows, result.rejected)
@@ -226,7 +263,7 @@ def _import_bundle(catalog: Catalog, bundle: dict[str, Any], *, author: Any) -> 
                 rows.append(ImportedRow(tool.name, tool.original_name, "created", notes))
                 continue
             created = tool.pk is None
-            version = save_tool(tool, author=author, message="Imported (bundle)")
+            version = _save_version(tool, author=author, message="Imported (bundle)")
             outcome = "created" if created else ("updated" if version else "unchanged")
             rows.append(ImportedRow(tool.name, tool.original_name, outcome, notes))
     return ImportReport("bundle", rows, rejected)

@@ -56,7 +56,7 @@ def catalog_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         new = form.save(commit=False)
         new.team = request.team  # type: ignore[attr-defined]
-        new.save()
+        catalog_ops.save_catalog(new, actor=request.user)
         messages.success(request, f"Catalog “{new.name}” created.")
         return redirect("catalog", team=new.team.slug, catalog=new.slug)
     return render(request, "tools_app/catalog_new.html", {"form": form})
@@ -69,7 +69,8 @@ def catalog_edit(request: HttpRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
     form = CatalogForm(request.POST or None, instance=current, team=request.team)  # type: ignore[attr-defined]
     if request.method == "POST" and form.is_valid():
-        saved = form.save()
+        saved = form.save(commit=False)
+        catalog_ops.save_catalog(saved, actor=request.user)
         messages.success(request, f"Catalog “{saved.name}” saved.")
         return redirect("catalog", team=saved.team.slug, catalog=saved.slug)
     context = {"form": form, "catalog": current, "tool_count": current.tools.count()}
@@ -81,7 +82,7 @@ def catalog_edit(request: HttpRequest, catalog: str) -> HttpResponse:
 @require_POST
 def catalog_delete(request: HttpRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
-    current.delete()
+    catalog_ops.delete_catalog(current, actor=request.user)
     messages.success(request, f"Deleted the catalog “{current.name}” and its tools.")
     return redirect("team", team=request.team.slug)  # type: ignore[attr-defined]
 
@@ -225,7 +226,7 @@ def tool_guard_lab(request: HttpRequest, catalog: str, tool: str) -> HttpRespons
 @require_POST
 def tool_delete(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
     current = _tool(request, catalog, tool)
-    current.delete()
+    catalog_ops.delete_tool(current, actor=request.user)
     messages.success(request, f"Deleted {current.name} and its history.")
     return redirect("catalog", team=request.team.slug, catalog=catalog)  # type: ignore[attr-defined]
 

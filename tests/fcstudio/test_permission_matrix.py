@@ -22,6 +22,7 @@ V, E, A = Role.VIEWER, Role.EDITOR, Role.ADMIN
 EXPECTED_ROLES = {
     "team": (V, A),
     "member_role": (A, A),
+    "audit": (A, A),
     "catalog_new": (E, E),
     "catalog": (V, E),
     "catalog_edit": (E, E),

@@ -1,7 +1,7 @@
 """``manage.py add_provider``: register (or update) a team's provider from a script or a deployment.
 
 The API key is read from an environment variable, never from the command line, so that it stays
-out of shell history and process listings; it is stored encrypted (``set_api_key``) and never
+out of shell history and process listings; it is stored encrypted (``save_provider``) and never
 printed. Running the command again with the same name updates the provider: deployments can run
 it on every start.
 """
@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import URLValidator
 
 from conversations.models import Provider
-from conversations.providers import set_api_key
+from conversations.providers import save_provider
 from fcstudio.models import Team
 
 
@@ -48,8 +48,7 @@ def upsert_provider(
         provider.default_model = model
     if timeout_s is not None:
         provider.timeout_s = timeout_s
-    set_api_key(provider, api_key)
-    provider.save()
+    save_provider(provider, api_key=api_key, actor="manage.py add_provider")
     return provider, created
 
 

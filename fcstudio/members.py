@@ -1,0 +1,40 @@
+"""A team's members: adding people, changing their role, removing them (each one audited).
+
+Views and the admin page's forms call these; fcstudio.access tells the person's open sockets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import audit
+from .models import Membership, Team
+
+
+def add_or_set_member(team: Team, user: Any, role: str, *, actor: Any) -> tuple[Membership, bool]:
+    """Add `user` to the team as `role`, or set their role when they are in it; (row, added)."""
+    before = Membership.objects.filter(team=team, user=user).values_list("role", flat=True).first()
+    membership, created = Membership.objects.update_or_create(
+        team=team, user=user, defaults={"role": role}
+    )
+    if created:
+        audit.record(team, audit.Kind.MEMBER_ADD, actor, membership, {"role": role})
+    elif before != role:
+        details = {"from": before, "to": role}
+        audit.record(team, audit.Kind.MEMBER_ROLE, actor, membership, details)
+    return membership, created
+
+
+def set_role(membership: Membership, role: str, *, actor: Any) -> None:
+    before = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    if before != role:
+        details = {"from": before, "to": role}
+        audit.record(membership.team_id, audit.Kind.MEMBER_ROLE, actor, membership, details)
+
+
+def remove_member(membership: Membership, *, actor: Any) -> None:
+    details = {"role": membership.role, "user": membership.user.get_username()}
+    audit.record(membership.team_id, audit.Kind.MEMBER_REMOVE, actor, membership, details)
+    membership.delete()
