@@ -57,6 +57,15 @@ def no_background_reaper():
 
 
 @pytest.fixture(autouse=True)
+def fresh_validator_cache():
+    # Compiled validators are keyed by ToolVersion pk, and a rolled-back test database hands
+    # the same pks out again: each test validates against its own versions' schemas.
+    from tools_app.engine.validation import default_cache
+
+    default_cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fresh_tool_limiter():
     # The process-wide limiter is keyed by team id, and SQLite reuses the ids of rolled-back
     # teams: each test starts with no permits or tokens taken by an earlier one.

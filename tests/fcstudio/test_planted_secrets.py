@@ -32,7 +32,6 @@ from fcstudio import redaction
 from fcstudio.models import AuditEvent
 from fcstudio.routing import websocket_urlpatterns
 from tests.support.openai_server import Reply, ScriptedOpenAI
-from tools_app.engine.validation import default_cache
 from tools_app.models import Tool
 
 # Distinct throughout: a provider's answers are scrubbed of any 8 characters of its key.
@@ -50,16 +49,6 @@ PARAMETERS = {
 }
 ARGUMENTS = json.dumps({"city": "Oslo", "pin_code": ARG_SECRET})
 TOOL = "/t/acme/c/travel/tools/get_weather/"
-
-
-@pytest.fixture(autouse=True)
-def forget_compiled_schemas():
-    """The validator cache is keyed by ToolVersion pk, and a rolled-back test database hands
-    the same pks out again: this module's get_weather v2 (with a required pin_code) must not
-    be what the next module's v2 is validated against."""
-    yield
-    with default_cache._lock:
-        default_cache._entries.clear()
 
 
 class Upstream(BaseHTTPRequestHandler):
