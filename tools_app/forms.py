@@ -319,7 +319,9 @@ class ToolForm(forms.Form):
         self.tool = tool
         self.check: schema.ToolCheck | None = None
         self.stored_headers = stored_headers(tool)
-        self.fields["http_headers"].stored = self.stored_headers  # type: ignore[attr-defined]
+        headers_field = self.fields["http_headers"]
+        assert isinstance(headers_field, HeadersField)  # a copy of the field declared above
+        headers_field.stored = self.stored_headers
         self.header_notes = header_notes(self.stored_headers)
 
     @classmethod
@@ -380,7 +382,8 @@ class ToolForm(forms.Form):
         return self.check
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         check = self.run_check()
         for finding in check.errors:
             target = finding.field if finding.field in self.fields else None
@@ -406,8 +409,8 @@ class ToolForm(forms.Form):
             headers, problems = parse_headers(
                 cleaned.get("http_headers") or "", self.stored_headers
             )
-            for problem in problems:
-                self.add_error("http_headers", problem)
+            for message in problems:
+                self.add_error("http_headers", message)
             if headers:
                 config["headers"] = headers
         elif kind == ImplementationKind.PYTHON:
@@ -499,7 +502,8 @@ class ImportForm(forms.Form):
     file = forms.FileField(required=False, label="…or upload a file")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         upload = cleaned.get("file")
         text = cleaned.get("text") or ""
         limit = settings.FCSTUDIO_MAX_IMPORT_BYTES
