@@ -14,7 +14,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 
-from tools_app.engine import ToolCall, ToolSpec, execute_batch
+from tools_app.engine import STRATEGIES, Strategy, ToolCall, ToolSpec, execute_batch
 from tools_app.models import Tool, ToolVersion
 
 from . import recording
@@ -22,9 +22,17 @@ from .models import Batch, BatchSource
 from .recording import MAX_RESULT_CHARS, ExecutionRecorder
 
 
+def as_strategy(name: str) -> Strategy:
+    """A stored strategy name as the engine's type (the forms store only the engine's names)."""
+    for strategy in STRATEGIES:
+        if strategy == name:
+            return strategy
+    raise ValueError(f"unknown strategy {name!r}")
+
+
 @dataclass(frozen=True)
 class BatchOptions:
-    strategy: str = "asyncio"
+    strategy: Strategy = "asyncio"
     max_concurrency: int | None = None
     fail_fast: bool = False
     # Whoever starts a lab batch or a Try it call is present and asked for it: that is the

@@ -27,7 +27,7 @@ from tools_app.models import ToolVersion
 
 from . import live, provider, recording
 from .compose import tools_for
-from .execution import BatchOptions, prepare_batch
+from .execution import BatchOptions, as_strategy, prepare_batch
 from .models import (
     ACTIVE_STATUSES,
     TAKEOVER_AFTER,
@@ -365,7 +365,7 @@ async def _run_batch(
 ) -> list[CallResult]:
     conversation = setup.conversation
     options = BatchOptions(
-        strategy=conversation.strategy, max_concurrency=conversation.max_concurrency
+        strategy=as_strategy(conversation.strategy), max_concurrency=conversation.max_concurrency
     )
     batch, specs = await sync_to_async(prepare_batch)(
         team=conversation.team,
@@ -379,6 +379,7 @@ async def _run_batch(
     recorder = recording.ExecutionRecorder(batch, calls, specs)
     bars = {call.id: LiveRow(tool_name=call.name, tool_call_id=call.id) for call in calls}
     order = [call.id for call in calls]
+    latest_ms = 0.0
 
     async def on_event(event: Event) -> None:
         recorder.on_event(event)
@@ -409,7 +410,6 @@ async def _run_batch(
         await frames.offer(picture)
 
     frames = live.Frames(conversation_id)
-    latest_ms = 0.0
 
     def picture() -> dict[str, Any]:
         return {
@@ -591,7 +591,7 @@ def claim_wait(conversation_id: int, now: Any = None) -> float | None:
     status, heartbeat_at = found
     if status in CLAIMABLE_STATUSES or (status in DRIVEN_STATUSES and heartbeat_at is None):
         return 0.0
-    if status in DRIVEN_STATUSES:
+    if status in DRIVEN_STATUSES and heartbeat_at is not None:
         due = heartbeat_at + TAKEOVER_AFTER - (now or timezone.now())
         return max(0.0, due.total_seconds())
     return None

@@ -98,7 +98,7 @@ def spec_for(version: ToolVersion) -> ToolSpec:
         requires_approval=bool(snapshot.get("requires_approval", False)),
         concurrency_limit=concurrency if _positive(concurrency, int) else None,
         rate_limit_per_s=float(rate) if _positive(rate, (int, float)) else None,
-        rate_limit_mode=mode if mode in RateLimitMode.values else RateLimitMode.WAIT.value,
+        rate_limit_mode="reject" if mode == RateLimitMode.REJECT else "wait",
         version_key=f"tool-version-{version.pk}",
         guards=guards,
     )

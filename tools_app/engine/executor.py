@@ -67,7 +67,7 @@ from .validation import ValidatorCache, check_arguments, default_cache
 logger = logging.getLogger("fcstudio.engine")
 
 Strategy = Literal["sequential", "threads", "asyncio"]
-STRATEGIES: tuple[str, ...] = ("sequential", "threads", "asyncio")
+STRATEGIES: tuple[Strategy, ...] = ("sequential", "threads", "asyncio")
 DEFAULT_MAX_WORKERS = 256
 MAX_LISTED_TOOLS = 100
 
