@@ -30,7 +30,7 @@ chromium:
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy tools_app/engine tools_app/demo_tools.py
+	$(VENV)/bin/mypy fcstudio tools_app conversations manage.py
 
 # The whole suite on SQLite, then the service-backed part and the hostile-value tests on
 # PostgreSQL and Redis.

@@ -8,7 +8,7 @@ class ToolExecutionInline(admin.TabularInline):
     model = ToolExecution
     extra = 0
     can_delete = False
-    fields = [
+    fields = readonly_fields = (
         "position",
         "tool_name",
         "status",
@@ -16,8 +16,7 @@ class ToolExecutionInline(admin.TabularInline):
         "attempts",
         "started_ms",
         "finished_ms",
-    ]
-    readonly_fields = fields
+    )
 
 
 @admin.register(Batch)
@@ -58,8 +57,7 @@ class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
     can_delete = False
-    fields = ["position", "round", "role", "payload"]
-    readonly_fields = fields
+    fields = readonly_fields = ("position", "round", "role", "payload")
 
 
 @admin.register(Conversation)

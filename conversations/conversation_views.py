@@ -5,7 +5,7 @@ from __future__ import annotations
 from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,7 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefre
 from fcstudio.limits import KB, MB, body_limit
 from fcstudio.models import Role
 from fcstudio.secrets import SecretError
-from fcstudio.teams import team_view
+from fcstudio.teams import TeamRequest, team_view
 from tools_app.views import json_download
 
 from . import compose, dispatch, provider, quotas, recording, tool_picker
@@ -31,15 +31,15 @@ NEW_CONVERSATION_BYTES = 1 * MB
 MESSAGE_BODY_BYTES = 2 * MB
 
 
-def _conversation(request: HttpRequest, pk: int) -> Conversation:
-    return get_object_or_404(Conversation, team=request.team, pk=pk)  # type: ignore[attr-defined]
+def _conversation(request: TeamRequest, pk: int) -> Conversation:
+    return get_object_or_404(Conversation, team=request.team, pk=pk)
 
 
 @team_view(role=Role.VIEWER, write_role=Role.ADMIN)
 @body_limit(SMALL_FORM_BYTES)
 @require_http_methods(["GET", "POST"])
-def provider_list(request: HttpRequest) -> HttpResponse:
-    team = request.team  # type: ignore[attr-defined]
+def provider_list(request: TeamRequest) -> HttpResponse:
+    team = request.team
     form = ProviderForm(request.POST or None, team=team)
     if request.method == "POST" and form.is_valid():
         if not form.cleaned_data["api_key"]:
@@ -64,8 +64,8 @@ def provider_list(request: HttpRequest) -> HttpResponse:
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)
 @body_limit(SMALL_FORM_BYTES)
 @require_http_methods(["GET", "POST"])
-def provider_edit(request: HttpRequest, provider_id: int) -> HttpResponse:
-    team = request.team  # type: ignore[attr-defined]
+def provider_edit(request: TeamRequest, provider_id: int) -> HttpResponse:
+    team = request.team
     current = get_object_or_404(Provider, team=team, pk=provider_id)
     form = ProviderForm(request.POST or None, instance=current, team=team)
     if request.method == "POST" and form.is_valid():
@@ -84,9 +84,9 @@ def provider_edit(request: HttpRequest, provider_id: int) -> HttpResponse:
 @team_view(role=Role.EDITOR)
 @body_limit(SMALL_FORM_BYTES)
 @require_POST
-def provider_test(request: HttpRequest, provider_id: int) -> HttpResponse:
+def provider_test(request: TeamRequest, provider_id: int) -> HttpResponse:
     """List the endpoint's models, or say clearly why that failed."""
-    current = get_object_or_404(Provider, team=request.team, pk=provider_id)  # type: ignore[attr-defined]
+    current = get_object_or_404(Provider, team=request.team, pk=provider_id)
     context: dict = {"provider": current}
     try:
         config = provider_config(current)
@@ -100,11 +100,11 @@ def provider_test(request: HttpRequest, provider_id: int) -> HttpResponse:
 
 @team_view()
 @require_GET
-def conversation_list(request: HttpRequest) -> HttpResponse:
-    conversations = Conversation.objects.filter(team=request.team).select_related("provider")  # type: ignore[attr-defined]
+def conversation_list(request: TeamRequest) -> HttpResponse:
+    conversations = Conversation.objects.filter(team=request.team).select_related("provider")
     page = Paginator(conversations, CONVERSATIONS_PER_PAGE).get_page(request.GET.get("page"))
     template = "conversations/conversation_list.html"
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         template += "#conversation-table"
     return render(request, template, {"conversations": page.object_list, "page": page})
 
@@ -112,8 +112,8 @@ def conversation_list(request: HttpRequest) -> HttpResponse:
 @team_view(role=Role.EDITOR)
 @body_limit(NEW_CONVERSATION_BYTES)
 @require_http_methods(["GET", "POST"])
-def conversation_new(request: HttpRequest) -> HttpResponse:
-    team = request.team  # type: ignore[attr-defined]
+def conversation_new(request: TeamRequest) -> HttpResponse:
+    team = request.team
     form = ConversationForm(request.POST or None, team=team)
     if request.method == "POST" and form.is_valid():
         conversation = compose.create_conversation(team, request.user, form.cleaned_data)
@@ -131,9 +131,9 @@ def conversation_new(request: HttpRequest) -> HttpResponse:
 
 @team_view(role=Role.EDITOR)
 @require_GET
-def tool_search(request: HttpRequest) -> HttpResponse:
+def tool_search(request: TeamRequest) -> HttpResponse:
     """The builder's tool picker: the tools matching a search, grouped by catalog."""
-    search = tool_picker.search_tools(request.team, request.GET.get("q", ""))  # type: ignore[attr-defined]
+    search = tool_picker.search_tools(request.team, request.GET.get("q", ""))
     return render(request, "conversations/conversation_new.html#tool-results", {"search": search})
 
 
@@ -150,12 +150,12 @@ def detail_context(conversation: Conversation, status: str = "", tool: str = "")
 
 @team_view()
 @require_GET
-def conversation_detail(request: HttpRequest, conversation: int) -> HttpResponse:
+def conversation_detail(request: TeamRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
     status = request.GET.get("status", "")[:40]
     tool = request.GET.get("tool", "")[:64]
     context = detail_context(current, status=status, tool=tool)
-    context["can_run"] = request.membership.allows(Role.EDITOR)  # type: ignore[attr-defined]
+    context["can_run"] = request.membership.allows(Role.EDITOR)
     context["message_form"] = MessageForm(initial={"role": "user"})
     return render(request, "conversations/conversation_detail.html", context)
 
@@ -163,18 +163,18 @@ def conversation_detail(request: HttpRequest, conversation: int) -> HttpResponse
 @team_view(role=Role.EDITOR)
 @body_limit(SMALL_FORM_BYTES)
 @require_POST
-def conversation_run(request: HttpRequest, conversation: int) -> HttpResponse:
+def conversation_run(request: TeamRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
     if current.is_live:
         messages.info(request, "This conversation is already running.")
-    elif not _start_run(request, current) and request.htmx:  # type: ignore[attr-defined]
+    elif not _start_run(request, current) and request.htmx:
         return HttpResponseClientRefresh()  # the page shows why nothing started
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return HttpResponse(status=204)  # the page follows the run over its websocket
-    return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+    return redirect("conversation", team=request.team.slug, conversation=current.pk)
 
 
-def _start_run(request: HttpRequest, conversation: Conversation) -> bool:
+def _start_run(request: TeamRequest, conversation: Conversation) -> bool:
     """Start the run; False, with the reason among the page's messages, when a quota refuses it."""
     try:
         dispatch.start_run(conversation, actor=request.user)
@@ -187,36 +187,36 @@ def _start_run(request: HttpRequest, conversation: Conversation) -> bool:
 @team_view(role=Role.EDITOR)
 @body_limit(SMALL_FORM_BYTES)
 @require_POST
-def conversation_stop(request: HttpRequest, conversation: int) -> HttpResponse:
+def conversation_stop(request: TeamRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
     dispatch.request_stop(current, actor=request.user)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return HttpResponse(status=204)
     messages.info(request, "Stop requested.")
-    return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+    return redirect("conversation", team=request.team.slug, conversation=current.pk)
 
 
 @team_view(role=Role.EDITOR)
 @body_limit(SMALL_FORM_BYTES)
 @require_POST
-def call_decide(request: HttpRequest, conversation: int, execution: int) -> HttpResponse:
+def call_decide(request: TeamRequest, conversation: int, execution: int) -> HttpResponse:
     """Approve or deny a call that waits for a person."""
     current = _conversation(request, conversation)
     decision = request.POST.get("decision")
     if decision not in ("approved", "denied"):
         return HttpResponse("Decide approved or denied.", status=400)
     updated = recording.decide_call(current, execution, decision, actor=request.user)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return HttpResponse(status=204 if updated else 409)
     if not updated:
         messages.info(request, "That call is no longer waiting for a decision.")
-    return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+    return redirect("conversation", team=request.team.slug, conversation=current.pk)
 
 
 @team_view(role=Role.EDITOR)
 @body_limit(SMALL_FORM_BYTES)
 @require_POST
-def conversation_fork(request: HttpRequest, conversation: int) -> HttpResponse:
+def conversation_fork(request: TeamRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
     try:
         upto = int(request.POST.get("upto", ""))
@@ -224,14 +224,14 @@ def conversation_fork(request: HttpRequest, conversation: int) -> HttpResponse:
         return HttpResponse("Say up to which message to keep.", status=400)
     copy = compose.fork(current, upto=upto, user=request.user)
     messages.success(request, f"Forked into “{copy.title}”; the original is unchanged.")
-    url = reverse("conversation", kwargs={"team": request.team.slug, "conversation": copy.pk})  # type: ignore[attr-defined]
+    url = reverse("conversation", kwargs={"team": request.team.slug, "conversation": copy.pk})
     # Forms pushed over the websocket carry no CSRF field: htmx posts them with the header.
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)  # type: ignore[attr-defined]
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @team_view()
 @require_GET
-def conversation_export(request: HttpRequest, conversation: int) -> HttpResponse:
+def conversation_export(request: TeamRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
     return json_download(compose.export_openai(current), f"conversation-{current.pk}.json")
 
@@ -239,7 +239,7 @@ def conversation_export(request: HttpRequest, conversation: int) -> HttpResponse
 @team_view(role=Role.EDITOR)
 @body_limit(MESSAGE_BODY_BYTES)
 @require_POST
-def message_add(request: HttpRequest, conversation: int) -> HttpResponse:
+def message_add(request: TeamRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
     form = MessageForm(request.POST)
     if form.is_valid():
@@ -252,14 +252,14 @@ def message_add(request: HttpRequest, conversation: int) -> HttpResponse:
     else:
         for field, errors in form.errors.items():
             for error in errors:
-                messages.error(request, f"{field}: {error}" if field != "__all__" else error)
-    return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+                messages.error(request, f"{field}: {error}" if field != "__all__" else str(error))
+    return redirect("conversation", team=request.team.slug, conversation=current.pk)
 
 
 @team_view(role=Role.EDITOR)
 @body_limit(MESSAGE_BODY_BYTES)
 @require_http_methods(["GET", "POST"])
-def message_edit(request: HttpRequest, conversation: int, position: int) -> HttpResponse:
+def message_edit(request: TeamRequest, conversation: int, position: int) -> HttpResponse:
     current = _conversation(request, conversation)
     message = get_object_or_404(current.messages, position=position)
     if request.method == "POST":
@@ -271,7 +271,7 @@ def message_edit(request: HttpRequest, conversation: int, position: int) -> Http
                 form.add_error(None, str(exc))
             else:
                 messages.success(request, f"Message {position + 1} saved.")
-                return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+                return redirect("conversation", team=request.team.slug, conversation=current.pk)
     else:
         form = MessageForm(initial=MessageForm.initial_for(message.payload))
     context = {"conversation": current, "message": message, "form": form}
@@ -281,11 +281,11 @@ def message_edit(request: HttpRequest, conversation: int, position: int) -> Http
 @team_view(role=Role.EDITOR)
 @body_limit(SMALL_FORM_BYTES)
 @require_POST
-def conversation_delete(request: HttpRequest, conversation: int) -> HttpResponse:
+def conversation_delete(request: TeamRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
     if current.is_live:
         messages.error(request, "Stop the run before deleting the conversation.")
-        return redirect("conversation", team=request.team.slug, conversation=current.pk)  # type: ignore[attr-defined]
+        return redirect("conversation", team=request.team.slug, conversation=current.pk)
     current.delete()
     messages.success(request, f"Deleted “{current.title}” and its records.")
-    return redirect("conversations", team=request.team.slug)  # type: ignore[attr-defined]
+    return redirect("conversations", team=request.team.slug)

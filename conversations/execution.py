@@ -14,13 +14,28 @@ from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
 
-from tools_app.engine import ExecutionOptions, ToolCall, ToolSpec, execute_batch
+from tools_app.engine import (
+    STRATEGIES,
+    ExecutionOptions,
+    Strategy,
+    ToolCall,
+    ToolSpec,
+    execute_batch,
+)
 from tools_app.models import Tool, ToolVersion
 from tools_app.runtime import tool_limiter
 
 from . import recording
 from .models import Batch, BatchSource
 from .recording import MAX_RESULT_CHARS, ExecutionRecorder
+
+
+def as_strategy(name: str) -> Strategy:
+    """A stored strategy name as the engine's type (the forms store only the engine's names)."""
+    for strategy in STRATEGIES:
+        if strategy == name:
+            return strategy
+    raise ValueError(f"unknown strategy {name!r}")
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,8 @@ class BatchForm(forms.Form):
                 raise forms.ValidationError(f'Call {index} needs a "name" string.')
             arguments = entry.get("arguments", {})
             raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
-            call_id = entry.get("id") if isinstance(entry.get("id"), str) else new_call_id()
+            given_id = entry.get("id")
+            call_id = given_id if isinstance(given_id, str) else new_call_id()
             calls.append(ToolCall(id=call_id[:100], name=entry["name"], arguments=raw))
         return calls
 
@@ -159,7 +160,6 @@ class ProviderForm(forms.ModelForm):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.team = team
-        self.fields["timeout_s"].min_value = 1
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -195,6 +195,9 @@ class PickedToolsField(forms.ModelMultipleChoiceField):
         if isinstance(value, list | tuple) and len(value) > MAX_PICKED_TOOLS:
             raise forms.ValidationError(f"A request takes at most {MAX_PICKED_TOOLS} tools.")
         return super().clean(value)
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} ({obj.catalog.name})"
 
 
 class ToolChoiceField(forms.ChoiceField):
@@ -259,15 +262,20 @@ class ConversationForm(forms.Form):
     def __init__(self, *args: Any, team: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        self.fields["provider"].queryset = team.providers.all()
+        # self.fields holds copies of the fields declared above, so their classes are known.
+        provider_field = self.fields["provider"]
+        tools_field = self.fields["tools"]
+        choice_field = self.fields["tool_choice"]
+        assert isinstance(provider_field, forms.ModelChoiceField)
+        assert isinstance(tools_field, forms.ModelMultipleChoiceField)
+        assert isinstance(choice_field, ToolChoiceField)
+        provider_field.queryset = team.providers.all()
         tools = Tool.objects.filter(catalog__team=team, version__gt=0).select_related("catalog")
-        self.fields["tools"].queryset = tools
-        self.fields["tools"].label_from_instance = lambda t: f"{t.name} ({t.catalog.name})"
+        tools_field.queryset = tools
         self.picked_tools = self._picked(tools)
         named = [(f"function:{t.name}", f"only {t.name}") for t in self.picked_tools]
-        choice_field = self.fields["tool_choice"]
-        choice_field.choices = [*TOOL_CHOICE_MODES, *named]  # type: ignore[attr-defined]
-        choice_field.known_tool = lambda name: tools.filter(name=name).exists()  # type: ignore[attr-defined]
+        choice_field.choices = [*TOOL_CHOICE_MODES, *named]
+        choice_field.known_tool = lambda name: tools.filter(name=name).exists()
 
     def _picked(self, tools: Any) -> list[Tool]:
         """The tools ticked in the posted form, rendered back as ticked; never the whole list."""
@@ -278,7 +286,8 @@ class ConversationForm(forms.Form):
         return list(tools.filter(pk__in=ids).order_by("catalog__name", "name"))
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         tools = list(cleaned.get("tools") or [])
         names = [tool.name for tool in tools]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -331,7 +340,8 @@ class MessageForm(forms.Form):
         }
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         role = cleaned.get("role")
         content = cleaned.get("content") or ""
         if role in ("user", "system"):
@@ -372,7 +382,8 @@ class MessageForm(forms.Form):
             arguments = function.get("arguments", {})
             if not isinstance(arguments, str):
                 arguments = json.dumps(arguments)
-            call_id = entry.get("id") if isinstance(entry.get("id"), str) else new_call_id()
+            given_id = entry.get("id")
+            call_id = given_id if isinstance(given_id, str) else new_call_id()
             calls.append(
                 {
                     "id": call_id,

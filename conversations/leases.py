@@ -59,7 +59,7 @@ def claim_wait(conversation_id: int, now: Any = None) -> float | None:
     status, heartbeat_at = found
     if status in CLAIMABLE_STATUSES or (status in DRIVEN_STATUSES and heartbeat_at is None):
         return 0.0
-    if status in DRIVEN_STATUSES:
+    if status in DRIVEN_STATUSES and heartbeat_at is not None:
         due = heartbeat_at + TAKEOVER_AFTER - (now or timezone.now())
         return max(0.0, due.total_seconds())
     return None

@@ -27,7 +27,7 @@ from tools_app.wire import wire_tools
 
 from . import leases, live, provider, quotas, recording
 from .compose import tools_for
-from .execution import BatchOptions, prepare_batch
+from .execution import BatchOptions, as_strategy, prepare_batch
 from .leases import RunLost, StopRequested
 from .models import BatchSource, Conversation, Message, ModelCall, RunStatus, ToolExecution
 from .providers import provider_config
@@ -294,7 +294,7 @@ async def _run_batch(
 ) -> list[CallResult]:
     conversation = setup.conversation
     options = BatchOptions(
-        strategy=conversation.strategy, max_concurrency=conversation.max_concurrency
+        strategy=as_strategy(conversation.strategy), max_concurrency=conversation.max_concurrency
     )
     batch, specs = await sync_to_async(prepare_batch)(
         team=conversation.team,

@@ -8,13 +8,13 @@ from dataclasses import replace
 from typing import Any
 
 from django.db.models import Count, Min
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from fcstudio.limits import MB, body_limit
 from fcstudio.models import Role
-from fcstudio.teams import team_view
+from fcstudio.teams import TeamRequest, team_view
 from tools_app import schema_form
 from tools_app.engine import STRATEGIES, ToolCall
 from tools_app.forms import TryForm
@@ -44,7 +44,7 @@ def _example_calls(tool: Tool, count: int) -> str:
 @team_view(role=Role.VIEWER, write_role=Role.EDITOR)
 @body_limit(LAB_BODY_BYTES)
 @require_http_methods(["GET", "POST"])
-def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
+def batch_lab(request: TeamRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
     if request.method == "POST":
         form = BatchForm(request.POST, tool_names=[])
@@ -56,22 +56,22 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
                 group = Batch.new_compare_group()
                 for strategy in STRATEGIES:
                     run_batch(
-                        team=request.team,  # type: ignore[attr-defined]
+                        team=request.team,
                         tools=tools,
                         calls=calls,
                         options=replace(form.options(), strategy=strategy),
                         user=request.user,
                         compare_group=group,
                     )
-                return redirect("batch_compare", team=request.team.slug, group=group)  # type: ignore[attr-defined]
+                return redirect("batch_compare", team=request.team.slug, group=group)
             batch = run_batch(
-                team=request.team,  # type: ignore[attr-defined]
+                team=request.team,
                 tools=tools,
                 calls=calls,
                 options=form.options(),
                 user=request.user,
             )
-            return redirect("batch", team=request.team.slug, batch=batch.pk)  # type: ignore[attr-defined]
+            return redirect("batch", team=request.team.slug, batch=batch.pk)
     else:
         first = current.tools.first()
         initial = {"calls": _example_calls(first, 8) if first else "[]"}
@@ -79,7 +79,7 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
     shown_tools = list(current.tools.values_list("name", flat=True)[:FILL_CHOICES])
     recent = (
         Batch.objects.filter(
-            team=request.team,  # type: ignore[attr-defined]
+            team=request.team,
             source__in=[BatchSource.LAB, BatchSource.TRY],
             executions__tool__catalog=current,
         )
@@ -93,7 +93,7 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
         "tools": shown_tools,
         "more_tools": len(shown_tools) == FILL_CHOICES,
         "recent": recent,
-        "can_run": request.membership.allows(Role.EDITOR),  # type: ignore[attr-defined]
+        "can_run": request.membership.allows(Role.EDITOR),
     }
     return render(request, "conversations/batch_lab.html", context)
 
@@ -101,7 +101,7 @@ def batch_lab(request: HttpRequest, catalog: str) -> HttpResponse:
 @team_view(role=Role.EDITOR)
 @body_limit(LAB_BODY_BYTES)
 @require_POST
-def batch_fill(request: HttpRequest, catalog: str) -> HttpResponse:
+def batch_fill(request: TeamRequest, catalog: str) -> HttpResponse:
     """Swap the calls box for N example calls of the chosen tool."""
     current = team_catalog(request, catalog)
     form = FillForm(request.POST)
@@ -114,7 +114,7 @@ def batch_fill(request: HttpRequest, catalog: str) -> HttpResponse:
         else:
             calls = _example_calls(tool, form.cleaned_data["count"])
     else:
-        error = " ".join(message for messages in form.errors.values() for message in messages)
+        error = " ".join(str(message) for messages in form.errors.values() for message in messages)
     lab = BatchForm(initial={"calls": calls}, tool_names=[])
     return render(
         request, "conversations/batch_lab.html#calls-field", {"form": lab, "fill_error": error}
@@ -136,17 +136,15 @@ def _batch_context(batch: Batch, span_ms: float | None = None) -> dict[str, Any]
 
 @team_view()
 @require_GET
-def batch_detail(request: HttpRequest, batch: int) -> HttpResponse:
-    record = get_object_or_404(Batch, team=request.team, pk=batch)  # type: ignore[attr-defined]
+def batch_detail(request: TeamRequest, batch: int) -> HttpResponse:
+    record = get_object_or_404(Batch, team=request.team, pk=batch)
     return render(request, "conversations/batch_detail.html", _batch_context(record))
 
 
 @team_view()
 @require_GET
-def batch_compare(request: HttpRequest, group: str) -> HttpResponse:
-    batches = list(
-        Batch.objects.filter(team=request.team, compare_group=group).order_by("pk")  # type: ignore[attr-defined]
-    )
+def batch_compare(request: TeamRequest, group: str) -> HttpResponse:
+    batches = list(Batch.objects.filter(team=request.team, compare_group=group).order_by("pk"))
     if not batches:
         raise Http404("No such comparison.")
     span = max((b.wall_ms or 0) for b in batches) or None
@@ -158,13 +156,13 @@ def batch_compare(request: HttpRequest, group: str) -> HttpResponse:
 @team_view(role=Role.EDITOR)
 @body_limit(TRY_BODY_BYTES)
 @require_POST
-def tool_try(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
+def tool_try(request: TeamRequest, catalog: str, tool: str) -> HttpResponse:
     """Run one call of the tool's latest version and show what the model would get back."""
     current = get_object_or_404(
         Tool,
         catalog__team=request.team,
         catalog__slug=catalog,
-        name=tool,  # type: ignore[attr-defined]
+        name=tool,
     )
     form = TryForm(request.POST)
     generated = schema_form.form_for_schema(current.parameters, data=request.POST)
@@ -175,7 +173,7 @@ def tool_try(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
             return render(request, "tools_app/tool_edit.html#try-result", context)
         raw = json.dumps(schema_form.arguments_from_form(generated, current.parameters))
     batch = run_batch(
-        team=request.team,  # type: ignore[attr-defined]
+        team=request.team,
         tools=[current],
         calls=[ToolCall(id=new_call_id(), name=current.name, arguments=raw)],
         options=BatchOptions(approve_all=True),

@@ -84,7 +84,7 @@ def record(
     """Append one event to the team's trail (its details redacted)."""
     if team is None:
         return None
-    team_field = {"team_id": team} if isinstance(team, int) else {"team": team}
+    team_field: dict[str, Any] = {"team_id": team} if isinstance(team, int) else {"team": team}
     return AuditEvent.objects.create(
         **team_field,
         at=timezone.now(),

@@ -56,4 +56,6 @@ class AuditFilterForm(forms.Form):
         from .audit import Kind
 
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [("", "Any kind"), *Kind.choices]
+        kind = self.fields["kind"]
+        assert isinstance(kind, forms.ChoiceField)
+        kind.choices = [("", "Any kind"), *Kind.choices]

@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.middleware import HtmxDetails
 
 KB = 1024
 MB = 1024 * 1024
@@ -50,8 +51,10 @@ def refuse(request: HttpRequest, message: str) -> HttpResponse:
     so the next swap still finds it); a form posted from a page goes back to that page, which
     shows the message; anything else gets a plain 413.
     """
-    if getattr(request, "htmx", False):
-        target = request.htmx.target or ""  # type: ignore[attr-defined]
+    # HtmxMiddleware sets `request.htmx`; a request that did not pass through it has none.
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
+    if htmx:
+        target = htmx.target or ""
         response = HttpResponse(
             format_html(
                 '<div id="{}" class="panel too-large" role="alert"><p class="error">{}</p></div>',

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from axes.backends import AxesStandaloneBackend  # type: ignore[import-untyped]
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 
 class LoginThrottle(AxesStandaloneBackend):
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,

@@ -111,7 +111,7 @@ def _redacted_call(call: Any, schemas: dict[str, Any]) -> Any:
     function = call.get("function") if isinstance(call, dict) else None
     if not isinstance(function, dict) or not isinstance(function.get("arguments"), str):
         return call
-    arguments = redact_arguments(function["arguments"], schemas.get(function.get("name")))
+    arguments = redact_arguments(function["arguments"], schemas.get(str(function.get("name"))))
     return {**call, "function": {**function, "arguments": arguments}}
 
 

@@ -8,15 +8,34 @@ The permission-matrix test reads `required_role`/`required_write_role` off every
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django_htmx.middleware import HtmxDetails
 
-from .models import Membership, Role
+from .models import Membership, Role, Team
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+class AuthenticatedRequest(HttpRequest):
+    """The request a `login_required` view gets (for type checking only)."""
+
+    user: User
+
+
+class TeamRequest(AuthenticatedRequest):
+    """The request a `team_view` hands its view: signed in, a member, and seen by htmx's middleware.
+
+    Only for type checking (the django-htmx pattern): annotate a team view's `request` with it.
+    """
+
+    team: Team
+    membership: Membership
+    htmx: HtmxDetails
 
 
 def membership_for(user: Any, team_slug: str) -> Membership:
@@ -42,9 +61,11 @@ def team_view(
             needed = role if request.method in SAFE_METHODS else write_role
             if not membership.allows(needed):
                 raise PermissionDenied(f"This needs the {needed} role in {membership.team}.")
-            request.team = membership.team  # type: ignore[attr-defined]
-            request.membership = membership  # type: ignore[attr-defined]
-            return view(request, *args, **kwargs)
+            # From here on the request carries what `TeamRequest` promises.
+            team_request = cast(TeamRequest, request)
+            team_request.team = membership.team
+            team_request.membership = membership
+            return view(team_request, *args, **kwargs)
 
         wrapped.required_role = role  # type: ignore[attr-defined]
         wrapped.required_write_role = write_role  # type: ignore[attr-defined]

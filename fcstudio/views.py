@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -13,12 +13,12 @@ from . import members
 from .forms import MemberForm, RoleForm
 from .limits import KB, body_limit
 from .models import Membership, Role
-from .teams import team_view
+from .teams import AuthenticatedRequest, TeamRequest, team_view
 
 
 @require_GET
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("team")
@@ -32,8 +32,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @team_view(role=Role.VIEWER, write_role=Role.ADMIN)
 @body_limit(64 * KB)
 @require_http_methods(["GET", "POST"])
-def team_detail(request: HttpRequest) -> HttpResponse:
-    team = request.team  # type: ignore[attr-defined]
+def team_detail(request: TeamRequest) -> HttpResponse:
+    team = request.team
     form = MemberForm(request.POST or None, team=team)
     if request.method == "POST" and form.is_valid():
         user = form.cleaned_data["username"]
@@ -55,13 +55,13 @@ def team_detail(request: HttpRequest) -> HttpResponse:
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)
 @body_limit(64 * KB)
 @require_POST
-def member_role(request: HttpRequest, member: int) -> HttpResponse:
-    team = request.team  # type: ignore[attr-defined]
+def member_role(request: TeamRequest, member: int) -> HttpResponse:
+    team = request.team
     membership = get_object_or_404(Membership, team=team, pk=member)
     form = RoleForm(request.POST, membership=membership)
     if not form.is_valid():
         for error in form.errors.get("role", []):
-            messages.error(request, error)
+            messages.error(request, str(error))
         return redirect("team", team=team.slug)
     role = form.cleaned_data["role"]
     if role == "remove":

@@ -22,8 +22,7 @@ class ToolVersionInline(admin.TabularInline):
     model = ToolVersion
     extra = 0
     can_delete = False
-    fields = ["number", "message", "author", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("number", "message", "author", "created_at")
 
 
 @admin.register(Tool)
@@ -45,8 +44,7 @@ class ToolAdmin(admin.ModelAdmin):
 @admin.register(ToolVersion)
 class ToolVersionAdmin(admin.ModelAdmin):
     list_display = ["tool", "number", "author", "created_at", "message"]
-    fields = ["tool", "number", "frozen", "author", "created_at", "message"]
-    readonly_fields = fields
+    fields = readonly_fields = ("tool", "number", "frozen", "author", "created_at", "message")
 
     @admin.display(description="Snapshot (secrets masked)")
     def frozen(self, version: ToolVersion) -> str:

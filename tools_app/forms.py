@@ -298,7 +298,9 @@ class ToolForm(ToolSettingsFields):
         self.tool = tool
         self.check: schema.ToolCheck | None = None
         self.stored_headers = stored_headers(tool)
-        self.fields["http_headers"].stored = self.stored_headers  # type: ignore[attr-defined]
+        headers_field = self.fields["http_headers"]
+        assert isinstance(headers_field, HeadersField)  # a copy of the field declared above
+        headers_field.stored = self.stored_headers
         self.header_notes = header_notes(self.stored_headers)
 
     @classmethod
@@ -351,7 +353,8 @@ class ToolForm(ToolSettingsFields):
         return self.check
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         check = self.run_check()
         for finding in check.errors:
             target = finding.field if finding.field in self.fields else None
@@ -378,8 +381,8 @@ class ToolForm(ToolSettingsFields):
             headers, problems = parse_headers(
                 cleaned.get("http_headers") or "", self.stored_headers
             )
-            for problem in problems:
-                self.add_error("http_headers", problem)
+            for message in problems:
+                self.add_error("http_headers", message)
             if headers:
                 config["headers"] = headers
             self.check_config(kind, {**config, "headers": checkable_headers(headers)})
@@ -474,7 +477,8 @@ class ImportForm(forms.Form):
     file = forms.FileField(required=False, label="…or upload a file")
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         upload = cleaned.get("file")
         text = cleaned.get("text") or ""
         limit = settings.FCSTUDIO_MAX_IMPORT_BYTES

@@ -1267,8 +1267,9 @@ class _Normaliser:
             if not isinstance(name, str):
                 self.note(path, f"type {_describe(name)} is not a type name; removed")
                 continue
+            target: str | None
             if name in JSON_TYPES:
-                target: str | None = name
+                target = name
             elif name.strip().lower() in TYPE_ALIASES:
                 target = TYPE_ALIASES[name.strip().lower()]
                 if target is None:

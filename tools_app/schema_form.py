@@ -13,7 +13,7 @@ import datetime
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django import forms
@@ -175,23 +175,29 @@ def _field_for(prop: Any, *, required: bool, label: str, root: Mapping[str, Any]
     return JSONArgumentField(expected=kind if kind in ("array", "object") else None, **common)
 
 
+def _greater_than(limit: float) -> Callable[[float | None], None]:
+    def above(value: float | None) -> None:
+        if value is not None and value <= limit:
+            raise ValidationError(f"Must be greater than {limit}.", code="min_value")
+
+    return above
+
+
+def _less_than(limit: float) -> Callable[[float | None], None]:
+    def below(value: float | None) -> None:
+        if value is not None and value >= limit:
+            raise ValidationError(f"Must be less than {limit}.", code="max_value")
+
+    return below
+
+
 def _exclusive_validators(prop: dict[str, Any]) -> list[Any]:
     validators = []
     ex_low, ex_high = _bound(prop.get("exclusiveMinimum")), _bound(prop.get("exclusiveMaximum"))
     if ex_low is not None:
-
-        def above(value: float, limit: float = ex_low) -> None:
-            if value is not None and value <= limit:
-                raise ValidationError(f"Must be greater than {limit}.", code="min_value")
-
-        validators.append(above)
+        validators.append(_greater_than(ex_low))
     if ex_high is not None:
-
-        def below(value: float, limit: float = ex_high) -> None:
-            if value is not None and value >= limit:
-                raise ValidationError(f"Must be less than {limit}.", code="max_value")
-
-        validators.append(below)
+        validators.append(_less_than(ex_high))
     return validators
 
 
@@ -256,18 +262,24 @@ def _field_name(prop_name: str, taken: set[str]) -> str:
     return name
 
 
+class SchemaForm(forms.Form):
+    """A form generated from a parameters schema.
+
+    ``schema_property_names`` maps each field name to its property name (property names can be
+    any string; field names are made safe for HTML and Python).
+    """
+
+    schema_property_names: dict[str, str]
+
+
 def form_for_schema(
     schema: dict[str, Any], data: Mapping[str, Any] | None = None, prefix: str = "arg"
-) -> forms.Form:
-    """An unsaved form with one field per property of ``schema``, in the schema's order.
-
-    ``form.schema_property_names`` maps each field name to its property name (property names
-    can be any string; field names are made safe for HTML and Python).
-    """
-    form = forms.Form(data=data, prefix=prefix)
+) -> SchemaForm:
+    """An unsaved form with one field per property of ``schema``, in the schema's order."""
+    form = SchemaForm(data=data, prefix=prefix)
     form.fields = {}
     mapping: dict[str, str] = {}
-    form.schema_property_names = mapping  # type: ignore[attr-defined]
+    form.schema_property_names = mapping
     if not isinstance(schema, dict):
         return form
     properties = schema.get("properties")

@@ -212,7 +212,9 @@ def form_fields() -> dict[str, forms.Field]:
             options["min_value"] = rule.min_value
             if rule.min_message:
                 options["error_messages"] = {"min_value": rule.min_message}
-        built[name] = field_class(max_value=rule.max_value, **options)
+        if rule.max_value is not None:
+            options["max_value"] = int(rule.max_value) if rule.kind is int else rule.max_value
+        built[name] = field_class(**options)
         if not rule.min_in_browser and rule.min_value is not None:
             built[name].validators.append(
                 MinValueValidator(rule.min_value, message=rule.min_message or None)

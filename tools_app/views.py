@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,7 +18,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from fcstudio.limits import MB, body_limit, overlong_fields
 from fcstudio.models import Role
-from fcstudio.teams import team_view
+from fcstudio.teams import TeamRequest, team_view
 
 from . import catalog as catalog_ops
 from . import importers, schema, schema_form
@@ -34,15 +34,15 @@ SMALL_FORM_BYTES = 64 * 1024
 TOOLS_PER_PAGE = 50
 
 
-def team_catalog(request: HttpRequest, slug: str) -> Catalog:
+def team_catalog(request: TeamRequest, slug: str) -> Catalog:
     """The catalog of the request's team (set by team_view), or 404."""
-    return get_object_or_404(Catalog, team=request.team, slug=slug)  # type: ignore[attr-defined]
+    return get_object_or_404(Catalog, team=request.team, slug=slug)
 
 
-def _tool(request: HttpRequest, catalog: str, tool: str) -> Tool:
+def _tool(request: TeamRequest, catalog: str, tool: str) -> Tool:
     return get_object_or_404(
         Tool.objects.select_related("catalog"),
-        catalog__team=request.team,  # type: ignore[attr-defined]
+        catalog__team=request.team,
         catalog__slug=catalog,
         name=tool,
     )
@@ -51,11 +51,11 @@ def _tool(request: HttpRequest, catalog: str, tool: str) -> Tool:
 @team_view(role=Role.EDITOR)
 @body_limit(SMALL_FORM_BYTES)
 @require_http_methods(["GET", "POST"])
-def catalog_new(request: HttpRequest) -> HttpResponse:
-    form = CatalogForm(request.POST or None, team=request.team)  # type: ignore[attr-defined]
+def catalog_new(request: TeamRequest) -> HttpResponse:
+    form = CatalogForm(request.POST or None, team=request.team)
     if request.method == "POST" and form.is_valid():
         new = form.save(commit=False)
-        new.team = request.team  # type: ignore[attr-defined]
+        new.team = request.team
         catalog_ops.save_catalog(new, actor=request.user)
         messages.success(request, f"Catalog “{new.name}” created.")
         return redirect("catalog", team=new.team.slug, catalog=new.slug)
@@ -65,9 +65,9 @@ def catalog_new(request: HttpRequest) -> HttpResponse:
 @team_view(role=Role.EDITOR)
 @body_limit(SMALL_FORM_BYTES)
 @require_http_methods(["GET", "POST"])
-def catalog_edit(request: HttpRequest, catalog: str) -> HttpResponse:
+def catalog_edit(request: TeamRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
-    form = CatalogForm(request.POST or None, instance=current, team=request.team)  # type: ignore[attr-defined]
+    form = CatalogForm(request.POST or None, instance=current, team=request.team)
     if request.method == "POST" and form.is_valid():
         saved = form.save(commit=False)
         catalog_ops.save_catalog(saved, actor=request.user)
@@ -80,16 +80,16 @@ def catalog_edit(request: HttpRequest, catalog: str) -> HttpResponse:
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)
 @body_limit(SMALL_FORM_BYTES)
 @require_POST
-def catalog_delete(request: HttpRequest, catalog: str) -> HttpResponse:
+def catalog_delete(request: TeamRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
     catalog_ops.delete_catalog(current, actor=request.user)
     messages.success(request, f"Deleted the catalog “{current.name}” and its tools.")
-    return redirect("team", team=request.team.slug)  # type: ignore[attr-defined]
+    return redirect("team", team=request.team.slug)
 
 
 @team_view()
 @require_GET
-def catalog_detail(request: HttpRequest, catalog: str) -> HttpResponse:
+def catalog_detail(request: TeamRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
     query = request.GET.get("q", "").strip()[:100]
     tools = current.tools.all()
@@ -108,7 +108,7 @@ def catalog_detail(request: HttpRequest, catalog: str) -> HttpResponse:
         "total": current.tools.count(),
     }
     template = "tools_app/catalog_detail.html"
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         template += "#tool-table"
     return render(request, template, context)
 
@@ -134,8 +134,8 @@ def _too_large_checks(problems: list[str]) -> dict[str, Any]:
     return {"check": schema.ToolCheck(None, errors=findings), "entry_json": "", "preview": None}
 
 
-def _editor(request: HttpRequest, current: Catalog, tool: Tool | None) -> HttpResponse:
-    can_edit = request.membership.allows(Role.EDITOR)  # type: ignore[attr-defined]
+def _editor(request: TeamRequest, current: Catalog, tool: Tool | None) -> HttpResponse:
+    can_edit = request.membership.allows(Role.EDITOR)
     status = 200
     problems = overlong_fields(ToolForm, request.POST) if request.method == "POST" else []
     for problem in problems:
@@ -156,7 +156,7 @@ def _editor(request: HttpRequest, current: Catalog, tool: Tool | None) -> HttpRe
             else:
                 messages.success(request, f"Saved {target.name} as version {version.number}.")
             url = target_url(target)
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)  # type: ignore[attr-defined]
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     else:
         form = ToolForm(initial=ToolForm.initial_for(tool), catalog=current, tool=tool)
     context = {"form": form, "catalog": current, "tool": tool, "can_edit": can_edit}
@@ -177,14 +177,14 @@ def target_url(tool: Tool) -> str:
 @team_view(role=Role.EDITOR)
 @body_limit(EDITOR_BODY_BYTES)
 @require_http_methods(["GET", "POST"])
-def tool_new(request: HttpRequest, catalog: str) -> HttpResponse:
+def tool_new(request: TeamRequest, catalog: str) -> HttpResponse:
     return _editor(request, team_catalog(request, catalog), None)
 
 
 @team_view()
 @body_limit(EDITOR_BODY_BYTES)
 @require_http_methods(["GET", "POST"])
-def tool_edit(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
+def tool_edit(request: TeamRequest, catalog: str, tool: str) -> HttpResponse:
     current = _tool(request, catalog, tool)
     return _editor(request, current.catalog, current)
 
@@ -192,7 +192,7 @@ def tool_edit(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
 @team_view(role=Role.EDITOR)
 @body_limit(EDITOR_BODY_BYTES)
 @require_POST
-def tool_check(request: HttpRequest, catalog: str) -> HttpResponse:
+def tool_check(request: TeamRequest, catalog: str) -> HttpResponse:
     """The live check while typing: errors, lint, the form preview and the tools entry."""
     current = team_catalog(request, catalog)
     problems = overlong_fields(ToolForm, request.POST)
@@ -209,7 +209,7 @@ def tool_check(request: HttpRequest, catalog: str) -> HttpResponse:
 @team_view(role=Role.EDITOR)
 @body_limit(SMALL_FORM_BYTES)
 @require_POST
-def tool_guard_lab(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
+def tool_guard_lab(request: TeamRequest, catalog: str, tool: str) -> HttpResponse:
     """Hostile argument sets against the guards typed in the editor; the tool never runs."""
     current = _tool(request, catalog, tool)
     form = GuardLabForm(request.POST)
@@ -224,16 +224,16 @@ def tool_guard_lab(request: HttpRequest, catalog: str, tool: str) -> HttpRespons
 
 @team_view(role=Role.EDITOR)
 @require_POST
-def tool_delete(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
+def tool_delete(request: TeamRequest, catalog: str, tool: str) -> HttpResponse:
     current = _tool(request, catalog, tool)
     catalog_ops.delete_tool(current, actor=request.user)
     messages.success(request, f"Deleted {current.name} and its history.")
-    return redirect("catalog", team=request.team.slug, catalog=catalog)  # type: ignore[attr-defined]
+    return redirect("catalog", team=request.team.slug, catalog=catalog)
 
 
 @team_view()
 @require_GET
-def tool_history(request: HttpRequest, catalog: str, tool: str) -> HttpResponse:
+def tool_history(request: TeamRequest, catalog: str, tool: str) -> HttpResponse:
     current = _tool(request, catalog, tool)
     versions = list(current.versions.select_related("author"))
     diff: list[tuple[str, str]] = []
@@ -298,7 +298,7 @@ def _headers(snapshot: dict[str, Any]) -> dict[str, Any]:
 @team_view(role=Role.EDITOR)
 @body_limit(settings.FCSTUDIO_MAX_IMPORT_BYTES + 64 * 1024)
 @require_http_methods(["GET", "POST"])
-def catalog_import(request: HttpRequest, catalog: str) -> HttpResponse:
+def catalog_import(request: TeamRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
     form = ImportForm(request.POST or None, request.FILES or None)
     report = None
@@ -322,13 +322,13 @@ def json_download(payload: Any, filename: str) -> JsonResponse:
 
 @team_view()
 @require_GET
-def catalog_export_openai(request: HttpRequest, catalog: str) -> HttpResponse:
+def catalog_export_openai(request: TeamRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
     return json_download(catalog_ops.export_openai(current), f"{current.slug}.tools.json")
 
 
 @team_view()
 @require_GET
-def catalog_export_bundle(request: HttpRequest, catalog: str) -> HttpResponse:
+def catalog_export_bundle(request: TeamRequest, catalog: str) -> HttpResponse:
     current = team_catalog(request, catalog)
     return json_download(catalog_ops.export_bundle(current), f"{current.slug}.fcstudio.json")

@@ -23,7 +23,7 @@ from .retry import RetryPolicy
 from .validation import ValidatorCache
 
 Strategy = Literal["sequential", "threads", "asyncio"]
-STRATEGIES: tuple[str, ...] = ("sequential", "threads", "asyncio")
+STRATEGIES: tuple[Strategy, ...] = ("sequential", "threads", "asyncio")
 
 Approver = Callable[[ToolCall, ToolSpec], bool | Awaitable[bool]]
 """Decides whether a call to a tool with ``requires_approval`` may run (True) or is DENIED."""

@@ -321,7 +321,9 @@ class DaphneInThread:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.reactor.callFromThread(self.reactor.stop)
+        # Twisted declares interface methods without self (zope.interface); only the mypy-zope
+        # plugin reads them as methods.
+        self.reactor.callFromThread(self.reactor.stop)  # type: ignore[misc]
         self.thread.join(timeout=10)
 
 
