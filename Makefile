@@ -30,6 +30,7 @@ chromium:
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy fcstudio tools_app conversations manage.py
 
 # The whole suite on SQLite, then the service-backed part and the hostile-value tests on
