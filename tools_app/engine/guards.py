@@ -171,37 +171,71 @@ class SqlGuard:
             return "backslashes are refused (SQL dialects disagree on string escapes)"
         first = True
         ended = False
+        kinds = _SQL_KINDS
         for ttype, text in sql_tokens_of(value):
-            if ttype in sql_tokens.Whitespace or ttype is sql_tokens.Newline:
+            kind = kinds.get(ttype)
+            if kind is None:
+                kind = kinds[ttype] = _sql_kind(ttype)
+            if kind == _SPACE:
                 continue
-            if ttype in sql_tokens.Comment:
+            if kind == _COMMENT:
                 return "comments are refused (they can hide statements)"
             if ended:
                 return "more than one statement"
-            if ttype is sql_tokens.Punctuation and text == ";":
+            if kind == _PUNCTUATION and text == ";":
                 ended = True
                 continue
-            if ttype in sql_tokens.Error:
+            if kind == _ERROR:
                 return f"unreadable SQL near {text[:20]!r}"
-            upper = text.upper()
             if first:
                 first = False
-                if not (ttype in sql_tokens.DML and upper == "SELECT") and ttype not in (
-                    sql_tokens.CTE
-                ):
+                if not (kind == _DML and text.upper() == "SELECT") and kind != _CTE:
                     return f"only a SELECT is allowed, not {text[:20]!r}"
                 continue
-            if ttype in sql_tokens.DML and upper != "SELECT":
-                return f"{upper} is not read-only"
-            if ttype in sql_tokens.DDL:
-                return f"{upper} is not allowed in a query"
-            if ttype in sql_tokens.Keyword and upper == "INTO":
+            if kind == _DML:
+                upper = text.upper()
+                if upper != "SELECT":
+                    return f"{upper} is not read-only"
+            elif kind == _DDL:
+                return f"{text.upper()} is not allowed in a query"
+            elif kind == _KEYWORD and text.upper() == "INTO":
                 return "SELECT … INTO writes a table"
-            if ttype is sql_tokens.Literal and text.startswith("$"):
+            elif kind == _LITERAL and text.startswith("$"):
                 return "dollar-quoted strings are refused (dialects disagree on them)"
         if first:
             return "the query is empty"
         return None
+
+
+# What the SQL guard makes of a token type: sqlparse's `in` on types is slow, so each type is
+# sorted once, into the first of these it belongs to (plain ints: an Enum member's lookup costs
+# more than the comparison).
+_SPACE, _COMMENT, _PUNCTUATION, _ERROR, _DML, _CTE, _DDL, _KEYWORD, _LITERAL, _OTHER = range(10)
+
+
+_SQL_KINDS: dict[Any, int] = {}
+
+
+def _sql_kind(ttype: Any) -> int:
+    if ttype in sql_tokens.Whitespace or ttype is sql_tokens.Newline:
+        return _SPACE
+    if ttype in sql_tokens.Comment:
+        return _COMMENT
+    if ttype is sql_tokens.Punctuation:
+        return _PUNCTUATION
+    if ttype in sql_tokens.Error:
+        return _ERROR
+    if ttype in sql_tokens.DML:
+        return _DML
+    if ttype in sql_tokens.CTE:
+        return _CTE
+    if ttype in sql_tokens.DDL:
+        return _DDL
+    if ttype in sql_tokens.Keyword:
+        return _KEYWORD
+    if ttype is sql_tokens.Literal:
+        return _LITERAL
+    return _OTHER
 
 
 def sql_tokens_of(text: str) -> Iterator[tuple[Any, str]]:
