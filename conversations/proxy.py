@@ -15,6 +15,16 @@ happens after the response is sent, in one background task per process fed throu
 queue (`Recorder`): parsing the copy of the answer and writing it (`recording.record_exchange`)
 never delays a client, and a full queue drops the record, never the response. A client that goes
 away mid-answer cancels the upstream request, and that exchange is not recorded.
+
+Limits and the trail: a token's traffic is the team's, so a chat request counts toward the
+team's `FCSTUDIO_TEAM_MODEL_CALLS_PER_HOUR` like a run's model call (`quotas`), and once it is
+used up the proxy answers 429 (`quota_exceeded`) without forwarding. With no quota (0) nothing
+is counted; with one, each process keeps the team's count for the token cache's lifetime and
+adds the requests it lets through meanwhile, so a request costs a query only every few seconds
+(a count that may lag by that much and by the recording queue, never by more). Every recorded
+exchange is an audit event (`proxy.exchange`) with the token ("token:<name>") as its actor,
+written by the recording task. The tool limiter does not apply: the proxy runs no tools (the
+app runs its own and the proxy only records their results), so there is nothing to key by token.
 """
 
 from __future__ import annotations
@@ -34,11 +44,12 @@ from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from fcstudio import audit
 from fcstudio.secrets import SecretError
 from tools_app.engine.implementations.http import HttpPolicy, OutboundRefused, PinnedTransport
 
 from . import provider as provider_client
-from . import recording, tokens
+from . import quotas, recording, tokens
 from .models import ApiToken, Provider
 from .provider import ProviderConfig, ProviderError
 from .providers import provider_config
@@ -96,6 +107,7 @@ class Grant:
     """What a live token allows: forwarding to its provider, recorded for its team."""
 
     token_id: int
+    token_name: str
     team_id: int
     provider_id: int
     config: ProviderConfig
@@ -112,6 +124,7 @@ _grants: dict[str, tuple[float, Grant | None]] = {}
 def forget_tokens(**kwargs: Any) -> None:
     """A token revoked or a provider changed in this process counts at once."""
     _grants.clear()
+    _usage.clear()
 
 
 def _grant_for(token: str) -> Grant | None:
@@ -124,7 +137,9 @@ def _grant_for(token: str) -> Grant | None:
         logger.warning("API token %s: its provider's key cannot be decrypted", record.pk)
         return None
     headers = {**config.extra_headers, "Authorization": f"Bearer {config.api_key}"}
-    return Grant(record.pk, record.team_id, record.provider_id, config, tuple(headers.items()))
+    return Grant(
+        record.pk, record.name, record.team_id, record.provider_id, config, tuple(headers.items())
+    )
 
 
 async def grant(token: str) -> Grant | None:
@@ -139,6 +154,43 @@ async def grant(token: str) -> Grant | None:
             _grants.clear()
         _grants[token] = (now + ttl, found)
     return found
+
+
+# -- the team's model-call quota -------------------------------------------------------------
+
+
+@dataclass
+class _Usage:
+    expires: float
+    used: int
+    oldest: datetime | None
+
+
+_usage: dict[int, _Usage] = {}
+
+
+async def quota_refusal(team_id: int) -> tuple[str, int | None] | None:
+    """(why, seconds until a call frees up) when the team's model calls are used up, or None;
+    otherwise the request is counted as one more of the team's calls."""
+    limit = settings.FCSTUDIO_TEAM_MODEL_CALLS_PER_HOUR
+    if limit <= 0:
+        return None
+    now = time.monotonic()
+    usage = _usage.get(team_id)
+    if usage is None or usage.expires <= now:
+        used, oldest = await sync_to_async(quotas.model_calls_used)(team_id)
+        usage = _Usage(now + settings.FCSTUDIO_PROXY_TOKEN_CACHE_SECONDS, used, oldest)
+        if len(_usage) > 10_000:
+            _usage.clear()
+        _usage[team_id] = usage
+    if usage.used >= limit:
+        retry = None
+        if usage.oldest is not None:
+            left = (usage.oldest + quotas.WINDOW - datetime.now(UTC)).total_seconds()
+            retry = max(1, int(left) + 1)
+        return quotas.proxy_refusal(limit, usage.oldest), retry
+    usage.used += 1  # counted here until a fresh count finds it recorded
+    return None
 
 
 # -- the upstream client ---------------------------------------------------------------------
@@ -246,7 +298,7 @@ def record(exchange: Exchange) -> None:
         turn = provider_client._redact_turn(turn, exchange.grant.config)
     if error is not None:
         error = (error[0], provider_client._redact(error[1], exchange.grant.config))
-    recording.record_exchange(
+    call = recording.record_exchange(
         recording.RecordedExchange(
             team_id=exchange.grant.team_id,
             token_id=exchange.grant.token_id,
@@ -260,6 +312,15 @@ def record(exchange: Exchange) -> None:
             conversation_key=exchange.conversation_key,
         )
     )
+    details: dict[str, Any] = {
+        "conversation": call.conversation_id,
+        "model": exchange.request.get("model"),
+        "stream": exchange.stream,
+        "status": exchange.status,
+        "error": error[0] if error is not None else "",
+    }
+    actor = f"token:{exchange.grant.token_name}"
+    audit.record(exchange.grant.team_id, audit.Kind.PROXY_EXCHANGE, actor, call, details)
 
 
 async def _read_answer(exchange: Exchange) -> provider_client.AssistantTurn:
@@ -351,6 +412,13 @@ async def _chat(scope: Scope, receive: Receive, send: Send) -> None:
     found = await _authorised(scope, send)
     if found is None:
         return
+    refused = await quota_refusal(found.team_id)
+    if refused is not None:
+        message, retry = refused
+        headers = [] if retry is None else [(b"retry-after", str(retry).encode())]
+        return await _error(
+            send, 429, message, "rate_limit_error", "quota_exceeded", headers=headers
+        )
     body = await _read_body(scope, receive, send)
     if body is None:
         return
@@ -557,13 +625,20 @@ def _header(scope: Scope, name: bytes) -> str:
     return ""
 
 
-async def _error(send: Send, status: int, message: str, kind: str, code: str) -> None:
+async def _error(
+    send: Send,
+    status: int,
+    message: str,
+    kind: str,
+    code: str,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     body = json.dumps({"error": {"message": message, "type": kind, "param": None, "code": code}})
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json")],
+            "headers": [(b"content-type", b"application/json"), *(headers or [])],
         }
     )
     await send({"type": "http.response.body", "body": body.encode()})

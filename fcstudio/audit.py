@@ -52,6 +52,7 @@ class Kind(models.TextChoices):
     RUN_STOP = "run.stop", "Run stopped"
     CALL_APPROVE = "call.approve", "Call approved"
     CALL_DENY = "call.deny", "Call denied"
+    PROXY_EXCHANGE = "proxy.exchange", "Exchange proxied"
 
 
 def actor_fields(actor: Any) -> dict[str, Any]:
