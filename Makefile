@@ -43,13 +43,14 @@ test-fast: install
 	$(VENV)/bin/pytest -m "not services and not browser"
 
 # The engine alone, then the live path: call finished -> websocket frame at a client, then the
-# recording proxy beside calling its upstream directly.
+# recording proxy beside calling its upstream directly, then the batch and conversation pages.
 bench: install
 	$(PY) manage.py bench_engine
 	$(PY) manage.py bench_patterns
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py bench_live
 	$(PY) manage.py bench_proxy
+	$(PY) manage.py bench_pages
 
 # Re-pin constraints.txt to what pyproject.toml resolves to today.
 constraints:

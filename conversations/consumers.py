@@ -30,6 +30,7 @@ from .models import Batch, Conversation, Message, ModelCall
 from .view_models import (
     Round,
     conversation_summary,
+    load_records,
     message_context,
     round_gantt,
     rounds_for,
@@ -155,12 +156,13 @@ def render_snapshot(
     the keys of the rounds and messages it showed (`LiveEvent.shown_key`)."""
     conversation = Conversation.objects.select_related("team").get(pk=conversation_id)
     messages = list(conversation.messages.all())
-    rounds = rounds_for(conversation)
+    records = load_records(conversation)
+    rounds = rounds_for(conversation, records=records)
     context = {
         "conversation": conversation,
         "messages_list": [message_context(m) for m in messages],
         "rounds": rounds,
-        "summary": conversation_summary(conversation),
+        "summary": conversation_summary(conversation, records=records),
         "oob": True,
         "can_run": can_run,
     }

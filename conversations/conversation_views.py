@@ -21,7 +21,13 @@ from . import compose, dispatch, provider, quotas, recording, tool_picker
 from .forms import ConversationForm, MessageForm, ProviderForm
 from .models import Conversation, Provider
 from .providers import provider_config, save_provider
-from .view_models import conversation_summary, filter_choices, message_context, rounds_for
+from .view_models import (
+    conversation_summary,
+    filter_choices,
+    load_records,
+    message_context,
+    rounds_for,
+)
 
 SMALL_FORM_BYTES = 64 * KB
 CONVERSATIONS_PER_PAGE = 50
@@ -138,13 +144,15 @@ def tool_search(request: TeamRequest) -> HttpResponse:
 
 
 def detail_context(conversation: Conversation, status: str = "", tool: str = "") -> dict:
+    records = load_records(conversation)
+    filters = filter_choices(conversation, records=records)
     return {
         "conversation": conversation,
         "messages_list": [message_context(m) for m in conversation.messages.all()],
-        "rounds": rounds_for(conversation, status=status, tool=tool),
-        "summary": conversation_summary(conversation),
+        "rounds": rounds_for(conversation, status=status, tool=tool, records=records),
+        "summary": conversation_summary(conversation, records=records),
         "tools": compose.tools_for(conversation.tool_versions.all()),
-        "filters": {"status": status, "tool": tool, **filter_choices(conversation)},
+        "filters": {"status": status, "tool": tool, **filters},
     }
 
 

@@ -6,9 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import Prefetch
+
 from fcstudio.templatetags.studio import as_json
 
-from .models import Batch, Conversation, Message, ModelCall
+from .models import Batch, Conversation, Message, ModelCall, ToolExecution
 from .timeline import batch_gantt
 
 
@@ -61,13 +63,37 @@ def round_gantt(executions: Any, *, lead_ms: float | None = None, span_ms: float
     return batch_gantt(executions, width=640, label_width=130, lead_ms=lead_ms, span_ms=span_ms)
 
 
-def rounds_for(conversation: Conversation, *, status: str = "", tool: str = "") -> list[Round]:
+@dataclass
+class Records:
+    """A conversation's model calls and batches (with their calls), read once per render: the
+    rounds, the filters and the summary all walk them."""
+
+    model_calls: list[ModelCall]
+    batches: list[Batch]
+
+
+def load_records(conversation: Conversation) -> Records:
+    """Three queries whatever the size: model calls, batches, and their calls with versions."""
+    batches = conversation.batches.prefetch_related(
+        Prefetch("executions", queryset=ToolExecution.objects.select_related("tool_version"))
+    )
+    return Records(list(conversation.model_calls.all()), list(batches))
+
+
+def rounds_for(
+    conversation: Conversation,
+    *,
+    status: str = "",
+    tool: str = "",
+    records: Records | None = None,
+) -> list[Round]:
     """Each round's model call and batch; `status` (ok, error or an error code) and `tool`
     narrow the calls listed, while the gantt keeps the whole batch for context."""
+    records = records or load_records(conversation)
     rounds: dict[int, Round] = {}
-    for call in conversation.model_calls.all():
+    for call in records.model_calls:
         rounds.setdefault(call.round, Round(call.round)).model_call = call
-    for batch in conversation.batches.prefetch_related("executions__tool_version"):
+    for batch in records.batches:
         entry = rounds.setdefault(batch.round or 0, Round(batch.round or 0))
         entry.batch = batch
         executions = list(batch.executions.all())
@@ -84,27 +110,33 @@ def rounds_for(conversation: Conversation, *, status: str = "", tool: str = "") 
     return [rounds[number] for number in sorted(rounds)]
 
 
-def filter_choices(conversation: Conversation) -> dict[str, list[str]]:
+def filter_choices(
+    conversation: Conversation, *, records: Records | None = None
+) -> dict[str, list[str]]:
+    records = records or load_records(conversation)
     statuses: set[str] = set()
     tools: set[str] = set()
-    for batch in conversation.batches.prefetch_related("executions"):
+    for batch in records.batches:
         for execution in batch.executions.all():
             statuses.add(execution.error_code or execution.status)
             tools.add(execution.tool_name)
     return {"statuses": sorted(statuses), "tools": sorted(tools)}
 
 
-def conversation_summary(conversation: Conversation) -> dict[str, Any]:
+def conversation_summary(
+    conversation: Conversation, *, records: Records | None = None
+) -> dict[str, Any]:
     """Totals for the inspector: calls by status, tokens, wall and summed tool time."""
+    records = records or load_records(conversation)
     statuses: dict[str, int] = defaultdict(int)
     wall = summed = 0.0
-    for batch in conversation.batches.prefetch_related("executions"):
+    for batch in records.batches:
         wall += batch.wall_ms or 0
         summed += batch.sum_call_ms or 0
         for execution in batch.executions.all():
             statuses[execution.error_code or execution.status] += 1
     # One answer without usage (some servers never send it) makes the total unknown, not short.
-    counts = [call.total_tokens for call in conversation.model_calls.all() if call.ok]
+    counts = [call.total_tokens for call in records.model_calls if call.ok]
     tokens = None if None in counts else sum(count or 0 for count in counts)
     return {
         "statuses": sorted(statuses.items()),

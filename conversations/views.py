@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Min
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +26,7 @@ from .execution import BatchOptions, new_call_id, run_batch
 from .forms import BatchForm, FillForm, example_arguments
 from .models import Batch, BatchSource
 from .timeline import batch_gantt
+from .view_models import LiveRow
 
 # The calls box takes up to 2,000,000 characters (256 calls); Try it's raw arguments 200,000.
 LAB_BODY_BYTES = 4 * MB
@@ -121,24 +123,59 @@ def batch_fill(request: TeamRequest, catalog: str) -> HttpResponse:
     )
 
 
+# The gantt shows every call; the calls table a page of them at a time.
+CALLS_PER_PAGE = 100
+# What the gantt and the summary need of each call: plain rows, not models with their
+# arguments and results, so a 1,000-call chart costs one light query.
+GANTT_FIELDS = (
+    "tool_name",
+    "tool_call_id",
+    "status",
+    "error_code",
+    "attempts",
+    "queued_ms",
+    "started_ms",
+    "finished_ms",
+    "retry_marks_ms",
+)
+
+
 def _batch_context(batch: Batch, span_ms: float | None = None) -> dict[str, Any]:
-    executions = list(batch.executions.select_related("tool", "tool__catalog"))
-    statuses = Counter(e.error_code or e.status for e in executions)
+    timed: list[LiveRow] = []
+    tool_id = None
+    for values in batch.executions.values("tool_id", *GANTT_FIELDS):
+        found = values.pop("tool_id")
+        tool_id = tool_id or found
+        timed.append(LiveRow(**values))
+    statuses = Counter(e.error_code or e.status for e in timed)
+    tool = Tool.objects.select_related("catalog").filter(pk=tool_id).first() if tool_id else None
     return {
         "batch": batch,
-        "executions": executions,
-        "gantt": batch_gantt(executions, span_ms=span_ms),
+        "call_count": len(timed),
+        "gantt": batch_gantt(timed, span_ms=span_ms),
         "statuses": sorted(statuses.items()),
         # Where the breadcrumb's "batches" leads: the lab of the catalog the calls came from.
-        "catalog": next((e.tool.catalog for e in executions if e.tool is not None), None),
+        "catalog": tool.catalog if tool else None,
     }
+
+
+def _calls_page(batch: Batch, number: str | None) -> Page:
+    calls = batch.executions.select_related("tool_version")
+    return Paginator(calls, CALLS_PER_PAGE).get_page(number)
 
 
 @team_view()
 @require_GET
 def batch_detail(request: TeamRequest, batch: int) -> HttpResponse:
-    record = get_object_or_404(Batch, team=request.team, pk=batch)
-    return render(request, "conversations/batch_detail.html", _batch_context(record))
+    record = get_object_or_404(
+        Batch.objects.select_related("conversation"), team=request.team, pk=batch
+    )
+    page = _calls_page(record, request.GET.get("page"))
+    if request.htmx:
+        context = {"batch": record, "page": page}
+        return render(request, "conversations/batch_detail.html#calls-table", context)
+    context = {**_batch_context(record), "page": page}
+    return render(request, "conversations/batch_detail.html", context)
 
 
 @team_view()
