@@ -274,7 +274,14 @@ def record_transcript_calls(
         wall_ms=0,
     )
     ToolExecution.objects.bulk_create(
-        app_executions(batch, calls, results, 0.0, worker="the app (imported)")
+        app_executions(
+            batch,
+            calls,
+            results,
+            0.0,
+            worker="the app (imported)",
+            missing="The transcript holds no result for it.",
+        )
     )
     return batch
 
@@ -285,6 +292,7 @@ def app_executions(
     results: dict[Any, Any],
     finished_ms: float,
     worker: str = "the app (timed by the recording)",
+    missing: str = "The app sent no result for it.",
 ) -> list[ToolExecution]:
     """Executions of calls another app ran, with the result it sent back for each (by
     tool_call_id); a call without one is an error saying so."""
@@ -304,7 +312,7 @@ def app_executions(
                 raw_arguments=str(function.get("arguments") or ""),
                 status=ExecutionStatus.OK if content is not None else ExecutionStatus.ERROR,
                 error_code="" if content is not None else "NO_RESULT",
-                error_message="" if content is not None else "The app sent no result for it.",
+                error_message="" if content is not None else missing,
                 result=result if content is not None else None,
                 result_truncated=truncated,
                 content=text if content is not None else "",

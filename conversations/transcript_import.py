@@ -54,13 +54,13 @@ def _record(team: Any, parsed: transcripts.ParsedConversation, user: Any) -> Con
     for position, message in enumerate(parsed.messages):
         for exchange in [e for e in failed if e.position == position]:
             call = recording.start_model_call(conversation.pk, round_number, exchange.request, now)
-            recording.record_model_error(call.pk, "none", "The transcript holds no answer.", None)
+            recording.record_model_error(call.pk, "none", "The transcript holds no answer.", 0.0)
         if message.get("role") == "assistant":
             round_number = _record_turn(conversation, exchanges[position], results, now)
         recording.append_message(conversation.pk, message)
     for exchange in [e for e in failed if e.position >= len(parsed.messages)]:
         call = recording.start_model_call(conversation.pk, round_number, exchange.request, now)
-        recording.record_model_error(call.pk, "none", "The transcript holds no answer.", None)
+        recording.record_model_error(call.pk, "none", "The transcript holds no answer.", 0.0)
     conversation.refresh_from_db()
     return conversation
 
@@ -82,6 +82,7 @@ def _record_turn(
         prompt_tokens=_count(usage.get("prompt_tokens")),
         completion_tokens=_count(usage.get("completion_tokens")),
         total_tokens=_count(usage.get("total_tokens")),
+        duration_ms=0.0,  # untimed; None would read as a call still waiting for its answer
     )
     answer = exchange.answer or {}
     calls = [c for c in answer.get("tool_calls") or [] if isinstance(c, dict)]
