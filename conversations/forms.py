@@ -12,7 +12,7 @@ from django.conf import settings
 from tools_app import schema
 from tools_app.engine import STRATEGIES, ToolCall
 from tools_app.engine.implementations.http import HEADER_NAME, MAX_HEADERS, NOT_HEADER_TEXT
-from tools_app.models import Tool
+from tools_app.models import Catalog, Tool
 
 from .example_arguments import example_arguments as example_arguments
 from .execution import BatchOptions, new_call_id
@@ -433,7 +433,9 @@ class TranscriptForm(forms.Form):
 class TranscriptToolsForm(forms.Form):
     """Which of a transcript's unknown tools to create, and in which catalog."""
 
-    catalog = forms.ModelChoiceField(queryset=None, empty_label=None)  # type: ignore[arg-type]
+    catalog: forms.ModelChoiceField[Catalog] = forms.ModelChoiceField(
+        queryset=Catalog.objects.none(), empty_label=None
+    )
     names = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, label="Tools")
 
     def __init__(self, *args: Any, team: Any, names: list[str], **kwargs: Any) -> None:

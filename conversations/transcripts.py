@@ -426,9 +426,9 @@ def tool_candidates(
             inferred=False,
             calls=len(seen.get(name, [])),
         )
-    for name, arguments in seen.items():
+    for name, every in seen.items():
         if name and name not in found:
-            found[name] = ToolCandidate(name, "", infer_schema(arguments), True, len(arguments))
+            found[name] = ToolCandidate(name, "", infer_schema(every), True, len(every))
     return list(found.values())
 
 
