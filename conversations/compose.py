@@ -101,19 +101,33 @@ def export_openai(conversation: Conversation) -> dict[str, Any]:
     """The Chat Completions inputs that reproduce this conversation, its sensitive argument
     values redacted (fcstudio.redaction) and its tools without the studio's `x-` keywords."""
     versions = list(conversation.tool_versions.all())
-    tools = tools_for(versions)
+    tools = wire_tools(tools_for(versions)) if versions else recorded_tools(conversation)
     schemas = {v.snapshot["name"]: v.snapshot.get("parameters") for v in versions}
     body: dict[str, Any] = {
         "model": conversation.model,
         "messages": redact_messages([m.payload for m in conversation.messages.all()], schemas),
     }
     if tools:
-        body["tools"] = wire_tools(tools)
+        body["tools"] = tools
         body["tool_choice"] = conversation.tool_choice_value()
         body["parallel_tool_calls"] = conversation.parallel_tool_calls
     if conversation.temperature is not None:
         body["temperature"] = conversation.temperature
     return body
+
+
+def recorded_tools(conversation: Conversation) -> list[dict[str, Any]]:
+    """The tools a recorded conversation's latest request offered (it has no picked tools)."""
+    if not conversation.recorded:
+        return []
+    tools = (
+        conversation.model_calls.order_by("-round", "-pk")
+        .values_list("request__tools", flat=True)
+        .first()
+    )
+    if not isinstance(tools, list):
+        return []
+    return [t for t in tools if isinstance(t, dict) and isinstance(t.get("function"), dict)]
 
 
 class ConversationBusy(Exception):

@@ -12,7 +12,7 @@ from django.conf import settings
 from tools_app import schema
 from tools_app.engine import STRATEGIES, ToolCall
 from tools_app.engine.implementations.http import HEADER_NAME, MAX_HEADERS, NOT_HEADER_TEXT
-from tools_app.models import Tool
+from tools_app.models import Catalog, Tool
 
 from .example_arguments import example_arguments as example_arguments
 from .execution import BatchOptions, new_call_id
@@ -392,3 +392,57 @@ class MessageForm(forms.Form):
                 }
             )
         return calls
+
+
+class TranscriptForm(forms.Form):
+    """A transcript pasted or uploaded; `source` is its text, within the import limit."""
+
+    text = forms.CharField(
+        required=False,
+        label="Paste",
+        strip=False,
+        widget=forms.Textarea(attrs={**MONO, "rows": 14}),
+    )
+    file = forms.FileField(required=False, label="…or upload a file")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        upload = cleaned.get("file")
+        text = cleaned.get("text") or ""
+        limit = settings.FCSTUDIO_MAX_IMPORT_BYTES
+        if upload is not None:
+            if upload.size > limit:
+                raise forms.ValidationError(
+                    f"The file is {upload.size:,} bytes; the limit is {limit:,}."
+                )
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise forms.ValidationError(
+                    f"The file is not UTF-8 text (byte {exc.start} is not valid)."
+                ) from exc
+        if not text.strip():
+            raise forms.ValidationError(
+                "Paste a messages array, a request body or JSON lines, or pick a file."
+            )
+        cleaned["source"] = text
+        return cleaned
+
+
+class TranscriptToolsForm(forms.Form):
+    """Which of a transcript's unknown tools to create, and in which catalog."""
+
+    catalog: forms.ModelChoiceField[Catalog] = forms.ModelChoiceField(
+        queryset=Catalog.objects.none(), empty_label=None
+    )
+    names = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple, label="Tools")
+
+    def __init__(self, *args: Any, team: Any, names: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        catalog_field = self.fields["catalog"]
+        assert isinstance(catalog_field, forms.ModelChoiceField)
+        catalog_field.queryset = team.catalogs.all()
+        names_field = self.fields["names"]
+        assert isinstance(names_field, forms.ChoiceField)
+        names_field.choices = [(name, name) for name in names]

@@ -253,6 +253,49 @@ def _record_app_tool_calls(
         finished_at=started_at,
         wall_ms=gap_ms,  # how the app split it among its calls is not known: no sum
     )
+    ToolExecution.objects.bulk_create(app_executions(batch, calls, results, gap_ms))
+
+
+def record_transcript_calls(
+    conversation: Conversation,
+    round_number: int,
+    calls: list[dict[str, Any]],
+    results: dict[Any, Any],
+) -> Batch:
+    """An imported assistant turn's calls, with the results the transcript holds: a finished
+    "recorded" batch, untimed (a transcript says nothing of when the calls ran)."""
+    batch = Batch.objects.create(
+        team_id=conversation.team_id,
+        conversation=conversation,
+        round=round_number,
+        source=BatchSource.RECORDED,
+        status=BatchStatus.FINISHED,
+        strategy="app",
+        wall_ms=0,
+    )
+    ToolExecution.objects.bulk_create(
+        app_executions(
+            batch,
+            calls,
+            results,
+            0.0,
+            worker="the app (imported)",
+            missing="The transcript holds no result for it.",
+        )
+    )
+    return batch
+
+
+def app_executions(
+    batch: Batch,
+    calls: list[dict[str, Any]],
+    results: dict[Any, Any],
+    finished_ms: float,
+    worker: str = "the app (timed by the recording)",
+    missing: str = "The app sent no result for it.",
+) -> list[ToolExecution]:
+    """Executions of calls another app ran, with the result it sent back for each (by
+    tool_call_id); a call without one is an error saying so."""
     executions = []
     for position, call in enumerate(calls):
         found = call.get("function")
@@ -269,18 +312,18 @@ def _record_app_tool_calls(
                 raw_arguments=str(function.get("arguments") or ""),
                 status=ExecutionStatus.OK if content is not None else ExecutionStatus.ERROR,
                 error_code="" if content is not None else "NO_RESULT",
-                error_message="" if content is not None else "The app sent no result for it.",
+                error_message="" if content is not None else missing,
                 result=result if content is not None else None,
                 result_truncated=truncated,
                 content=text if content is not None else "",
                 attempts=1,
                 queued_ms=0,
                 started_ms=0,
-                finished_ms=gap_ms,
-                worker="the app (timed by the recording)",
+                finished_ms=finished_ms,
+                worker=worker,
             )
         )
-    ToolExecution.objects.bulk_create(executions)
+    return executions
 
 
 # -- messages ---------------------------------------------------------------------------------
@@ -655,6 +698,7 @@ __all__ = [
     "MAX_RESULT_CHARS",
     "ExecutionRecorder",
     "RecordedExchange",
+    "app_executions",
     "append_message",
     "close_batches",
     "decide_call",
@@ -667,5 +711,6 @@ __all__ = [
     "record_exchange",
     "record_model_error",
     "record_model_turn",
+    "record_transcript_calls",
     "start_model_call",
 ]

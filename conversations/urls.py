@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import conversation_views, token_views, views
+from . import conversation_views, token_views, transcript_views, views
 
 urlpatterns = [
     path("c/<slug:catalog>/lab/", views.batch_lab, name="batch_lab"),
@@ -71,5 +71,23 @@ urlpatterns += [
         "conversations/<int:conversation>/calls/<int:execution>/decide/",
         conversation_views.call_decide,
         name="call_decide",
+    ),
+]
+
+urlpatterns += [
+    path(
+        "conversations/import/",
+        transcript_views.conversation_import,
+        name="conversation_import",
+    ),
+    path(
+        "conversations/<int:conversation>/transcript/",
+        transcript_views.conversation_transcript,
+        name="conversation_transcript",
+    ),
+    path(
+        "conversations/<int:conversation>/export.jsonl",
+        transcript_views.conversation_export_jsonl,
+        name="conversation_export_jsonl",
     ),
 ]
