@@ -128,11 +128,19 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+# Each process (per event loop) keeps at most this many Redis connections for the channel
+# layer; a live frame beyond them waits up to the timeout for one (fcstudio.channel_layer).
+FCSTUDIO_REDIS_MAX_CONNECTIONS = int(env_str("FCSTUDIO_REDIS_MAX_CONNECTIONS", "50"))
+FCSTUDIO_REDIS_POOL_TIMEOUT = float(env_str("FCSTUDIO_REDIS_POOL_TIMEOUT", "20"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "BACKEND": "fcstudio.channel_layer.PooledRedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "max_connections": FCSTUDIO_REDIS_MAX_CONNECTIONS,
+                "pool_timeout": FCSTUDIO_REDIS_POOL_TIMEOUT,
+            },
         }
     }
 else:
