@@ -32,9 +32,11 @@ from fcstudio import audit
 from . import quotas
 from .leases import (
     TAKEOVER_AFTER,
+    WORKER_BEAT_EVERY,
     mark_interrupted,
     reap_stale_runs,
     stop_silent_run,
+    worker_beat,
     worker_identity,
 )
 from .models import ACTIVE_STATUSES, Conversation, RunStatus
@@ -45,6 +47,7 @@ logger = logging.getLogger(__name__)
 RUNS_CHANNEL = "fcstudio-runs"
 _inline_tasks: dict[int, asyncio.Task[Any]] = {}
 _reaper: asyncio.Task[None] | None = None
+_worker_beat: asyncio.Task[None] | None = None
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
@@ -150,9 +153,32 @@ def ensure_reaper() -> asyncio.Task[None] | None:
     return _reaper
 
 
+async def beat_periodically(mode: str) -> None:
+    """Say this worker process is alive every WORKER_BEAT_EVERY, busy or not."""
+    while True:
+        try:
+            await database_sync_to_async(worker_beat)(mode)
+        except DatabaseError:  # the next beat tries again; a missed one only ages the last
+            logger.warning("the worker could not record its heartbeat", exc_info=True)
+        await asyncio.sleep(WORKER_BEAT_EVERY.total_seconds())
+
+
+def ensure_worker_beat(mode: str) -> asyncio.Task[None]:
+    """Start this worker process's heartbeat on the running loop unless it beats already."""
+    global _worker_beat
+    loop = asyncio.get_running_loop()
+    if _worker_beat is None or _worker_beat.done() or _worker_beat.get_loop() is not loop:
+        _worker_beat = loop.create_task(beat_periodically(mode), context=contextvars.Context())
+    return _worker_beat
+
+
 class RunWorker(AsyncConsumer):
-    """`python manage.py runworker fcstudio-runs`: runs conversations sent to the channel."""
+    """`python manage.py runworker fcstudio-runs`: runs conversations sent to the channel.
+
+    It beats from its first message on (channels gives a worker no start-up hook), and keeps
+    beating while its runs are queued behind each other."""
 
     async def run_conversation(self, message: dict[str, Any]) -> None:
+        ensure_worker_beat("channels")
         ensure_reaper()
         await run_conversation(int(message["conversation_id"]), worker=worker_identity())

@@ -3,7 +3,8 @@
 A run is leased to one worker at a time by a compare-and-set on its status and heartbeat
 (`claim_run`). The worker keeps the lease by beating (`heartbeat`: one function, one rule — only
 the owner of a live run refreshes it), a redelivered task may take over a run whose heartbeat is
-older than TAKEOVER_AFTER, the reaper marks runs older than STALE_AFTER failed, and a person's
+older than TAKEOVER_AFTER, the reaper marks runs older than STALE_AFTER failed (a queued run
+only when no live worker of its dispatch mode could still take it: `worker_beat`), and a person's
 stop ends at once a run nobody drives (`stop_silent_run`). Takeover comes first, so a lost run is
 resumed when a worker holds its message, and marked when none does.
 """
@@ -17,24 +18,43 @@ from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from . import live, recording
-from .models import ACTIVE_STATUSES, TAKEOVER_AFTER, Batch, Conversation, RunStatus
+from .models import ACTIVE_STATUSES, TAKEOVER_AFTER, Batch, Conversation, RunStatus, Worker
 
 # A live run polls for a stop every STOP_POLL and refreshes its heartbeat every HEARTBEAT_EVERY
 # (and between rounds).
 STOP_POLL = timedelta(seconds=0.5)
 HEARTBEAT_EVERY = timedelta(seconds=10)
 STALE_AFTER = timedelta(minutes=2)
+# Each channels or Celery worker process says it is alive every WORKER_BEAT_EVERY; one seen
+# within WORKER_ALIVE_FOR can still take the queued runs of its dispatch mode.
+WORKER_BEAT_EVERY = timedelta(seconds=10)
+WORKER_ALIVE_FOR = timedelta(seconds=30)
 CLAIMABLE_STATUSES = (RunStatus.DRAFT, RunStatus.QUEUED)
 DRIVEN_STATUSES = (RunStatus.RUNNING, RunStatus.WAITING)
 
 
 def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_beat(mode: str, name: str | None = None, now: Any = None) -> None:
+    """Record that this worker process (of dispatch mode `mode`) is alive."""
+    Worker.objects.update_or_create(
+        name=name or worker_identity(),
+        defaults={"mode": mode, "seen_at": now or timezone.now()},
+    )
+
+
+def live_worker_exists(mode: str, now: Any = None) -> bool:
+    """Whether a worker of dispatch mode `mode` was seen within WORKER_ALIVE_FOR."""
+    since = (now or timezone.now()) - WORKER_ALIVE_FOR
+    return Worker.objects.filter(mode=mode, seen_at__gte=since).exists()
 
 
 class StopRequested(Exception):
@@ -208,6 +228,11 @@ def reap_stale_runs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> in
     stale = Q(status__in=ACTIVE_STATUSES) & (
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
     )
+    mode = settings.FCSTUDIO_DISPATCH
+    if mode != "inline" and live_worker_exists(mode, now):
+        # A queued run is only waiting its turn while a worker that can take it is alive; the
+        # page shows its place in the queue instead.
+        stale &= ~Q(status=RunStatus.QUEUED)
     reaped: dict[int, list[int]] = {}
     for pk, status, worker in Conversation.objects.filter(stale).values_list(
         "pk", "status", "worker"
@@ -297,6 +322,8 @@ __all__ = [
     "STALE_AFTER",
     "STOP_POLL",
     "TAKEOVER_AFTER",
+    "WORKER_ALIVE_FOR",
+    "WORKER_BEAT_EVERY",
     "RunLost",
     "StopRequested",
     "Watch",
@@ -306,10 +333,12 @@ __all__ = [
     "finish_run",
     "heartbeat",
     "keep",
+    "live_worker_exists",
     "mark_interrupted",
     "reap_stale_runs",
     "set_status",
     "stop_asked",
     "stop_silent_run",
+    "worker_beat",
     "worker_identity",
 ]

@@ -176,6 +176,15 @@ def decode(message: Mapping[str, Any]) -> LiveEvent | None:
 
 
 async def publish(conversation_id: int, event: LiveEvent) -> None:
+    """Send the event to the pages watching the conversation.
+
+    With Redis, every publish of a process shares one bounded pool per event loop and waits for a
+    connection when all are busy (fcstudio.channel_layer), so a burst of runs is slowed, not
+    dropped. A frame that still cannot be sent (Redis down, the wait timed out) is logged and
+    skipped; it is not lost for good: the record is in the database, every frame redraws the
+    whole picture it carries, so the page catches up on its next frame (or on reconnecting,
+    from the database snapshot).
+    """
     layer = get_channel_layer()
     if layer is None:
         return

@@ -170,6 +170,16 @@ class Conversation(models.Model):
         beat = self.heartbeat_at
         return beat is None or beat < timezone.now() - TAKEOVER_AFTER
 
+    @property
+    def queue_position(self) -> int | None:
+        """How many queued runs are ahead of this one (queued earlier); None unless queued."""
+        if self.status != RunStatus.QUEUED or self.heartbeat_at is None:
+            return None
+        earlier = models.Q(heartbeat_at__lt=self.heartbeat_at) | models.Q(
+            heartbeat_at=self.heartbeat_at, pk__lt=self.pk
+        )
+        return Conversation.objects.filter(earlier, status=RunStatus.QUEUED).count()
+
     def tool_choice_value(self) -> str | dict:
         """`tool_choice` exactly as the Chat Completions request carries it."""
         if self.tool_choice == ToolChoice.FUNCTION:
@@ -372,3 +382,19 @@ class RunStart(models.Model):
 
     def __str__(self) -> str:
         return f"Run started {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Worker(models.Model):
+    """A worker process that can take queued runs (a channels `runworker` or a Celery worker),
+    with when it last said it was alive: the reaper leaves queued runs alone while one of their
+    dispatch mode is (conversations.leases)."""
+
+    name = models.CharField(max_length=200, unique=True)
+    mode = models.CharField(max_length=20)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["mode", "seen_at"], name="worker_mode_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.mode} worker {self.name}"

@@ -19,17 +19,43 @@ same run never both drive it.
 from __future__ import annotations
 
 import logging
+import threading
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from celery import shared_task
+from celery.signals import worker_ready
+from django.db import DatabaseError, close_old_connections
 
-from .leases import claim_wait, reap_stale_runs, worker_identity
+from .leases import WORKER_BEAT_EVERY, claim_wait, reap_stale_runs, worker_beat, worker_identity
 from .runner import run_conversation
 
 logger = logging.getLogger(__name__)
 
 # Re-checks of a run another worker drives, one per TAKEOVER_AFTER at most: about two hours.
 MAX_CLAIM_RETRIES = 120
+
+
+def _beat_forever(stopped: threading.Event) -> None:
+    while not stopped.is_set():
+        try:
+            worker_beat("celery")
+        except DatabaseError:  # the next beat tries again; a missed one only ages the last
+            logger.warning("the Celery worker could not record its heartbeat", exc_info=True)
+        finally:
+            close_old_connections()
+        stopped.wait(WORKER_BEAT_EVERY.total_seconds())
+
+
+@worker_ready.connect
+def start_worker_beat(**_: Any) -> threading.Thread:
+    """A Celery worker says it is alive every WORKER_BEAT_EVERY from its start, so the reaper
+    leaves runs queued for it alone however deep the queue (leases.reap_stale_runs)."""
+    beat = threading.Thread(
+        target=_beat_forever, args=(threading.Event(),), name="fcstudio-worker-beat", daemon=True
+    )
+    beat.start()
+    return beat
 
 
 @shared_task(
@@ -40,6 +66,7 @@ MAX_CLAIM_RETRIES = 120
     name="conversations.run",
 )
 def run_conversation_task(self, conversation_id: int) -> str:
+    worker_beat("celery")
     wait = claim_wait(conversation_id)
     if wait is None:
         logger.info("Conversation %s: the run has ended or is gone; skipped.", conversation_id)

@@ -96,10 +96,17 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL connections come from a pool per process (psycopg_pool through Django's "pool"
+# option), not one persistent connection per thread: under ASGI every request may run in
+# another thread, and persistent connections then pile up until PostgreSQL refuses clients.
+# A request beyond FCSTUDIO_DB_POOL_MAX waits up to FCSTUDIO_DB_POOL_TIMEOUT seconds for a
+# connection. The same sizes apply to the server, Celery workers and channels workers; keep
+# (processes x FCSTUDIO_DB_POOL_MAX) under PostgreSQL's max_connections.
+FCSTUDIO_DB_POOL_MIN = int(env_str("FCSTUDIO_DB_POOL_MIN", "2"))
+FCSTUDIO_DB_POOL_MAX = int(env_str("FCSTUDIO_DB_POOL_MAX", "20"))
+FCSTUDIO_DB_POOL_TIMEOUT = float(env_str("FCSTUDIO_DB_POOL_TIMEOUT", "30"))
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'fcstudio.sqlite3'}", conn_max_age=60
-    )
+    "default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'fcstudio.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
@@ -109,15 +116,31 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": os.path.join(tempfile.gettempdir(), f"fcstudio-test-{os.getpid()}.sqlite3")
     }
 else:
+    # Pooling and persistent connections are exclusive: a connection goes back to the pool at
+    # the end of each request (or each worker's unit of work).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": FCSTUDIO_DB_POOL_MIN,
+        "max_size": FCSTUDIO_DB_POOL_MAX,
+        "timeout": FCSTUDIO_DB_POOL_TIMEOUT,
+    }
     DATABASES["default"]["TEST"] = {"NAME": f"test_fcstudio_{os.getpid()}"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
+# Each process (per event loop) keeps at most this many Redis connections for the channel
+# layer; a live frame beyond them waits up to the timeout for one (fcstudio.channel_layer).
+FCSTUDIO_REDIS_MAX_CONNECTIONS = int(env_str("FCSTUDIO_REDIS_MAX_CONNECTIONS", "50"))
+FCSTUDIO_REDIS_POOL_TIMEOUT = float(env_str("FCSTUDIO_REDIS_POOL_TIMEOUT", "20"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "BACKEND": "fcstudio.channel_layer.PooledRedisChannelLayer",
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "max_connections": FCSTUDIO_REDIS_MAX_CONNECTIONS,
+                "pool_timeout": FCSTUDIO_REDIS_POOL_TIMEOUT,
+            },
         }
     }
 else:

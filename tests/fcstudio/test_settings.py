@@ -68,11 +68,44 @@ def test_urls_scale_out_to_postgres_and_redis() -> None:
     settings = inspect(DATABASE_URL="postgres://u@127.0.0.1:5432/x", REDIS_URL=redis, DEBUG="1")
     assert settings == {
         "engine": "django.db.backends.postgresql",
-        "layer": "channels_redis.core.RedisChannelLayer",
+        "layer": "fcstudio.channel_layer.PooledRedisChannelLayer",
         "layer_hosts": [redis],
         "broker": redis,
         "dispatch": "inline",
         "debug": True,
+    }
+
+
+POOLS = """
+import json
+from django.conf import settings
+print(json.dumps({
+    "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
+    "db_pool": settings.DATABASES["default"]["OPTIONS"]["pool"],
+    "redis_pool": {
+        key: settings.CHANNEL_LAYERS["default"]["CONFIG"][key]
+        for key in ("max_connections", "pool_timeout")
+    },
+}))
+"""
+
+
+def test_pools_are_sized_by_settings() -> None:
+    result = run(
+        ["-c", POOLS],
+        DATABASE_URL="postgres://u@127.0.0.1:5432/x",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+        FCSTUDIO_DB_POOL_MIN="1",
+        FCSTUDIO_DB_POOL_MAX="7",
+        FCSTUDIO_DB_POOL_TIMEOUT="4.5",
+        FCSTUDIO_REDIS_MAX_CONNECTIONS="9",
+        FCSTUDIO_REDIS_POOL_TIMEOUT="3",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "conn_max_age": 0,
+        "db_pool": {"min_size": 1, "max_size": 7, "timeout": 4.5},
+        "redis_pool": {"max_connections": 9, "pool_timeout": 3.0},
     }
 
 
