@@ -150,9 +150,12 @@ def edit_message(message: Message, payload: dict[str, Any], user: Any) -> Messag
     return message
 
 
+@transaction.atomic
 def send_user_message(conversation: Conversation, text: str, user: Any) -> Message:
-    """The composer's next user turn, appended after whatever the conversation holds."""
-    return add_message(conversation, {"role": "user", "content": text}, user)
+    """The composer's next user turn, appended after whatever the conversation holds: a turn of
+    the conversation, not an edit of its record."""
+    _ensure_idle(conversation)
+    return recording.append_message(conversation.pk, {"role": "user", "content": text}, user=user)
 
 
 def has_history(conversation: Conversation) -> bool:

@@ -370,7 +370,8 @@ class ComposerForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_content(self) -> str:
-        content = self.cleaned_data["content"]
+        # Browsers post a textarea's line breaks as CRLF; the model is sent what was typed.
+        content = self.cleaned_data["content"].replace("\r\n", "\n")
         if not content.strip():
             raise forms.ValidationError("Write a message to send.")
         return content

@@ -25,19 +25,23 @@ def test_sending_appends_the_user_turn_and_runs_it(people, provider, tool, model
     client = people.client_for("editor")
     client.post(url("conversation_run", conversation))
 
-    response = client.post(url("conversation_send", conversation), {"content": "And tomorrow?\n"})
+    response = client.post(
+        url("conversation_send", conversation), {"content": "And tomorrow?\r\nIn Bergen?\n"}
+    )
 
     assert response["Location"] == url("conversation", conversation)
     conversation.refresh_from_db()
     assert conversation.status == RunStatus.FINISHED
     assert [m.payload for m in conversation.messages.all()][-2:] == [
-        {"role": "user", "content": "And tomorrow?\n"},
+        {"role": "user", "content": "And tomorrow?\nIn Bergen?\n"},
         {"role": "assistant", "content": "Still sunny."},
     ]
     assert model_server.requests[1]["body"]["messages"][-1] == {
         "role": "user",
-        "content": "And tomorrow?\n",
+        "content": "And tomorrow?\nIn Bergen?\n",
     }
+    # A turn of the conversation, not an edit of its record.
+    assert conversation.messages.get(role="user", position=2).edited_at is None
 
 
 def test_a_finished_answer_offers_the_composer_and_no_continue(
