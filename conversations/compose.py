@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from fcstudio.redaction import redact_messages
@@ -72,6 +73,10 @@ def fork(conversation: Conversation, *, upto: int, user: Any) -> Conversation:
     copy.worker = ""
     copy.heartbeat_at = None
     copy.forked_from = conversation
+    # A fork is driven here: the copy of a recorded conversation is a draft like any other.
+    copy.recorded = False
+    copy.api_token = None
+    copy.recording_key = ""
     copy.created_by = user if getattr(user, "is_authenticated", False) else None
     copy.save()
     copy.tool_versions.set(conversation.tool_versions.all())
@@ -157,3 +162,100 @@ def edit_message(message: Message, payload: dict[str, Any], user: Any) -> Messag
     message.edited_at = timezone.now()
     message.save(update_fields=["payload", "role", "edited_by", "edited_at"])
     return message
+
+
+@transaction.atomic
+def send_user_message(conversation: Conversation, text: str, user: Any) -> Message:
+    """The composer's next user turn, appended after whatever the conversation holds: a turn of
+    the conversation, not an edit of its record."""
+    _ensure_idle(conversation)
+    return recording.append_message(conversation.pk, {"role": "user", "content": text}, user=user)
+
+
+def has_history(conversation: Conversation) -> bool:
+    """Whether a model was asked: its record must stay true to what was sent."""
+    return conversation.recorded or conversation.model_calls.exists()
+
+
+# The settings a person may change between runs from the conversation page.
+RUN_SETTINGS = (
+    "provider",
+    "model",
+    "tool_choice",
+    "tool_choice_name",
+    "keep_tool_choice",
+    "parallel_tool_calls",
+    "temperature",
+    "max_rounds",
+)
+
+
+def _pinned_versions(conversation: Conversation, tools: Iterable[Any]) -> list[ToolVersion]:
+    """The tools' versions for the next run: a tool kept keeps its pinned version, a tool added
+    brings its latest."""
+    pinned = {v.tool_id: v for v in conversation.tool_versions.all()}
+    versions = []
+    for tool in tools:
+        version = pinned.get(tool.pk) or tool.versions.order_by("-number").first()
+        if version is not None:
+            versions.append(version)
+    return versions
+
+
+@transaction.atomic
+def change_settings(conversation: Conversation, data: dict[str, Any], user: Any) -> Conversation:
+    """Apply the settings for the next run: in place while no model was asked yet, else on a
+    fork holding every message, so the original still says what was sent. Returns the
+    conversation that now has them (the same one when nothing changed)."""
+    provider = data["provider"]
+    kind, _, name = (data.get("tool_choice") or "auto").partition(":")
+    wanted = {
+        "provider": provider,
+        "model": data.get("model") or provider.default_model,
+        "tool_choice": kind,
+        "tool_choice_name": name,
+        "keep_tool_choice": bool(data.get("keep_tool_choice")),
+        "parallel_tool_calls": bool(data.get("parallel_tool_calls")),
+        "temperature": data.get("temperature"),
+        "max_rounds": data.get("max_rounds") or conversation.max_rounds,
+    }
+    versions = _pinned_versions(conversation, data.get("tools") or [])
+    same_settings = all(getattr(conversation, key) == value for key, value in wanted.items())
+    same_tools = {v.pk for v in versions} == set(
+        conversation.tool_versions.values_list("pk", flat=True)
+    )
+    if same_settings and same_tools:
+        return conversation
+    if has_history(conversation):
+        last = conversation.messages.aggregate(last=Max("position"))["last"]
+        target = fork(conversation, upto=-1 if last is None else last + 1, user=user)
+    else:
+        _ensure_idle(conversation)
+        target = conversation
+    for key, value in wanted.items():
+        setattr(target, key, value)
+    target.save(update_fields=[*RUN_SETTINGS, "updated_at"])
+    target.tool_versions.set(versions)
+    return target
+
+
+def answerable_call_ids(conversation: Conversation, before: int | None = None) -> set[str]:
+    """The tool call ids of the assistant turns (before position `before`): what a tool message
+    written by hand may answer."""
+    turns = conversation.messages.filter(role="assistant")
+    if before is not None:
+        turns = turns.filter(position__lt=before)
+    return {
+        str(call.get("id"))
+        for turn in turns
+        for call in turn.payload.get("tool_calls") or []
+        if isinstance(call, dict)
+    }
+
+
+def offered_tool_names(conversation: Conversation) -> set[str] | None:
+    """The names of the tools the model is offered; None for a recorded conversation, whose
+    tools were the recording app's to choose."""
+    if conversation.recorded:
+        return None
+    return {v.snapshot["name"] for v in conversation.tool_versions.all()}

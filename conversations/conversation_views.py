@@ -18,9 +18,9 @@ from fcstudio.teams import TeamRequest, team_view
 from tools_app.views import json_download
 
 from . import compose, dispatch, provider, quotas, recording, tool_picker
-from .forms import ConversationForm, MessageForm, ProviderForm
+from .forms import ComposerForm, ConversationForm, MessageForm, ProviderForm, RunSettingsForm
 from .models import Conversation, Provider
-from .providers import provider_config, save_provider
+from .providers import provider_config, save_known_models, save_provider
 from .view_models import (
     conversation_summary,
     filter_choices,
@@ -97,6 +97,7 @@ def provider_test(request: TeamRequest, provider_id: int) -> HttpResponse:
     try:
         config = provider_config(current)
         context["models"] = async_to_sync(provider.list_models)(config)
+        save_known_models(current, context["models"])
     except provider.ProviderError as exc:
         context["error"] = f"{exc.kind}: {exc.message}"
     except SecretError as exc:
@@ -140,7 +141,9 @@ def conversation_new(request: TeamRequest) -> HttpResponse:
 def tool_search(request: TeamRequest) -> HttpResponse:
     """The builder's tool picker: the tools matching a search, grouped by catalog."""
     search = tool_picker.search_tools(request.team, request.GET.get("q", ""))
-    return render(request, "conversations/conversation_new.html#tool-results", {"search": search})
+    return render(
+        request, "conversations/partials/tool_picker.html#tool-results", {"search": search}
+    )
 
 
 def detail_context(conversation: Conversation, status: str = "", tool: str = "") -> dict:
@@ -162,10 +165,77 @@ def conversation_detail(request: TeamRequest, conversation: int) -> HttpResponse
     current = _conversation(request, conversation)
     status = request.GET.get("status", "")[:40]
     tool = request.GET.get("tool", "")[:64]
+    return _render_detail(request, current, status=status, tool=tool)
+
+
+def _render_detail(
+    request: TeamRequest,
+    current: Conversation,
+    *,
+    status: str = "",
+    tool: str = "",
+    composer_form: ComposerForm | None = None,
+    settings_form: RunSettingsForm | None = None,
+    message_form: MessageForm | None = None,
+) -> HttpResponse:
     context = detail_context(current, status=status, tool=tool)
     context["can_run"] = request.membership.allows(Role.EDITOR)
-    context["message_form"] = MessageForm(initial={"role": "user"})
+    context["message_form"] = message_form or MessageForm(initial={"role": "user"})
+    if context["can_run"] and not current.recorded:
+        context["composer_form"] = composer_form or ComposerForm()
+        context["settings_form"] = settings_form or RunSettingsForm(
+            team=request.team, conversation=current
+        )
+        context["known_models"] = current.provider.known_models if current.provider else []
+        context["search"] = tool_picker.search_tools(request.team, "")
     return render(request, "conversations/conversation_detail.html", context)
+
+
+@team_view(role=Role.EDITOR)
+@body_limit(NEW_CONVERSATION_BYTES)
+@require_POST
+def conversation_send(request: TeamRequest, conversation: int) -> HttpResponse:
+    """The composer: append the next user turn and start the run that answers it."""
+    current = _conversation(request, conversation)
+    if current.recorded:
+        return HttpResponse("A recorded conversation is not run here: fork it first.", status=400)
+    form = ComposerForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, current, composer_form=form)
+    try:
+        compose.send_user_message(current, form.cleaned_data["content"], request.user)
+    except compose.ConversationBusy as exc:
+        form.add_error("content", str(exc))
+        return _render_detail(request, current, composer_form=form)
+    _start_run(request, current)
+    return redirect("conversation", team=request.team.slug, conversation=current.pk)
+
+
+@team_view(role=Role.EDITOR)
+@body_limit(NEW_CONVERSATION_BYTES)
+@require_POST
+def conversation_settings(request: TeamRequest, conversation: int) -> HttpResponse:
+    """Settings for the next run: changed in place before any model call, else on a fork."""
+    current = _conversation(request, conversation)
+    if current.recorded:
+        return HttpResponse("A recorded conversation is not run here: fork it first.", status=400)
+    form = RunSettingsForm(request.POST, team=request.team, conversation=current)
+    if not form.is_valid():
+        return _render_detail(request, current, settings_form=form)
+    try:
+        target = compose.change_settings(current, form.cleaned_data, request.user)
+    except compose.ConversationBusy as exc:
+        form.add_error(None, str(exc))
+        return _render_detail(request, current, settings_form=form)
+    if target.pk != current.pk:
+        messages.success(
+            request,
+            f"Forked into “{target.title}” with the new settings; the original keeps the record "
+            "of what was sent.",
+        )
+    else:
+        messages.success(request, "Settings saved for the next run.")
+    return redirect("conversation", team=request.team.slug, conversation=target.pk)
 
 
 @team_view(role=Role.EDITOR)
@@ -249,7 +319,11 @@ def conversation_export(request: TeamRequest, conversation: int) -> HttpResponse
 @require_POST
 def message_add(request: TeamRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
-    form = MessageForm(request.POST)
+    form = MessageForm(
+        request.POST,
+        call_ids=compose.answerable_call_ids(current),
+        offered=compose.offered_tool_names(current),
+    )
     if form.is_valid():
         try:
             compose.add_message(current, form.cleaned_data["payload"], request.user)
@@ -258,9 +332,7 @@ def message_add(request: TeamRequest, conversation: int) -> HttpResponse:
         else:
             messages.success(request, "Message added. Continue the run to send it.")
     else:
-        for field, errors in form.errors.items():
-            for error in errors:
-                messages.error(request, f"{field}: {error}" if field != "__all__" else str(error))
+        return _render_detail(request, current, message_form=form)
     return redirect("conversation", team=request.team.slug, conversation=current.pk)
 
 
@@ -271,7 +343,11 @@ def message_edit(request: TeamRequest, conversation: int, position: int) -> Http
     current = _conversation(request, conversation)
     message = get_object_or_404(current.messages, position=position)
     if request.method == "POST":
-        form = MessageForm(request.POST)
+        form = MessageForm(
+            request.POST,
+            call_ids=compose.answerable_call_ids(current, before=position),
+            offered=compose.offered_tool_names(current),
+        )
         if form.is_valid():
             try:
                 compose.edit_message(message, form.cleaned_data["payload"], request.user)

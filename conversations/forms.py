@@ -303,6 +303,80 @@ class ConversationForm(forms.Form):
         return cleaned
 
 
+class RunSettingsForm(ConversationForm):
+    """The settings for a conversation's next run, with the builder's fields and checks."""
+
+    KEPT = (
+        "provider",
+        "model",
+        "tools",
+        "tool_choice",
+        "keep_tool_choice",
+        "parallel_tool_calls",
+        "temperature",
+        "max_rounds",
+    )
+
+    def __init__(self, *args: Any, team: Any, conversation: Any, **kwargs: Any) -> None:
+        if not args and "data" not in kwargs:
+            kwargs.setdefault("initial", self.initial_for(conversation))
+        kwargs.setdefault("auto_id", "settings_%s")
+        super().__init__(*args, team=team, **kwargs)
+        for name in [name for name in self.fields if name not in self.KEPT]:
+            del self.fields[name]
+        model_field = self.fields["model"]
+        model_field.widget.attrs["list"] = "known-models"
+        model_field.help_text = "Pick one the provider listed, or type any name."
+        if not self.is_bound:
+            tools = [v.tool for v in conversation.tool_versions.select_related("tool__catalog")]
+            self.picked_tools = sorted(tools, key=lambda t: (t.catalog.name, t.name))
+            choice_field = self.fields["tool_choice"]
+            assert isinstance(choice_field, ToolChoiceField)
+            named = [(f"function:{t.name}", f"only {t.name}") for t in self.picked_tools]
+            choice_field.choices = [*TOOL_CHOICE_MODES, *named]
+
+    @staticmethod
+    def initial_for(conversation: Any) -> dict[str, Any]:
+        choice = conversation.tool_choice
+        if choice == "function":
+            choice = f"function:{conversation.tool_choice_name}"
+        return {
+            "provider": conversation.provider_id,
+            "model": conversation.model,
+            "tools": [v.tool_id for v in conversation.tool_versions.all()],
+            "tool_choice": choice,
+            "keep_tool_choice": conversation.keep_tool_choice,
+            "parallel_tool_calls": conversation.parallel_tool_calls,
+            "temperature": conversation.temperature,
+            "max_rounds": conversation.max_rounds,
+        }
+
+
+class ComposerForm(forms.Form):
+    """The next user turn, typed at the bottom of the conversation page."""
+
+    content = forms.CharField(
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": "Message… (Enter sends, Shift+Enter for a new line)"}
+        ),
+        max_length=50_000,
+        label="Next user message",
+        strip=False,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "composer_%s")
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    def clean_content(self) -> str:
+        # Browsers post a textarea's line breaks as CRLF; the model is sent what was typed.
+        content = self.cleaned_data["content"].replace("\r\n", "\n")
+        if not content.strip():
+            raise forms.ValidationError("Write a message to send.")
+        return content
+
+
 ROLES = [("user", "user"), ("assistant", "assistant"), ("tool", "tool"), ("system", "system")]
 
 
@@ -325,9 +399,19 @@ class MessageForm(forms.Form):
         required=False, max_length=100, label="Tool call id", help_text="Tool results only."
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        call_ids: set[str] | None = None,
+        offered: set[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """`call_ids`: the tool call ids a tool message may answer; `offered`: the names of the
+        tools the model is offered. None skips that check."""
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        self.call_ids = call_ids
+        self.offered = offered
 
     @classmethod
     def initial_for(cls, payload: dict[str, Any]) -> dict[str, Any]:
@@ -352,9 +436,25 @@ class MessageForm(forms.Form):
             call_id = (cleaned.get("tool_call_id") or "").strip()
             if not call_id:
                 self.add_error("tool_call_id", "A tool result answers one tool call: give its id.")
+            elif self.call_ids is not None and call_id not in self.call_ids:
+                self.add_error(
+                    "tool_call_id",
+                    f"No assistant turn before this one has a tool call with id {call_id}.",
+                )
             cleaned["payload"] = {"role": "tool", "tool_call_id": call_id, "content": content}
         elif role == "assistant":
             calls = self._tool_calls(cleaned.get("tool_calls") or "")
+            if self.offered is not None:
+                unknown = sorted(
+                    {c["function"]["name"] for c in calls} - self.offered, key=str.casefold
+                )
+                if unknown:
+                    offered = ", ".join(sorted(self.offered)) or "none"
+                    self.add_error(
+                        "tool_calls",
+                        f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not among "
+                        f"the tools offered to the model (offered: {offered}).",
+                    )
             if not content.strip() and not calls and not self.errors:
                 self.add_error("content", "An assistant message needs content or tool calls.")
             payload: dict[str, Any] = {"role": "assistant", "content": content or None}

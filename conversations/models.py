@@ -41,6 +41,8 @@ class Provider(models.Model):
     extra_headers_encrypted = models.TextField(blank=True)
     default_model = models.CharField(max_length=200, blank=True)
     timeout_s = models.FloatField(default=60.0)
+    # The model ids the last Test connection listed, offered when a conversation picks a model.
+    known_models = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -179,6 +181,17 @@ class Conversation(models.Model):
             heartbeat_at=self.heartbeat_at, pk__lt=self.pk
         )
         return Conversation.objects.filter(earlier, status=RunStatus.QUEUED).count()
+
+    @property
+    def offers_continue(self) -> bool:
+        """Whether Run/Continue makes sense: never for a recorded conversation (nothing here runs
+        it), nor after a final answer (the next step is a user turn, from the composer)."""
+        if self.recorded:
+            return False
+        if self.is_stale:
+            return True
+        last = self.messages.order_by("-position").first()
+        return not (last and last.role == "assistant" and not last.payload.get("tool_calls"))
 
     def tool_choice_value(self) -> str | dict:
         """`tool_choice` exactly as the Chat Completions request carries it."""

@@ -64,3 +64,17 @@ def provider_config(provider: Provider, *, model: str = "") -> ProviderConfig:
         extra_headers=extra_headers(provider),
         policy=outbound.provider_policy(),
     )
+
+
+# A provider may list thousands of models; the picker offers the first of them, by name.
+KNOWN_MODELS_KEPT = 1000
+
+
+def save_known_models(provider: Provider, model_ids: list[str]) -> None:
+    """Keep the model ids Test connection fetched, for the model pickers' suggestions; ids too
+    long for a conversation's model field, or with control characters, are left out."""
+    kept = [
+        model_id for model_id in model_ids if 0 < len(model_id) <= 200 and model_id.isprintable()
+    ][:KNOWN_MODELS_KEPT]
+    provider.known_models = kept
+    provider.save(update_fields=["known_models"])

@@ -99,8 +99,50 @@ def _append(conversation_id: int, round_number: int, payload: dict[str, Any]) ->
     return recording.append_message(conversation_id, payload, round_number=round_number)
 
 
+class InconsistentHistory(ValueError):
+    """The messages break the tool-call protocol: sending them would get a provider's 400."""
+
+
+def history_problem(messages: list[dict[str, Any]]) -> str | None:
+    """What makes the history unsendable, or None: every tool message answers a call of the
+    assistant turn right before its block, and every call is answered before the next turn."""
+    open_calls: dict[str, int] = {}  # call id -> position of its assistant turn
+    for position, message in enumerate(messages, start=1):
+        role = message.get("role")
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id not in open_calls:
+                return (
+                    f"Message {position} is a tool result for {call_id!r}, which answers no "
+                    "open tool call of the assistant turn before it."
+                )
+            del open_calls[call_id]
+            continue
+        if open_calls:
+            missing = ", ".join(open_calls)
+            return (
+                f"Message {next(iter(open_calls.values()))} has tool calls without a result "
+                f"({missing}) before message {position}."
+            )
+        if role == "assistant":
+            for call in message.get("tool_calls") or []:
+                call_id = call.get("id") if isinstance(call, dict) else None
+                if call_id in open_calls:
+                    return f"Message {position} has two tool calls with the id {call_id!r}."
+                open_calls[str(call_id)] = position
+    if open_calls:
+        turn = next(iter(open_calls.values()))
+        return f"Message {turn} has tool calls without a result ({', '.join(open_calls)})."
+    return None
+
+
 def build_request(setup: Setup, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """The Chat Completions body (without model and stream), exactly as it will be sent."""
+    """The Chat Completions body (without model and stream), exactly as it will be sent.
+
+    Raises `InconsistentHistory` (a hand edit broke the tool-call protocol) rather than let the
+    provider refuse the request with a 400."""
+    if problem := history_problem(messages):
+        raise InconsistentHistory(problem)
     conversation = setup.conversation
     request: dict[str, Any] = {"messages": [wire_message(m) for m in messages]}
     if setup.tools:
@@ -196,7 +238,10 @@ async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
         if refusal := await sync_to_async(quotas.model_call_refusal)(conversation.team_id):
             return RunStatus.FAILED, refusal
         messages = await sync_to_async(_messages)(conversation_id)
-        request = build_request(setup, messages)
+        try:
+            request = build_request(setup, messages)
+        except InconsistentHistory as exc:
+            return RunStatus.FAILED, f"The history cannot be sent: {exc}"
         turn = await _call_model(conversation_id, round_number, setup, request)
         if turn is None:
             return RunStatus.FAILED, await sync_to_async(_model_failure)(conversation_id)
@@ -387,4 +432,11 @@ def _resume_after_approval(conversation_id: int, worker: str) -> None:
         ).update(status=RunStatus.RUNNING)
 
 
-__all__ = ["build_request", "run_conversation", "tool_choice_for", "wire_message"]
+__all__ = [
+    "InconsistentHistory",
+    "build_request",
+    "history_problem",
+    "run_conversation",
+    "tool_choice_for",
+    "wire_message",
+]

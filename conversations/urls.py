@@ -38,6 +38,16 @@ urlpatterns += [
         name="conversation_run",
     ),
     path(
+        "conversations/<int:conversation>/send/",
+        conversation_views.conversation_send,
+        name="conversation_send",
+    ),
+    path(
+        "conversations/<int:conversation>/settings/",
+        conversation_views.conversation_settings,
+        name="conversation_settings",
+    ),
+    path(
         "conversations/<int:conversation>/stop/",
         conversation_views.conversation_stop,
         name="conversation_stop",

@@ -1,10 +1,13 @@
-// The new-conversation tool picker: a ticked search result joins the chosen tools (which
+// The tool picker (new conversation, settings for the next run): a ticked search result joins the chosen tools (which
 // survive the next search) and becomes a named tool_choice option; unticking undoes both.
 (function () {
   "use strict";
 
   function chosen() { return document.getElementById("picked-tools"); }
-  function choiceSelect() { return document.querySelector("#builder select[name=tool_choice]"); }
+  function choiceSelect() {
+    const form = chosen() && chosen().closest("form");
+    return form ? form.querySelector("select[name=tool_choice]") : null;
+  }
   function pickedInput(id) {
     const list = chosen();
     return list ? list.querySelector('input[name=tools][value="' + CSS.escape(id) + '"]') : null;

@@ -51,6 +51,8 @@ EXPECTED_ROLES = {
     "conversation_tool_search": (E, E),
     "conversation": (V, E),
     "conversation_run": (E, E),
+    "conversation_send": (E, E),
+    "conversation_settings": (E, E),
     "conversation_stop": (E, E),
     "conversation_fork": (E, E),
     "conversation_delete": (E, E),

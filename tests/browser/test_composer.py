@@ -1,0 +1,66 @@
+"""A conversation debugger iterates on the conversation page: types the next turn, sends it with
+Enter, and changes the model for the next run, landing on a fork that keeps the record true."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from conversations import compose
+from conversations.models import Conversation
+from tests.support.openai_server import Reply
+
+
+def draft(people, provider, tool) -> Conversation:
+    data = {"provider": provider, "user": "Weather in Oslo?", "tools": [tool], "max_rounds": 3}
+    return compose.create_conversation(people.editor.memberships.get().team, people.editor, data)
+
+
+def test_enter_sends_shift_enter_breaks_the_line(log_in, people, provider, tool, model_server):
+    conversation = draft(people, provider, tool)
+    model_server.script(Reply(content="Sunny in Oslo."), Reply(content="Rain tomorrow."))
+    page = log_in(people.editor)
+    page.goto(f"/t/acme/conversations/{conversation.pk}/")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#status-badge")).to_have_text("Finished", timeout=15_000)
+    page.reload()
+    expect(page.get_by_role("button", name="Continue")).to_have_count(0)
+
+    box = page.get_by_label("Next user message")
+    box.click()
+    box.type("And tomorrow?")
+    box.press("Shift+Enter")
+    box.type("In Bergen too.")
+    expect(box).to_have_value("And tomorrow?\nIn Bergen too.")
+    box.press("Enter")
+
+    expect(page.locator("#messages .msg").last).to_contain_text("Rain tomorrow.", timeout=15_000)
+    expect(page.locator("#messages .msg.role-user").last).to_contain_text("In Bergen too.")
+    expect(page.locator("#messages .msg.role-user").last).not_to_contain_text("edited by hand")
+    expect(page.locator("#status-badge")).to_have_text("Finished")
+    expect(page.get_by_role("button", name="Continue")).to_have_count(0)
+    assert model_server.requests[1]["body"]["messages"][-1] == {
+        "role": "user",
+        "content": "And tomorrow?\nIn Bergen too.",
+    }
+
+
+def test_changing_the_model_after_a_run_lands_on_a_fork(
+    log_in, people, provider, tool, model_server
+):
+    conversation = draft(people, provider, tool)
+    model_server.script(Reply(content="Sunny in Oslo."))
+    page = log_in(people.editor)
+    page.goto(f"/t/acme/conversations/{conversation.pk}/")
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#status-badge")).to_have_text("Finished", timeout=15_000)
+
+    page.get_by_text("Settings for the next run").click()
+    page.get_by_label("Model").fill("bigger-model")
+    page.get_by_role("button", name="Save settings").click()
+
+    expect(page.locator(".crumbs")).to_contain_text("forked from")
+    expect(page.locator("h1")).to_contain_text("(fork)")
+    expect(page.locator("p.muted.small code").first).to_have_text("bigger-model")
+    expect(page.locator("#messages .msg").last).to_contain_text("Sunny in Oslo.")
+    original = Conversation.objects.get(pk=conversation.pk)
+    assert original.model == "test-model"
