@@ -15,7 +15,8 @@ def test_fifty_rounds_render_with_a_bounded_number_of_queries(
 ):
     conversation = make_conversation(team, ROUNDS)
     client = people.client_for("editor")
-    with django_assert_max_num_queries(14):
+    # the rounds cost a fixed 10; the editor's settings panel and composer a fixed few more
+    with django_assert_max_num_queries(17):
         response = client.get(f"/t/acme/conversations/{conversation.pk}/")
     html = response.content.decode()
     assert response.status_code == 200
