@@ -414,12 +414,15 @@ def open_batch(
 
 def close_batches(batches: QuerySet[Batch], reason: str) -> list[int]:
     """The one way open records are closed (a failed batch, a stopped run, a dead worker's):
-    their unfinished calls become CANCELLED and their running batches failed, with the reason.
+    their unfinished calls become CANCELLED and their running batches failed, with the reason;
+    a call that waited for a person's decision waits no more (nobody can decide a closed call).
     Finished calls keep their results. Returns the batches it closed."""
     closed = list(batches.filter(status=BatchStatus.RUNNING).values_list("pk", flat=True))
-    ToolExecution.objects.filter(
-        batch__in=batches.values("pk"), status__in=OPEN_CALL_STATUSES
-    ).update(status=ExecutionStatus.ERROR, error_code="CANCELLED", error_message=reason)
+    executions = ToolExecution.objects.filter(batch__in=batches.values("pk"))
+    executions.filter(status__in=OPEN_CALL_STATUSES).update(
+        status=ExecutionStatus.ERROR, error_code="CANCELLED", error_message=reason
+    )
+    executions.filter(approval="pending").update(approval="")
     Batch.objects.filter(pk__in=closed).update(status=BatchStatus.FAILED, failure=reason)
     return closed
 
