@@ -149,6 +149,15 @@ class ApprovalAsked(LiveEvent):
 
 
 @dataclass(frozen=True)
+class CallDecided(LiveEvent):
+    """A person approved or denied a call: its row loses the buttons on every page."""
+
+    kind: ClassVar[str] = "decided"
+    batch_id: int
+    execution_id: int
+
+
+@dataclass(frozen=True)
 class BatchFinished(LiveEvent):
     """A batch ended (or was closed outside its worker): its calls are redrawn."""
 

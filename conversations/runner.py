@@ -313,6 +313,9 @@ async def _run_batch(
         await bars.on_event(event)
 
     async def approver(call: ToolCall, spec: ToolSpec) -> bool:
+        # The page redraws the batch from the database when it asks: calls that ran are
+        # written first, so none of them still shows as queued there.
+        await recorder.settle()
         return await _await_approval(conversation_id, setup.worker, batch.pk, call.id)
 
     try:

@@ -102,7 +102,10 @@ def conversation_summary(conversation: Conversation) -> dict[str, Any]:
         wall += batch.wall_ms or 0
         summed += batch.sum_call_ms or 0
         for execution in batch.executions.all():
-            statuses[execution.error_code or execution.status] += 1
+            waiting = execution.approval == "pending"
+            statuses[
+                "waiting for approval" if waiting else execution.error_code or execution.status
+            ] += 1
     # One answer without usage (some servers never send it) makes the total unknown, not short.
     counts = [call.total_tokens for call in conversation.model_calls.all() if call.ok]
     tokens = None if None in counts else sum(count or 0 for count in counts)
