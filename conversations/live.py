@@ -234,6 +234,13 @@ class Frames:
         if self.trailing is not None:
             await self.trailing
 
+    def discard(self) -> None:
+        """Drop the pending frame: the picture it would show is gone (a stopped draft)."""
+        if self.trailing is not None:
+            self.trailing.cancel()
+            self.trailing = None
+        self.latest = None
+
     async def _send(self, after: float = 0.0) -> None:
         if after:
             await asyncio.sleep(after)
@@ -267,6 +274,9 @@ class Draft:
 
     async def flush(self) -> None:
         await self.frames.flush()
+
+    def discard(self) -> None:
+        self.frames.discard()
 
 
 class CallBars:

@@ -358,6 +358,25 @@ def record_model_turn(pk: int, turn: AssistantTurn) -> None:
     )
 
 
+CUT_OFF = "Stopped by a person while the model was writing; its answer was cut off here."
+
+
+def record_cut_off(
+    pk: int, text: str, calls: Sequence[tuple[str, str]], duration_ms: float | None
+) -> None:
+    """A model call stopped mid-stream keeps what the model had written so far (text, and each
+    call's name and arguments), marked as cut off; one already closed stays as it is."""
+    response: dict[str, Any] = {"role": "assistant", "content": text}
+    if calls:
+        response["tool_calls"] = [
+            {"type": "function", "function": {"name": name, "arguments": arguments}}
+            for name, arguments in calls
+        ]
+    ModelCall.objects.filter(pk=pk, ok=False, error_kind="").update(
+        error_kind="stopped", error_message=CUT_OFF, response=response, duration_ms=duration_ms
+    )
+
+
 def interrupt_model_calls(conversation_id: int, reason: str) -> None:
     """Model calls that never got an answer or an error (their worker died) say why."""
     ModelCall.objects.filter(conversation_id=conversation_id, ok=False, error_kind="").update(
