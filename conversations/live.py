@@ -329,6 +329,10 @@ class CallBars:
             bar.retry_marks_ms.append(ms)
         elif event.kind == EventKind.CALL_AWAITING_APPROVAL:
             bar.status = "waiting"
+            bar.approval_asked_ms = ms
+        elif event.kind == EventKind.CALL_APPROVAL_DECIDED:
+            bar.status = "queued"
+            bar.approval_decided_ms = ms
         elif event.kind == EventKind.CALL_FINISHED:
             bar.status = event.data.get("status", "ok")
             error = event.data.get("error") or {}

@@ -42,6 +42,7 @@ from .models import (
     RunStatus,
     ToolExecution,
 )
+from .timeline import waiting_only_ms
 
 if TYPE_CHECKING:
     from .provider import AssistantTurn
@@ -537,6 +538,10 @@ class ExecutionRecorder:
             marks.append(ms)
             attempts = int(event.data.get("attempt", 2)) - 1
             self._note(position, {"retry_marks_ms": list(marks), "attempts": attempts})
+        elif event.kind == EventKind.CALL_AWAITING_APPROVAL:
+            self._note(position, {"approval_asked_ms": ms})
+        elif event.kind == EventKind.CALL_APPROVAL_DECIDED:
+            self._note(position, {"approval_decided_ms": ms})
         elif event.kind == EventKind.CALL_FINISHED:
             self._finished.add(position)
             self._note(position, self._finished_fields(position, event, ms))
@@ -613,13 +618,18 @@ class ExecutionRecorder:
                 ToolExecution.objects.filter(batch_id=self.batch.pk, position=position).update(
                     retry_marks_ms=self._retries.get(position, []), **execution_fields(result)
                 )
+            # Waiting for a person is not tool time: the wall time leaves out the moments
+            # when calls only waited for approval, and the speed-up follows.
+            waited = waiting_only_ms(list(self.batch.executions.all()))
+            wall_ms = max(outcome.wall_s * 1000 - waited, 0.0)
+            sum_ms = outcome.sum_call_s * 1000
             Batch.objects.filter(pk=self.batch.pk).update(
                 status=BatchStatus.FINISHED,
                 started_at=outcome.started_at,
                 finished_at=outcome.finished_at,
-                wall_ms=outcome.wall_s * 1000,
-                sum_call_ms=outcome.sum_call_s * 1000,
-                speedup=outcome.speedup,
+                wall_ms=wall_ms,
+                sum_call_ms=sum_ms,
+                speedup=sum_ms / wall_ms if wall_ms > 0 else 0.0,
             )
             audit.record_executions(self.batch)
         self.batch.refresh_from_db()

@@ -25,6 +25,8 @@ class LiveRow:
     started_ms: float | None = None
     finished_ms: float | None = None
     retry_marks_ms: list[float] = field(default_factory=list)
+    approval_asked_ms: float | None = None
+    approval_decided_ms: float | None = None
 
 
 def pretty_json(text: str) -> str:

@@ -72,6 +72,8 @@ def test_approve_one_call_and_deny_another(log_in, people, catalog, provider, mo
     expect(summary).to_contain_text("1 DENIED")
     expect(summary).not_to_contain_text("waiting")
     expect(page.locator("#summary-tokens")).not_to_have_text("0")
+    # The person's time is a span of its own on the chart, not tool time.
+    expect(page.locator("#round-0-gantt rect.wait")).to_have_count(2)
     page.screenshot(path=f"{SHOTS}/decided.png", full_page=True)
     execution = Conversation.objects.get().batches.get().executions
     assert execution.get(tool_name="get_air_quality").approval == "denied"
@@ -83,7 +85,10 @@ def test_stop_during_a_slow_answer(log_in, people, catalog, provider, model_serv
     page = log_in(people.editor)
     build(page)
 
-    expect(page.locator("#stream")).to_contain_text("Oslo is", timeout=15_000)
+    # The model has sent its first words and says nothing more (a page that joined later
+    # than they came sees no draft yet: the catch-up snapshot does not carry one).
+    assert model_server.request_arrived.wait(15)
+    expect(page.locator("#status-badge")).to_have_text("Running")
     page.get_by_role("button", name="Stop").click()
     expect(page.locator("#status-badge")).to_have_text("Stopped", timeout=10_000)
 
