@@ -241,8 +241,10 @@ def _model_finished(conversation_id: int, event: live.ModelFinished, can_run: bo
     round_.model_call = ModelCall.objects.filter(
         conversation_id=conversation_id, round=round_.number
     ).first()
-    return render_to_string(f"{TEMPLATE}#stream", {"delta": None, "oob": True}) + render_to_string(
-        f"{TEMPLATE}#round-model", {"round": round_, "swap": True}
+    return (
+        render_to_string(f"{TEMPLATE}#stream", {"delta": None, "oob": True})
+        + render_to_string(f"{TEMPLATE}#round-model", {"round": round_, "swap": True})
+        + _summary(conversation_id)
     )
 
 
@@ -257,16 +259,25 @@ def _calls(conversation_id: int, event: live.RoundCalls, can_run: bool) -> str:
     )
 
 
-@handles(live.ApprovalAsked, live.BatchFinished)
+def _summary(conversation_id: int) -> str:
+    """The totals row, redrawn with every event that changes what it counts."""
+    conversation = Conversation.objects.get(pk=conversation_id)
+    context = {"summary": conversation_summary(conversation), "oob": True}
+    return render_to_string(f"{TEMPLATE}#summary", context)
+
+
+@handles(live.ApprovalAsked, live.CallDecided, live.BatchFinished)
 def _batch(
-    conversation_id: int, event: live.ApprovalAsked | live.BatchFinished, can_run: bool
+    conversation_id: int,
+    event: live.ApprovalAsked | live.CallDecided | live.BatchFinished,
+    can_run: bool,
 ) -> str:
     batch = Batch.objects.filter(pk=event.batch_id, conversation_id=conversation_id).first()
     if batch is None:
         return ""
     round_ = Round(batch.round or 0, batch=batch, executions=list(batch.executions.all()))
     context = {"round": round_, "swap": True, "can_run": can_run}
-    fragments = [render_to_string(f"{TEMPLATE}#round-calls", context)]
+    fragments = [render_to_string(f"{TEMPLATE}#round-calls", context), _summary(conversation_id)]
     if isinstance(event, live.BatchFinished):
         model_call = ModelCall.objects.filter(
             conversation_id=conversation_id, round=round_.number

@@ -17,11 +17,12 @@ from fcstudio.secrets import SecretError
 from fcstudio.teams import TeamRequest, team_view
 from tools_app.views import json_download
 
-from . import compose, dispatch, provider, quotas, recording, tool_picker
+from . import compose, dispatch, live, provider, quotas, recording, tool_picker
 from .forms import ComposerForm, ConversationForm, MessageForm, ProviderForm, RunSettingsForm
-from .models import Conversation, Provider
+from .models import Batch, Conversation, Provider
 from .providers import provider_config, save_known_models, save_provider
 from .view_models import (
+    Round,
     conversation_summary,
     filter_choices,
     load_records,
@@ -284,8 +285,22 @@ def call_decide(request: TeamRequest, conversation: int, execution: int) -> Http
     if decision not in ("approved", "denied"):
         return HttpResponse("Decide approved or denied.", status=400)
     updated = recording.decide_call(current, execution, decision, actor=request.user)
+    batch = Batch.objects.filter(executions__pk=execution, conversation=current).first()
+    if updated and batch is not None:
+        async_to_sync(live.publish)(current.pk, live.CallDecided(batch.pk, execution))
     if request.htmx:
-        return HttpResponse(status=204 if updated else 409)
+        if batch is None:
+            return HttpResponse(status=409 if not updated else 204)
+        # The row is redrawn as it stands (no buttons once decided); a refusal says why in it.
+        round_ = Round(batch.round or 0, batch=batch, executions=list(batch.executions.all()))
+        refusal = "" if updated else "This call no longer waits for a decision."
+        context = {"round": round_, "can_run": True, "refused": execution, "refusal": refusal}
+        return render(
+            request,
+            "conversations/conversation_detail.html#round-calls",
+            context,
+            status=200 if updated else 409,
+        )
     if not updated:
         messages.info(request, "That call is no longer waiting for a decision.")
     return redirect("conversation", team=request.team.slug, conversation=current.pk)

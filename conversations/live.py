@@ -149,6 +149,15 @@ class ApprovalAsked(LiveEvent):
 
 
 @dataclass(frozen=True)
+class CallDecided(LiveEvent):
+    """A person approved or denied a call: its row loses the buttons on every page."""
+
+    kind: ClassVar[str] = "decided"
+    batch_id: int
+    execution_id: int
+
+
+@dataclass(frozen=True)
 class BatchFinished(LiveEvent):
     """A batch ended (or was closed outside its worker): its calls are redrawn."""
 
@@ -234,6 +243,13 @@ class Frames:
         if self.trailing is not None:
             await self.trailing
 
+    def discard(self) -> None:
+        """Drop the pending frame: the picture it would show is gone (a stopped draft)."""
+        if self.trailing is not None:
+            self.trailing.cancel()
+            self.trailing = None
+        self.latest = None
+
     async def _send(self, after: float = 0.0) -> None:
         if after:
             await asyncio.sleep(after)
@@ -267,6 +283,9 @@ class Draft:
 
     async def flush(self) -> None:
         await self.frames.flush()
+
+    def discard(self) -> None:
+        self.frames.discard()
 
 
 class CallBars:
@@ -319,6 +338,10 @@ class CallBars:
             bar.retry_marks_ms.append(ms)
         elif event.kind == EventKind.CALL_AWAITING_APPROVAL:
             bar.status = "waiting"
+            bar.approval_asked_ms = ms
+        elif event.kind == EventKind.CALL_APPROVAL_DECIDED:
+            bar.status = "queued"
+            bar.approval_decided_ms = ms
         elif event.kind == EventKind.CALL_FINISHED:
             bar.status = event.data.get("status", "ok")
             error = event.data.get("error") or {}

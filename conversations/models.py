@@ -360,6 +360,9 @@ class ToolExecution(models.Model):
     queued_ms = models.FloatField(default=0)
     started_ms = models.FloatField(null=True, blank=True)
     finished_ms = models.FloatField(null=True, blank=True)
+    # When the call began and stopped waiting for a person's decision (ms from the batch start).
+    approval_asked_ms = models.FloatField(null=True, blank=True)
+    approval_decided_ms = models.FloatField(null=True, blank=True)
     retry_marks_ms = models.JSONField(**UNTRUSTED_JSON, default=list, blank=True)
     worker = models.CharField(max_length=200, blank=True)
 

@@ -42,6 +42,7 @@ from .models import (
     RunStatus,
     ToolExecution,
 )
+from .timeline import waiting_only_ms
 
 if TYPE_CHECKING:
     from .provider import AssistantTurn
@@ -401,6 +402,25 @@ def record_model_turn(pk: int, turn: AssistantTurn) -> None:
     )
 
 
+CUT_OFF = "Stopped by a person while the model was writing; its answer was cut off here."
+
+
+def record_cut_off(
+    pk: int, text: str, calls: Sequence[tuple[str, str]], duration_ms: float | None
+) -> None:
+    """A model call stopped mid-stream keeps what the model had written so far (text, and each
+    call's name and arguments), marked as cut off; one already closed stays as it is."""
+    response: dict[str, Any] = {"role": "assistant", "content": text}
+    if calls:
+        response["tool_calls"] = [
+            {"type": "function", "function": {"name": name, "arguments": arguments}}
+            for name, arguments in calls
+        ]
+    ModelCall.objects.filter(pk=pk, ok=False, error_kind="").update(
+        error_kind="stopped", error_message=CUT_OFF, response=response, duration_ms=duration_ms
+    )
+
+
 def interrupt_model_calls(conversation_id: int, reason: str) -> None:
     """Model calls that never got an answer or an error (their worker died) say why."""
     ModelCall.objects.filter(conversation_id=conversation_id, ok=False, error_kind="").update(
@@ -457,12 +477,15 @@ def open_batch(
 
 def close_batches(batches: QuerySet[Batch], reason: str) -> list[int]:
     """The one way open records are closed (a failed batch, a stopped run, a dead worker's):
-    their unfinished calls become CANCELLED and their running batches failed, with the reason.
+    their unfinished calls become CANCELLED and their running batches failed, with the reason;
+    a call that waited for a person's decision waits no more (nobody can decide a closed call).
     Finished calls keep their results. Returns the batches it closed."""
     closed = list(batches.filter(status=BatchStatus.RUNNING).values_list("pk", flat=True))
-    ToolExecution.objects.filter(
-        batch__in=batches.values("pk"), status__in=OPEN_CALL_STATUSES
-    ).update(status=ExecutionStatus.ERROR, error_code="CANCELLED", error_message=reason)
+    executions = ToolExecution.objects.filter(batch__in=batches.values("pk"))
+    executions.filter(status__in=OPEN_CALL_STATUSES).update(
+        status=ExecutionStatus.ERROR, error_code="CANCELLED", error_message=reason
+    )
+    executions.filter(approval="pending").update(approval="")
     Batch.objects.filter(pk__in=closed).update(status=BatchStatus.FAILED, failure=reason)
     return closed
 
@@ -558,6 +581,10 @@ class ExecutionRecorder:
             marks.append(ms)
             attempts = int(event.data.get("attempt", 2)) - 1
             self._note(position, {"retry_marks_ms": list(marks), "attempts": attempts})
+        elif event.kind == EventKind.CALL_AWAITING_APPROVAL:
+            self._note(position, {"approval_asked_ms": ms})
+        elif event.kind == EventKind.CALL_APPROVAL_DECIDED:
+            self._note(position, {"approval_decided_ms": ms})
         elif event.kind == EventKind.CALL_FINISHED:
             self._finished.add(position)
             self._note(position, self._finished_fields(position, event, ms))
@@ -634,13 +661,18 @@ class ExecutionRecorder:
                 ToolExecution.objects.filter(batch_id=self.batch.pk, position=position).update(
                     retry_marks_ms=self._retries.get(position, []), **execution_fields(result)
                 )
+            # Waiting for a person is not tool time: the wall time leaves out the moments
+            # when calls only waited for approval, and the speed-up follows.
+            waited = waiting_only_ms(list(self.batch.executions.all()))
+            wall_ms = max(outcome.wall_s * 1000 - waited, 0.0)
+            sum_ms = outcome.sum_call_s * 1000
             Batch.objects.filter(pk=self.batch.pk).update(
                 status=BatchStatus.FINISHED,
                 started_at=outcome.started_at,
                 finished_at=outcome.finished_at,
-                wall_ms=outcome.wall_s * 1000,
-                sum_call_ms=outcome.sum_call_s * 1000,
-                speedup=outcome.speedup,
+                wall_ms=wall_ms,
+                sum_call_ms=sum_ms,
+                speedup=sum_ms / wall_ms if wall_ms > 0 else 0.0,
             )
             audit.record_executions(self.batch)
         self.batch.refresh_from_db()

@@ -286,6 +286,15 @@ async def _call_model(
         await sync_to_async(_record_model_error)(record.pk, exc, started)
         await live.publish(conversation_id, live.ModelFinished(round_number))
         return None
+    except asyncio.CancelledError:
+        # Stopped mid-stream: what was written is kept on the record, marked as cut off, and
+        # the page's draft gives way to it (also after a reload).
+        draft.discard()
+        calls = [(call.name, call.arguments) for call in draft.picture().calls]
+        elapsed = (timezone.now() - started).total_seconds() * 1000
+        await sync_to_async(recording.record_cut_off)(record.pk, draft.text, calls, elapsed)
+        await live.publish(conversation_id, live.ModelFinished(round_number))
+        raise
     await draft.flush()
     await sync_to_async(recording.record_model_turn)(record.pk, turn)
     await live.publish(conversation_id, live.ModelFinished(round_number))
@@ -358,6 +367,9 @@ async def _run_batch(
         await bars.on_event(event)
 
     async def approver(call: ToolCall, spec: ToolSpec) -> bool:
+        # The page redraws the batch from the database when it asks: calls that ran are
+        # written first, so none of them still shows as queued there.
+        await recorder.settle()
         return await _await_approval(conversation_id, setup.worker, batch.pk, call.id)
 
     try:

@@ -42,6 +42,9 @@ class Bar:
     # Where a finished call too short to see as a bar (refused before running, or a 0 ms tool)
     # gets a marker instead, so a failure at once still shows on the chart.
     mark_x: float | None = None
+    # Time spent waiting for a person's approval: a span of its own, not the tool's time.
+    wait_x: float = 0.0
+    wait_width: float = 0.0
 
 
 # A run bar narrower than this many chart units is drawn with a marker on top.
@@ -109,6 +112,46 @@ def concurrency_steps(intervals: Iterable[tuple[float, float]]) -> list[tuple[fl
     return steps
 
 
+def approval_wait(execution: object) -> tuple[float, float] | None:
+    """(asked, decided) in ms from the batch start when the call waited for a person; a wait
+    never decided (the run ended first) lasts until the call finished."""
+    asked = getattr(execution, "approval_asked_ms", None)
+    if asked is None:
+        return None
+    decided = getattr(execution, "approval_decided_ms", None)
+    if decided is None:
+        decided = getattr(execution, "finished_ms", None)
+    return (asked, asked if decided is None else max(decided, asked))
+
+
+def _union(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def waiting_only_ms(executions: Iterable[Timed]) -> float:
+    """How much of a batch's wall time was spent only waiting for people: moments when some
+    call waited for approval and no call was running. Tool time leaves it out."""
+    rows = list(executions)
+    waits = _union(w for w in (approval_wait(e) for e in rows) if w is not None)
+    runs = _union(
+        (e.started_ms, e.finished_ms)
+        for e in rows
+        if e.started_ms is not None and e.finished_ms is not None
+    )
+    total = 0.0
+    for start, end in waits:
+        total += end - start
+        for run_start, run_end in runs:
+            total -= max(0.0, min(end, run_end) - max(start, run_start))
+    return round(total, 3)
+
+
 def batch_gantt(
     executions: Sequence[Timed],
     *,
@@ -170,6 +213,15 @@ def batch_gantt(
             duration = ", never ran" if done else ""
         outcome = execution.error_code or execution.status
         title = f"{execution.tool_name} ({execution.tool_call_id}): {outcome}{duration}"
+        wait = approval_wait(execution)
+        wait_x = wait_width = 0.0
+        if wait is not None:
+            asked, decided = wait
+            undecided = getattr(execution, "approval_decided_ms", None) is None
+            if undecided and execution.finished_ms is None:
+                decided = max(span - offset, asked)  # still waiting, as of this frame
+            wait_x, wait_width = x(asked + offset), max(x(decided + offset) - x(asked + offset), 0)
+            title += f", waited {format_ms(round(decided - asked, 1))} for approval"
         if execution.attempts > 1:
             title += f", {execution.attempts} attempts"
         bars.append(
@@ -184,6 +236,8 @@ def batch_gantt(
                 run_width=round(run_width, 2),
                 retry_xs=tuple(x(mark + offset) for mark in execution.retry_marks_ms or ()),
                 mark_x=x(finished) if done and run_width < MARK_BELOW else None,
+                wait_x=wait_x,
+                wait_width=round(wait_width, 2),
             )
         )
     bars_bottom = axis_height + len(bars) * (row_height + row_gap)
@@ -260,6 +314,11 @@ def render_svg(gantt: Gantt) -> SafeString:
             parts.append(
                 f'<rect class="queued" x="{_n(bar.queued_x)}" y="{y}" '
                 f'width="{_n(bar.queued_width)}" height="20" rx="2"></rect>'
+            )
+        if bar.wait_width:
+            parts.append(
+                f'<rect class="wait" x="{_n(bar.wait_x)}" y="{y}" '
+                f'width="{_n(bar.wait_width)}" height="20" rx="2"></rect>'
             )
         parts.append(
             f'<rect class="run" x="{_n(bar.run_x)}" y="{y}" width="{_n(bar.run_width)}" '

@@ -27,6 +27,8 @@ class LiveRow:
     started_ms: float | None = None
     finished_ms: float | None = None
     retry_marks_ms: list[float] = field(default_factory=list)
+    approval_asked_ms: float | None = None
+    approval_decided_ms: float | None = None
 
 
 def pretty_json(text: str) -> str:
@@ -134,7 +136,10 @@ def conversation_summary(
         wall += batch.wall_ms or 0
         summed += batch.sum_call_ms or 0
         for execution in batch.executions.all():
-            statuses[execution.error_code or execution.status] += 1
+            waiting = execution.approval == "pending"
+            statuses[
+                "waiting for approval" if waiting else execution.error_code or execution.status
+            ] += 1
     # One answer without usage (some servers never send it) makes the total unknown, not short.
     counts = [call.total_tokens for call in records.model_calls if call.ok]
     tokens = None if None in counts else sum(count or 0 for count in counts)

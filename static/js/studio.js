@@ -46,10 +46,12 @@
     document.querySelectorAll("select[name=implementation_kind]").forEach(syncKind);
   });
 
-  // A request the server refused as too large (413) still shows its message where the swap
-  // was going; the fragment keeps the target's id so later swaps find it.
+  // A request the server refused as too large (413) or out of date (409: a call decided
+  // already) still shows its message where the swap was going; the fragment keeps the
+  // target's id so later swaps find it.
   document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.xhr.status === 413) {
+    const status = event.detail.xhr.status;
+    if (status === 413 || status === 409) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }

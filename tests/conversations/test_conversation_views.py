@@ -169,7 +169,7 @@ def test_deciding_a_pending_call(people, provider, tool):
     client = people.client_for("editor")
     assert client.post(url, {"decision": "maybe"}).status_code == 400
     assert (
-        client.post(url, {"decision": "denied"}, headers={"HX-Request": "true"}).status_code == 204
+        client.post(url, {"decision": "denied"}, headers={"HX-Request": "true"}).status_code == 200
     )
     waiting.refresh_from_db()
     assert waiting.approval == "denied"

@@ -23,6 +23,7 @@ ONE_OF_EACH = [
         lead_ms=300.0,
     ),
     live.ApprovalAsked(3, "c1"),
+    live.CallDecided(3, 12),
     live.BatchFinished(3, 1),
     live.BatchFinished(4),
 ]

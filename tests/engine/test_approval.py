@@ -107,7 +107,7 @@ def test_a_failing_approver_denies():
     assert impl.invocations == []
 
 
-def test_awaiting_approval_is_an_event_before_the_call_starts():
+def test_awaiting_approval_and_the_decision_are_events_before_the_call_starts():
     spec, _ = guarded()
     recorder = Recorder()
     execute_batch_sync(
@@ -118,11 +118,14 @@ def test_awaiting_approval_is_an_event_before_the_call_starts():
     assert recorder.kinds("c1") == [
         "call_queued",
         "call_awaiting_approval",
+        "call_approval_decided",
         "call_started",
         "call_finished",
     ]
     [event] = recorder.of("call_awaiting_approval")
     assert event.data == {"name": "send_email", "arguments": {"to": "a@example.com"}}
+    [decided] = recorder.of("call_approval_decided")
+    assert decided.data == {"approved": True} and decided.t >= event.t
 
 
 def test_invalid_arguments_are_refused_before_anyone_is_asked():

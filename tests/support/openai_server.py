@@ -75,6 +75,7 @@ class Reply:
     usage: dict[str, int] | None = field(default_factory=lambda: dict(DEFAULT_USAGE))
     raw_body: bytes | None = None  # sent exactly, with this status and a Content-Length
     close_early: bool = False  # streaming: drop the connection halfway, no finish chunk, no [DONE]
+    stall_after: int = 0  # streaming: after this many chunks, send nothing more until stopped
 
     @property
     def effective_finish_reason(self) -> str:
@@ -329,6 +330,9 @@ class _Handler(BaseHTTPRequestHandler):
             events.append(b"data: [DONE]\n\n")
         for number, event in enumerate(events):
             if number and reply.chunk_delay_s and self.scripted._stopping.wait(reply.chunk_delay_s):
+                break
+            if reply.stall_after and number == reply.stall_after:
+                self.scripted._stopping.wait()
                 break
             self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
             self.wfile.flush()

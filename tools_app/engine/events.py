@@ -29,6 +29,7 @@ class EventKind(StrEnum):
     BATCH_STARTED = "batch_started"
     CALL_QUEUED = "call_queued"
     CALL_AWAITING_APPROVAL = "call_awaiting_approval"
+    CALL_APPROVAL_DECIDED = "call_approval_decided"
     CALL_STARTED = "call_started"
     CALL_RETRYING = "call_retrying"
     CALL_FINISHED = "call_finished"

@@ -507,11 +507,14 @@ class _Batch:
                     decision = await decision
         except Exception as exc:
             logger.exception("approver failed on call %s", call.id)
+            self.events.emit(EventKind.CALL_APPROVAL_DECIDED, call.id, {"approved": False})
             return ToolError(
                 ErrorCode.DENIED,
                 f"not approved: the approver failed ({type(exc).__name__})",
                 {"reason": "approver error"},
             )
+        # The wait ends here: it is a person's time, not the tool's (shown apart on a chart).
+        self.events.emit(EventKind.CALL_APPROVAL_DECIDED, call.id, {"approved": decision is True})
         if decision is True:
             return None
         return ToolError(ErrorCode.DENIED, "the call was not approved", {"reason": "not approved"})
