@@ -42,7 +42,7 @@ class Provider(models.Model):
     default_model = models.CharField(max_length=200, blank=True)
     timeout_s = models.FloatField(default=60.0)
     # The model ids the last Test connection listed, offered when a conversation picks a model.
-    known_models = models.JSONField(default=list, blank=True)
+    known_models = models.JSONField(**UNTRUSTED_JSON, default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+import tools_app.engine.untrusted
+
 
 class Migration(migrations.Migration):
 
@@ -13,6 +15,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='provider',
             name='known_models',
-            field=models.JSONField(blank=True, default=list),
+            field=models.JSONField(blank=True, decoder=tools_app.engine.untrusted.UntrustedJSONDecoder, default=list, encoder=tools_app.engine.untrusted.UntrustedJSONEncoder),
         ),
     ]
