@@ -51,7 +51,7 @@ def test_write_a_turn_by_hand_deny_its_call_fork_filter_and_export(
     expect(page.locator("#round-0-calls")).to_contain_text("denied")
 
     with page.expect_download() as download:
-        page.get_by_role("link", name="Export JSON").click()
+        page.get_by_role("link", name="Export JSON", exact=True).click()
     exported = json.loads(download.value.path().read_text())
     assert [m["role"] for m in exported["messages"]] == ["user", "assistant", "tool", "assistant"]
 
