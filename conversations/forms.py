@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
+from fcstudio.forms import pasted_or_uploaded
 from tools_app import schema
 from tools_app.engine import STRATEGIES, ToolCall
 from tools_app.engine.implementations.http import HEADER_NAME, MAX_HEADERS, NOT_HEADER_TEXT
@@ -507,27 +508,11 @@ class TranscriptForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         super().clean()
-        cleaned = self.cleaned_data
-        upload = cleaned.get("file")
-        text = cleaned.get("text") or ""
-        limit = settings.FCSTUDIO_MAX_IMPORT_BYTES
-        if upload is not None:
-            if upload.size > limit:
-                raise forms.ValidationError(
-                    f"The file is {upload.size:,} bytes; the limit is {limit:,}."
-                )
-            try:
-                text = upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise forms.ValidationError(
-                    f"The file is not UTF-8 text (byte {exc.start} is not valid)."
-                ) from exc
-        if not text.strip():
-            raise forms.ValidationError(
-                "Paste a messages array, a request body or JSON lines, or pick a file."
-            )
-        cleaned["source"] = text
-        return cleaned
+        self.cleaned_data["source"] = pasted_or_uploaded(
+            self.cleaned_data,
+            "Paste a messages array, a request body or JSON lines, or pick a file.",
+        )
+        return self.cleaned_data
 
 
 class TranscriptToolsForm(forms.Form):

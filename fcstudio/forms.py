@@ -1,6 +1,7 @@
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from .models import Membership, Role
@@ -59,3 +60,28 @@ class AuditFilterForm(forms.Form):
         kind = self.fields["kind"]
         assert isinstance(kind, forms.ChoiceField)
         kind.choices = [("", "Any kind"), *Kind.choices]
+
+
+def pasted_or_uploaded(cleaned: dict[str, Any], nothing: str) -> str:
+    """The text an import form was given: its uploaded file (UTF-8) if one came, else its paste
+    (fields `file` and `text`), at most `FCSTUDIO_MAX_IMPORT_BYTES`; `nothing` says what to give
+    when it got neither."""
+    upload = cleaned.get("file")
+    text: str = cleaned.get("text") or ""
+    limit: int = settings.FCSTUDIO_MAX_IMPORT_BYTES
+    if upload is not None:
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {upload.size:,} bytes; the limit is {limit:,}."
+            )
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise forms.ValidationError(
+                f"The file is not UTF-8 text (byte {exc.start} is not valid)."
+            ) from exc
+    if not text.strip():
+        raise forms.ValidationError(nothing)
+    if len(text.encode()) > limit:
+        raise forms.ValidationError(f"The import is larger than the {limit:,}-byte limit.")
+    return text

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.text import slugify
 
 from fcstudio import secrets
+from fcstudio.forms import pasted_or_uploaded
 
 from . import runtime, schema, tool_settings
 from .engine.guards import GuardConfigError, parse_guards
@@ -478,29 +479,10 @@ class ImportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         super().clean()
-        cleaned = self.cleaned_data
-        upload = cleaned.get("file")
-        text = cleaned.get("text") or ""
-        limit = settings.FCSTUDIO_MAX_IMPORT_BYTES
-        if upload is not None:
-            if upload.size > limit:
-                raise forms.ValidationError(
-                    f"The file is {upload.size:,} bytes; the limit is {limit:,}."
-                )
-            try:
-                text = upload.read().decode("utf-8-sig")
-            except UnicodeDecodeError as exc:
-                raise forms.ValidationError(
-                    f"The file is not UTF-8 text (byte {exc.start} is not valid)."
-                ) from exc
-        if not text.strip():
-            raise forms.ValidationError(
-                "Paste a tools array, a function, or BFCL lines, or pick a file."
-            )
-        if len(text.encode()) > limit:
-            raise forms.ValidationError(f"The import is larger than the {limit:,}-byte limit.")
-        cleaned["source"] = text
-        return cleaned
+        self.cleaned_data["source"] = pasted_or_uploaded(
+            self.cleaned_data, "Paste a tools array, a function, or BFCL lines, or pick a file."
+        )
+        return self.cleaned_data
 
 
 class DiffForm(forms.Form):
