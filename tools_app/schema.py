@@ -211,7 +211,7 @@ def _depth(value: Any) -> int:
 
 
 # Keywords whose value is one schema, a list of schemas, or a name → schema map.
-_SCHEMA_KEYWORDS = (
+SCHEMA_KEYWORDS = (
     "items",
     "additionalProperties",
     "not",
@@ -225,8 +225,8 @@ _SCHEMA_KEYWORDS = (
     "additionalItems",
     "contentSchema",
 )
-_SCHEMA_LIST_KEYWORDS = ("anyOf", "oneOf", "allOf", "prefixItems", "items")
-_SCHEMA_MAP_KEYWORDS = (
+SCHEMA_LIST_KEYWORDS = ("anyOf", "oneOf", "allOf", "prefixItems", "items")
+SCHEMA_MAP_KEYWORDS = (
     "properties",
     "$defs",
     "definitions",
@@ -254,15 +254,15 @@ def iter_subschemas(schema: Any, path: str = "") -> Iterator[tuple[str, dict[str
             return
         yield here, node
         children: list[tuple[str, Any]] = []
-        for key in _SCHEMA_KEYWORDS:
+        for key in SCHEMA_KEYWORDS:
             if isinstance(node.get(key), dict):
                 children.append((join_pointer(here, key), node[key]))
-        for key in _SCHEMA_LIST_KEYWORDS:
+        for key in SCHEMA_LIST_KEYWORDS:
             if isinstance(node.get(key), list):
                 children.extend(
                     (join_pointer(here, key, i), sub) for i, sub in enumerate(node[key])
                 )
-        for key in _SCHEMA_MAP_KEYWORDS:
+        for key in SCHEMA_MAP_KEYWORDS:
             if isinstance(node.get(key), dict):
                 children.extend(
                     (join_pointer(here, key, str(name)), sub) for name, sub in node[key].items()
@@ -1184,7 +1184,7 @@ class _Normaliser:
             return self.schema_map(key, value, path, level)
         if key in ("anyOf", "oneOf", "allOf", "prefixItems"):
             return self.schema_list(key, value, path, level)
-        if key in _SCHEMA_KEYWORDS:
+        if key in SCHEMA_KEYWORDS:
             if isinstance(value, dict | bool):
                 return self.schema(value, path, level + 1)
             self.note(path, f"{_describe(value)} is not a schema; removed")

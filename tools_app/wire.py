@@ -9,21 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
-_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
-_SCHEMA_ONE = (
-    "items",
-    "additionalProperties",
-    "not",
-    "if",
-    "then",
-    "else",
-    "contains",
-    "propertyNames",
-    "unevaluatedProperties",
-    "unevaluatedItems",
-    "additionalItems",
-)
+from .schema import SCHEMA_KEYWORDS, SCHEMA_LIST_KEYWORDS, SCHEMA_MAP_KEYWORDS
 
 
 def without_studio_keywords(schema: Any, depth: int = 0) -> Any:
@@ -34,15 +20,12 @@ def without_studio_keywords(schema: Any, depth: int = 0) -> Any:
     for key, value in schema.items():
         if isinstance(key, str) and key.startswith("x-"):
             continue
-        if key in _SCHEMA_MAPS and isinstance(value, dict):
+        if key in SCHEMA_MAP_KEYWORDS and isinstance(value, dict):
             value = {name: without_studio_keywords(sub, depth + 1) for name, sub in value.items()}
-        elif key in _SCHEMA_LISTS and isinstance(value, list):
+        elif key in SCHEMA_LIST_KEYWORDS and isinstance(value, list):  # also draft-4 `items`
             value = [without_studio_keywords(sub, depth + 1) for sub in value]
-        elif key in _SCHEMA_ONE:
-            if isinstance(value, list):  # draft-4 tuple `items`
-                value = [without_studio_keywords(sub, depth + 1) for sub in value]
-            else:
-                value = without_studio_keywords(value, depth + 1)
+        elif key in SCHEMA_KEYWORDS:
+            value = without_studio_keywords(value, depth + 1)
         cleaned[key] = value
     return cleaned
 
