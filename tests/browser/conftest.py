@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from functools import partial
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from django.test import Client
+
+from tests.support.live_studio import serve_studio
 
 CHROMIUM = os.environ.get("FCSTUDIO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -28,48 +30,14 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-def _serve_test_database() -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from asgiref.sync import SyncToAsync
-    from channels.layers import channel_layers
-    from django.conf import settings
-    from django.db import connections
-
-    connections.close_all()
-    # Channel layers and asgiref's executor threads made by earlier (async) tests in the parent
-    # do not survive the fork: start this process with fresh ones.
-    channel_layers.backends.clear()
-    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
-    SyncToAsync.context_to_thread_executor.clear()
-    test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
-    if test_name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        settings.DATABASES["default"]["NAME"] = test_name
-
-
-def _application():
-    from channels.routing import get_default_application
-    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
-
-    return ASGIStaticFilesHandler(get_default_application())
-
-
 @pytest.fixture(scope="session")
 def live_url(django_db_setup, django_db_blocker) -> Iterator[str]:
-    from daphne.testing import DaphneProcess
-    from django.db import connections
-
-    # Forked while unblocked, so the server process may use the database freely.
-    with django_db_blocker.unblock():
-        connections.close_all()
-        server = DaphneProcess("127.0.0.1", partial(_application), setup=_serve_test_database)
-        server.start()
-    while not server.ready.wait(timeout=1):
-        if not server.is_alive():
-            raise RuntimeError(f"The test server stopped: {server.errors.get(timeout=1)}")
-    yield f"http://127.0.0.1:{server.port.value}"
-    server.terminate()
-    server.join(timeout=10)
+    # Forked while unblocked, so the server process may use the database freely; the tests
+    # themselves stay blocked unless they ask for the database.
+    with ExitStack() as server:
+        with django_db_blocker.unblock():
+            url = server.enter_context(serve_studio(static=True))
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from functools import partial
+from contextlib import ExitStack
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -15,24 +15,17 @@ from django.core.management import call_command
 from conversations import demo_model
 from conversations.models import Conversation, RunStatus
 from conversations.runner import run_conversation
-from tests.browser.conftest import _application, _serve_test_database
+from tests.support.live_studio import serve_studio
 
 
 @pytest.fixture(scope="module")
 def studio_url(django_db_setup, django_db_blocker) -> Iterator[str]:
-    from daphne.testing import DaphneProcess
-    from django.db import connections
-
-    with django_db_blocker.unblock():
-        connections.close_all()
-        server = DaphneProcess("127.0.0.1", partial(_application), setup=_serve_test_database)
-        server.start()
-    while not server.ready.wait(timeout=1):
-        if not server.is_alive():
-            raise RuntimeError(f"The test server stopped: {server.errors.get(timeout=1)}")
-    yield f"http://127.0.0.1:{server.port.value}"
-    server.terminate()
-    server.join(timeout=10)
+    # Forked while unblocked, so the server process may use the database freely; the tests
+    # themselves stay blocked unless they ask for the database.
+    with ExitStack() as server:
+        with django_db_blocker.unblock():
+            url = server.enter_context(serve_studio())
+        yield url
 
 
 def test_the_demo_conversation_runs_parallel_calls_to_a_final_answer(db, settings, studio_url):

@@ -30,20 +30,23 @@ def _serve_test_database() -> None:
         settings.DATABASES["default"]["NAME"] = test_name
 
 
-def _application() -> Any:
+def _application(static: bool = False) -> Any:
     from channels.routing import get_default_application
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
-    return get_default_application()
+    application = get_default_application()
+    return ASGIStaticFilesHandler(application) if static else application
 
 
 @contextmanager
-def serve_studio() -> Iterator[str]:
-    """The base URL of a Daphne process serving the studio; stopped on exit."""
+def serve_studio(*, static: bool = False) -> Iterator[str]:
+    """The base URL of a Daphne process serving the studio (and its static files, with
+    `static`, as the browser tests need); stopped on exit."""
     from daphne.testing import DaphneProcess
     from django.db import connections
 
     connections.close_all()
-    server = DaphneProcess("127.0.0.1", partial(_application), setup=_serve_test_database)
+    server = DaphneProcess("127.0.0.1", partial(_application, static), setup=_serve_test_database)
     server.start()
     try:
         while not server.ready.wait(timeout=1):
