@@ -9,13 +9,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fcstudio.limits import KB, body_limit
 from fcstudio.models import Role, Team
-from fcstudio.teams import team_view
+from fcstudio.teams import TeamRequest, team_view
 
 from .models import ApiToken, Provider
 from .tokens import create_token, revoke_token
@@ -32,14 +32,16 @@ class ApiTokenForm(forms.Form):
 
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["provider"].queryset = Provider.objects.filter(team=team)  # type: ignore[attr-defined]
+        provider = self.fields["provider"]
+        assert isinstance(provider, forms.ModelChoiceField)
+        provider.queryset = Provider.objects.filter(team=team)
 
 
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)
 @body_limit(TOKEN_FORM_BYTES)
 @require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest) -> HttpResponse:
-    team = request.team  # type: ignore[attr-defined]
+def api_tokens(request: TeamRequest) -> HttpResponse:
+    team = request.team
     form = ApiTokenForm(request.POST or None, team=team)
     new_token = ""
     if request.method == "POST" and form.is_valid():
@@ -59,9 +61,9 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)
 @body_limit(TOKEN_FORM_BYTES)
 @require_POST
-def api_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
-    team = request.team  # type: ignore[attr-defined]
+def api_token_revoke(request: TeamRequest, token_id: int) -> HttpResponse:
+    team = request.team
     record = get_object_or_404(ApiToken, team=team, pk=token_id)
-    revoke_token(record)
+    revoke_token(record, actor=request.user)
     messages.success(request, f"Token “{record.name}” revoked: apps using it are refused now.")
     return redirect("api_tokens", team=team.slug)

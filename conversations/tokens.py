@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from fcstudio import audit
 from fcstudio.models import Team
 
 from .models import ApiToken, Provider
@@ -38,6 +39,8 @@ def create_token(
         token_hash=token_hash(token),
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
+    details = {"provider": provider.name}
+    audit.record(team, audit.Kind.TOKEN_CREATE, user, record, details)
     return record, token
 
 
@@ -52,8 +55,9 @@ def find_token(token: str) -> ApiToken | None:
     )
 
 
-def revoke_token(record: ApiToken) -> None:
+def revoke_token(record: ApiToken, *, actor: Any = None) -> None:
     """Saved (not updated) so that the proxy in this process forgets the token at once."""
     if record.revoked_at is None:
         record.revoked_at = timezone.now()
         record.save(update_fields=["revoked_at"])
+        audit.record(record.team_id, audit.Kind.TOKEN_REVOKE, actor, record)

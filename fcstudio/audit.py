@@ -53,6 +53,8 @@ class Kind(models.TextChoices):
     CALL_APPROVE = "call.approve", "Call approved"
     CALL_DENY = "call.deny", "Call denied"
     PROXY_EXCHANGE = "proxy.exchange", "Exchange proxied"
+    TOKEN_CREATE = "token.create", "API token created"
+    TOKEN_REVOKE = "token.revoke", "API token revoked"
 
 
 def actor_fields(actor: Any) -> dict[str, Any]:

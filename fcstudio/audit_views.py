@@ -9,7 +9,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -17,15 +17,15 @@ from django.views.decorators.http import require_GET
 from . import audit
 from .forms import AuditFilterForm
 from .models import AuditEvent, Role, Team
-from .teams import team_view
+from .teams import TeamRequest, team_view
 
 EVENTS_PER_PAGE = 50
 
 
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)
 @require_GET
-def audit_log(request: HttpRequest) -> HttpResponse:
-    team = request.team  # type: ignore[attr-defined]
+def audit_log(request: TeamRequest) -> HttpResponse:
+    team = request.team
     form = AuditFilterForm(request.GET or None)
     filters: dict[str, Any] = {}
     if form.is_bound and form.is_valid():
@@ -52,7 +52,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
     }
     template = "audit.html"
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         template += "#audit-table"
     return render(request, template, context)
 

@@ -30,5 +30,6 @@ class Command(BaseCommand):
         provider = Provider.objects.filter(team=team, name=options["provider"]).first()
         if provider is None:
             raise CommandError(f"Team {team.slug!r} has no provider named {options['provider']!r}.")
-        _, token = create_token(team, provider, name=options["name"] or f"{provider.name} (cli)")
+        name = options["name"] or f"{provider.name} (cli)"
+        _, token = create_token(team, provider, name=name, user="manage.py create_api_token")
         self.stdout.write(token)
