@@ -340,7 +340,7 @@ def render_waterfall_svg(chart: Waterfall) -> SafeString:
     for row in chart.rows:
         y = _n(row.y)
         parts.append(
-            f'<g class="call {escape(row.css)}"><title>{escape(row.title)}</title>'
+            f'<g class="wf-row {escape(row.css)}"><title>{escape(row.title)}</title>'
             f'<text class="label" x="{label_x}" y="{_n(row.y + 11)}" text-anchor="end">'
             f"{escape(row.label)}</text>"
         )
