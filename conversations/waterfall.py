@@ -139,7 +139,18 @@ def _label(span: Span, duration: float | None) -> str:
     name = f"R{span.round + 1} model" if span.kind == "model" else span.name
     if len(name) > LABEL_CHARS - 8:
         name = name[: LABEL_CHARS - 9] + "…"
-    return name if duration is None else f"{name} {format_ms(round(duration))}"
+    return name if duration is None else f"{name} {_seconds_or_ms(duration)}"
+
+
+def _seconds_or_ms(value: float) -> str:
+    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+def _anchor(chart: Waterfall, x: float) -> str:
+    """Texts at the chart's edges lean inwards instead of being cut off."""
+    if x > chart.chart_left + chart.chart_width - 24:
+        return "end"
+    return "start" if x < chart.chart_left + 12 else "middle"
 
 
 def waterfall(
@@ -212,7 +223,7 @@ def waterfall(
             Tick(x(i * step), format_ms(round(i * step, 3))) for i in range(int(end // step) + 1)
         ]
     else:
-        ticks = [Tick(x(0), "0 ms"), Tick(x(end), format_ms(round(end)))]
+        ticks = [Tick(x(0), "0 ms"), Tick(x(end), _seconds_or_ms(end))]
     breaks = [x((p.t0 + p.t1) / 2) for p in pieces if p.broken]
     points, top, peak = _concurrency(rows_in_order, x, bars_bottom + 10, concurrency_height, end)
     return Waterfall(
@@ -322,13 +333,16 @@ def render_waterfall_svg(chart: Waterfall) -> SafeString:
         tx = _n(tick.x)
         parts.append(
             f'<line class="grid" x1="{tx}" x2="{tx}" y1="14" y2="{bottom}"></line>'
-            f'<text class="tick" x="{tx}" y="10" text-anchor="middle">{escape(tick.label)}</text>'
+            f'<text class="tick" x="{tx}" y="10" text-anchor="{_anchor(chart, tick.x)}">'
+            f"{escape(tick.label)}</text>"
         )
     for sep in chart.separators:
         sx = _n(sep.x)
+        lean = _anchor(chart, sep.x) == "end"
         parts.append(
             f'<line class="round-sep" x1="{sx}" x2="{sx}" y1="16" y2="{bottom}"></line>'
-            f'<text class="round-label" x="{_n(sep.x + 3)}" y="27">{escape(sep.label)}</text>'
+            f'<text class="round-label" x="{_n(sep.x - 3 if lean else sep.x + 3)}" y="27" '
+            f'text-anchor="{"end" if lean else "start"}">{escape(sep.label)}</text>'
         )
     for bx in chart.breaks:
         zig = " ".join(f"{_n(bx + (3 if i % 2 else -3))},{_n(12 + i * 4)}" for i in range(5))

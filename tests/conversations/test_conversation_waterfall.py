@@ -60,8 +60,8 @@ def test_a_viewer_sees_both_rounds_model_and_tool_rows_in_both_scales(people, tw
     assert page.count('<details class="panel waterfall" id="waterfall">') == 1
     assert page.count('data-scale="compressed"') == 1 and page.count('data-scale="linear"') == 1
     for label in (
-        "R1 model 5 s",
-        "R2 model 5 s",
+        "R1 model 5.0 s",
+        "R2 model 5.0 s",
         "tool_of_round_0 100 ms",
         "tool_of_round_1 100 ms",
     ):

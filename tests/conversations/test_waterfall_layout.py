@@ -52,7 +52,7 @@ def test_compressed_scale_keeps_a_100_ms_tool_bar_wide_beside_a_5_s_model_call()
     assert model_row.run_width > tool_row.run_width  # still the longer bar
     assert tool_row.run_x == pytest.approx(model_row.run_x + model_row.run_width, abs=0.02)
     assert len(chart.breaks) == 1 and model_row.run_x < chart.breaks[0] < tool_row.run_x
-    assert model_row.label == "R1 model 5 s" and tool_row.label == "get_weather 100 ms"
+    assert model_row.label == "R1 model 5.0 s" and tool_row.label == "get_weather 100 ms"
 
 
 def test_compression_keeps_order_short_stretches_and_continuity():
