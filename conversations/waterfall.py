@@ -336,6 +336,13 @@ def render_waterfall_svg(chart: Waterfall) -> SafeString:
             f'<text class="tick" x="{tx}" y="10" text-anchor="{_anchor(chart, tick.x)}">'
             f"{escape(tick.label)}</text>"
         )
+    for bx in chart.breaks:
+        zig = " ".join(f"{_n(bx + (3 if i % 2 else -3))},{_n(12 + i * 4)}" for i in range(5))
+        parts.append(
+            f'<line class="break-line" x1="{_n(bx)}" x2="{_n(bx)}" y1="30" y2="{bottom}"></line>'
+            f'<polyline class="break" points="{zig}"><title>axis compressed here</title>'
+            "</polyline>"
+        )
     for sep in chart.separators:
         sx = _n(sep.x)
         lean = _anchor(chart, sep.x) == "end"
@@ -343,13 +350,6 @@ def render_waterfall_svg(chart: Waterfall) -> SafeString:
             f'<line class="round-sep" x1="{sx}" x2="{sx}" y1="16" y2="{bottom}"></line>'
             f'<text class="round-label" x="{_n(sep.x - 3 if lean else sep.x + 3)}" y="27" '
             f'text-anchor="{"end" if lean else "start"}">{escape(sep.label)}</text>'
-        )
-    for bx in chart.breaks:
-        zig = " ".join(f"{_n(bx + (3 if i % 2 else -3))},{_n(12 + i * 4)}" for i in range(5))
-        parts.append(
-            f'<line class="break-line" x1="{_n(bx)}" x2="{_n(bx)}" y1="30" y2="{bottom}"></line>'
-            f'<polyline class="break" points="{zig}"><title>axis compressed here</title>'
-            "</polyline>"
         )
     for row in chart.rows:
         y = _n(row.y)

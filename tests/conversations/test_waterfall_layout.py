@@ -128,3 +128,24 @@ def test_spans_from_records_share_the_conversation_clock():
         ("model", "running", 6000.0, 6000.0, None),
         ("tool", "ok", 5011.0, 5012.0, 5112.0),
     ]
+
+
+def test_a_batch_still_running_counts_from_the_end_of_its_model_call():
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    call = SimpleNamespace(round=0, started_at=t0, duration_ms=800.0, ok=True, error_kind="")
+    execution = SimpleNamespace(
+        tool_name="get_weather",
+        status="running",
+        queued_ms=0.0,
+        started_ms=5.0,
+        finished_ms=None,
+        error_code="",
+    )
+    running = SimpleNamespace(
+        round=0,
+        started_at=None,
+        created_at=t0 + timedelta(seconds=9),
+        executions=SimpleNamespace(all=lambda: [execution]),
+    )
+    tool_span = conversation_spans([call], [running])[1]
+    assert (tool_span.queued_ms, tool_span.started_ms, tool_span.end_ms) == (800.0, 805.0, None)
