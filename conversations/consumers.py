@@ -35,9 +35,11 @@ from .view_models import (
     round_gantt,
     rounds_for,
 )
+from .waterfall import conversation_waterfalls
 
 CLOSE_FORBIDDEN = 4403
 TEMPLATE = "conversations/conversation_detail.html"
+WATERFALL_CHARTS = "conversations/partials/waterfall.html#waterfall-charts"
 ACCESS_RECHECK_S = 5.0
 
 
@@ -163,13 +165,14 @@ def render_snapshot(
         "messages_list": [message_context(m) for m in messages],
         "rounds": rounds,
         "summary": conversation_summary(conversation, records=records),
+        "waterfalls": conversation_waterfalls(records),
         "oob": True,
         "can_run": can_run,
     }
     html = "".join(
         render_to_string(f"{TEMPLATE}#{name}", context)
         for name in ("status", "summary", "messages-list", "rounds-list")
-    )
+    ) + render_to_string(WATERFALL_CHARTS, context)
     shown = {live.message_key(m.pk) for m in messages} | {live.round_key(r.number) for r in rounds}
     return html, shown
 
@@ -245,6 +248,7 @@ def _model_finished(conversation_id: int, event: live.ModelFinished, can_run: bo
         render_to_string(f"{TEMPLATE}#stream", {"delta": None, "oob": True})
         + render_to_string(f"{TEMPLATE}#round-model", {"round": round_, "swap": True})
         + _summary(conversation_id)
+        + _waterfall(conversation_id)
     )
 
 
@@ -257,6 +261,13 @@ def _calls(conversation_id: int, event: live.RoundCalls, can_run: bool) -> str:
     return render_to_string(
         f"{TEMPLATE}#round-gantt", {"round": Round(event.round), "gantt": gantt}
     )
+
+
+def _waterfall(conversation_id: int) -> str:
+    """The whole conversation's waterfall, redrawn when a model call or a batch finishes."""
+    conversation = Conversation.objects.get(pk=conversation_id)
+    context = {"waterfalls": conversation_waterfalls(load_records(conversation)), "oob": True}
+    return render_to_string(WATERFALL_CHARTS, context)
 
 
 def _summary(conversation_id: int) -> str:
@@ -287,4 +298,5 @@ def _batch(
         fragments.append(
             render_to_string(f"{TEMPLATE}#round-gantt", {"round": round_, "gantt": gantt})
         )
+        fragments.append(_waterfall(conversation_id))
     return "".join(fragments)

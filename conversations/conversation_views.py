@@ -29,6 +29,7 @@ from .view_models import (
     message_context,
     rounds_for,
 )
+from .waterfall import conversation_waterfalls
 
 SMALL_FORM_BYTES = 64 * KB
 CONVERSATIONS_PER_PAGE = 50
@@ -155,6 +156,7 @@ def detail_context(conversation: Conversation, status: str = "", tool: str = "")
         "messages_list": [message_context(m) for m in conversation.messages.all()],
         "rounds": rounds_for(conversation, status=status, tool=tool, records=records),
         "summary": conversation_summary(conversation, records=records),
+        "waterfalls": conversation_waterfalls(records),
         "tools": compose.tools_for(conversation.tool_versions.all()),
         "filters": {"status": status, "tool": tool, **filters},
     }

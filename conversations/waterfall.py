@@ -1,0 +1,392 @@
+"""The conversation waterfall: every model call and tool call of every round on one time axis.
+
+`conversation_spans` turns the records into spans (milliseconds from the conversation's first
+record); `waterfall` lays them out, unit-tested alone; `render_waterfall_svg` is the one markup
+(attributes only, no inline styles, so the Content-Security-Policy stays strict).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from itertools import pairwise
+from typing import Any, Literal
+
+from django.utils.safestring import SafeString, mark_safe
+
+from .timeline import Tick, _n, concurrency_steps, format_ms, nice_step
+
+Scale = Literal["compressed", "linear"]
+SCALES: tuple[Scale, ...] = ("compressed", "linear")
+
+# Quiet stretches longer than this are drawn compressed in the compressed scale.
+COMPRESS_ABOVE_MS = 250.0
+# An idle stretch (nothing running: a person typing the next turn) takes this many units.
+IDLE_UNITS = 120.0
+# A run bar narrower than this many pixels gets a marker, as on the round charts.
+MARK_BELOW = 3.0
+LABEL_CHARS = 24
+
+
+@dataclass(frozen=True)
+class Span:
+    """One row: a model call (queued == started) or a tool call. `end_ms` None: not finished."""
+
+    kind: Literal["model", "tool"]
+    round: int
+    name: str
+    status: str
+    queued_ms: float
+    started_ms: float | None
+    end_ms: float | None
+    error_code: str = ""
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of time [t0, t1] drawn over units [u0, u1]; `broken` when compressed."""
+
+    t0: float
+    t1: float
+    u0: float
+    u1: float
+    broken: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    title: str
+    css: str
+    y: float
+    queued_x: float
+    queued_width: float
+    run_x: float
+    run_width: float
+    mark_x: float | None = None
+
+
+@dataclass
+class Waterfall:
+    scale: Scale
+    width: float
+    height: float
+    chart_left: float
+    chart_width: float
+    bars_bottom: float
+    span_ms: float
+    rows: list[Row] = field(default_factory=list)
+    ticks: list[Tick] = field(default_factory=list)
+    separators: list[Tick] = field(default_factory=list)
+    breaks: list[float] = field(default_factory=list)
+    concurrency_points: str = ""
+    concurrency_top: float = 0
+    peak_concurrency: int = 0
+
+    @property
+    def svg(self) -> SafeString:
+        return render_waterfall_svg(self)
+
+
+def compressed_units(duration_ms: float, cap_ms: float = COMPRESS_ABOVE_MS) -> float:
+    """Width in units of a quiet stretch: linear up to `cap_ms`, then logarithmic
+    (cap * (1 + log2(d / cap))), so 5 s reads longer than 1 s but not fifty 100 ms bars long."""
+    if duration_ms <= cap_ms:
+        return duration_ms
+    return cap_ms * (1 + math.log2(duration_ms / cap_ms))
+
+
+def axis_pieces(
+    spans: Sequence[Span], end_ms: float, scale: Scale, cap_ms: float = COMPRESS_ABOVE_MS
+) -> list[Piece]:
+    """The time axis cut at every span's edge. Linear: one piece, units = ms. Compressed:
+    each stretch between two edges keeps its length up to `cap_ms`; a longer one that some
+    span covers (a model call, a slow tool alone) is drawn by `compressed_units`, and one that
+    nothing covers (idle between turns) takes `IDLE_UNITS`; both are marked broken."""
+    if scale == "linear":
+        return [Piece(0.0, end_ms, 0.0, end_ms)]
+    intervals = [(s.queued_ms, s.end_ms if s.end_ms is not None else end_ms) for s in spans]
+    edges = sorted({0.0, end_ms, *(t for interval in intervals for t in interval)})
+    pieces: list[Piece] = []
+    units = 0.0
+    for t0, t1 in pairwise(edges):
+        length = t1 - t0
+        if length <= cap_ms:
+            width, broken = length, False
+        elif any(a <= t0 and t1 <= b for a, b in intervals):
+            width, broken = compressed_units(length, cap_ms), True
+        else:
+            width, broken = min(IDLE_UNITS, length), True
+        pieces.append(Piece(t0, t1, units, units + width, broken))
+        units += width
+    return pieces or [Piece(0.0, end_ms, 0.0, end_ms)]
+
+
+def _to_units(pieces: Sequence[Piece], t: float) -> float:
+    for piece in pieces:
+        if t <= piece.t1:
+            if piece.t1 == piece.t0:
+                return piece.u0
+            share = (max(t, piece.t0) - piece.t0) / (piece.t1 - piece.t0)
+            return piece.u0 + share * (piece.u1 - piece.u0)
+    return pieces[-1].u1
+
+
+def _label(span: Span, duration: float | None) -> str:
+    name = f"R{span.round + 1} model" if span.kind == "model" else span.name
+    if len(name) > LABEL_CHARS - 8:
+        name = name[: LABEL_CHARS - 9] + "…"
+    return name if duration is None else f"{name} {_seconds_or_ms(duration)}"
+
+
+def _seconds_or_ms(value: float) -> str:
+    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.0f} ms"
+
+
+def _anchor(chart: Waterfall, x: float) -> str:
+    """Texts at the chart's edges lean inwards instead of being cut off."""
+    if x > chart.chart_left + chart.chart_width - 24:
+        return "end"
+    return "start" if x < chart.chart_left + 12 else "middle"
+
+
+def waterfall(
+    spans: Sequence[Span],
+    *,
+    scale: Scale = "compressed",
+    width: float = 640,
+    label_width: float = 150,
+    row_height: float = 14,
+    row_gap: float = 4,
+    axis_height: float = 34,
+    concurrency_height: float = 36,
+) -> Waterfall:
+    """One row per span in time order, round separators, and the tools' concurrency line.
+
+    In the compressed scale a 5 s model call beside 100 ms tools reads as a broken axis: the
+    quiet stretch inside the model call is drawn log-compressed with a zig-zag on the axis,
+    its real duration in the row's label, while every stretch under 250 ms keeps its length,
+    so short tool bars stay wide enough to see and compare.
+    """
+    rows_in_order = sorted(spans, key=lambda s: (s.queued_ms, s.round, s.kind != "model"))
+    known = [t for s in spans for t in (s.queued_ms, s.started_ms, s.end_ms) if t is not None]
+    end = max(max(known, default=0.0), 1.0)
+    pieces = axis_pieces(rows_in_order, end, scale)
+    total_units = max(pieces[-1].u1, 1.0)
+    chart_left = label_width
+    chart_width = width - label_width - 12
+
+    def x(ms: float) -> float:
+        return round(chart_left + chart_width * _to_units(pieces, ms) / total_units, 2)
+
+    rows: list[Row] = []
+    for index, span in enumerate(rows_in_order):
+        y = round(axis_height + index * (row_height + row_gap), 2)
+        finished = span.end_ms if span.end_ms is not None else end
+        run_from = span.started_ms if span.started_ms is not None else finished
+        run_width = max(x(finished) - x(run_from), 0.75 if span.started_ms is not None else 0)
+        duration = None if span.end_ms is None or span.started_ms is None else finished - run_from
+        outcome = span.error_code or span.status
+        title = f"round {span.round + 1} · {span.name}: {outcome}"
+        if duration is not None:
+            title += f", {format_ms(round(duration, 1))}"
+        if run_from > span.queued_ms:
+            title += f", queued {format_ms(round(run_from - span.queued_ms, 1))}"
+        css = "bar-model" if span.kind == "model" and span.status == "ok" else f"bar-{span.status}"
+        if span.kind == "model":
+            css += " model-row"
+        rows.append(
+            Row(
+                label=_label(span, duration),
+                title=title,
+                css=css,
+                y=y,
+                queued_x=x(span.queued_ms),
+                queued_width=round(max(x(run_from) - x(span.queued_ms), 0), 2),
+                run_x=x(run_from),
+                run_width=round(run_width, 2),
+                mark_x=x(finished) if span.end_ms is not None and run_width < MARK_BELOW else None,
+            )
+        )
+    bars_bottom = axis_height + len(rows) * (row_height + row_gap)
+    first_of_round: dict[int, float] = {}
+    for span in rows_in_order:
+        first_of_round.setdefault(span.round, span.queued_ms)
+    separators = [Tick(x(t), f"round {n + 1}") for n, t in sorted(first_of_round.items())]
+    ticks: list[Tick] = []
+    if scale == "linear":
+        step = nice_step(end)
+        ticks = [
+            Tick(x(i * step), format_ms(round(i * step, 3))) for i in range(int(end // step) + 1)
+        ]
+    else:
+        ticks = [Tick(x(0), "0 ms"), Tick(x(end), _seconds_or_ms(end))]
+    breaks = [x((p.t0 + p.t1) / 2) for p in pieces if p.broken]
+    points, top, peak = _concurrency(rows_in_order, x, bars_bottom + 10, concurrency_height, end)
+    return Waterfall(
+        scale=scale,
+        width=width,
+        height=round(top + concurrency_height + 18, 2),
+        chart_left=chart_left,
+        chart_width=chart_width,
+        bars_bottom=bars_bottom,
+        span_ms=end,
+        rows=rows,
+        ticks=ticks,
+        separators=separators,
+        breaks=breaks,
+        concurrency_points=points,
+        concurrency_top=top,
+        peak_concurrency=peak,
+    )
+
+
+def _concurrency(
+    spans: Iterable[Span], x: Any, top: float, height: float, end: float
+) -> tuple[str, float, int]:
+    """How many tool calls ran at each moment, as polyline points under the rows."""
+    steps = concurrency_steps(
+        (s.started_ms, s.end_ms if s.end_ms is not None else end)
+        for s in spans
+        if s.kind == "tool" and s.started_ms is not None
+    )
+    peak = max((level for _, level in steps), default=0)
+    if not peak:
+        return "", top, 0
+
+    def level_y(level: int) -> float:
+        return round(top + height * (1 - level / peak), 2)
+
+    previous = 0
+    points = [f"{x(0)},{level_y(0)}"]
+    for moment, level in steps:
+        points.append(f"{x(moment)},{level_y(previous)}")
+        points.append(f"{x(moment)},{level_y(level)}")
+        previous = level
+    points.append(f"{x(end)},{level_y(previous)}")
+    return " ".join(points), top, peak
+
+
+def conversation_spans(model_calls: Iterable[Any], batches: Iterable[Any]) -> list[Span]:
+    """Spans from ModelCall rows (started_at, duration_ms) and each Batch's ToolExecution rows
+    (queued/started/finished ms from the batch's start). A batch still running has no
+    `started_at` yet: its calls count from the end of the round's model call."""
+    calls = list(model_calls)
+    batch_list = list(batches)
+    moments: list[datetime] = [c.started_at for c in calls]
+    moments += [b.started_at or b.created_at for b in batch_list]
+    if not moments:
+        return []
+    origin = min(moments)
+
+    def ms(moment: datetime) -> float:
+        return (moment - origin).total_seconds() * 1000
+
+    spans: list[Span] = []
+    model_end: dict[int, float] = {}
+    for call in calls:
+        start = ms(call.started_at)
+        end = None if call.duration_ms is None else start + call.duration_ms
+        if end is not None:
+            model_end[call.round] = end
+        status = "ok" if call.ok and end is not None else ("running" if end is None else "error")
+        spans.append(
+            Span("model", call.round, "model call", status, start, start, end, call.error_kind)
+        )
+    for batch in batch_list:
+        if batch.started_at is not None:
+            base = ms(batch.started_at)
+        else:
+            base = model_end.get(batch.round or 0, ms(batch.created_at))
+        for e in batch.executions.all():
+            spans.append(
+                Span(
+                    "tool",
+                    batch.round or 0,
+                    e.tool_name,
+                    e.status,
+                    base + e.queued_ms,
+                    None if e.started_ms is None else base + e.started_ms,
+                    None if e.finished_ms is None else base + e.finished_ms,
+                    e.error_code,
+                )
+            )
+    return spans
+
+
+def render_waterfall_svg(chart: Waterfall) -> SafeString:
+    """The waterfall as SVG markup, built as one string like `timeline.render_svg`: every
+    text is escaped; positions are numbers."""
+    label_x = _n(chart.chart_left - 6)
+    bottom = _n(chart.bars_bottom)
+    models = sum(1 for row in chart.rows if "model-row" in row.css)
+    parts = [
+        f'<svg viewBox="0 0 {_n(chart.width)} {_n(chart.height)}" role="img" '
+        f'class="waterfall-{chart.scale}" data-scale="{chart.scale}" '
+        f'aria-label="Waterfall, {chart.scale} scale: {models} model calls and '
+        f'{len(chart.rows) - models} tool calls over {format_ms(round(chart.span_ms))}">'
+    ]
+    for tick in chart.ticks:
+        tx = _n(tick.x)
+        parts.append(
+            f'<line class="grid" x1="{tx}" x2="{tx}" y1="14" y2="{bottom}"></line>'
+            f'<text class="tick" x="{tx}" y="10" text-anchor="{_anchor(chart, tick.x)}">'
+            f"{escape(tick.label)}</text>"
+        )
+    for bx in chart.breaks:
+        zig = " ".join(f"{_n(bx + (3 if i % 2 else -3))},{_n(12 + i * 4)}" for i in range(5))
+        parts.append(
+            f'<line class="break-line" x1="{_n(bx)}" x2="{_n(bx)}" y1="30" y2="{bottom}"></line>'
+            f'<polyline class="break" points="{zig}"><title>axis compressed here</title>'
+            "</polyline>"
+        )
+    for sep in chart.separators:
+        sx = _n(sep.x)
+        lean = _anchor(chart, sep.x) == "end"
+        parts.append(
+            f'<line class="round-sep" x1="{sx}" x2="{sx}" y1="16" y2="{bottom}"></line>'
+            f'<text class="round-label" x="{_n(sep.x - 3 if lean else sep.x + 3)}" y="27" '
+            f'text-anchor="{"end" if lean else "start"}">{escape(sep.label)}</text>'
+        )
+    for row in chart.rows:
+        y = _n(row.y)
+        parts.append(
+            f'<g class="wf-row {escape(row.css)}"><title>{escape(row.title)}</title>'
+            f'<text class="label" x="{label_x}" y="{_n(row.y + 11)}" text-anchor="end">'
+            f"{escape(row.label)}</text>"
+        )
+        if row.queued_width:
+            parts.append(
+                f'<rect class="queued" x="{_n(row.queued_x)}" y="{y}" '
+                f'width="{_n(row.queued_width)}" height="14" rx="2"></rect>'
+            )
+        parts.append(
+            f'<rect class="run" x="{_n(row.run_x)}" y="{y}" width="{_n(row.run_width)}" '
+            'height="14" rx="2"></rect>'
+        )
+        if row.mark_x is not None:
+            mx, top, mid, low = row.mark_x, row.y + 1, row.y + 7, row.y + 13
+            parts.append(
+                f'<polygon class="mark" points="{_n(mx)},{_n(top)} {_n(mx + 6)},{_n(mid)} '
+                f'{_n(mx)},{_n(low)} {_n(mx - 6)},{_n(mid)}"></polygon>'
+            )
+        parts.append("</g>")
+    if chart.peak_concurrency:
+        parts.append(
+            f'<text class="tick" x="{label_x}" y="{_n(chart.concurrency_top + 12)}" '
+            f'text-anchor="end">concurrency (peak {chart.peak_concurrency})</text>'
+            f'<polyline class="concurrency" points="{chart.concurrency_points}"></polyline>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # every interpolated text is escaped above
+
+
+def conversation_waterfalls(records: Any) -> dict[str, Waterfall] | None:
+    """Both scales of a conversation's waterfall from `view_models.Records`; None when empty."""
+    spans = conversation_spans(records.model_calls, records.batches)
+    if not spans:
+        return None
+    return {scale: waterfall(spans, scale=scale) for scale in SCALES}
