@@ -30,7 +30,7 @@
     if (!source) return;
     const status = button.parentElement.querySelector(".copy-status");
     copy(source.textContent).then(
-      function () { if (status) status.textContent = "Copied: " + button.textContent.replace(/^Copy /, "") + "."; },
+      function () { if (status) status.textContent = button.textContent.replace(/^Copy /, "Copied ") + "."; },
       function () { if (status) status.textContent = "Could not copy: select the text and copy it by hand."; }
     );
   });
