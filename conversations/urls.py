@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import conversation_views, token_views, transcript_views, views
+from . import conversation_views, model_call_views, token_views, transcript_views, views
 
 urlpatterns = [
     path("c/<slug:catalog>/lab/", views.batch_lab, name="batch_lab"),
@@ -99,5 +99,13 @@ urlpatterns += [
         "conversations/<int:conversation>/export.jsonl",
         transcript_views.conversation_export_jsonl,
         name="conversation_export_jsonl",
+    ),
+]
+
+urlpatterns += [
+    path(
+        "conversations/<int:conversation>/model-calls/<int:model_call>/raw/",
+        model_call_views.model_call_raw,
+        name="model_call_raw",
     ),
 ]

@@ -10,7 +10,14 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from conversations.models import Batch, Conversation, Message, Provider, ToolExecution
+from conversations.models import (
+    Batch,
+    Conversation,
+    Message,
+    ModelCall,
+    Provider,
+    ToolExecution,
+)
 from conversations.tokens import create_token
 from fcstudio.models import ROLE_RANK, Membership, Role
 
@@ -63,6 +70,7 @@ EXPECTED_ROLES = {
     "message_add": (E, E),
     "message_edit": (E, E),
     "call_decide": (E, E),
+    "model_call_raw": (V, E),
 }
 SAMPLE_KWARGS = {"team": "acme", "catalog": "travel", "tool": "get_weather"}
 
@@ -105,6 +113,9 @@ def batch(team, tool):
         compare_group=Batch.new_compare_group(),
     )
     ToolExecution.objects.create(batch=batch, position=0, tool_call_id="c", tool_name="t")
+    ModelCall.objects.create(
+        conversation=conversation, round=0, request={"messages": []}, started_at=batch.created_at
+    )
     return batch
 
 
@@ -126,6 +137,7 @@ def url_for(name: str, viewer_membership: Membership, batch: Batch, api_token=No
         "token_id": api_token.pk,
         "execution": batch.executions.get().pk,
         "position": 0,
+        "model_call": batch.conversation.model_calls.get().pk,
     }
     kwargs.update({key: value for key, value in samples.items() if key in params})
     return reverse(name, kwargs=kwargs)
