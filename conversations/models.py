@@ -25,6 +25,8 @@ class BatchSource(models.TextChoices):
     # Tool calls an app ran itself, seen through the recording proxy: timed by the gap between
     # the request that asked for them and the one that brought their results.
     RECORDED = "recorded", "Recorded by the proxy"
+    # A recorded batch's calls run again against the team's current tools (conversations.replay).
+    REPLAY = "replay", "Replay"
 
 
 class Provider(models.Model):
@@ -299,8 +301,14 @@ class Batch(models.Model):
     strategy = models.CharField(max_length=12)
     max_concurrency = models.PositiveIntegerField(null=True, blank=True)
     fail_fast = models.BooleanField(default=False)
-    # Batches run side by side by "Compare strategies" share a group.
+    # Batches run side by side by "Compare strategies" share a group, as do the batches of one
+    # replay of a recorded conversation.
     compare_group = models.UUIDField(null=True, blank=True, db_index=True)
+    # A replay's batch is not part of its conversation's record (no `conversation`): it points
+    # at the recorded batch whose calls it ran again.
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replays"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

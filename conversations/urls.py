@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import conversation_views, token_views, transcript_views, views
+from . import conversation_views, replay_views, token_views, transcript_views, views
 
 urlpatterns = [
     path("c/<slug:catalog>/lab/", views.batch_lab, name="batch_lab"),
@@ -99,5 +99,18 @@ urlpatterns += [
         "conversations/<int:conversation>/export.jsonl",
         transcript_views.conversation_export_jsonl,
         name="conversation_export_jsonl",
+    ),
+]
+
+urlpatterns += [
+    path(
+        "conversations/<int:conversation>/replay/",
+        replay_views.conversation_replay,
+        name="conversation_replay",
+    ),
+    path(
+        "conversations/<int:conversation>/replays/<uuid:group>/",
+        replay_views.conversation_replay_detail,
+        name="conversation_replay_detail",
     ),
 ]

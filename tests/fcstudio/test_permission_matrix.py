@@ -63,6 +63,8 @@ EXPECTED_ROLES = {
     "message_add": (E, E),
     "message_edit": (E, E),
     "call_decide": (E, E),
+    "conversation_replay": (E, E),
+    "conversation_replay_detail": (V, E),
 }
 SAMPLE_KWARGS = {"team": "acme", "catalog": "travel", "tool": "get_weather"}
 
@@ -105,6 +107,14 @@ def batch(team, tool):
         compare_group=Batch.new_compare_group(),
     )
     ToolExecution.objects.create(batch=batch, position=0, tool_call_id="c", tool_name="t")
+    # A replay of it, in the same group, so the replay page has one to show.
+    Batch.objects.create(
+        team=team,
+        source="replay",
+        strategy="asyncio",
+        compare_group=batch.compare_group,
+        replay_of=batch,
+    )
     return batch
 
 
