@@ -422,3 +422,41 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mode} worker {self.name}"
+
+
+class ReplayJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+
+
+class ReplayJob(models.Model):
+    """Many recorded conversations replayed in the background (a token's recordings, or all the
+    team's): `results` holds one summary per conversation done, in order (conversations.replay)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="replay_jobs")
+    api_token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=ReplayJobStatus.choices, default=ReplayJobStatus.QUEUED
+    )
+    failure = models.TextField(blank=True)
+    total = models.PositiveIntegerField(default=0)
+    results = models.JSONField(**UNTRUSTED_JSON, default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Replay job {self.pk} ({self.status})"
+
+    @property
+    def done(self) -> int:
+        return len(self.results)

@@ -10,16 +10,30 @@ read back from the records; nothing here renders.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from tools_app.engine import ToolCall
 from tools_app.models import Tool
 
 from .execution import BatchOptions, run_batch
 from .json_diff import Change, json_diff
-from .models import Batch, BatchSource, Conversation, ExecutionStatus, ToolExecution
+from .models import (
+    Batch,
+    BatchSource,
+    Conversation,
+    ExecutionStatus,
+    ReplayJob,
+    ReplayJobStatus,
+    ToolExecution,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def recorded_batches(conversation: Conversation) -> list[Batch]:
@@ -180,13 +194,80 @@ def past_replays(conversation: Conversation) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
+# -- many conversations, in the background ---------------------------------------------------
+
+
+def recordings(team: Any, api_token: Any = None) -> QuerySet[Conversation]:
+    """The team's recorded conversations that hold tool calls (one token's, if given), oldest
+    first."""
+    found = Conversation.objects.filter(
+        team=team, recorded=True, batches__source=BatchSource.RECORDED
+    ).distinct()
+    if api_token is not None:
+        found = found.filter(api_token=api_token)
+    return found.order_by("created_at", "pk")
+
+
+def new_replay_job(team: Any, *, api_token: Any = None, user: Any = None) -> ReplayJob:
+    """A queued job over the recordings as they are now (`dispatch.start_replay_job` runs it)."""
+    return ReplayJob.objects.create(
+        team=team,
+        api_token=api_token,
+        total=recordings(team, api_token).count(),
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+
+
+def run_replay_job(job_id: int) -> str:
+    """Replay each conversation of a queued job, writing a summary per conversation as it is
+    done; a job already claimed (another delivery of its message) is left alone."""
+    claimed = ReplayJob.objects.filter(pk=job_id, status=ReplayJobStatus.QUEUED).update(
+        status=ReplayJobStatus.RUNNING
+    )
+    if not claimed:
+        return "skipped"
+    job = ReplayJob.objects.select_related("team", "created_by").get(pk=job_id)
+    try:
+        for conversation in recordings(job.team, job.api_token):
+            group = replay_conversation(conversation, user=job.created_by)
+            report = replay_report(conversation, group)
+            assert report is not None  # the replay just wrote its batches
+            job.results.append(
+                {
+                    "conversation": conversation.pk,
+                    "title": conversation.title,
+                    "group": str(group),
+                    "same": report.same_count,
+                    "changed": report.changed_count,
+                    "newly_failing": report.newly_failing_count,
+                    "fixed": report.fixed_count,
+                }
+            )
+            ReplayJob.objects.filter(pk=job.pk).update(results=job.results)
+    except Exception as exc:
+        logger.exception("Replay job %s failed", job_id)
+        ReplayJob.objects.filter(pk=job.pk).update(
+            status=ReplayJobStatus.FAILED,
+            failure=f"{type(exc).__name__}: {exc}",
+            finished_at=timezone.now(),
+        )
+        return "failed"
+    ReplayJob.objects.filter(pk=job.pk).update(
+        status=ReplayJobStatus.FINISHED, finished_at=timezone.now()
+    )
+    return "finished"
+
+
 __all__ = [
     "CallComparison",
     "ReplayReport",
     "compare",
     "current_tools",
+    "new_replay_job",
     "past_replays",
     "recorded_batches",
+    "recordings",
     "replay_conversation",
     "replay_report",
+    "run_replay_job",
 ]

@@ -113,4 +113,6 @@ urlpatterns += [
         replay_views.conversation_replay_detail,
         name="conversation_replay_detail",
     ),
+    path("replays/", replay_views.replay_jobs, name="replay_jobs"),
+    path("replays/<int:job>/", replay_views.replay_job, name="replay_job"),
 ]

@@ -10,7 +10,14 @@ from __future__ import annotations
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from conversations.models import Batch, Conversation, Message, Provider, ToolExecution
+from conversations.models import (
+    Batch,
+    Conversation,
+    Message,
+    Provider,
+    ReplayJob,
+    ToolExecution,
+)
 from conversations.tokens import create_token
 from fcstudio.models import ROLE_RANK, Membership, Role
 
@@ -65,6 +72,8 @@ EXPECTED_ROLES = {
     "call_decide": (E, E),
     "conversation_replay": (E, E),
     "conversation_replay_detail": (V, E),
+    "replay_jobs": (V, E),
+    "replay_job": (V, E),
 }
 SAMPLE_KWARGS = {"team": "acme", "catalog": "travel", "tool": "get_weather"}
 
@@ -136,6 +145,7 @@ def url_for(name: str, viewer_membership: Membership, batch: Batch, api_token=No
         "token_id": api_token.pk,
         "execution": batch.executions.get().pk,
         "position": 0,
+        "job": ReplayJob.objects.get_or_create(team=batch.team)[0].pk,
     }
     kwargs.update({key: value for key, value in samples.items() if key in params})
     return reverse(name, kwargs=kwargs)
