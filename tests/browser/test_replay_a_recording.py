@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from conversations.transcript_import import import_transcript
 from tests.browser.conftest import ARTIFACTS
 from tests.conversations.transcript_samples import json_lines
 from tools_app import catalog as catalog_ops
@@ -41,3 +42,25 @@ def test_replay_shows_the_changed_result_and_the_missing_tool(log_in, people, to
     expect(page.locator("#past-replays li")).to_have_count(1)
     expect(page.get_by_role("button", name="Open in playground")).to_be_visible()
     page.locator("#replays").screenshot(path=str(ARTIFACTS / "replay-panel.png"))
+
+
+def test_replay_every_recording_in_the_background(log_in, people, tool):
+    tool.implementation_config = {"response": {"temp": 21}}
+    catalog_ops.save_tool(tool, author=people.editor, message="Answers like the app did")
+    import_transcript(tool.catalog.team, json_lines() + json_lines(), user=people.editor)
+    tool.implementation_config = {"response": {"temp": 19}}
+    catalog_ops.save_tool(tool, author=people.editor, message="Colder")
+    page = log_in(people.editor)
+    page.goto("/t/acme/conversations/")
+
+    page.get_by_role("link", name="Replay recordings").click()
+    page.get_by_label("Recordings of").select_option(label="All the team's recorded conversations")
+    page.get_by_role("button", name="Replay them").click()
+
+    expect(page.locator("#job-status")).to_have_text("Finished")
+    expect(page.locator("#job-count")).to_have_text("2 of 2 conversations")
+    rows = page.locator("#job-results tbody tr")
+    expect(rows).to_have_count(2)
+    page.screenshot(path=str(ARTIFACTS / "replay-job.png"), full_page=True)
+    rows.first.get_by_role("link").click()
+    expect(page.locator("#replay-summary")).to_contain_text("2 changed")
