@@ -16,6 +16,7 @@ import asyncio
 import contextvars
 import logging
 import os
+import threading
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -23,13 +24,13 @@ from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from fcstudio import audit
 
-from . import quotas
+from . import quotas, replay
 from .leases import (
     TAKEOVER_AFTER,
     WORKER_BEAT_EVERY,
@@ -39,7 +40,7 @@ from .leases import (
     worker_beat,
     worker_identity,
 )
-from .models import ACTIVE_STATUSES, Conversation, RunStatus
+from .models import ACTIVE_STATUSES, Conversation, ReplayJob, RunStatus
 from .runner import run_conversation
 
 logger = logging.getLogger(__name__)
@@ -114,6 +115,34 @@ def start_run(conversation: Conversation, *, actor: Any = None) -> bool:
     return True
 
 
+def start_replay_job(job: ReplayJob) -> None:
+    """Run a queued replay job where runs run: a channels worker, Celery, or (inline) a thread
+    of this process, or here and now when there is no server (commands, the test client)."""
+    mode = settings.FCSTUDIO_DISPATCH
+    if mode == "channels":
+        async_to_sync(get_channel_layer().send)(
+            RUNS_CHANNEL, {"type": "replay.job", "job_id": job.pk}
+        )
+    elif mode == "celery":
+        from .tasks import replay_job_task
+
+        replay_job_task.delay(job.pk)
+    elif _server_loop() is not None:
+        # Replays run tools through the batch path, which blocks: not on the server's loop.
+        threading.Thread(
+            target=_replay_in_thread, args=(job.pk,), name=f"replay-job-{job.pk}", daemon=True
+        ).start()
+    else:
+        replay.run_replay_job(job.pk)
+
+
+def _replay_in_thread(job_id: int) -> None:
+    try:
+        replay.run_replay_job(job_id)
+    finally:
+        close_old_connections()
+
+
 def request_stop(conversation: Conversation, *, actor: Any = None) -> None:
     """Stop the run: at once when no worker drives it (queued, or its worker went silent), else
     by the flag its worker polls; an inline run in this process is cancelled at once."""
@@ -182,3 +211,7 @@ class RunWorker(AsyncConsumer):
         ensure_worker_beat("channels")
         ensure_reaper()
         await run_conversation(int(message["conversation_id"]), worker=worker_identity())
+
+    async def replay_job(self, message: dict[str, Any]) -> None:
+        ensure_worker_beat("channels")
+        await database_sync_to_async(replay.run_replay_job)(int(message["job_id"]))

@@ -71,6 +71,7 @@ def prepare_batch(
     compare_group: uuid.UUID | None = None,
     conversation: Any = None,
     round_number: int | None = None,
+    replay_of: Batch | None = None,
 ) -> tuple[Batch, dict[str, ToolSpec]]:
     """Create the Batch and its queued executions; return them with the pinned specs."""
     return recording.open_batch(
@@ -85,6 +86,7 @@ def prepare_batch(
         compare_group=compare_group,
         conversation=conversation,
         round_number=round_number,
+        replay_of=replay_of,
     )
 
 
@@ -97,6 +99,7 @@ def run_batch(
     source: str = BatchSource.LAB,
     user: Any = None,
     compare_group: uuid.UUID | None = None,
+    replay_of: Batch | None = None,
 ) -> Batch:
     """Run the calls now, in this thread, and return the recorded Batch."""
     batch, specs = prepare_batch(
@@ -107,6 +110,7 @@ def run_batch(
         source=source,
         user=user,
         compare_group=compare_group,
+        replay_of=replay_of,
     )
     return async_to_sync(_record_batch)(batch, calls, specs, options)
 

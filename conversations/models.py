@@ -25,6 +25,8 @@ class BatchSource(models.TextChoices):
     # Tool calls an app ran itself, seen through the recording proxy: timed by the gap between
     # the request that asked for them and the one that brought their results.
     RECORDED = "recorded", "Recorded by the proxy"
+    # A recorded batch's calls run again against the team's current tools (conversations.replay).
+    REPLAY = "replay", "Replay"
 
 
 class Provider(models.Model):
@@ -299,8 +301,14 @@ class Batch(models.Model):
     strategy = models.CharField(max_length=12)
     max_concurrency = models.PositiveIntegerField(null=True, blank=True)
     fail_fast = models.BooleanField(default=False)
-    # Batches run side by side by "Compare strategies" share a group.
+    # Batches run side by side by "Compare strategies" share a group, as do the batches of one
+    # replay of a recorded conversation.
     compare_group = models.UUIDField(null=True, blank=True, db_index=True)
+    # A replay's batch is not part of its conversation's record (no `conversation`): it points
+    # at the recorded batch whose calls it ran again.
+    replay_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replays"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -414,3 +422,41 @@ class Worker(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mode} worker {self.name}"
+
+
+class ReplayJobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    FINISHED = "finished", "Finished"
+    FAILED = "failed", "Failed"
+
+
+class ReplayJob(models.Model):
+    """Many recorded conversations replayed in the background (a token's recordings, or all the
+    team's): `results` holds one summary per conversation done, in order (conversations.replay)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="replay_jobs")
+    api_token = models.ForeignKey(
+        ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=10, choices=ReplayJobStatus.choices, default=ReplayJobStatus.QUEUED
+    )
+    failure = models.TextField(blank=True)
+    total = models.PositiveIntegerField(default=0)
+    results = models.JSONField(**UNTRUSTED_JSON, default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Replay job {self.pk} ({self.status})"
+
+    @property
+    def done(self) -> int:
+        return len(self.results)

@@ -444,6 +444,7 @@ def open_batch(
     compare_group: uuid.UUID | None = None,
     conversation: Any = None,
     round_number: int | None = None,
+    replay_of: Batch | None = None,
 ) -> tuple[Batch, dict[str, ToolSpec]]:
     """Create the Batch and its queued executions; return them with the pinned specs."""
     by_name = {version.snapshot["name"]: version for version in versions}
@@ -458,6 +459,7 @@ def open_batch(
             max_concurrency=max_concurrency,
             fail_fast=fail_fast,
             compare_group=compare_group,
+            replay_of=replay_of,
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
         ToolExecution.objects.bulk_create(

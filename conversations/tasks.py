@@ -27,6 +27,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.db import DatabaseError, close_old_connections
 
+from . import replay
 from .leases import WORKER_BEAT_EVERY, claim_wait, reap_stale_runs, worker_beat, worker_identity
 from .runner import run_conversation
 
@@ -85,3 +86,9 @@ def run_conversation_task(self, conversation_id: int) -> str:
 def reap_runs_task() -> int:
     """Celery beat runs this every FCSTUDIO_REAP_INTERVAL_SECONDS (CELERY_BEAT_SCHEDULE)."""
     return reap_stale_runs()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, name="conversations.replay_job")
+def replay_job_task(job_id: int) -> str:
+    """A replay job's message may come twice: `run_replay_job` claims the job once."""
+    return replay.run_replay_job(job_id)

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from . import conversation_views, model_call_views, token_views, transcript_views, views
+from . import (
+    conversation_views,
+    model_call_views,
+    replay_views,
+    token_views,
+    transcript_views,
+    views,
+)
 
 urlpatterns = [
     path("c/<slug:catalog>/lab/", views.batch_lab, name="batch_lab"),
@@ -108,4 +115,16 @@ urlpatterns += [
         model_call_views.model_call_raw,
         name="model_call_raw",
     ),
+    path(
+        "conversations/<int:conversation>/replay/",
+        replay_views.conversation_replay,
+        name="conversation_replay",
+    ),
+    path(
+        "conversations/<int:conversation>/replays/<uuid:group>/",
+        replay_views.conversation_replay_detail,
+        name="conversation_replay_detail",
+    ),
+    path("replays/", replay_views.replay_jobs, name="replay_jobs"),
+    path("replays/<int:job>/", replay_views.replay_job, name="replay_job"),
 ]

@@ -16,6 +16,7 @@ from conversations.models import (
     Message,
     ModelCall,
     Provider,
+    ReplayJob,
     ToolExecution,
 )
 from conversations.tokens import create_token
@@ -71,6 +72,10 @@ EXPECTED_ROLES = {
     "message_edit": (E, E),
     "call_decide": (E, E),
     "model_call_raw": (V, E),
+    "conversation_replay": (E, E),
+    "conversation_replay_detail": (V, E),
+    "replay_jobs": (V, E),
+    "replay_job": (V, E),
 }
 SAMPLE_KWARGS = {"team": "acme", "catalog": "travel", "tool": "get_weather"}
 
@@ -116,6 +121,14 @@ def batch(team, tool):
     ModelCall.objects.create(
         conversation=conversation, round=0, request={"messages": []}, started_at=batch.created_at
     )
+    # A replay of it, in the same group, so the replay page has one to show.
+    Batch.objects.create(
+        team=team,
+        source="replay",
+        strategy="asyncio",
+        compare_group=batch.compare_group,
+        replay_of=batch,
+    )
     return batch
 
 
@@ -138,6 +151,7 @@ def url_for(name: str, viewer_membership: Membership, batch: Batch, api_token=No
         "execution": batch.executions.get().pk,
         "position": 0,
         "model_call": batch.conversation.model_calls.get().pk,
+        "job": ReplayJob.objects.get_or_create(team=batch.team)[0].pk,
     }
     kwargs.update({key: value for key, value in samples.items() if key in params})
     return reverse(name, kwargs=kwargs)
