@@ -63,6 +63,7 @@ EXPECTED_ROLES = {
     "message_add": (E, E),
     "message_edit": (E, E),
     "call_decide": (E, E),
+    "call_answer": (E, E),
 }
 SAMPLE_KWARGS = {"team": "acme", "catalog": "travel", "tool": "get_weather"}
 
