@@ -26,7 +26,6 @@ def test_answer_a_call_inline_in_review_mode_and_continue(
     page.goto(f"/t/acme/conversations/{conversation.pk}/")
     page.get_by_role("button", name="Run", exact=True).click()
     expect(page.locator("#status-badge")).to_have_text("Paused for review", timeout=15_000)
-    page.reload()
 
     row = page.locator("#round-0-calls tbody tr", has_text="c1")
     row.get_by_label("Answer this call").fill('{"temp": -40')

@@ -106,3 +106,17 @@ def test_viewers_and_outsiders_cannot_answer(people, provider, tool, model_serve
     outsider_url = f"/t/elsewhere/conversations/{conversation.pk}/calls/{call.pk}/answer/"
     assert people.client_for("outsider").post(outsider_url, {"content": "{}"}).status_code == 404
     assert people.client_for("outsider").post(url, {"content": "{}"}).status_code == 404
+
+
+def test_the_pause_redraws_the_last_rounds_rows_with_answer_boxes_for_editors(
+    people, provider, tool, model_server
+):
+    from conversations import live
+    from conversations.consumers import render_event
+
+    conversation = paused_for_review(people, provider, tool, model_server)
+    event = live.StatusChanged("paused")
+    frames = render_event(conversation.pk, event, can_run=True)
+    assert '<div id="round-0-calls" class="scroll-x" hx-swap-oob="true">' in frames
+    assert "Answer this call" in frames
+    assert "Answer this call" not in render_event(conversation.pk, event, can_run=False)
