@@ -211,6 +211,8 @@ def tool_try(request: TeamRequest, catalog: str, tool: str) -> HttpResponse:
     # Raw JSON, when given, is the whole call: the form's fields are neither read nor required.
     raw = form.cleaned_data["arguments"].strip()
     context["used"] = "raw" if raw else "form"
+    if raw:
+        del context["generated"]  # its errors (empty required fields) are not this call's
     if not raw:
         if not generated.is_valid():
             return render(request, "tools_app/tool_edit.html#try-result", context)

@@ -20,6 +20,7 @@ def test_raw_json_alone_runs_with_the_required_field_left_empty(log_in, people, 
     expect(page.locator("#try-result .badge.ok")).to_have_text("ok")
     expect(page.locator("#try-used")).to_contain_text("Ran with the raw JSON arguments")
     expect(page.locator("#try-content")).to_contain_text('"city": "Lima"')
+    expect(page.locator("#try-result .error")).to_have_count(0)
     try_it.screenshot(path=f"{ARTIFACTS}/try-it-raw-json-only.png")
 
 
