@@ -165,6 +165,22 @@ def edit_message(message: Message, payload: dict[str, Any], user: Any) -> Messag
 
 
 @transaction.atomic
+def answer_call(conversation: Conversation, payload: dict[str, Any], user: Any) -> Message:
+    """Store a result written by hand for one tool call: the tool message that answers it is
+    edited in place (its last one, if the record holds several), or added when there is none."""
+    _ensure_idle(conversation)
+    call_id = payload["tool_call_id"]
+    answers = [
+        message
+        for message in conversation.messages.filter(role="tool").order_by("position")
+        if message.payload.get("tool_call_id") == call_id
+    ]
+    if answers:
+        return edit_message(answers[-1], payload, user)
+    return add_message(conversation, payload, user)
+
+
+@transaction.atomic
 def send_user_message(conversation: Conversation, text: str, user: Any) -> Message:
     """The composer's next user turn, appended after whatever the conversation holds: a turn of
     the conversation, not an edit of its record."""

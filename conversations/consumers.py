@@ -26,7 +26,7 @@ from fcstudio.access import user_group
 from fcstudio.models import Membership, Role
 
 from . import dispatch, live
-from .models import Batch, Conversation, Message, ModelCall
+from .models import Batch, Conversation, Message, ModelCall, RunStatus
 from .view_models import (
     Round,
     conversation_summary,
@@ -209,9 +209,29 @@ def _status(conversation_id: int, event: live.StatusChanged, can_run: bool) -> s
         "can_run": can_run,
         "summary": conversation_summary(conversation),
     }
-    return render_to_string(f"{TEMPLATE}#status", context) + render_to_string(
-        f"{TEMPLATE}#summary", context
+    return (
+        render_to_string(f"{TEMPLATE}#status", context)
+        + render_to_string(f"{TEMPLATE}#summary", context)
+        + _review_calls(conversation, can_run)
     )
+
+
+def _review_calls(conversation: Conversation, can_run: bool) -> str:
+    """A run paused for review: its last round's rows gain their answer boxes."""
+    if not (can_run and conversation.status == RunStatus.PAUSED and conversation.review_results):
+        return ""
+    batch = conversation.batches.exclude(round=None).order_by("-round").first()
+    if batch is None:
+        return ""
+    round_ = Round(batch.round or 0, batch=batch, executions=list(batch.executions.all()))
+    context = {
+        "conversation": conversation,
+        "round": round_,
+        "rounds": [round_],
+        "can_run": can_run,
+        "swap": True,
+    }
+    return render_to_string(f"{TEMPLATE}#round-calls", context)
 
 
 @handles(live.MessageAdded)

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
@@ -18,7 +19,14 @@ from fcstudio.teams import TeamRequest, team_view
 from tools_app.views import json_download
 
 from . import compose, dispatch, live, provider, quotas, recording, tool_picker
-from .forms import ComposerForm, ConversationForm, MessageForm, ProviderForm, RunSettingsForm
+from .forms import (
+    AnswerForm,
+    ComposerForm,
+    ConversationForm,
+    MessageForm,
+    ProviderForm,
+    RunSettingsForm,
+)
 from .models import Batch, Conversation, Provider
 from .providers import provider_config, save_known_models, save_provider
 from .view_models import (
@@ -306,6 +314,69 @@ def call_decide(request: TeamRequest, conversation: int, execution: int) -> Http
     if not updated:
         messages.info(request, "That call is no longer waiting for a decision.")
     return redirect("conversation", team=request.team.slug, conversation=current.pk)
+
+
+@team_view(role=Role.EDITOR)
+@body_limit(MESSAGE_BODY_BYTES)
+@require_POST
+def call_answer(request: TeamRequest, conversation: int, execution: int) -> HttpResponse:
+    """Write a call's result by hand on its row: the tool message for its tool_call_id."""
+    current = _conversation(request, conversation)
+    batch = get_object_or_404(Batch, conversation=current, executions__pk=execution)
+    call = batch.executions.get(pk=execution)
+    form = AnswerForm(request.POST)
+    problem, status = "", 200
+    if form.is_valid():
+        # The same checks as a tool message written in the message editor.
+        checked = MessageForm(
+            {
+                "role": "tool",
+                "tool_call_id": call.tool_call_id,
+                "content": form.cleaned_data["content"],
+            },
+            call_ids=compose.answerable_call_ids(current),
+        )
+        if checked.is_valid():
+            try:
+                compose.answer_call(current, checked.cleaned_data["payload"], request.user)
+            except compose.ConversationBusy as exc:
+                problem, status = str(exc), 409
+        else:
+            problem = " ".join(str(e) for errors in checked.errors.values() for e in errors)
+    else:
+        problem = " ".join(form.errors["content"])
+    if not request.htmx:
+        if problem:
+            messages.error(request, problem)
+        else:
+            messages.success(request, f"Answered {call.tool_call_id} by hand.")
+        return redirect("conversation", team=request.team.slug, conversation=current.pk)
+    current.refresh_from_db()
+    last = current.batches.exclude(round=None).order_by("-round").values_list("round", flat=True)
+    context = {
+        "conversation": current,
+        "round": Round(batch.round or 0, batch=batch, executions=list(batch.executions.all())),
+        "rounds": [Round(last.first() or 0)],
+        "can_run": True,
+        "refused": execution,
+        "refusal": problem,
+        "answered": "" if problem else execution,
+        "typed": request.POST.get("content", ""),
+    }
+    html = render_to_string(
+        "conversations/conversation_detail.html#round-calls", context, request=request
+    )
+    if not problem:
+        # The tool message changed: the messages column shows it as the model will get it.
+        listing = {
+            "oob": True,
+            "can_run": True,
+            "messages_list": [message_context(m) for m in current.messages.all()],
+        }
+        html += render_to_string(
+            "conversations/conversation_detail.html#messages-list", listing, request=request
+        )
+    return HttpResponse(html, status=status)
 
 
 @team_view(role=Role.EDITOR)

@@ -531,3 +531,21 @@ class TranscriptToolsForm(forms.Form):
         names_field = self.fields["names"]
         assert isinstance(names_field, forms.ChoiceField)
         names_field.choices = [(name, name) for name in names]
+
+
+class AnswerForm(forms.Form):
+    """A tool call's result written by hand on its row: the tool message's content, as JSON."""
+
+    content = forms.CharField(
+        max_length=200_000,
+        label="Answer this call",
+        widget=forms.Textarea(attrs={"rows": 3, **MONO}),
+        error_messages={"required": "Write the result the model should get, as JSON."},
+    )
+
+    def clean_content(self) -> str:
+        text = self.cleaned_data["content"].strip()
+        _, problem = schema.parse_json(text)
+        if problem is not None:
+            raise forms.ValidationError(problem.message)
+        return text

@@ -89,6 +89,11 @@ urlpatterns += [
         conversation_views.call_decide,
         name="call_decide",
     ),
+    path(
+        "conversations/<int:conversation>/calls/<int:execution>/answer/",
+        conversation_views.call_answer,
+        name="call_answer",
+    ),
 ]
 
 urlpatterns += [

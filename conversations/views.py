@@ -202,9 +202,17 @@ def tool_try(request: TeamRequest, catalog: str, tool: str) -> HttpResponse:
         name=tool,
     )
     form = TryForm(request.POST)
-    generated = schema_form.form_for_schema(current.parameters, data=request.POST)
+    generated = schema_form.form_for_schema(
+        current.parameters, data=request.POST, required_attribute=False
+    )
     context: dict[str, Any] = {"tool": current, "try_form": form, "generated": generated}
-    raw = form.data.get("arguments", "").strip() if form.is_valid() else ""
+    if not form.is_valid():
+        return render(request, "tools_app/tool_edit.html#try-result", context)
+    # Raw JSON, when given, is the whole call: the form's fields are neither read nor required.
+    raw = form.cleaned_data["arguments"].strip()
+    context["used"] = "raw" if raw else "form"
+    if raw:
+        del context["generated"]  # its errors (empty required fields) are not this call's
     if not raw:
         if not generated.is_valid():
             return render(request, "tools_app/tool_edit.html#try-result", context)
@@ -213,7 +221,8 @@ def tool_try(request: TeamRequest, catalog: str, tool: str) -> HttpResponse:
         team=request.team,
         tools=[current],
         calls=[ToolCall(id=new_call_id(), name=current.name, arguments=raw)],
-        options=BatchOptions(approve_all=True),
+        # As in the lab: an approval-gated tool runs only when the person ticks the box.
+        options=BatchOptions(approve_all=form.cleaned_data["approve"]),
         source=BatchSource.TRY,
         user=request.user,
     )

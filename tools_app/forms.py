@@ -496,7 +496,15 @@ class TryForm(forms.Form):
         widget=forms.Textarea(attrs={**MONO, "rows": 6, "data-code-editor": ""}),
         max_length=200_000,
         label="Arguments (raw JSON)",
-        help_text="Sent exactly as a model would send them; leave empty to use the form above.",
+        help_text=(
+            "Sent exactly as a model would send them; when given, the form's fields are not"
+            " used (nor required). Leave empty to use the form."
+        ),
+    )
+    approve = forms.BooleanField(
+        required=False,
+        label="I approve running this tool",
+        help_text="This tool requires approval: unchecked, the call is DENIED, as in the lab.",
     )
 
 

@@ -273,10 +273,19 @@ class SchemaForm(forms.Form):
 
 
 def form_for_schema(
-    schema: dict[str, Any], data: Mapping[str, Any] | None = None, prefix: str = "arg"
+    schema: dict[str, Any],
+    data: Mapping[str, Any] | None = None,
+    prefix: str = "arg",
+    *,
+    required_attribute: bool = True,
 ) -> SchemaForm:
-    """An unsaved form with one field per property of ``schema``, in the schema's order."""
+    """An unsaved form with one field per property of ``schema``, in the schema's order.
+
+    ``required_attribute=False`` leaves requiredness to the server: Try it's raw JSON box may
+    stand in for the whole form, so the browser must not refuse a submit with empty fields.
+    """
     form = SchemaForm(data=data, prefix=prefix)
+    form.use_required_attribute = required_attribute
     form.fields = {}
     mapping: dict[str, str] = {}
     form.schema_property_names = mapping

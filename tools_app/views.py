@@ -164,7 +164,9 @@ def _editor(request: TeamRequest, current: Catalog, tool: Tool | None) -> HttpRe
     if tool is not None and can_edit:
         context["lab_form"] = GuardLabForm()
         context["try_form"] = TryForm()
-        context["try_generated"] = schema_form.form_for_schema(tool.parameters)
+        context["try_generated"] = schema_form.form_for_schema(
+            tool.parameters, required_attribute=False
+        )
     # A form shown again with its errors is a 200, as Django's own views do.
     return render(request, "tools_app/tool_edit.html", context, status=status)
 

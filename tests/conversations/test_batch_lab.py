@@ -154,13 +154,3 @@ def test_approval_gated_tools_are_denied_in_the_lab_unless_approved(people, tool
     denied, approved = (b.executions.get() for b in Batch.objects.order_by("pk"))
     assert denied.error_code == "DENIED"
     assert (approved.status, approved.error_code) == ("ok", "")
-
-
-def test_try_it_counts_as_the_approval_of_the_person_who_runs_it(people, tool):
-    from tools_app import catalog as catalog_ops
-
-    tool.requires_approval = True
-    catalog_ops.save_tool(tool, message="needs approval")
-    url = "/t/acme/c/travel/tools/get_weather/try/"
-    html = people.client_for("editor").post(url, {"arg-city": "Porto"}).content.decode()
-    assert '<span class="badge ok">ok</span>' in html
