@@ -344,7 +344,7 @@ def call_answer(request: TeamRequest, conversation: int, execution: int) -> Http
         else:
             problem = " ".join(str(e) for errors in checked.errors.values() for e in errors)
     else:
-        problem = " ".join(form.errors["content"])
+        problem = " ".join(str(error) for error in form.errors["content"])
     if not request.htmx:
         if problem:
             messages.error(request, problem)
