@@ -55,7 +55,7 @@ def test_changing_the_model_after_a_run_lands_on_a_fork(
     expect(page.locator("#status-badge")).to_have_text("Finished", timeout=15_000)
 
     page.get_by_text("Settings for the next run").click()
-    page.get_by_label("Model").fill("bigger-model")
+    page.get_by_label("Model", exact=True).fill("bigger-model")
     page.get_by_role("button", name="Save settings").click()
 
     expect(page.locator(".crumbs")).to_contain_text("forked from")
