@@ -8,7 +8,7 @@ inline styles, so the Content-Security-Policy stays strict).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Protocol
@@ -110,6 +110,33 @@ def concurrency_steps(intervals: Iterable[tuple[float, float]]) -> list[tuple[fl
         else:
             steps.append((moment, level))
     return steps
+
+
+def concurrency_polyline(
+    intervals: Iterable[tuple[float, float]],
+    x: Callable[[float], float],
+    top: float,
+    height: float,
+    end: float,
+) -> tuple[str, int]:
+    """The concurrency line under a chart, as SVG polyline points, and its peak ("" and 0 when
+    nothing ran): a step at every change, scaled so the peak touches `top`."""
+    steps = concurrency_steps(intervals)
+    peak = max((level for _, level in steps), default=0)
+    if not peak:
+        return "", 0
+
+    def level_y(level: int) -> float:
+        return round(top + height * (1 - level / peak), 2)
+
+    previous = 0
+    points = [f"{x(0)},{level_y(0)}"]
+    for moment, level in steps:
+        points.append(f"{x(moment)},{level_y(previous)}")
+        points.append(f"{x(moment)},{level_y(level)}")
+        previous = level
+    points.append(f"{x(end)},{level_y(previous)}")
+    return " ".join(points), peak
 
 
 def approval_wait(execution: object) -> tuple[float, float] | None:
@@ -248,22 +275,8 @@ def batch_gantt(
         for e in executions
         if e.started_ms is not None and e.finished_ms is not None
     ]
-    steps = concurrency_steps(intervals)
-    peak = max((level for _, level in steps), default=0)
     top = bars_bottom + 10
-    points: list[str] = []
-    if peak:
-
-        def level_y(level: int) -> float:
-            return round(top + concurrency_height * (1 - level / peak), 2)
-
-        previous = 0
-        points.append(f"{x(0)},{level_y(0)}")
-        for moment, level in steps:
-            points.append(f"{x(moment)},{level_y(previous)}")
-            points.append(f"{x(moment)},{level_y(level)}")
-            previous = level
-        points.append(f"{x(span)},{level_y(previous)}")
+    points, peak = concurrency_polyline(intervals, x, top, concurrency_height, span)
     return Gantt(
         width=width,
         height=round(top + concurrency_height + 18, 2),
@@ -273,7 +286,7 @@ def batch_gantt(
         span_ms=span,
         bars=bars,
         ticks=ticks,
-        concurrency_points=" ".join(points),
+        concurrency_points=points,
         concurrency_top=top,
         peak_concurrency=peak,
     )

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from django.utils.safestring import SafeString, mark_safe
 
-from .timeline import Tick, _n, concurrency_steps, format_ms, nice_step
+from .timeline import Tick, _n, concurrency_polyline, format_ms, nice_step
 
 Scale = Literal["compressed", "linear"]
 SCALES: tuple[Scale, ...] = ("compressed", "linear")
@@ -248,26 +248,18 @@ def _concurrency(
     spans: Iterable[Span], x: Any, top: float, height: float, end: float
 ) -> tuple[str, float, int]:
     """How many tool calls ran at each moment, as polyline points under the rows."""
-    steps = concurrency_steps(
-        (s.started_ms, s.end_ms if s.end_ms is not None else end)
-        for s in spans
-        if s.kind == "tool" and s.started_ms is not None
+    points, peak = concurrency_polyline(
+        (
+            (s.started_ms, s.end_ms if s.end_ms is not None else end)
+            for s in spans
+            if s.kind == "tool" and s.started_ms is not None
+        ),
+        x,
+        top,
+        height,
+        end,
     )
-    peak = max((level for _, level in steps), default=0)
-    if not peak:
-        return "", top, 0
-
-    def level_y(level: int) -> float:
-        return round(top + height * (1 - level / peak), 2)
-
-    previous = 0
-    points = [f"{x(0)},{level_y(0)}"]
-    for moment, level in steps:
-        points.append(f"{x(moment)},{level_y(previous)}")
-        points.append(f"{x(moment)},{level_y(level)}")
-        previous = level
-    points.append(f"{x(end)},{level_y(previous)}")
-    return " ".join(points), top, peak
+    return points, top, peak
 
 
 def conversation_spans(model_calls: Iterable[Any], batches: Iterable[Any]) -> list[Span]:
