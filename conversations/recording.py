@@ -27,6 +27,7 @@ from django.utils import timezone
 from fcstudio import audit
 from fcstudio.models import Team
 from tools_app.engine import BatchResult, CallResult, Event, EventKind, ToolCall, ToolSpec
+from tools_app.engine.untrusted import clean_text
 from tools_app.models import ToolVersion
 from tools_app.runtime import spec_for
 
@@ -54,6 +55,13 @@ OPEN_CALL_STATUSES = (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
 # -- conversations recorded elsewhere ------------------------------------------------------
 
 
+def _stored(value: object, limit: int | None = None) -> str:
+    """Text another app sent, as a text column can hold it on every database: lone surrogates
+    and NUL escaped (`tools_app.engine.untrusted`), then cut to the column's length."""
+    text = clean_text(str(value))
+    return text if limit is None else text[:limit]
+
+
 def open_recorded_conversation(
     team: Any, *, title: str, model: str, provider: Any = None
 ) -> Conversation:
@@ -61,8 +69,8 @@ def open_recorded_conversation(
     messages and model calls are written here like a run's, but no worker ever drives it."""
     return Conversation.objects.create(
         team=team,
-        title=title[:200],
-        model=model[:200],
+        title=_stored(title, 200),
+        model=_stored(model, 200),
         provider=provider,
         recorded=True,
         status=RunStatus.FINISHED,
@@ -308,15 +316,15 @@ def app_executions(
             ToolExecution(
                 batch=batch,
                 position=position,
-                tool_call_id=str(call.get("id") or "")[:100],
-                tool_name=str(function.get("name") or "")[:255],
-                raw_arguments=str(function.get("arguments") or ""),
+                tool_call_id=_stored(call.get("id") or "", 100),
+                tool_name=_stored(function.get("name") or "", 255),
+                raw_arguments=_stored(function.get("arguments") or ""),
                 status=ExecutionStatus.OK if content is not None else ExecutionStatus.ERROR,
                 error_code="" if content is not None else "NO_RESULT",
                 error_message="" if content is not None else missing,
                 result=result if content is not None else None,
                 result_truncated=truncated,
-                content=text if content is not None else "",
+                content=_stored(text) if content is not None else "",
                 attempts=1,
                 queued_ms=0,
                 started_ms=0,
