@@ -301,6 +301,11 @@ def call_decide(request: TeamRequest, conversation: int, execution: int) -> Http
     if request.htmx:
         if batch is None:
             return HttpResponse(status=409 if not updated else 204)
+        if updated and decision == "approved":
+            # The call now runs: its row changes again within moments, and those states reach
+            # the page over the websocket in order, after the CallDecided redraw. A row drawn
+            # here could land after them and show a finished call as still running.
+            return HttpResponse(status=204)
         # The row is redrawn as it stands (no buttons once decided); a refusal says why in it.
         round_ = Round(batch.round or 0, batch=batch, executions=list(batch.executions.all()))
         refusal = "" if updated else "This call no longer waits for a decision."

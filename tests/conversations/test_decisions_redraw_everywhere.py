@@ -1,5 +1,5 @@
-"""Approving or denying a call redraws its row and the totals on the deciding page (the answer)
-and on every watching page (the websocket); a refused decision says why in the row."""
+"""Approving or denying a call redraws its row and the totals on every watching page (the
+websocket); a denial also answers with the row, a refused decision says why in the row."""
 
 from __future__ import annotations
 
@@ -46,6 +46,19 @@ def test_the_answer_to_a_decision_is_the_row_without_its_buttons(people, waiting
     assert html.lstrip().startswith('<div id="round-0-calls" class="scroll-x">')
     assert '<span class="badge err">denied</span>' in html
     assert "Approve" not in html and "Deny<" not in html
+
+
+def test_an_approval_is_answered_with_no_row_the_websocket_redraws_it(people, waiting):
+    """The approved call runs at once: only the websocket, in order with the run's own frames,
+    may redraw its row (a row in the answer could land after the call finished)."""
+    conversation, _, asked = waiting
+    client = people.client_for("editor")
+
+    response = client.post(decide_url(conversation, asked), {"decision": "approved"}, headers=HX)
+
+    assert (response.status_code, response.content) == (204, b"")
+    asked.refresh_from_db()
+    assert asked.approval == "approved"
 
 
 def test_a_refused_decision_says_why_in_the_row(people, waiting):
