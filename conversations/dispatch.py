@@ -75,7 +75,6 @@ def start_run(conversation: Conversation, *, actor: Any = None) -> bool:
     compare-and-set on its status and heartbeat, so a double click never starts two drivers.
     Raises `quotas.QuotaExceeded` (nothing queued) when the team used up its runs for the hour.
     """
-    now = timezone.now()
     if conversation.is_stale:
         # What the lost worker left open is closed with the reason before the run resumes.
         mark_interrupted(
@@ -83,18 +82,33 @@ def start_run(conversation: Conversation, *, actor: Any = None) -> bool:
             f"The worker {conversation.worker or '(unknown)'} stopped responding; "
             "a person resumed the run.",
         )
-    live_run = Q(status__in=ACTIVE_STATUSES, heartbeat_at__gte=now - TAKEOVER_AFTER)
     with transaction.atomic():
-        quotas.check_run_quota(conversation.team_id, now)
-        queued = (
-            Conversation.objects.filter(pk=conversation.pk)
-            .exclude(live_run)
-            .update(status=RunStatus.QUEUED, failure="", stop_requested=False, heartbeat_at=now)
-        )
-        if queued:
-            quotas.record_run(conversation.team_id, conversation.pk)
-    if not queued:
-        return False
+        queued = queue_run(conversation)
+    if queued:
+        send_run(conversation, actor=actor)
+    return queued
+
+
+def queue_run(conversation: Conversation) -> bool:
+    """The first half of `start_run`: check the quota, count the start and mark the run queued.
+
+    Call it in a transaction, and `send_run` once that transaction is committed: several runs
+    queued in one transaction are all started or (on `quotas.QuotaExceeded`) none is."""
+    now = timezone.now()
+    live_run = Q(status__in=ACTIVE_STATUSES, heartbeat_at__gte=now - TAKEOVER_AFTER)
+    quotas.check_run_quota(conversation.team_id, now)
+    queued = (
+        Conversation.objects.filter(pk=conversation.pk)
+        .exclude(live_run)
+        .update(status=RunStatus.QUEUED, failure="", stop_requested=False, heartbeat_at=now)
+    )
+    if queued:
+        quotas.record_run(conversation.team_id, conversation.pk)
+    return bool(queued)
+
+
+def send_run(conversation: Conversation, *, actor: Any = None) -> None:
+    """The second half of `start_run`: hand a queued run to whatever drives runs here."""
     audit.record(conversation.team_id, audit.Kind.RUN_START, actor, conversation)
     mode = settings.FCSTUDIO_DISPATCH
     if mode == "channels":
@@ -112,7 +126,6 @@ def start_run(conversation: Conversation, *, actor: Any = None) -> bool:
         else:
             # No server loop (management commands, the test client): run to the end here.
             async_to_sync(run_conversation)(conversation.pk)
-    return True
 
 
 def start_replay_job(job: ReplayJob) -> None:

@@ -460,3 +460,28 @@ class ReplayJob(models.Model):
     @property
     def done(self) -> int:
         return len(self.results)
+
+
+class Comparison(models.Model):
+    """One conversation run against several provider/model pairs side by side: each run is a
+    fork of `source` cut at the same message, with its provider and model changed
+    (conversations.comparison_runs); `runs` are the forks, in the order they were asked for."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="comparisons")
+    source = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="comparisons"
+    )
+    title = models.CharField(max_length=200)
+    # How many of the source's messages each run starts from.
+    message_count = models.PositiveIntegerField()
+    runs = models.ManyToManyField(Conversation, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Comparison {self.pk}: {self.title}"

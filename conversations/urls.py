@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import (
+    comparison_views,
     conversation_views,
     model_call_views,
     replay_views,
@@ -132,4 +133,17 @@ urlpatterns += [
     ),
     path("replays/", replay_views.replay_jobs, name="replay_jobs"),
     path("replays/<int:job>/", replay_views.replay_job, name="replay_job"),
+]
+
+urlpatterns += [
+    path(
+        "conversations/<int:conversation>/compare/",
+        comparison_views.comparison_new,
+        name="comparison_new",
+    ),
+    path(
+        "conversations/comparisons/<int:comparison>/",
+        comparison_views.comparison_detail,
+        name="comparison",
+    ),
 ]

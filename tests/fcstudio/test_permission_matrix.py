@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from conversations.models import (
     Batch,
+    Comparison,
     Conversation,
     Message,
     ModelCall,
@@ -74,6 +75,8 @@ EXPECTED_ROLES = {
     "model_call_raw": (V, E),
     "conversation_replay": (E, E),
     "conversation_replay_detail": (V, E),
+    "comparison_new": (E, E),
+    "comparison": (V, E),
     "replay_jobs": (V, E),
     "replay_job": (V, E),
     "call_answer": (E, E),
@@ -153,6 +156,7 @@ def url_for(name: str, viewer_membership: Membership, batch: Batch, api_token=No
         "position": 0,
         "model_call": batch.conversation.model_calls.get().pk,
         "job": ReplayJob.objects.get_or_create(team=batch.team)[0].pk,
+        "comparison": Comparison.objects.get_or_create(team=batch.team, message_count=1)[0].pk,
     }
     kwargs.update({key: value for key, value in samples.items() if key in params})
     return reverse(name, kwargs=kwargs)
