@@ -474,7 +474,7 @@ class Comparison(models.Model):
     title = models.CharField(max_length=200)
     # How many of the source's messages each run starts from.
     message_count = models.PositiveIntegerField()
-    runs = models.ManyToManyField(Conversation, related_name="+")
+    runs = models.ManyToManyField(Conversation, related_name="in_comparisons")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

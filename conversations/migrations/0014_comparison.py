@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('message_count', models.PositiveIntegerField()),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('runs', models.ManyToManyField(related_name='+', to='conversations.conversation')),
+                ('runs', models.ManyToManyField(related_name='in_comparisons', to='conversations.conversation')),
                 ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='comparisons', to='conversations.conversation')),
                 ('team', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comparisons', to='fcstudio.team')),
             ],

@@ -234,3 +234,16 @@ def test_the_conversation_page_offers_compare_models_to_editors_only(people, sou
 
     assert link in people.client_for("editor").get(detail).content.decode()
     assert link not in people.client_for("viewer").get(detail).content.decode()
+
+
+def test_the_source_and_each_run_link_to_their_comparison(
+    people, source, provider, second_provider
+):
+    comparison = make_comparison(source, provider, second_provider)
+    client = people.client_for("viewer")
+    link = f'href="{page_url(comparison)}"'
+
+    assert link in client.get(reverse("conversation", args=["acme", source.pk])).content.decode()
+    for run in comparison.runs.all():
+        page = client.get(reverse("conversation", args=["acme", run.pk])).content.decode()
+        assert link in page and "this is one of the runs" in page
