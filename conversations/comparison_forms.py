@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from .comparison import snippet
-from .comparison_runs import Pair, default_cut
+from .comparison_runs import CUT_ROLES, Pair, default_cut
 from .models import Conversation, Message, Provider
 
 MAX_PAIRS = 4
@@ -23,7 +23,7 @@ class ComparisonForm(forms.Form):
 
     def __init__(self, *args: Any, source: Conversation, **kwargs: Any) -> None:
         self.source = source
-        messages = list(source.messages.order_by("position"))
+        messages = list(source.messages.filter(role__in=CUT_ROLES).order_by("position"))
         initial = kwargs.setdefault("initial", {})
         cut = default_cut(source)
         initial.setdefault("cut", cut.pk if cut else None)

@@ -24,10 +24,15 @@ class Pair:
     model: str
 
 
+# A run may start after a message the model answers next: a user turn, or a tool result.
+CUT_ROLES = ("user", "tool")
+
+
 def default_cut(conversation: Conversation) -> Message | None:
-    """The message a comparison cuts at unless told: the last user message, else the last."""
+    """The message a comparison cuts at unless told: the last user message, else the last tool
+    result."""
     messages = conversation.messages.order_by("-position")
-    return messages.filter(role="user").first() or messages.first()
+    return messages.filter(role="user").first() or messages.filter(role__in=CUT_ROLES).first()
 
 
 def create_comparison(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from conversations import compose
 from conversations.models import Comparison, Conversation, Provider, RunStart, RunStatus
 from conversations.providers import set_api_key
 from fcstudio.models import Team
 from tests.support.openai_server import Reply
 
 from .test_runner import THREE_CITIES, start
+from .test_runner import run as run_to_the_end
 
 
 @pytest.fixture
@@ -247,3 +249,40 @@ def test_the_source_and_each_run_link_to_their_comparison(
     for run in comparison.runs.all():
         page = client.get(reverse("conversation", args=["acme", run.pk])).content.decode()
         assert link in page and "this is one of the runs" in page
+
+
+def test_a_run_starts_after_a_user_turn_or_a_tool_result_only(
+    people, source, provider, second_provider, model_server
+):
+    system = source.messages.get(role="system")
+
+    response = people.client_for("editor").post(
+        new_url(source), pairs_form(source, (provider, ""), (second_provider, ""), cut=system.pk)
+    )
+
+    assert "cut" in response.context["form"].errors
+    assert Comparison.objects.count() == 0
+
+
+def test_runs_start_from_the_chosen_message_not_the_whole_history(
+    people, source, provider, second_provider, model_server
+):
+    model_server.script(Reply(content="First."), Reply(content="A."), Reply(content="B."))
+    run_to_the_end(source)
+    compose.send_user_message(source, "And tomorrow?", people.editor)
+    first_turn = source.messages.filter(role="user").first()
+    client = people.client_for("editor")
+    assert client.get(new_url(source)).context["form"]["cut"].value() == (
+        source.messages.filter(role="user").last().pk
+    )
+
+    client.post(
+        new_url(source),
+        pairs_form(source, (provider, ""), (second_provider, ""), cut=first_turn.pk),
+    )
+
+    comparison = Comparison.objects.get()
+    assert comparison.message_count == 2
+    sent = [r["body"]["messages"] for r in model_server.requests[1:]]
+    assert [[m["role"] for m in messages] for messages in sent] == [["system", "user"]] * 2
+    assert [fork.messages.last().content for fork in comparison.runs.order_by("pk")] == ["A.", "B."]
