@@ -56,6 +56,8 @@ def test_compare_the_demo_model_with_another_model(
     )
     expect(page.get_by_label("Model 1")).to_have_value(demo_model.MODEL_ID)
     page.get_by_label("Provider 2").select_option(label="Scripted")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "compare_models_form.png"), full_page=True)
     page.get_by_role("button", name="Run the comparison").click()
 
     columns = page.locator(".comparison-run")

@@ -286,3 +286,17 @@ def test_runs_start_from_the_chosen_message_not_the_whole_history(
     sent = [r["body"]["messages"] for r in model_server.requests[1:]]
     assert [[m["role"] for m in messages] for messages in sent] == [["system", "user"]] * 2
     assert [fork.messages.last().content for fork in comparison.runs.order_by("pk")] == ["A.", "B."]
+
+
+def test_a_server_that_sends_no_usage_reads_unknown_tokens(
+    people, source, provider, second_provider, model_server
+):
+    model_server.script(Reply(content="A."), Reply(content="B.", usage=None))
+
+    response = people.client_for("editor").post(
+        new_url(source), pairs_form(source, (provider, ""), (second_provider, "")), follow=True
+    )
+
+    table = response.context["table"]
+    assert [cell.text for cell in table.row("Prompt tokens").cells] == ["11", "unknown"]
+    assert [cell.text for cell in table.row("Completion tokens").cells] == ["7", "unknown"]
