@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 
 from conversations import compose, recording
-from conversations.models import Conversation
+from conversations.models import Conversation, RunStatus
 
 HX = {"HX-Request": "true"}
 OSLO = {
@@ -283,3 +283,41 @@ def test_a_missing_message_is_404(people, conversation):
     client = people.client_for("editor")
     assert client.get(edit_url(conversation, 9), headers=HX).status_code == 404
     assert client.get(shown_url(conversation, 9), headers=HX).status_code == 404
+
+
+def test_a_recorded_conversation_names_its_calls_freely(people, conversation):
+    Conversation.objects.filter(pk=conversation.pk).update(recorded=True)
+    client = people.client_for("editor")
+    page = client.get(edit_url(conversation, 1), headers=HX).content.decode()
+    assert '<input type="text" name="call-0-name" value="get_weather"' in page
+    rows = [
+        {"id": "c1", "name": "lookup_booking", "arguments": '{"ref": "X1"}'},
+        {"id": "c2", "name": "get_weather", "arguments": '{"city": "Lima"}'},
+    ]
+    client.post(edit_url(conversation, 1), calls_data(*rows), headers=HX)
+    calls = conversation.messages.get(position=1).payload["tool_calls"]
+    assert calls[0]["function"] == {"name": "lookup_booking", "arguments": '{"ref": "X1"}'}
+
+
+def test_a_running_conversation_keeps_the_form_open_with_the_reason(people, conversation):
+    Conversation.objects.filter(pk=conversation.pk).update(status=RunStatus.RUNNING)
+    response = people.client_for("editor").post(
+        edit_url(conversation, 0), {"content": "changed"}, headers=HX
+    )
+    page = response.content.decode()
+    assert page.lstrip().startswith('<article class="msg msg-edit role-user"')
+    assert "Stop the run before changing its messages." in page
+    assert ">\nchanged</textarea>" in page
+    assert conversation.messages.get(position=0).content == "Weather?"
+
+
+def test_a_system_message_is_edited_as_text_only(people, conversation):
+    recording.append_message(conversation.pk, {"role": "system", "content": "Be brief."})
+    client = people.client_for("editor")
+    page = client.get(edit_url(conversation, 4), headers=HX).content.decode()
+    assert "Be brief.</textarea>" in page and 'name="tool_call_id"' not in page
+    client.post(edit_url(conversation, 4), {"content": "Be terse.", "role": "user"}, headers=HX)
+    assert conversation.messages.get(position=4).payload == {
+        "role": "system",
+        "content": "Be terse.",
+    }
