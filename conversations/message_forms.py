@@ -19,6 +19,7 @@ from tools_app import schema
 
 from .execution import new_call_id
 from .models import Message
+from .view_models import tool_calls_of
 
 JSON_TEXT = {
     "class": "code",
@@ -35,19 +36,28 @@ def calls_before(message: Message) -> list[tuple[str, str]]:
     turns = Message.objects.filter(
         conversation_id=message.conversation_id, role="assistant", position__lt=message.position
     )
-    found: list[tuple[str, str]] = []
-    for turn in turns:
-        for call in turn.tool_calls:
-            if isinstance(call, dict) and isinstance(call.get("id"), str):
-                function = call.get("function")
-                name = function.get("name") if isinstance(function, dict) else None
-                found.append((call["id"], name if isinstance(name, str) else ""))
-    return found
+    return list(tool_calls_of(turns))
 
 
 def typed(text: str) -> str:
     """Browsers post a textarea's line breaks as CRLF."""
     return text.replace("\r\n", "\n")
+
+
+def shown_content(message: Message) -> str:
+    """The content as its textarea shows it: text as it is, content parts (a list) as JSON."""
+    content = message.payload.get("content")
+    if content is None or isinstance(content, str):
+        return content or ""
+    return as_json(content)
+
+
+def kept_or_typed(text: str, message: Message) -> Any:
+    """Content parts left exactly as shown are kept as they were, not flattened into text."""
+    content = message.payload.get("content")
+    if content is not None and not isinstance(content, str) and text == shown_content(message):
+        return content
+    return text
 
 
 def compact_json(text: str, original: str) -> str:
@@ -93,14 +103,14 @@ class TextMessageForm(MessageEditForm):
     )
 
     def __init__(self, message: Message, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {"content": message.content})
+        kwargs.setdefault("initial", {"content": shown_content(message)})
         super().__init__(message, *args, **kwargs)
 
-    def clean_content(self) -> str:
+    def clean_content(self) -> Any:
         content = typed(self.cleaned_data["content"])
         if not content.strip():
             raise forms.ValidationError(f"A {self.message.role} message needs content.")
-        return content
+        return kept_or_typed(content, self.message)
 
     def payload(self) -> dict[str, Any]:
         return {"role": self.message.role, "content": self.cleaned_data["content"]}
@@ -121,7 +131,8 @@ class ToolResultForm(MessageEditForm):
 
     def __init__(self, message: Message, *args: Any, **kwargs: Any) -> None:
         current = str(message.payload.get("tool_call_id") or "")
-        kwargs.setdefault("initial", {"tool_call_id": current, "content": as_json(message.content)})
+        shown = as_json(message.content) if message.content else shown_content(message)
+        kwargs.setdefault("initial", {"tool_call_id": current, "content": shown})
         super().__init__(message, *args, **kwargs)
         self.calls = calls_before(message)
         self.names = dict(self.calls)
@@ -148,7 +159,9 @@ class ToolResultForm(MessageEditForm):
         return call_id
 
     def clean_content(self) -> str:
-        return compact_json(typed(self.cleaned_data["content"]), self.message.content)
+        text = typed(self.cleaned_data["content"])
+        kept = kept_or_typed(text, self.message)
+        return kept if kept is not text else compact_json(text, self.message.content)
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -244,7 +257,7 @@ class AssistantForm(MessageEditForm):
     def __init__(
         self, message: Message, *args: Any, offered: set[str] | None = None, **kwargs: Any
     ) -> None:
-        kwargs.setdefault("initial", {"content": message.content})
+        kwargs.setdefault("initial", {"content": shown_content(message)})
         super().__init__(message, *args, **kwargs)
         calls = [c for c in message.tool_calls if isinstance(c, dict)]
         originals: dict[str, str] = {}
@@ -268,6 +281,7 @@ class AssistantForm(MessageEditForm):
             self.data if self.is_bound else None,
             initial=initial,
             prefix=CALL_PREFIX,
+            auto_id=f"edit-{message.pk}-%s",
             form_kwargs={
                 "offered": sorted(offered, key=str.casefold) if offered is not None else None,
                 "originals": originals,
@@ -277,8 +291,8 @@ class AssistantForm(MessageEditForm):
     def rows_valid(self) -> bool:
         return self.calls.is_valid()
 
-    def clean_content(self) -> str:
-        return typed(self.cleaned_data["content"])
+    def clean_content(self) -> Any:
+        return kept_or_typed(typed(self.cleaned_data["content"]), self.message)
 
     def tool_calls(self) -> list[dict[str, Any]]:
         calls: list[dict[str, Any]] = []
@@ -301,7 +315,8 @@ class AssistantForm(MessageEditForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        empty = not (cleaned.get("content") or "").strip()
+        content = cleaned.get("content")
+        empty = not content or (isinstance(content, str) and not content.strip())
         if empty and self.calls.is_valid() and not self.tool_calls():
             self.add_error("content", "An assistant message needs content or tool calls.")
         return cleaned

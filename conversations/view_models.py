@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,16 +37,19 @@ def pretty_json(text: str) -> str:
     return as_json(text)
 
 
-def call_names(messages: Any) -> dict[str, str]:
-    """Tool call id → tool name over these assistant turns (a later call wins a reused id)."""
-    names: dict[str, str] = {}
+def tool_calls_of(messages: Any) -> Iterator[tuple[str, str]]:
+    """(id, tool name) of each tool call of these assistant turns, in order."""
     for message in messages:
         for call in message.tool_calls:
             if isinstance(call, dict) and isinstance(call.get("id"), str):
                 function = call.get("function")
                 name = function.get("name") if isinstance(function, dict) else None
-                names[call["id"]] = name if isinstance(name, str) else ""
-    return names
+                yield call["id"], name if isinstance(name, str) else ""
+
+
+def call_names(messages: Any) -> dict[str, str]:
+    """Tool call id → tool name over these assistant turns (a later call wins a reused id)."""
+    return dict(tool_calls_of(messages))
 
 
 def names_before(message: Message) -> dict[str, str]:

@@ -321,3 +321,16 @@ def test_a_system_message_is_edited_as_text_only(people, conversation):
         "role": "system",
         "content": "Be terse.",
     }
+
+
+def test_content_parts_saved_unchanged_are_kept_as_parts(people, conversation):
+    parts = [{"type": "text", "text": "Weather?"}, {"type": "image_url", "image_url": {"url": "x"}}]
+    message = conversation.messages.get(position=0)
+    message.payload = {"role": "user", "content": parts}
+    message.save()
+    client = people.client_for("editor")
+    page = client.get(edit_url(conversation, 0), headers=HX).content.decode()
+    shown = json.dumps(parts, indent=2)
+    assert html.escape(shown) in page
+    client.post(edit_url(conversation, 0), {"content": shown.replace("\n", "\r\n")}, headers=HX)
+    assert conversation.messages.get(position=0).payload == {"role": "user", "content": parts}
