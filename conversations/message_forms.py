@@ -71,16 +71,35 @@ def compact_json(text: str, original: str) -> str:
 
 
 class MessageEditForm(forms.Form):
-    """What every kind's form shares: the message it edits and the payload it builds."""
+    """What every kind's form shares: the message it edits, its content field and the payload
+    it builds."""
 
     def __init__(self, message: Message, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         kwargs.setdefault("auto_id", f"edit-{message.pk}-%s")
         super().__init__(*args, **kwargs)
         self.message = message
+        # Swapped in where the message was: typing starts in its content.
+        self.fields["content"].widget.attrs["autofocus"] = True
 
     def payload(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def parts(self) -> list[forms.Form]:
+        """The form and its rows, in the order they are shown."""
+        return [self]
+
+    def focus(self, form: forms.Form, name: str) -> None:
+        self.fields["content"].widget.attrs.pop("autofocus", None)
+        form.fields[name].widget.attrs["autofocus"] = True
+
+    def focus_first_problem(self) -> None:
+        """Shown again with problems: typing resumes at the first field that has one."""
+        for part in self.parts():
+            for name in part.fields:
+                if name in part.errors:
+                    self.focus(part, name)
+                    return
 
     def rows_valid(self) -> bool:
         return True
@@ -290,6 +309,9 @@ class AssistantForm(MessageEditForm):
 
     def rows_valid(self) -> bool:
         return self.calls.is_valid()
+
+    def parts(self) -> list[forms.Form]:
+        return [self, *self.calls.forms]
 
     def clean_content(self) -> Any:
         return kept_or_typed(typed(self.cleaned_data["content"]), self.message)

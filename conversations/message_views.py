@@ -50,9 +50,14 @@ def message_edit(request: TeamRequest, conversation: int, position: int) -> Http
         form = form_for(message, offered=offered)
     elif adding:
         form = form_for(message, with_another_call(request.POST), offered=offered)
+        rows = form.parts()[1:]
+        if rows:
+            form.focus(rows[-1], "name")
     else:
         form = form_for(message, request.POST, offered=offered)
-        if form.is_valid():
+        if not form.is_valid():
+            form.focus_first_problem()
+        else:
             try:
                 compose.edit_message(message, form.payload(), request.user)
             except compose.ConversationBusy as exc:
@@ -62,7 +67,7 @@ def message_edit(request: TeamRequest, conversation: int, position: int) -> Http
                     return _shown(request, message)
                 messages.success(request, f"Message {position + 1} saved.")
                 return redirect("conversation", team=request.team.slug, conversation=current.pk)
-    context = {"conversation": current, "message": message, "form": form, "adding": adding}
+    context = {"conversation": current, "message": message, "form": form}
     if request.htmx:
         return render(request, f"{PARTIALS}#message-edit", context)
     return render(request, "conversations/message_edit.html", context)

@@ -182,6 +182,9 @@ def test_invalid_arguments_are_refused_at_their_field_and_nothing_typed_is_lost(
     page = response.content.decode()
     assert 'name="call-1-arguments"' in page and 'aria-invalid="true"' in page
     assert f">\n{html.escape(broken)}</textarea>" in page
+    assert page.count("autofocus") == 1
+    assert 'name="call-1-arguments" cols="40" rows="5" class="code"' in page
+    assert page.index("autofocus") > page.index('name="call-1-arguments"')
     assert "&quot;Bergen&quot;" in page
     assert ">\nLet me look.</textarea>" in page
     assert conversation.messages.get(position=1).payload["tool_calls"] == [OSLO, LIMA]
@@ -212,6 +215,7 @@ def test_calls_are_changed_removed_and_added_keeping_their_ids(people, conversat
     assert page.count('<fieldset class="call-row">') == 3
     assert 'name="call-TOTAL_FORMS" value="3"' in page
     assert "new (its id is made on save)" in page
+    assert '<select name="call-2-name" autofocus' in page
     assert conversation.messages.get(position=1).payload["tool_calls"] == [OSLO, LIMA]
 
     rows.append({"id": "", "name": "get_weather", "arguments": '{"city": "Bergen"}'})
