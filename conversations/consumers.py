@@ -32,6 +32,7 @@ from .view_models import (
     conversation_summary,
     load_records,
     message_context,
+    messages_context,
     round_gantt,
     rounds_for,
 )
@@ -162,7 +163,7 @@ def render_snapshot(
     rounds = rounds_for(conversation, records=records)
     context = {
         "conversation": conversation,
-        "messages_list": [message_context(m) for m in messages],
+        "messages_list": messages_context(messages),
         "rounds": rounds,
         "summary": conversation_summary(conversation, records=records),
         "waterfalls": conversation_waterfalls(records),

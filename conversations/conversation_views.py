@@ -34,7 +34,7 @@ from .view_models import (
     conversation_summary,
     filter_choices,
     load_records,
-    message_context,
+    messages_context,
     rounds_for,
 )
 from .waterfall import conversation_waterfalls
@@ -161,7 +161,7 @@ def detail_context(conversation: Conversation, status: str = "", tool: str = "")
     filters = filter_choices(conversation, records=records)
     return {
         "conversation": conversation,
-        "messages_list": [message_context(m) for m in conversation.messages.all()],
+        "messages_list": messages_context(list(conversation.messages.all())),
         "rounds": rounds_for(conversation, status=status, tool=tool, records=records),
         "summary": conversation_summary(conversation, records=records),
         "waterfalls": conversation_waterfalls(records),
@@ -376,7 +376,7 @@ def call_answer(request: TeamRequest, conversation: int, execution: int) -> Http
         listing = {
             "oob": True,
             "can_run": True,
-            "messages_list": [message_context(m) for m in current.messages.all()],
+            "messages_list": messages_context(list(current.messages.all())),
         }
         html += render_to_string(
             "conversations/conversation_detail.html#messages-list", listing, request=request
@@ -427,32 +427,6 @@ def message_add(request: TeamRequest, conversation: int) -> HttpResponse:
     else:
         return _render_detail(request, current, message_form=form)
     return redirect("conversation", team=request.team.slug, conversation=current.pk)
-
-
-@team_view(role=Role.EDITOR)
-@body_limit(MESSAGE_BODY_BYTES)
-@require_http_methods(["GET", "POST"])
-def message_edit(request: TeamRequest, conversation: int, position: int) -> HttpResponse:
-    current = _conversation(request, conversation)
-    message = get_object_or_404(current.messages, position=position)
-    if request.method == "POST":
-        form = MessageForm(
-            request.POST,
-            call_ids=compose.answerable_call_ids(current, before=position),
-            offered=compose.offered_tool_names(current),
-        )
-        if form.is_valid():
-            try:
-                compose.edit_message(message, form.cleaned_data["payload"], request.user)
-            except compose.ConversationBusy as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, f"Message {position + 1} saved.")
-                return redirect("conversation", team=request.team.slug, conversation=current.pk)
-    else:
-        form = MessageForm(initial=MessageForm.initial_for(message.payload))
-    context = {"conversation": current, "message": message, "form": form}
-    return render(request, "conversations/message_edit.html", context)
 
 
 @team_view(role=Role.EDITOR)

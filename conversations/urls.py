@@ -3,6 +3,7 @@ from django.urls import path
 from . import (
     comparison_views,
     conversation_views,
+    message_views,
     model_call_views,
     replay_views,
     token_views,
@@ -82,8 +83,13 @@ urlpatterns += [
     ),
     path(
         "conversations/<int:conversation>/messages/<int:position>/",
-        conversation_views.message_edit,
+        message_views.message_edit,
         name="message_edit",
+    ),
+    path(
+        "conversations/<int:conversation>/messages/<int:position>/shown/",
+        message_views.message_show,
+        name="message",
     ),
     path(
         "conversations/<int:conversation>/calls/<int:execution>/decide/",

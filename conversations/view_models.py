@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +37,32 @@ def pretty_json(text: str) -> str:
     return as_json(text)
 
 
-def message_context(message: Message) -> dict[str, Any]:
+def tool_calls_of(messages: Any) -> Iterator[tuple[str, str]]:
+    """(id, tool name) of each tool call of these assistant turns, in order."""
+    for message in messages:
+        for call in message.tool_calls:
+            if isinstance(call, dict) and isinstance(call.get("id"), str):
+                function = call.get("function")
+                name = function.get("name") if isinstance(function, dict) else None
+                yield call["id"], name if isinstance(name, str) else ""
+
+
+def call_names(messages: Any) -> dict[str, str]:
+    """Tool call id → tool name over these assistant turns (a later call wins a reused id)."""
+    return dict(tool_calls_of(messages))
+
+
+def names_before(message: Message) -> dict[str, str]:
+    """The names of the calls made before `message`: one query, for a message shown alone."""
+    turns = Message.objects.filter(
+        conversation_id=message.conversation_id, role="assistant", position__lt=message.position
+    )
+    return call_names(turns)
+
+
+def message_context(message: Message, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """What the message partial shows; `names`: the tool names of the calls made before it
+    (read from the database when not given and the message is a tool result)."""
     calls = [
         {
             "id": call.get("id", ""),
@@ -46,9 +72,27 @@ def message_context(message: Message) -> dict[str, Any]:
         for call in message.tool_calls
     ]
     content = message.content
+    tool_name = ""
     if message.role == "tool":
         content = pretty_json(content)
-    return {"message": message, "calls": calls, "content": content}
+        if names is None:
+            names = names_before(message)
+        tool_name = names.get(str(message.payload.get("tool_call_id")), "")
+    return {"message": message, "calls": calls, "content": content, "tool_name": tool_name}
+
+
+def messages_context(messages: list[Message]) -> list[dict[str, Any]]:
+    """Each message's context, tool results named by the calls before them in the list (and
+    before the list, when it starts part-way through a conversation)."""
+    if not messages:
+        return []
+    names = names_before(messages[0]) if messages[0].position > 0 else {}
+    shown = []
+    for message in messages:
+        shown.append(message_context(message, names))
+        if message.role == "assistant":
+            names.update(call_names([message]))
+    return shown
 
 
 @dataclass

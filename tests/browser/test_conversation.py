@@ -143,7 +143,9 @@ def test_edit_a_tool_result_before_it_is_sent(log_in, people, catalog, provider,
     expect(page.locator("#status-badge")).to_have_text("Paused for review", timeout=15_000)
 
     page.locator("#messages .msg.role-tool").get_by_role("link", name="Edit").click()
-    page.get_by_label("Content").fill('{"success": true, "result": {"temperature": -3}}')
+    page.get_by_label(re.compile(r"^Result of get_weather \(")).fill(
+        '{"success": true, "result": {"temperature": -3}}'
+    )
     page.get_by_role("button", name="Save message").click()
     expect(page.locator("#messages .msg.role-tool")).to_contain_text("edited by hand")
     page.get_by_role("button", name="Continue").click()

@@ -76,15 +76,19 @@ def test_a_call_to_a_tool_never_offered_is_refused_on_its_field(people, provider
 def test_an_edit_may_only_answer_a_call_made_before_it(people, provider, tool):
     conversation = make(people, provider, tool)
     with_call(conversation)
-    client = people.client_for("editor")
-    response = client.post(
-        edit_url(conversation, 0), {"role": "tool", "tool_call_id": "c1", "content": "{}"}
+    recording.append_message(conversation.pk, {"role": "tool", "tool_call_id": "c1"})
+    later = {**CALL, "id": "c2"}
+    recording.append_message(
+        conversation.pk, {"role": "assistant", "content": None, "tool_calls": [later]}
+    )
+    response = people.client_for("editor").post(
+        edit_url(conversation, 2), {"tool_call_id": "c2", "content": "{}"}
     )
     assert response.status_code == 200
-    assert "No assistant turn before this one has a tool call with id c1." in (
-        response.content.decode()
-    )
-    assert conversation.messages.get(position=0).role == "user"
+    assert list(response.context["form"].errors["tool_call_id"]) == [
+        "No assistant turn before this one has a tool call with id c2."
+    ]
+    assert conversation.messages.get(position=2).payload["tool_call_id"] == "c1"
 
 
 def test_an_edited_call_to_an_unknown_tool_is_refused(people, provider, tool):
@@ -92,9 +96,20 @@ def test_an_edited_call_to_an_unknown_tool_is_refused(people, provider, tool):
     with_call(conversation)
     response = people.client_for("editor").post(
         edit_url(conversation, 1),
-        {"role": "assistant", "tool_calls": '[{"id": "c1", "name": "nope", "arguments": {}}]'},
+        {
+            "content": "",
+            "call-TOTAL_FORMS": "1",
+            "call-INITIAL_FORMS": "1",
+            "call-0-id": "c1",
+            "call-0-name": "nope",
+            "call-0-arguments": "{}",
+        },
     )
-    assert "nope is not among the tools offered to the model" in response.content.decode()
+    calls = response.context["form"].calls
+    assert calls.forms[0].errors["name"] == [
+        "nope is not among the tools offered to the model (offered: get_weather)."
+    ]
+    assert conversation.messages.get(position=1).payload["tool_calls"] == [CALL]
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,7 @@ EXPECTED_ROLES = {
     "conversation_export_jsonl": (V, E),
     "message_add": (E, E),
     "message_edit": (E, E),
+    "message": (V, E),
     "call_decide": (E, E),
     "model_call_raw": (V, E),
     "conversation_replay": (E, E),
