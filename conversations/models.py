@@ -449,6 +449,8 @@ class ReplayJob(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The replay under way (its batches' compare_group): what a dead worker left open.
+    current_group = models.UUIDField(null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=ReplayJobStatus.choices, default=ReplayJobStatus.QUEUED
     )

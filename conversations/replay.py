@@ -24,6 +24,7 @@ from django.utils import timezone
 from tools_app.engine import ToolCall
 from tools_app.models import Tool
 
+from . import recording
 from .execution import BatchOptions, run_batch
 from .json_diff import Change, json_diff
 from .leases import STALE_AFTER as REPLAY_STALE_AFTER
@@ -61,11 +62,15 @@ def current_tools(team: Any, names: set[str]) -> list[Tool]:
 
 
 def replay_conversation(
-    conversation: Conversation, *, user: Any = None, before_round: Callable[[], None] | None = None
+    conversation: Conversation,
+    *,
+    user: Any = None,
+    group: uuid.UUID | None = None,
+    before_round: Callable[[], None] | None = None,
 ) -> uuid.UUID:
     """Run every recorded batch's calls again, now; returns the replay's group. A job beats
     in `before_round` (which may raise to stop it)."""
-    group = Batch.new_compare_group()
+    group = group or Batch.new_compare_group()
     batches = recorded_batches(conversation)
     names = {e.tool_name for b in batches for e in b.executions.all()}
     tools = current_tools(conversation.team, names)
@@ -282,9 +287,12 @@ def run_replay_job(job_id: int, worker: str | None = None) -> str:
     job = ReplayJob.objects.select_related("team", "created_by", "conversation").get(pk=job_id)
     try:
         for conversation in job_conversations(job):
-            group = replay_conversation(
+            group = Batch.new_compare_group()
+            job_beat(job_id, worker, current_group=group)
+            replay_conversation(
                 conversation,
                 user=job.created_by,
+                group=group,
                 before_round=lambda: job_beat(job_id, worker),
             )
             report = replay_report(conversation, group)
@@ -300,7 +308,7 @@ def run_replay_job(job_id: int, worker: str | None = None) -> str:
                     "fixed": report.fixed_count,
                 }
             )
-            job_beat(job_id, worker, results=job.results)
+            job_beat(job_id, worker, results=job.results, current_group=None)
     except ReplayJobLost:
         logger.warning("Replay job %s is no longer %s's; it stopped.", job_id, worker)
         return "lost"
@@ -334,7 +342,22 @@ def resume_job(job: ReplayJob) -> bool:
         finished_at=None,
         heartbeat_at=timezone.now(),
     )
+    if queued:
+        close_left_open(job.pk, "The job's worker stopped responding; a person resumed the job.")
     return queued == 1
+
+
+def close_left_open(job_id: int, reason: str) -> list[int]:
+    """The replay a dead worker left under way: its batch failed and its unfinished calls
+    cancelled, with the reason (recording.close_batches); the job resumes that conversation
+    anew."""
+    group = ReplayJob.objects.filter(pk=job_id).values_list("current_group", flat=True).first()
+    if group is None:
+        return []
+    ReplayJob.objects.filter(pk=job_id, current_group=group).update(current_group=None)
+    return recording.close_batches(
+        Batch.objects.filter(compare_group=group, source=BatchSource.REPLAY), reason
+    )
 
 
 def reap_stale_jobs(
@@ -388,8 +411,14 @@ def reap_stale_jobs(
         marked = ReplayJob.objects.filter(silent, pk=pk, status=status).update(
             heartbeat_at=timezone.now(), **changes
         )
-        if marked:
-            (failed if changes.get("status") == ReplayJobStatus.FAILED else requeued).append(pk)
+        if not marked:
+            continue
+        if changes.get("status") == ReplayJobStatus.FAILED:
+            failed.append(pk)
+            close_left_open(pk, changes["failure"])
+        else:
+            requeued.append(pk)
+            close_left_open(pk, f"{who}; the job was queued again ({left}).")
     return requeued, failed
 
 
@@ -406,6 +435,7 @@ __all__ = [
     "ReplayJobLost",
     "ReplayReport",
     "claim_job",
+    "close_left_open",
     "compare",
     "current_tools",
     "job_beat",

@@ -4,6 +4,7 @@ it failed with the reason when no worker can take it; a person may resume a sile
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -79,6 +80,28 @@ def test_a_stale_job_is_queued_again_and_resumes_with_what_is_left(team, recordi
     assert job.worker != "host:9"  # this process took it
     assert [r["conversation"] for r in job.results] == [first.pk, second.pk]
     assert replayed() == 1  # only the conversation not yet done
+
+
+def test_the_replay_a_dead_worker_left_under_way_is_closed_with_the_reason(team, recordings):
+    first, _ = recordings
+    job = new_replay_job(team)
+    group = uuid.uuid4()
+    left = Batch.objects.create(
+        team=team,
+        source=BatchSource.REPLAY,
+        status="running",
+        strategy="asyncio",
+        compare_group=group,
+        replay_of=first.batches.get(),
+    )
+    went_silent(job, after=STALE_AFTER + timedelta(seconds=1), current_group=group, attempts=2)
+
+    assert reap_stale_runs() == 1
+
+    left.refresh_from_db()
+    job.refresh_from_db()
+    assert (job.status, job.current_group) == (ReplayJobStatus.FAILED, None)
+    assert (left.status, left.failure) == ("failed", job.failure)
 
 
 def test_a_job_with_a_fresh_heartbeat_is_left_alone(team, recordings):
