@@ -11,6 +11,7 @@ read back from the records; nothing here renders.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -27,8 +29,8 @@ from tools_app.models import Tool
 from . import recording
 from .execution import BatchOptions, run_batch
 from .json_diff import Change, json_diff
+from .leases import HEARTBEAT_EVERY, worker_identity
 from .leases import STALE_AFTER as REPLAY_STALE_AFTER
-from .leases import worker_identity
 from .models import (
     TAKEOVER_AFTER,
     Batch,
@@ -277,13 +279,40 @@ def job_beat(job_id: int, worker: str, **changes: Any) -> None:
         raise ReplayJobLost
 
 
+def _beat_while(job_id: int, worker: str, stopped: threading.Event) -> None:
+    """Beat every HEARTBEAT_EVERY while the job works: a round of slow calls may take longer
+    than STALE_AFTER, and the job is not silent for that."""
+    try:
+        while not stopped.wait(HEARTBEAT_EVERY.total_seconds()):
+            try:
+                if not _owned(job_id, worker).update(heartbeat_at=timezone.now()):
+                    return  # lost: the job's own next beat finds out and stops
+            except DatabaseError:  # the next beat tries again; a missed one only ages the last
+                logger.warning("Replay job %s could not record its heartbeat", job_id)
+    finally:
+        connection.close()
+
+
 def run_replay_job(job_id: int, worker: str | None = None) -> str:
     """Replay each conversation of a queued job not yet done, writing a summary per
-    conversation as it is done and beating before each round; a job already claimed (another
-    delivery of its message) is left alone."""
+    conversation as it is done and beating before each round (and every HEARTBEAT_EVERY); a
+    job already claimed (another delivery of its message) is left alone."""
     worker = worker or worker_identity()
     if not claim_job(job_id, worker):
         return "skipped"
+    stopped = threading.Event()
+    beat = threading.Thread(
+        target=_beat_while, args=(job_id, worker, stopped), name=f"replay-beat-{job_id}"
+    )
+    beat.start()
+    try:
+        return _replay_claimed(job_id, worker)
+    finally:
+        stopped.set()
+        beat.join()
+
+
+def _replay_claimed(job_id: int, worker: str) -> str:
     job = ReplayJob.objects.select_related("team", "created_by", "conversation").get(pk=job_id)
     try:
         for conversation in job_conversations(job):
