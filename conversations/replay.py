@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -246,6 +246,25 @@ def new_replay_job(
         heartbeat_at=timezone.now(),
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
+
+
+def replay_job_for(conversation: Conversation, *, user: Any = None) -> tuple[ReplayJob, bool]:
+    """A queued job replaying this one conversation, and True; or the job already replaying it
+    (a double click, a second tab) whose worker still beats, and False. The conversation's row
+    is locked meanwhile, so two requests at once make one job."""
+    with transaction.atomic():
+        Conversation.objects.select_for_update().filter(pk=conversation.pk).exists()
+        active = (
+            ReplayJob.objects.filter(
+                conversation=conversation,
+                status__in=(ReplayJobStatus.QUEUED, ReplayJobStatus.RUNNING),
+            )
+            .order_by("-pk")
+            .first()
+        )
+        if active is not None and not active.is_stale:
+            return active, False
+        return new_replay_job(conversation.team, conversation=conversation, user=user), True
 
 
 def job_conversations(job: ReplayJob) -> list[Conversation]:
@@ -476,6 +495,7 @@ __all__ = [
     "recorded_batches",
     "recordings",
     "replay_conversation",
+    "replay_job_for",
     "replay_report",
     "resume_job",
     "run_replay_job",

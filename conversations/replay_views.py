@@ -33,8 +33,9 @@ def conversation_replay(request: TeamRequest, conversation: int) -> HttpResponse
         return HttpResponse("Only a recorded conversation's tool calls are replayed.", status=400)
     if not replay.recorded_batches(current):
         return HttpResponse("This recording holds no tool calls to replay.", status=400)
-    job = replay.new_replay_job(request.team, conversation=current, user=request.user)
-    dispatch.start_replay_job(job)
+    job, new = replay.replay_job_for(current, user=request.user)
+    if new:
+        dispatch.start_replay_job(job)
     return redirect("replay_job", request.team.slug, job.pk)
 
 

@@ -104,3 +104,18 @@ def test_a_conversation_that_is_not_a_recording_gets_no_job(team, tool, people):
 
     assert response.status_code == 400
     assert not ReplayJob.objects.exists()
+
+
+def test_asking_again_while_a_replay_runs_shows_that_replay(team, tool, people):
+    [conversation] = import_transcript(team, json_lines())
+    running = new_replay_job(team, conversation=conversation)
+    ReplayJob.objects.filter(pk=running.pk).update(status=ReplayJobStatus.RUNNING)
+
+    response = people.client_for("editor").post(
+        reverse("conversation_replay", args=[team.slug, conversation.pk])
+    )
+
+    assert response["Location"] == reverse("replay_job", args=[team.slug, running.pk])
+    assert list(ReplayJob.objects.values_list("pk", "status")) == [
+        (running.pk, ReplayJobStatus.RUNNING)
+    ]
