@@ -217,8 +217,7 @@ def mark_interrupted(conversation_id: int, reason: str) -> list[int]:
 
 def reap_stale_runs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> int:
     """Mark runs whose worker stopped sending heartbeats as failed, with the reason, and tell
-    the pages watching them; replay jobs too (queued again or failed: `_reap_replay_jobs`).
-    The one reaper the command, the Celery beat task and the embedded
+    the pages watching them. The one reaper the command, the Celery beat task and the embedded
     reaper (`dispatch.reap_periodically`) all call.
 
     Each run is marked with a compare-and-set on its status and heartbeat, so a run a worker
@@ -266,7 +265,8 @@ def reap_stale_runs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> in
 
 
 def _reap_replay_jobs(now: Any, stale_after: timedelta) -> int:
-    """Replay jobs are reaped by the same callers as runs; dispatch sends those queued again."""
+    """Replay jobs are reaped by the same callers as runs (counted with them); dispatch sends
+    those queued again."""
     from .dispatch import reap_stale_replay_jobs  # dispatch imports this module
 
     return reap_stale_replay_jobs(now, stale_after)
