@@ -17,6 +17,7 @@ import contextvars
 import logging
 import os
 import threading
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -32,8 +33,10 @@ from fcstudio import audit
 
 from . import quotas, replay
 from .leases import (
+    STALE_AFTER,
     TAKEOVER_AFTER,
     WORKER_BEAT_EVERY,
+    live_worker_exists,
     mark_interrupted,
     reap_stale_runs,
     stop_silent_run,
@@ -131,22 +134,40 @@ def send_run(conversation: Conversation, *, actor: Any = None) -> None:
 def start_replay_job(job: ReplayJob) -> None:
     """Run a queued replay job where runs run: a channels worker, Celery, or (inline) a thread
     of this process, or here and now when there is no server (commands, the test client)."""
+    send_replay_job(job.pk)
+
+
+def send_replay_job(job_id: int) -> None:
     mode = settings.FCSTUDIO_DISPATCH
     if mode == "channels":
         async_to_sync(get_channel_layer().send)(
-            RUNS_CHANNEL, {"type": "replay.job", "job_id": job.pk}
+            RUNS_CHANNEL, {"type": "replay.job", "job_id": job_id}
         )
     elif mode == "celery":
         from .tasks import replay_job_task
 
-        replay_job_task.delay(job.pk)
-    elif _server_loop() is not None:
+        replay_job_task.delay(job_id)
+    elif (loop := _server_loop()) is not None:
+        # This process's reaper re-queues the job should the process die while it runs.
+        loop.call_soon_threadsafe(ensure_reaper, context=contextvars.Context())
         # Replays run tools through the batch path, which blocks: not on the server's loop.
         threading.Thread(
-            target=_replay_in_thread, args=(job.pk,), name=f"replay-job-{job.pk}", daemon=True
+            target=_replay_in_thread, args=(job_id,), name=f"replay-job-{job_id}", daemon=True
         ).start()
     else:
-        replay.run_replay_job(job.pk)
+        replay.run_replay_job(job_id)
+
+
+def reap_stale_replay_jobs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> int:
+    """Replay jobs whose worker went silent: queued again and sent (they resume with the
+    conversations not yet done), or marked failed with the reason when no worker can take
+    them. `leases.reap_stale_runs` calls it, so every reaper reaps jobs too."""
+    mode = settings.FCSTUDIO_DISPATCH
+    alive = mode == "inline" or live_worker_exists(mode, now)
+    requeued, failed = replay.reap_stale_jobs(now, stale_after, worker_alive=alive)
+    for job_id in requeued:
+        send_replay_job(job_id)
+    return len(requeued) + len(failed)
 
 
 def _replay_in_thread(job_id: int) -> None:
@@ -227,4 +248,7 @@ class RunWorker(AsyncConsumer):
 
     async def replay_job(self, message: dict[str, Any]) -> None:
         ensure_worker_beat("channels")
-        await database_sync_to_async(replay.run_replay_job)(int(message["job_id"]))
+        ensure_reaper()
+        await database_sync_to_async(replay.run_replay_job)(
+            int(message["job_id"]), worker_identity()
+        )

@@ -261,7 +261,15 @@ def reap_stale_runs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> in
                 reaped[pk] = mark_interrupted(pk, reason)
     for pk, batch_ids in reaped.items():
         _announce_closed(pk, RunStatus.FAILED, batch_ids)
-    return len(reaped)
+    return len(reaped) + _reap_replay_jobs(now, stale_after)
+
+
+def _reap_replay_jobs(now: Any, stale_after: timedelta) -> int:
+    """Replay jobs are reaped by the same callers as runs (counted with them); dispatch sends
+    those queued again."""
+    from .dispatch import reap_stale_replay_jobs  # dispatch imports this module
+
+    return reap_stale_replay_jobs(now, stale_after)
 
 
 def stop_silent_run(conversation_id: int, now: Any = None) -> bool:

@@ -432,13 +432,25 @@ class ReplayJobStatus(models.TextChoices):
 
 
 class ReplayJob(models.Model):
-    """Many recorded conversations replayed in the background (a token's recordings, or all the
-    team's): `results` holds one summary per conversation done, in order (conversations.replay)."""
+    """Recorded conversations replayed in the background: one (`conversation`), a token's
+    recordings, or all the team's. `results` holds one summary per conversation done, in order,
+    so a job whose worker died resumes with the ones not yet done (conversations.replay).
+
+    Its worker owns it while it beats (`heartbeat_at`, `worker`), as a run's does; `attempts`
+    counts the times it was queued again after its worker went silent."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="replay_jobs")
     api_token = models.ForeignKey(
         ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="replay_jobs"
+    )
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The replay under way (its batches' compare_group): what a dead worker left open.
+    current_group = models.UUIDField(null=True, blank=True)
     status = models.CharField(
         max_length=10, choices=ReplayJobStatus.choices, default=ReplayJobStatus.QUEUED
     )
@@ -460,6 +472,47 @@ class ReplayJob(models.Model):
     @property
     def done(self) -> int:
         return len(self.results)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (ReplayJobStatus.QUEUED, ReplayJobStatus.RUNNING)
+
+    @property
+    def is_stale(self) -> bool:
+        """Running, but its worker has stopped beating: a person may resume it."""
+        if self.status != ReplayJobStatus.RUNNING:
+            return False
+        beat = self.heartbeat_at
+        return beat is None or beat < timezone.now() - TAKEOVER_AFTER
+
+    @property
+    def can_resume(self) -> bool:
+        """Silent, or failed with conversations still to replay."""
+        return self.is_stale or (self.status == ReplayJobStatus.FAILED and self.done < self.total)
+
+    def tally(self, key: str) -> int:
+        return sum(int(row.get(key, 0)) for row in self.results)
+
+    @property
+    def same_count(self) -> int:
+        return self.tally("same")
+
+    @property
+    def changed_count(self) -> int:
+        return self.tally("changed")
+
+    @property
+    def newly_failing_count(self) -> int:
+        return self.tally("newly_failing")
+
+    @property
+    def fixed_count(self) -> int:
+        return self.tally("fixed")
+
+    @property
+    def moved_count(self) -> int:
+        """Calls whose result or status moved so far: changed, newly failing or fixed."""
+        return self.changed_count + self.newly_failing_count + self.fixed_count
 
 
 class Comparison(models.Model):

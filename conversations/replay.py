@@ -11,19 +11,28 @@ read back from the records; nothing here renders.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from tools_app.engine import ToolCall
 from tools_app.models import Tool
 
+from . import recording
 from .execution import BatchOptions, run_batch
 from .json_diff import Change, json_diff
+from .leases import HEARTBEAT_EVERY, worker_identity
+from .leases import STALE_AFTER as REPLAY_STALE_AFTER
 from .models import (
+    TAKEOVER_AFTER,
     Batch,
     BatchSource,
     Conversation,
@@ -54,13 +63,22 @@ def current_tools(team: Any, names: set[str]) -> list[Tool]:
     return list(found.values())
 
 
-def replay_conversation(conversation: Conversation, *, user: Any = None) -> uuid.UUID:
-    """Run every recorded batch's calls again, now; returns the replay's group."""
-    group = Batch.new_compare_group()
+def replay_conversation(
+    conversation: Conversation,
+    *,
+    user: Any = None,
+    group: uuid.UUID | None = None,
+    before_round: Callable[[], None] | None = None,
+) -> uuid.UUID:
+    """Run every recorded batch's calls again, now; returns the replay's group. A job beats
+    in `before_round` (which may raise to stop it)."""
+    group = group or Batch.new_compare_group()
     batches = recorded_batches(conversation)
     names = {e.tool_name for b in batches for e in b.executions.all()}
     tools = current_tools(conversation.team, names)
     for recorded in batches:
+        if before_round is not None:
+            before_round()
         calls = [
             ToolCall(id=e.tool_call_id, name=e.tool_name, arguments=e.raw_arguments)
             for e in recorded.executions.all()
@@ -194,7 +212,14 @@ def past_replays(conversation: Conversation) -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-# -- many conversations, in the background ---------------------------------------------------
+# -- in the background: one conversation or many -----------------------------------------------
+
+# How many times a job whose worker went silent is queued again before it is marked failed.
+MAX_REPLAY_ATTEMPTS = 3
+
+
+class ReplayJobLost(Exception):
+    """The job is no longer this worker's (queued again or marked failed): it writes no more."""
 
 
 def recordings(team: Any, api_token: Any = None) -> QuerySet[Conversation]:
@@ -208,28 +233,116 @@ def recordings(team: Any, api_token: Any = None) -> QuerySet[Conversation]:
     return found.order_by("created_at", "pk")
 
 
-def new_replay_job(team: Any, *, api_token: Any = None, user: Any = None) -> ReplayJob:
-    """A queued job over the recordings as they are now (`dispatch.start_replay_job` runs it)."""
+def new_replay_job(
+    team: Any, *, api_token: Any = None, conversation: Conversation | None = None, user: Any = None
+) -> ReplayJob:
+    """A queued job over one recorded conversation, or the recordings as they are now
+    (`dispatch.start_replay_job` runs it)."""
     return ReplayJob.objects.create(
         team=team,
         api_token=api_token,
-        total=recordings(team, api_token).count(),
+        conversation=conversation,
+        total=1 if conversation is not None else recordings(team, api_token).count(),
+        heartbeat_at=timezone.now(),
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )
 
 
-def run_replay_job(job_id: int) -> str:
-    """Replay each conversation of a queued job, writing a summary per conversation as it is
-    done; a job already claimed (another delivery of its message) is left alone."""
+def replay_job_for(conversation: Conversation, *, user: Any = None) -> tuple[ReplayJob, bool]:
+    """A queued job replaying this one conversation, and True; or the job already replaying it
+    (a double click, a second tab) whose worker still beats, and False. The conversation's row
+    is locked meanwhile, so two requests at once make one job."""
+    with transaction.atomic():
+        Conversation.objects.select_for_update().filter(pk=conversation.pk).exists()
+        active = (
+            ReplayJob.objects.filter(
+                conversation=conversation,
+                status__in=(ReplayJobStatus.QUEUED, ReplayJobStatus.RUNNING),
+            )
+            .order_by("-pk")
+            .first()
+        )
+        if active is not None and not active.is_stale:
+            return active, False
+        return new_replay_job(conversation.team, conversation=conversation, user=user), True
+
+
+def job_conversations(job: ReplayJob) -> list[Conversation]:
+    """What the job has still to replay: its conversations not yet in `results`."""
+    done = {row.get("conversation") for row in job.results}
+    if job.conversation is not None:
+        todo = [job.conversation]
+    else:
+        # The recordings as they were when the job was made, so a resumed job does not grow.
+        todo = list(recordings(job.team, job.api_token).filter(created_at__lte=job.created_at))
+    return [conversation for conversation in todo if conversation.pk not in done]
+
+
+def claim_job(job_id: int, worker: str) -> bool:
+    """Compare-and-set: make `worker` the one runner of a queued job. A second delivery of the
+    job's message (or a second thread) finds it claimed and does nothing."""
     claimed = ReplayJob.objects.filter(pk=job_id, status=ReplayJobStatus.QUEUED).update(
-        status=ReplayJobStatus.RUNNING
+        status=ReplayJobStatus.RUNNING, worker=worker, failure="", heartbeat_at=timezone.now()
     )
-    if not claimed:
-        return "skipped"
-    job = ReplayJob.objects.select_related("team", "created_by").get(pk=job_id)
+    return claimed == 1
+
+
+def _owned(job_id: int, worker: str) -> QuerySet[ReplayJob]:
+    return ReplayJob.objects.filter(pk=job_id, worker=worker, status=ReplayJobStatus.RUNNING)
+
+
+def job_beat(job_id: int, worker: str, **changes: Any) -> None:
+    """Refresh the heartbeat (and write `changes`) of a job this worker still runs; raise
+    ReplayJobLost once it does not."""
+    if not _owned(job_id, worker).update(heartbeat_at=timezone.now(), **changes):
+        raise ReplayJobLost
+
+
+def _beat_while(job_id: int, worker: str, stopped: threading.Event) -> None:
+    """Beat every HEARTBEAT_EVERY while the job works: a round of slow calls may take longer
+    than STALE_AFTER, and the job is not silent for that."""
     try:
-        for conversation in recordings(job.team, job.api_token):
-            group = replay_conversation(conversation, user=job.created_by)
+        while not stopped.wait(HEARTBEAT_EVERY.total_seconds()):
+            try:
+                if not _owned(job_id, worker).update(heartbeat_at=timezone.now()):
+                    return  # lost: the job's own next beat finds out and stops
+            except DatabaseError:  # the next beat tries again; a missed one only ages the last
+                logger.warning("Replay job %s could not record its heartbeat", job_id)
+    finally:
+        connection.close()
+
+
+def run_replay_job(job_id: int, worker: str | None = None) -> str:
+    """Replay each conversation of a queued job not yet done, writing a summary per
+    conversation as it is done and beating before each round (and every HEARTBEAT_EVERY); a
+    job already claimed (another delivery of its message) is left alone."""
+    worker = worker or worker_identity()
+    if not claim_job(job_id, worker):
+        return "skipped"
+    stopped = threading.Event()
+    beat = threading.Thread(
+        target=_beat_while, args=(job_id, worker, stopped), name=f"replay-beat-{job_id}"
+    )
+    beat.start()
+    try:
+        return _replay_claimed(job_id, worker)
+    finally:
+        stopped.set()
+        beat.join()
+
+
+def _replay_claimed(job_id: int, worker: str) -> str:
+    job = ReplayJob.objects.select_related("team", "created_by", "conversation").get(pk=job_id)
+    try:
+        for conversation in job_conversations(job):
+            group = Batch.new_compare_group()
+            job_beat(job_id, worker, current_group=group)
+            replay_conversation(
+                conversation,
+                user=job.created_by,
+                group=group,
+                before_round=lambda: job_beat(job_id, worker),
+            )
             report = replay_report(conversation, group)
             assert report is not None  # the replay just wrote its batches
             job.results.append(
@@ -243,31 +356,147 @@ def run_replay_job(job_id: int) -> str:
                     "fixed": report.fixed_count,
                 }
             )
-            ReplayJob.objects.filter(pk=job.pk).update(results=job.results)
+            job_beat(job_id, worker, results=job.results, current_group=None)
+    except ReplayJobLost:
+        logger.warning("Replay job %s is no longer %s's; it stopped.", job_id, worker)
+        return "lost"
     except Exception as exc:
         logger.exception("Replay job %s failed", job_id)
-        ReplayJob.objects.filter(pk=job.pk).update(
+        _owned(job_id, worker).update(
             status=ReplayJobStatus.FAILED,
             failure=f"{type(exc).__name__}: {exc}",
+            heartbeat_at=timezone.now(),
             finished_at=timezone.now(),
         )
         return "failed"
-    ReplayJob.objects.filter(pk=job.pk).update(
-        status=ReplayJobStatus.FINISHED, finished_at=timezone.now()
+    finished = _owned(job_id, worker).update(
+        status=ReplayJobStatus.FINISHED, heartbeat_at=timezone.now(), finished_at=timezone.now()
     )
-    return "finished"
+    return "finished" if finished else "lost"
+
+
+def resume_job(job: ReplayJob) -> bool:
+    """Queue again a job a person resumes: one whose worker went silent, or a failed one with
+    conversations left. A compare-and-set, so a job its worker still runs is left alone."""
+    silent = Q(status=ReplayJobStatus.RUNNING) & (
+        Q(heartbeat_at__lt=timezone.now() - TAKEOVER_AFTER) | Q(heartbeat_at__isnull=True)
+    )
+    if not job.can_resume:
+        return False
+    queued = ReplayJob.objects.filter(silent | Q(status=ReplayJobStatus.FAILED), pk=job.pk).update(
+        status=ReplayJobStatus.QUEUED,
+        worker="",
+        failure="",
+        finished_at=None,
+        heartbeat_at=timezone.now(),
+    )
+    if queued:
+        close_left_open(job.pk, "The job's worker stopped responding; a person resumed the job.")
+    return queued == 1
+
+
+def close_left_open(job_id: int, reason: str) -> list[int]:
+    """The replay a dead worker left under way: its batch failed and its unfinished calls
+    cancelled, with the reason (recording.close_batches); the job resumes that conversation
+    anew."""
+    group = ReplayJob.objects.filter(pk=job_id).values_list("current_group", flat=True).first()
+    if group is None:
+        return []
+    ReplayJob.objects.filter(pk=job_id, current_group=group).update(current_group=None)
+    return recording.close_batches(
+        Batch.objects.filter(compare_group=group, source=BatchSource.REPLAY), reason
+    )
+
+
+def reap_stale_jobs(
+    now: Any = None, stale_after: timedelta = REPLAY_STALE_AFTER, *, worker_alive: bool
+) -> tuple[list[int], list[int]]:
+    """Jobs whose worker stopped beating are queued again (they resume with the conversations
+    not yet done), or marked failed with the reason when none can take them: no live worker of
+    the dispatch mode (`worker_alive`), or silent MAX_REPLAY_ATTEMPTS times already. Returns the
+    jobs queued again (for the caller to send: `dispatch.reap_stale_replay_jobs`) and the jobs
+    marked failed.
+
+    A queued job is only stale when no worker can take it (its worker would claim it in turn),
+    or, inline, when the process that was to run it is gone (then it is sent again). Each job
+    is changed by a compare-and-set on its status and heartbeat, so one a worker claimed,
+    beat or finished meanwhile is left alone.
+    """
+    now = now or timezone.now()
+    silent = Q(heartbeat_at__lt=now - stale_after) | Q(heartbeat_at__isnull=True)
+    stale = Q(status=ReplayJobStatus.RUNNING) | Q(status=ReplayJobStatus.QUEUED)
+    requeued: list[int] = []
+    failed: list[int] = []
+    for pk, status, worker, attempts, done, total in (
+        ReplayJob.objects.filter(stale, silent)
+        .values_list("pk", "status", "worker", "attempts", "results", "total")
+        .order_by("pk")
+    ):
+        left = f"{len(done)} of {total} conversations done"
+        who = f"The worker {worker or '(unknown)'} stopped responding"
+        if status == ReplayJobStatus.QUEUED:
+            if worker_alive and settings.FCSTUDIO_DISPATCH != "inline":
+                continue  # waiting its turn behind other work
+            who = f"No worker started the job within {stale_after.total_seconds():g} s"
+        changes: dict[str, Any]
+        if not worker_alive:
+            changes = {
+                "status": ReplayJobStatus.FAILED,
+                "failure": f"{who} and no worker is running to take the job ({left}). "
+                "Is a worker running? Resume the job to continue.",
+            }
+        elif attempts + 1 >= MAX_REPLAY_ATTEMPTS:
+            changes = {
+                "status": ReplayJobStatus.FAILED,
+                "failure": f"{who}, for the job's attempt {attempts + 1} of "
+                f"{MAX_REPLAY_ATTEMPTS} ({left}); it was marked failed. "
+                "Resume the job to continue.",
+            }
+        else:
+            changes = {"status": ReplayJobStatus.QUEUED, "attempts": attempts + 1, "worker": ""}
+        if changes.get("status") == ReplayJobStatus.FAILED:
+            changes["finished_at"] = timezone.now()
+        marked = ReplayJob.objects.filter(silent, pk=pk, status=status).update(
+            heartbeat_at=timezone.now(), **changes
+        )
+        if not marked:
+            continue
+        if changes.get("status") == ReplayJobStatus.FAILED:
+            failed.append(pk)
+            close_left_open(pk, changes["failure"])
+        else:
+            requeued.append(pk)
+            close_left_open(pk, f"{who}; the job was queued again ({left}).")
+    return requeued, failed
+
+
+def job_report(job: ReplayJob) -> ReplayReport | None:
+    """The per-call diff of a one-conversation job, once it is done."""
+    if job.conversation is None or not job.results:
+        return None
+    return replay_report(job.conversation, uuid.UUID(job.results[0]["group"]))
 
 
 __all__ = [
+    "MAX_REPLAY_ATTEMPTS",
     "CallComparison",
+    "ReplayJobLost",
     "ReplayReport",
+    "claim_job",
+    "close_left_open",
     "compare",
     "current_tools",
+    "job_beat",
+    "job_conversations",
+    "job_report",
     "new_replay_job",
     "past_replays",
+    "reap_stale_jobs",
     "recorded_batches",
     "recordings",
     "replay_conversation",
+    "replay_job_for",
     "replay_report",
+    "resume_job",
     "run_replay_job",
 ]

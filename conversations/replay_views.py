@@ -26,14 +26,17 @@ def _conversation(request: TeamRequest, pk: int) -> Conversation:
 @body_limit(4 * KB)
 @require_POST
 def conversation_replay(request: TeamRequest, conversation: int) -> HttpResponse:
-    """Run a recorded conversation's tool calls again, now, and show how the results moved."""
+    """Replay a recorded conversation's tool calls, in the background: the job's page shows its
+    progress, then how the results moved."""
     current = _conversation(request, conversation)
     if not current.recorded:
         return HttpResponse("Only a recorded conversation's tool calls are replayed.", status=400)
     if not replay.recorded_batches(current):
         return HttpResponse("This recording holds no tool calls to replay.", status=400)
-    group = replay.replay_conversation(current, user=request.user)
-    return redirect("conversation_replay_detail", request.team.slug, current.pk, group)
+    job, new = replay.replay_job_for(current, user=request.user)
+    if new:
+        dispatch.start_replay_job(job)
+    return redirect("replay_job", request.team.slug, job.pk)
 
 
 @team_view()
@@ -79,7 +82,9 @@ def replay_jobs(request: TeamRequest) -> HttpResponse:
         )
         dispatch.start_replay_job(job)
         return redirect("replay_job", request.team.slug, job.pk)
-    jobs = ReplayJob.objects.filter(team=request.team).select_related("api_token")[:50]
+    jobs = ReplayJob.objects.filter(team=request.team).select_related("api_token", "conversation")[
+        :50
+    ]
     return render(
         request,
         "conversations/replay_jobs.html",
@@ -90,10 +95,28 @@ def replay_jobs(request: TeamRequest) -> HttpResponse:
 @team_view()
 @require_GET
 def replay_job(request: TeamRequest, job: int) -> HttpResponse:
+    """A job's progress, polled while it runs; a one-conversation job's diff once it is done."""
     current = get_object_or_404(
-        ReplayJob.objects.select_related("api_token"), team=request.team, pk=job
+        ReplayJob.objects.select_related("api_token", "conversation"), team=request.team, pk=job
     )
     template = "conversations/replay_job.html"
     if request.htmx:
         template += "#job-progress"
-    return render(request, template, {"job": current})
+    context = {
+        "job": current,
+        "report": replay.job_report(current),
+        "can_run": request.membership.allows(Role.EDITOR),
+    }
+    return render(request, template, context)
+
+
+@team_view(role=Role.EDITOR)
+@body_limit(4 * KB)
+@require_POST
+def replay_job_resume(request: TeamRequest, job: int) -> HttpResponse:
+    """Queue again a job whose worker went silent (or that failed), from the conversations not
+    yet done."""
+    current = get_object_or_404(ReplayJob, team=request.team, pk=job)
+    if replay.resume_job(current):
+        dispatch.start_replay_job(current)
+    return redirect("replay_job", request.team.slug, current.pk)

@@ -91,4 +91,5 @@ def reap_runs_task() -> int:
 @shared_task(acks_late=True, reject_on_worker_lost=True, name="conversations.replay_job")
 def replay_job_task(job_id: int) -> str:
     """A replay job's message may come twice: `run_replay_job` claims the job once."""
-    return replay.run_replay_job(job_id)
+    worker_beat("celery")
+    return replay.run_replay_job(job_id, worker=worker_identity())

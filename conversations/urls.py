@@ -139,6 +139,7 @@ urlpatterns += [
     ),
     path("replays/", replay_views.replay_jobs, name="replay_jobs"),
     path("replays/<int:job>/", replay_views.replay_job, name="replay_job"),
+    path("replays/<int:job>/resume/", replay_views.replay_job_resume, name="replay_job_resume"),
 ]
 
 urlpatterns += [

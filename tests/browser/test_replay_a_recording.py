@@ -21,13 +21,20 @@ def test_replay_shows_the_changed_result_and_the_missing_tool(log_in, people, to
     page.get_by_role("link", name="Open the conversation").click()
     expect(page.locator("#recorded")).to_be_visible()
 
-    # Meanwhile the tool's author changes what it answers.
-    tool.implementation_config = {"response": {"temp": 19}}
+    # Meanwhile the tool's author changes what it answers (and it now takes two seconds).
+    tool.implementation_config = {"response": {"temp": 19}, "latency_ms": 2000}
     catalog_ops.save_tool(tool, author=people.editor, message="Colder")
 
     page.get_by_role("button", name="Replay tool calls").click()
 
+    # The replay runs in the background: its page shows it running, then the diff.
     expect(page.get_by_role("heading", name="Replay of the recorded tool calls")).to_be_visible()
+    expect(page.locator("#job-status")).to_have_text("Running")
+    expect(page.locator("#job-count")).to_have_text("0 of 1 conversation")
+    page.screenshot(path=str(ARTIFACTS / "replay-running.png"), full_page=True)
+    expect(page.locator("#job-status")).to_have_text("Finished")
+    expect(page.locator("#job-count")).to_have_text("1 of 1 conversation")
+    expect(page.locator("#job-changed")).to_have_text("2 calls changed so far")
     expect(page.locator("#replay-summary")).to_contain_text("0 same")
     expect(page.locator("#replay-summary")).to_contain_text("2 changed")
     weather = page.locator("tr.replay-call", has_text="get_weather")
@@ -38,7 +45,7 @@ def test_replay_shows_the_changed_result_and_the_missing_tool(log_in, people, to
     expect(booking).to_contain_text("FUNCTION_NOT_FOUND")
     page.screenshot(path=str(ARTIFACTS / "replay-diff.png"), full_page=True)
 
-    page.get_by_role("link", name="Weather in Paris and Oslo?").click()
+    page.get_by_role("link", name="Weather in Paris and Oslo?").first.click()
     expect(page.locator("#past-replays li")).to_have_count(1)
     expect(page.get_by_role("button", name="Open in playground")).to_be_visible()
     page.locator("#replays").screenshot(path=str(ARTIFACTS / "replay-panel.png"))

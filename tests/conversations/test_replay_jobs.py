@@ -68,3 +68,20 @@ def test_starting_a_job_from_the_page(team, tool, people):
         == 404
     )
     assert 'id="replay-job-form"' not in people.client_for("viewer").get(url).content.decode()
+
+
+def test_the_job_page_counts_progress_and_sums_up_what_changed(team, tool, people):
+    answer_with(tool, {"temp": 21}, people)
+    import_transcript(team, json_lines() + json_lines())
+    answer_with(tool, {"temp": 19}, people)
+    job = new_replay_job(team)
+    url = reverse("replay_job", args=[team.slug, job.pk])
+    viewer = people.client_for("viewer")
+    assert "0 of 2 conversations" in viewer.get(url).content.decode()
+
+    run_replay_job(job.pk)
+
+    page = viewer.get(url).content.decode()
+    assert "2 of 2 conversations" in page and "4 calls changed so far" in page
+    assert 'id="job-summary"' in page
+    assert "0 same" in page and "4 changed" in page and "0 newly failing" in page

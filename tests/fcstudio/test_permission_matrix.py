@@ -80,6 +80,7 @@ EXPECTED_ROLES = {
     "comparison": (V, E),
     "replay_jobs": (V, E),
     "replay_job": (V, E),
+    "replay_job_resume": (E, E),
     "call_answer": (E, E),
 }
 SAMPLE_KWARGS = {"team": "acme", "catalog": "travel", "tool": "get_weather"}

@@ -1,0 +1,201 @@
+"""A replay job is claimed once and owned by the worker that beats for it; the reaper queues
+again a job whose worker went silent (it resumes with the conversations not yet done), or marks
+it failed with the reason when no worker can take it; a person may resume a silent job."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.urls import reverse
+from django.utils import timezone
+
+from conversations.dispatch import RUNS_CHANNEL
+from conversations.leases import STALE_AFTER, TAKEOVER_AFTER, reap_stale_runs, worker_beat
+from conversations.models import Batch, BatchSource, ReplayJob, ReplayJobStatus
+from conversations.replay import (
+    MAX_REPLAY_ATTEMPTS,
+    ReplayJobLost,
+    claim_job,
+    job_beat,
+    new_replay_job,
+    run_replay_job,
+)
+from conversations.transcript_import import import_transcript
+
+from .transcript_samples import json_lines
+
+
+@pytest.fixture
+def recordings(team, tool):
+    return import_transcript(team, json_lines() + json_lines())
+
+
+def went_silent(job: ReplayJob, *, after: timedelta, worker: str = "host:9", **changes) -> None:
+    """The job's worker claimed it, then stopped beating `after` ago."""
+    assert claim_job(job.pk, worker)
+    ReplayJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - after, **changes)
+
+
+def replayed() -> int:
+    return Batch.objects.filter(source=BatchSource.REPLAY).count()
+
+
+def test_a_second_claim_of_a_claimed_job_does_nothing(team, recordings):
+    job = new_replay_job(team)
+    assert claim_job(job.pk, "host:1")
+
+    assert not claim_job(job.pk, "host:2")
+    assert run_replay_job(job.pk, worker="host:2") == "skipped"
+
+    job.refresh_from_db()
+    assert (job.status, job.worker, job.results) == (ReplayJobStatus.RUNNING, "host:1", [])
+    assert replayed() == 0
+
+
+def test_a_worker_that_lost_its_job_writes_no_more(team, recordings):
+    job = new_replay_job(team)
+    assert claim_job(job.pk, "host:1")
+    job_beat(job.pk, "host:1")
+    with pytest.raises(ReplayJobLost):
+        job_beat(job.pk, "host:2", results=[{"conversation": 1}])
+    job.refresh_from_db()
+    assert job.results == []
+
+
+def test_a_stale_job_is_queued_again_and_resumes_with_what_is_left(team, recordings):
+    first, second = recordings
+    job = new_replay_job(team)
+    done = {"conversation": first.pk, "title": first.title, "group": "g", "changed": 2}
+    went_silent(job, after=STALE_AFTER + timedelta(seconds=1), results=[done])
+
+    # Inline, with no server loop here, the job queued again runs at once.
+    assert reap_stale_runs() == 1
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts) == (ReplayJobStatus.FINISHED, 1)
+    assert job.worker != "host:9"  # this process took it
+    assert [r["conversation"] for r in job.results] == [first.pk, second.pk]
+    assert replayed() == 1  # only the conversation not yet done
+
+
+def test_the_replay_a_dead_worker_left_under_way_is_closed_with_the_reason(team, recordings):
+    first, _ = recordings
+    job = new_replay_job(team)
+    group = uuid.uuid4()
+    left = Batch.objects.create(
+        team=team,
+        source=BatchSource.REPLAY,
+        status="running",
+        strategy="asyncio",
+        compare_group=group,
+        replay_of=first.batches.get(),
+    )
+    went_silent(job, after=STALE_AFTER + timedelta(seconds=1), current_group=group, attempts=2)
+
+    assert reap_stale_runs() == 1
+
+    left.refresh_from_db()
+    job.refresh_from_db()
+    assert (job.status, job.current_group) == (ReplayJobStatus.FAILED, None)
+    assert (left.status, left.failure) == ("failed", job.failure)
+
+
+def test_a_job_with_a_fresh_heartbeat_is_left_alone(team, recordings):
+    job = new_replay_job(team)
+    went_silent(job, after=STALE_AFTER - timedelta(seconds=5))
+    assert reap_stale_runs() == 0
+    job.refresh_from_db()
+    assert (job.status, job.worker, job.attempts) == (ReplayJobStatus.RUNNING, "host:9", 0)
+
+
+def test_with_a_live_worker_the_stale_job_is_sent_to_it_again(team, recordings, settings):
+    settings.FCSTUDIO_DISPATCH = "channels"
+    worker_beat("channels", name="host:1")
+    job = new_replay_job(team)
+    went_silent(job, after=STALE_AFTER + timedelta(seconds=1))
+
+    assert reap_stale_runs() == 1
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.worker) == (ReplayJobStatus.QUEUED, 1, "")
+    message = async_to_sync(get_channel_layer().receive)(RUNS_CHANNEL)
+    assert message == {"type": "replay.job", "job_id": job.pk}
+
+
+def test_without_a_live_worker_the_stale_job_is_failed_with_the_reason(team, recordings, settings):
+    settings.FCSTUDIO_DISPATCH = "celery"
+    job = new_replay_job(team)
+    went_silent(job, after=STALE_AFTER + timedelta(seconds=1))
+
+    assert reap_stale_runs() == 1
+
+    job.refresh_from_db()
+    assert job.status == ReplayJobStatus.FAILED and job.finished_at is not None
+    assert job.failure == (
+        "The worker host:9 stopped responding and no worker is running to take the job "
+        "(0 of 2 conversations done). Is a worker running? Resume the job to continue."
+    )
+
+
+def test_a_queued_job_waits_while_a_worker_is_alive_and_fails_without_one(
+    team, recordings, settings
+):
+    settings.FCSTUDIO_DISPATCH = "celery"
+    job = new_replay_job(team)
+    ReplayJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - STALE_AFTER * 2)
+    worker_beat("celery", name="host:1")
+    assert reap_stale_runs() == 0
+    assert ReplayJob.objects.get(pk=job.pk).status == ReplayJobStatus.QUEUED
+
+    worker_beat("celery", name="host:1", now=timezone.now() - timedelta(hours=1))
+    assert reap_stale_runs() == 1
+    job.refresh_from_db()
+    assert job.status == ReplayJobStatus.FAILED
+    assert job.failure.startswith("No worker started the job within 120 s")
+
+
+def test_a_job_silent_too_often_is_failed(team, recordings):
+    job = new_replay_job(team)
+    went_silent(job, after=STALE_AFTER + timedelta(seconds=1), attempts=MAX_REPLAY_ATTEMPTS - 1)
+
+    assert reap_stale_runs() == 1
+
+    job.refresh_from_db()
+    assert job.status == ReplayJobStatus.FAILED
+    assert "stopped responding, for the job's attempt 3 of 3" in job.failure
+    assert replayed() == 0
+
+
+def test_a_person_resumes_a_job_that_is_not_responding(team, recordings, people):
+    job = new_replay_job(team, user=people.editor)
+    went_silent(job, after=TAKEOVER_AFTER + timedelta(seconds=1))
+    page_url = reverse("replay_job", args=[team.slug, job.pk])
+    resume_url = reverse("replay_job_resume", args=[team.slug, job.pk])
+    editor = people.client_for("editor")
+
+    page = editor.get(page_url).content.decode()
+    assert "worker host:9 not responding since" in page and 'id="job-resume"' in page
+    assert 'id="job-resume"' not in people.client_for("viewer").get(page_url).content.decode()
+    assert people.client_for("viewer").post(resume_url).status_code == 403
+    assert people.client_for("outsider").post(resume_url).status_code == 404
+
+    response = editor.post(resume_url)
+
+    assert response.status_code == 302 and response["Location"] == page_url
+    job.refresh_from_db()
+    assert (job.status, job.done) == (ReplayJobStatus.FINISHED, 2)
+
+
+def test_resuming_a_job_its_worker_still_runs_does_nothing(team, recordings, people):
+    job = new_replay_job(team)
+    went_silent(job, after=timedelta(seconds=5))
+
+    people.client_for("editor").post(reverse("replay_job_resume", args=[team.slug, job.pk]))
+
+    job.refresh_from_db()
+    assert (job.status, job.worker) == (ReplayJobStatus.RUNNING, "host:9")
+    assert replayed() == 0
