@@ -135,9 +135,14 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if html:
             await self.send(text_data=html)
 
+    async def snapshot(self) -> str:
+        # Read before the record: a draft whose model call finished meanwhile is then dropped.
+        draft = await live.kept_draft(self.conversation_id)
+        return await self.render_snapshot(draft)
+
     @database_sync_to_async
-    def snapshot(self) -> str:
-        html, self.shown = render_snapshot(self.conversation_id, can_run=self.can_run)
+    def render_snapshot(self, draft: live.DraftDelta | None) -> str:
+        html, self.shown = render_snapshot(self.conversation_id, can_run=self.can_run, draft=draft)
         return html
 
     @database_sync_to_async
@@ -152,14 +157,21 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
 
 def render_snapshot(
-    conversation_id: int, *, can_run: bool = False
+    conversation_id: int, *, can_run: bool = False, draft: live.DraftDelta | None = None
 ) -> tuple[str, set[tuple[str, int]]]:
-    """Status, messages and rounds as they stand in the database, as OOB replacements, and
-    the keys of the rounds and messages it showed (`LiveEvent.shown_key`)."""
+    """Status, messages, rounds and the draft being written, as they stand, as OOB
+    replacements, and the keys of the rounds and messages it showed (`LiveEvent.shown_key`).
+    `draft` (the one last sent, `live.kept_draft`) is shown while its model call is still
+    running in the record; the stream is emptied otherwise."""
     conversation = Conversation.objects.select_related("team").get(pk=conversation_id)
     messages = list(conversation.messages.all())
     records = load_records(conversation)
     rounds = rounds_for(conversation, records=records)
+    if draft is not None and not any(
+        call.round == draft.round and call.duration_ms is None and not call.error_kind
+        for call in records.model_calls
+    ):
+        draft = None
     context = {
         "conversation": conversation,
         "messages_list": [message_context(m) for m in messages],
@@ -168,10 +180,11 @@ def render_snapshot(
         "waterfalls": conversation_waterfalls(records),
         "oob": True,
         "can_run": can_run,
+        "delta": draft,
     }
     html = "".join(
         render_to_string(f"{TEMPLATE}#{name}", context)
-        for name in ("status", "summary", "messages-list", "rounds-list")
+        for name in ("status", "summary", "messages-list", "stream", "rounds-list")
     ) + render_to_string(WATERFALL_CHARTS, context)
     shown = {live.message_key(m.pk) for m in messages} | {live.round_key(r.number) for r in rounds}
     return html, shown
