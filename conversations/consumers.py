@@ -30,16 +30,16 @@ from .models import Batch, Conversation, Message, ModelCall, RunStatus
 from .view_models import (
     Round,
     conversation_summary,
+    listed_messages,
     load_records,
     message_context,
     round_gantt,
     rounds_for,
 )
-from .waterfall import conversation_waterfalls
 
 CLOSE_FORBIDDEN = 4403
 TEMPLATE = "conversations/conversation_detail.html"
-WATERFALL_CHARTS = "conversations/partials/waterfall.html#waterfall-charts"
+WATERFALL_REFRESH = "conversations/partials/waterfall.html#waterfall-refresh"
 ACCESS_RECHECK_S = 5.0
 
 
@@ -164,8 +164,8 @@ def render_snapshot(
     `draft` (the one last sent, `live.kept_draft`) is shown while its model call is still
     running in the record; the stream is emptied otherwise."""
     conversation = Conversation.objects.select_related("team").get(pk=conversation_id)
-    messages = list(conversation.messages.all())
-    records = load_records(conversation)
+    records = load_records(conversation, window=True)
+    messages = listed_messages(conversation, records)
     rounds = rounds_for(conversation, records=records)
     if draft is not None and not any(
         call.round == draft.round and call.duration_ms is None and not call.error_kind
@@ -177,15 +177,26 @@ def render_snapshot(
         "messages_list": [message_context(m) for m in messages],
         "rounds": rounds,
         "summary": conversation_summary(conversation, records=records),
-        "waterfalls": conversation_waterfalls(records),
+        "earlier": records.first_round,
         "oob": True,
         "can_run": can_run,
         "delta": draft,
     }
     html = "".join(
         render_to_string(f"{TEMPLATE}#{name}", context)
-        for name in ("status", "summary", "messages-list", "stream", "rounds-list")
-    ) + render_to_string(WATERFALL_CHARTS, context)
+        for name in (
+            "status",
+            "summary",
+            "earlier-rounds",
+            "messages-list",
+            "stream",
+            "rounds-list",
+        )
+    )
+    if conversation.is_active:
+        # The page drew the waterfall in the scale it shows; while a run may have moved on since,
+        # it fetches that scale again (a finished conversation's chart cannot be behind).
+        html += _waterfall(conversation_id, conversation)
     shown = {live.message_key(m.pk) for m in messages} | {live.round_key(r.number) for r in rounds}
     return html, shown
 
@@ -296,11 +307,13 @@ def _calls(conversation_id: int, event: live.RoundCalls, can_run: bool) -> str:
     )
 
 
-def _waterfall(conversation_id: int) -> str:
-    """The whole conversation's waterfall, redrawn when a model call or a batch finishes."""
-    conversation = Conversation.objects.get(pk=conversation_id)
-    context = {"waterfalls": conversation_waterfalls(load_records(conversation)), "oob": True}
-    return render_to_string(WATERFALL_CHARTS, context)
+def _waterfall(conversation_id: int, conversation: Conversation | None = None) -> str:
+    """When a model call or a batch finishes, the page fetches its waterfall again, in the scale
+    it shows (which only the page knows: it draws one of the two)."""
+    conversation = conversation or Conversation.objects.select_related("team").get(
+        pk=conversation_id
+    )
+    return render_to_string(WATERFALL_REFRESH, {"conversation": conversation, "oob": True})
 
 
 def _summary(conversation_id: int) -> str:
