@@ -18,7 +18,7 @@ from .comparison_forms import ComparisonForm
 from .comparison_runs import create_comparison, run_facts, runs_of
 from .models import Comparison, Conversation
 from .view_models import load_records, rounds_for
-from .waterfall import conversation_waterfalls
+from .waterfall import conversation_waterfall
 
 FORM_BYTES = 16 * KB
 
@@ -57,7 +57,7 @@ def comparison_context(comparison: Comparison) -> dict[str, Any]:
             {
                 "conversation": run,
                 "rounds": rounds_for(run, records=records),
-                "waterfalls": conversation_waterfalls(records),
+                "waterfall": conversation_waterfall(records),
             }
         )
         facts.append(run_facts(run, records))

@@ -30,17 +30,17 @@ from .models import Batch, Conversation, Message, ModelCall, RunStatus
 from .view_models import (
     Round,
     conversation_summary,
+    listed_messages,
     load_records,
     message_context,
     messages_context,
     round_gantt,
     rounds_for,
 )
-from .waterfall import conversation_waterfalls
 
 CLOSE_FORBIDDEN = 4403
 TEMPLATE = "conversations/conversation_detail.html"
-WATERFALL_CHARTS = "conversations/partials/waterfall.html#waterfall-charts"
+WATERFALL_REFRESH = "conversations/partials/waterfall.html#waterfall-refresh"
 ACCESS_RECHECK_S = 5.0
 
 
@@ -136,9 +136,14 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if html:
             await self.send(text_data=html)
 
+    async def snapshot(self) -> str:
+        # Read before the record: a draft whose model call finished meanwhile is then dropped.
+        draft = await live.kept_draft(self.conversation_id)
+        return await self.render_snapshot(draft)
+
     @database_sync_to_async
-    def snapshot(self) -> str:
-        html, self.shown = render_snapshot(self.conversation_id, can_run=self.can_run)
+    def render_snapshot(self, draft: live.DraftDelta | None) -> str:
+        html, self.shown = render_snapshot(self.conversation_id, can_run=self.can_run, draft=draft)
         return html
 
     @database_sync_to_async
@@ -153,27 +158,46 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
 
 def render_snapshot(
-    conversation_id: int, *, can_run: bool = False
+    conversation_id: int, *, can_run: bool = False, draft: live.DraftDelta | None = None
 ) -> tuple[str, set[tuple[str, int]]]:
-    """Status, messages and rounds as they stand in the database, as OOB replacements, and
-    the keys of the rounds and messages it showed (`LiveEvent.shown_key`)."""
+    """Status, messages, rounds and the draft being written, as they stand, as OOB
+    replacements, and the keys of the rounds and messages it showed (`LiveEvent.shown_key`).
+    `draft` (the one last sent, `live.kept_draft`) is shown while its model call is still
+    running in the record; the stream is emptied otherwise."""
     conversation = Conversation.objects.select_related("team").get(pk=conversation_id)
-    messages = list(conversation.messages.all())
-    records = load_records(conversation)
+    records = load_records(conversation, window=True)
+    messages = listed_messages(conversation, records)
     rounds = rounds_for(conversation, records=records)
+    if draft is not None and not any(
+        call.round == draft.round and call.duration_ms is None and not call.error_kind
+        for call in records.model_calls
+    ):
+        draft = None
     context = {
         "conversation": conversation,
         "messages_list": messages_context(messages),
         "rounds": rounds,
         "summary": conversation_summary(conversation, records=records),
-        "waterfalls": conversation_waterfalls(records),
+        "earlier": records.first_round,
         "oob": True,
         "can_run": can_run,
+        "delta": draft,
     }
     html = "".join(
         render_to_string(f"{TEMPLATE}#{name}", context)
-        for name in ("status", "summary", "messages-list", "rounds-list")
-    ) + render_to_string(WATERFALL_CHARTS, context)
+        for name in (
+            "status",
+            "summary",
+            "earlier-rounds",
+            "messages-list",
+            "stream",
+            "rounds-list",
+        )
+    )
+    if conversation.is_active:
+        # The page drew the waterfall in the scale it shows; while a run may have moved on since,
+        # it fetches that scale again (a finished conversation's chart cannot be behind).
+        html += _waterfall(conversation_id, conversation)
     shown = {live.message_key(m.pk) for m in messages} | {live.round_key(r.number) for r in rounds}
     return html, shown
 
@@ -284,11 +308,13 @@ def _calls(conversation_id: int, event: live.RoundCalls, can_run: bool) -> str:
     )
 
 
-def _waterfall(conversation_id: int) -> str:
-    """The whole conversation's waterfall, redrawn when a model call or a batch finishes."""
-    conversation = Conversation.objects.get(pk=conversation_id)
-    context = {"waterfalls": conversation_waterfalls(load_records(conversation)), "oob": True}
-    return render_to_string(WATERFALL_CHARTS, context)
+def _waterfall(conversation_id: int, conversation: Conversation | None = None) -> str:
+    """When a model call or a batch finishes, the page fetches its waterfall again, in the scale
+    it shows (which only the page knows: it draws one of the two)."""
+    conversation = conversation or Conversation.objects.select_related("team").get(
+        pk=conversation_id
+    )
+    return render_to_string(WATERFALL_REFRESH, {"conversation": conversation, "oob": True})
 
 
 def _summary(conversation_id: int) -> str:

@@ -33,11 +33,12 @@ from .view_models import (
     Round,
     conversation_summary,
     filter_choices,
+    listed_messages,
     load_records,
     messages_context,
     rounds_for,
 )
-from .waterfall import conversation_waterfalls
+from .waterfall import chosen_scale, conversation_waterfall
 
 SMALL_FORM_BYTES = 64 * KB
 CONVERSATIONS_PER_PAGE = 50
@@ -157,14 +158,16 @@ def tool_search(request: TeamRequest) -> HttpResponse:
 
 
 def detail_context(conversation: Conversation, status: str = "", tool: str = "") -> dict:
-    records = load_records(conversation)
+    """The page: its last rounds listed (`view_models.ROUNDS_SHOWN`) and the totals over all
+    of them; the waterfall is fetched when its panel opens (`conversation_waterfall_view`)."""
+    records = load_records(conversation, window=True)
     filters = filter_choices(conversation, records=records)
     return {
         "conversation": conversation,
-        "messages_list": messages_context(list(conversation.messages.all())),
+        "messages_list": messages_context(listed_messages(conversation, records)),
         "rounds": rounds_for(conversation, status=status, tool=tool, records=records),
+        "earlier": records.first_round,
         "summary": conversation_summary(conversation, records=records),
-        "waterfalls": conversation_waterfalls(records),
         "tools": compose.tools_for(conversation.tool_versions.all()),
         "filters": {"status": status, "tool": tool, **filters},
     }
@@ -177,6 +180,43 @@ def conversation_detail(request: TeamRequest, conversation: int) -> HttpResponse
     status = request.GET.get("status", "")[:40]
     tool = request.GET.get("tool", "")[:64]
     return _render_detail(request, current, status=status, tool=tool)
+
+
+@team_view()
+@require_GET
+def conversation_waterfall_view(request: TeamRequest, conversation: int) -> HttpResponse:
+    """The waterfall in the scale asked for (`?scale=linear`), fetched when its panel opens, on
+    the scale toggle and on a live refresh: the page itself carries none of its rows."""
+    current = _conversation(request, conversation)
+    scale = chosen_scale(request.GET.get("scale"))
+    records = load_records(current, listing=False)
+    context = {"waterfall": conversation_waterfall(records, scale), "drawn": True}
+    return render(request, "conversations/partials/waterfall.html#waterfall-charts", context)
+
+
+@team_view()
+@require_GET
+def conversation_earlier_rounds(request: TeamRequest, conversation: int) -> HttpResponse:
+    """The ROUNDS_SHOWN rounds before `?before=` (messages and calls), put in front of those
+    the page lists, and the control for the ones before them."""
+    current = _conversation(request, conversation)
+    try:
+        before = int(request.GET.get("before", ""))
+    except ValueError:
+        return HttpResponse("Which rounds? ?before= takes a round number.", status=400)
+    status = request.GET.get("status", "")[:40]
+    tool = request.GET.get("tool", "")[:64]
+    records = load_records(current, before=max(0, before))
+    context = {
+        "conversation": current,
+        "messages_list": messages_context(listed_messages(current, records)),
+        "rounds": rounds_for(current, status=status, tool=tool, records=records),
+        "earlier": records.first_round,
+        "filters": {"status": status, "tool": tool},
+        "can_run": request.membership.allows(Role.EDITOR),
+        "oob": True,
+    }
+    return render(request, "conversations/conversation_detail.html#earlier-rounds-oob", context)
 
 
 def _render_detail(
@@ -376,7 +416,9 @@ def call_answer(request: TeamRequest, conversation: int, execution: int) -> Http
         listing = {
             "oob": True,
             "can_run": True,
-            "messages_list": messages_context(list(current.messages.all())),
+            "messages_list": messages_context(
+                listed_messages(current, load_records(current, window=True))
+            ),
         }
         html += render_to_string(
             "conversations/conversation_detail.html#messages-list", listing, request=request

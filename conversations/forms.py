@@ -18,6 +18,7 @@ from tools_app.models import Catalog, Tool
 from .example_arguments import example_arguments as example_arguments
 from .execution import BatchOptions, new_call_id
 from .models import Provider
+from .tool_picker import MAX_PICKED_TOOLS, CatalogGroup, catalog_groups, saved_tools
 
 STRATEGY_CHOICES = [(name, name) for name in STRATEGIES]
 MONO = {"class": "code", "spellcheck": "false", "autocomplete": "off", "data-code-editor": ""}
@@ -180,8 +181,6 @@ class ProviderForm(forms.ModelForm):
         return parse_header_lines(text) if text.strip() else None
 
 
-# OpenAI's limit on the tools of one request.
-MAX_PICKED_TOOLS = 128
 TOOL_CHOICE_MODES = [
     ("auto", "auto: the model decides"),
     ("none", "none: answer without tools"),
@@ -238,6 +237,10 @@ class ConversationForm(forms.Form):
     tools = PickedToolsField(
         queryset=Tool.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
+    # A whole catalog: all of its saved tools, also those the picker never rendered.
+    catalogs = forms.ModelMultipleChoiceField(
+        queryset=Catalog.objects.none(), required=False, widget=forms.MultipleHiddenInput
+    )
     tool_choice = ToolChoiceField(choices=[])
     keep_tool_choice = forms.BooleanField(
         required=False,
@@ -271,10 +274,18 @@ class ConversationForm(forms.Form):
         assert isinstance(tools_field, forms.ModelMultipleChoiceField)
         assert isinstance(choice_field, ToolChoiceField)
         provider_field.queryset = team.providers.all()
-        tools = Tool.objects.filter(catalog__team=team, version__gt=0).select_related("catalog")
+        tools = saved_tools(team).select_related("catalog")
         tools_field.queryset = tools
+        catalogs_field = self.fields["catalogs"]
+        assert isinstance(catalogs_field, forms.ModelMultipleChoiceField)
+        catalogs_field.queryset = team.catalogs.all()
         self.picked_tools = self._picked(tools)
-        named = [(f"function:{t.name}", f"only {t.name}") for t in self.picked_tools]
+        self.picked_catalogs = self._picked_catalogs(team)
+        whole = [t for group in self.picked_catalogs for t in group.tools]
+        named = [
+            (f"function:{name}", f"only {name}")
+            for name in dict.fromkeys(t.name for t in [*self.picked_tools, *whole])
+        ]
         choice_field.choices = [*TOOL_CHOICE_MODES, *named]
         choice_field.known_tool = lambda name: tools.filter(name=name).exists()
 
@@ -286,10 +297,37 @@ class ConversationForm(forms.Form):
         ids = [int(v) for v in values if str(v).isdigit()][: MAX_PICKED_TOOLS + 1]
         return list(tools.filter(pk__in=ids).order_by("catalog__name", "name"))
 
+    def _picked_catalogs(self, team: Any) -> list[CatalogGroup]:
+        """The catalogs picked whole in the posted form, with their tools, rendered back."""
+        if not self.is_bound:
+            return []
+        values = self.data.getlist("catalogs") if hasattr(self.data, "getlist") else []
+        ids = [int(v) for v in values if str(v).isdigit()][:MAX_PICKED_TOOLS]
+        tools = list(
+            saved_tools(team)
+            .filter(catalog_id__in=ids)
+            .select_related("catalog")
+            .order_by("catalog__name", "catalog_id", "name")[: MAX_PICKED_TOOLS * 4]
+        )
+        return catalog_groups(tools)
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
-        tools = list(cleaned.get("tools") or [])
+        picked = {tool.pk: tool for tool in cleaned.get("tools") or []}
+        catalogs = list(cleaned.get("catalogs") or [])
+        if catalogs:
+            # The catalogs field only accepts the team's own catalogs.
+            whole = Tool.objects.filter(catalog__in=catalogs, version__gt=0)
+            picked.update({tool.pk: tool for tool in whole.select_related("catalog")})
+            if len(picked) > MAX_PICKED_TOOLS:
+                self.add_error(
+                    "tools",
+                    f"A request takes at most {MAX_PICKED_TOOLS} tools; with the whole "
+                    f"catalogs these are {len(picked)}.",
+                )
+        tools = sorted(picked.values(), key=lambda t: (t.catalog.name, t.name))
+        cleaned["tools"] = tools
         names = [tool.name for tool in tools]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
 
 from channels.layers import get_channel_layer
+from channels_redis.core import RedisChannelLayer
 
 from tools_app.engine import Event, EventKind, ToolCall
 
@@ -221,9 +223,15 @@ class Frames:
     into one trailing frame; `flush` sends whatever is pending before the picture is replaced.
     """
 
-    def __init__(self, conversation_id: int, interval: float = FRAME_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        conversation_id: int,
+        interval: float = FRAME_INTERVAL_S,
+        keep: Callable[[LiveEvent], Awaitable[None]] | None = None,
+    ) -> None:
         self.conversation_id = conversation_id
         self.interval = interval
+        self.keep = keep
         self.loop = asyncio.get_running_loop()
         self.last_sent = float("-inf")
         self.latest: Callable[[], LiveEvent] | None = None
@@ -257,7 +265,12 @@ class Frames:
         if self.latest is None:
             return
         self.last_sent = self.loop.time()
-        await publish(self.conversation_id, self.latest())
+        event = self.latest()
+        # Kept before it is sent: a socket that joins the group after this frame went out
+        # reads it from the store instead.
+        if self.keep is not None:
+            await self.keep(event)
+        await publish(self.conversation_id, event)
 
 
 class Draft:
@@ -268,7 +281,12 @@ class Draft:
         self.round = round_number
         self.text = ""
         self.calls: dict[int, DraftCall] = {}
-        self.frames = Frames(conversation_id)
+        self.conversation_id = conversation_id
+        self.frames = Frames(conversation_id, keep=self._keep)
+
+    async def _keep(self, event: LiveEvent) -> None:
+        if isinstance(event, DraftDelta):
+            await keep_draft(self.conversation_id, event)
 
     def picture(self) -> DraftDelta:
         calls = tuple(self.calls[index] for index in sorted(self.calls))
@@ -284,8 +302,79 @@ class Draft:
     async def flush(self) -> None:
         await self.frames.flush()
 
-    def discard(self) -> None:
+    async def forget(self) -> None:
+        """The turn is recorded (or failed): from now on a joining page reads the record."""
+        await forget_draft(self.conversation_id)
+
+    async def discard(self) -> None:
         self.frames.discard()
+        await forget_draft(self.conversation_id)
+
+
+# The draft of each conversation's current round, as last sent, for a socket that joins mid-stream.
+#
+# The draft accumulates in the runner's process, and the socket asking may live in another. It is
+# kept where the live frames already travel: with Redis, a key beside the channel layer's (one
+# SET per frame, at most 1/FRAME_INTERVAL_S a second, expiring on its own if the runner dies);
+# with the in-memory layer (embedded mode), the runner and every socket share this one process,
+# so a dict is the shared place. A DB field would cost a SQL write per frame on the database
+# every page reads; asking the runner would need a channel of its own that inline and Celery
+# runners do not have. The snapshot shows a kept draft only while the database still has its
+# model call running, so a stale entry never resurrects a finished turn.
+DRAFT_TTL_S = 120
+_local_drafts: dict[int, str] = {}
+
+
+def _draft_key(layer: RedisChannelLayer, conversation_id: int) -> str:
+    return f"{layer.prefix}fcstudio-draft:{conversation_id}"
+
+
+def _redis_layer() -> RedisChannelLayer | None:
+    layer = get_channel_layer()
+    return layer if isinstance(layer, RedisChannelLayer) else None
+
+
+async def keep_draft(conversation_id: int, draft: DraftDelta) -> None:
+    data = json.dumps(encode(draft))
+    layer = _redis_layer()
+    if layer is None:
+        _local_drafts[conversation_id] = data
+        return
+    key = _draft_key(layer, conversation_id)
+    try:
+        await layer.connection(layer.consistent_hash(key)).set(key, data, ex=DRAFT_TTL_S)
+    except Exception:  # best effort, as publishing: the next frame redraws the whole draft
+        logger.warning("could not keep the draft of %s", conversation_id, exc_info=True)
+
+
+async def forget_draft(conversation_id: int) -> None:
+    layer = _redis_layer()
+    if layer is None:
+        _local_drafts.pop(conversation_id, None)
+        return
+    key = _draft_key(layer, conversation_id)
+    try:
+        await layer.connection(layer.consistent_hash(key)).delete(key)
+    except Exception:  # it expires on its own, and the snapshot checks the record first
+        logger.warning("could not forget the draft of %s", conversation_id, exc_info=True)
+
+
+async def kept_draft(conversation_id: int) -> DraftDelta | None:
+    """The draft last sent for the conversation's current round, if one is being written."""
+    layer = _redis_layer()
+    if layer is None:
+        data: str | bytes | None = _local_drafts.get(conversation_id)
+    else:
+        key = _draft_key(layer, conversation_id)
+        try:
+            data = await layer.connection(layer.consistent_hash(key)).get(key)
+        except Exception:  # the socket still gets the next frame
+            logger.warning("could not read the draft of %s", conversation_id, exc_info=True)
+            return None
+    if data is None:
+        return None
+    event = decode(json.loads(data))
+    return event if isinstance(event, DraftDelta) else None
 
 
 class CallBars:

@@ -284,12 +284,13 @@ async def _call_model(
     except provider.ProviderError as exc:
         await draft.flush()
         await sync_to_async(_record_model_error)(record.pk, exc, started)
+        await draft.forget()
         await live.publish(conversation_id, live.ModelFinished(round_number))
         return None
     except asyncio.CancelledError:
         # Stopped mid-stream: what was written is kept on the record, marked as cut off, and
         # the page's draft gives way to it (also after a reload).
-        draft.discard()
+        await draft.discard()
         calls = [(call.name, call.arguments) for call in draft.picture().calls]
         elapsed = (timezone.now() - started).total_seconds() * 1000
         await sync_to_async(recording.record_cut_off)(record.pk, draft.text, calls, elapsed)
@@ -297,6 +298,7 @@ async def _call_model(
         raise
     await draft.flush()
     await sync_to_async(recording.record_model_turn)(record.pk, turn)
+    await draft.forget()
     await live.publish(conversation_id, live.ModelFinished(round_number))
     return turn
 

@@ -42,6 +42,16 @@ urlpatterns += [
         name="conversation",
     ),
     path(
+        "conversations/<int:conversation>/waterfall/",
+        conversation_views.conversation_waterfall_view,
+        name="conversation_waterfall",
+    ),
+    path(
+        "conversations/<int:conversation>/earlier/",
+        conversation_views.conversation_earlier_rounds,
+        name="conversation_earlier_rounds",
+    ),
+    path(
         "conversations/<int:conversation>/run/",
         conversation_views.conversation_run,
         name="conversation_run",

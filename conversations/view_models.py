@@ -109,21 +109,107 @@ def round_gantt(executions: Any, *, lead_ms: float | None = None, span_ms: float
     return batch_gantt(executions, width=640, label_width=130, lead_ms=lead_ms, span_ms=span_ms)
 
 
+# The fields of every call that the summary, the filters and the waterfall read: a large
+# conversation's arguments and results are loaded only for the rounds the page shows.
+TIMING_FIELDS = (
+    "id",
+    "batch_id",
+    "position",
+    "tool_call_id",
+    "tool_name",
+    "status",
+    "error_code",
+    "approval",
+    "queued_ms",
+    "started_ms",
+    "finished_ms",
+)
+# A large conversation's page lists the calls and messages of its last rounds only: at most this
+# many rounds, fewer when they would list more than CALLS_SHOWN calls (one round at least);
+# earlier ones come as many at a time ("Show earlier rounds").
+ROUNDS_SHOWN = 10
+CALLS_SHOWN = 100
+
+
 @dataclass
 class Records:
-    """A conversation's model calls and batches (with their calls), read once per render: the
-    rounds, the filters and the summary all walk them."""
+    """A conversation's model calls and batches (with every call's status and timing), read once
+    per render: the rounds, the filters, the summary and the waterfall all walk them. `shown`:
+    the whole calls (arguments, results, versions) of the rounds listed, by batch."""
 
     model_calls: list[ModelCall]
     batches: list[Batch]
+    shown: dict[int, list[ToolExecution]] = field(default_factory=dict)
+    first_round: int = 0
+    upto_round: int | None = None
+
+    @property
+    def last_round(self) -> int:
+        numbers = [c.round for c in self.model_calls] + [b.round or 0 for b in self.batches]
+        return max(numbers, default=0)
+
+    def listed(self, number: int) -> bool:
+        return number >= self.first_round and (self.upto_round is None or number < self.upto_round)
 
 
-def load_records(conversation: Conversation) -> Records:
-    """Three queries whatever the size: model calls, batches, and their calls with versions."""
+def first_listed_round(records: Records, last_round: int) -> int:
+    """The first of the rounds listed up to `last_round` (ROUNDS_SHOWN, CALLS_SHOWN)."""
+    calls: dict[int, int] = defaultdict(int)
+    for batch in records.batches:
+        calls[batch.round or 0] += len(batch.executions.all())
+    first, listed = max(0, last_round), calls[max(0, last_round)]
+    while (
+        first > 0
+        and last_round - first + 1 < ROUNDS_SHOWN
+        and listed + calls[first - 1] <= CALLS_SHOWN
+    ):
+        first -= 1
+        listed += calls[first]
+    return first
+
+
+def load_records(
+    conversation: Conversation,
+    *,
+    window: bool = False,
+    before: int | None = None,
+    listing: bool = True,
+) -> Records:
+    """Four queries whatever the size: model calls, batches, every call's status and timing, and
+    the whole calls of the rounds listed: all of them, or with `window` the last ones
+    (`first_listed_round`), or with `before` as many before that one (none without
+    `listing`)."""
     batches = conversation.batches.prefetch_related(
-        Prefetch("executions", queryset=ToolExecution.objects.select_related("tool_version"))
+        Prefetch("executions", queryset=ToolExecution.objects.only(*TIMING_FIELDS))
     )
-    return Records(list(conversation.model_calls.all()), list(batches))
+    records = Records(list(conversation.model_calls.all()), list(batches))
+    if before is not None:
+        records.upto_round = max(0, before)
+        records.first_round = first_listed_round(records, records.upto_round - 1)
+    elif window:
+        records.first_round = first_listed_round(records, records.last_round)
+    if not listing:
+        return records
+    full = ToolExecution.objects.filter(batch__conversation=conversation).select_related(
+        "tool_version"
+    )
+    if records.first_round:
+        full = full.filter(batch__round__gte=records.first_round)
+    if records.upto_round is not None:
+        full = full.filter(batch__round__lt=records.upto_round)
+    for execution in full:
+        records.shown.setdefault(execution.batch_id, []).append(execution)
+    return records
+
+
+def listed_messages(conversation: Conversation, records: Records) -> list[Message]:
+    """The messages of the rounds listed, in order."""
+    messages = conversation.messages.all()
+    if records.first_round:
+        messages = messages.filter(round__gte=records.first_round)
+    if records.upto_round is not None:
+        messages = messages.filter(round__lt=records.upto_round)
+    return list(messages)
 
 
 def rounds_for(
@@ -133,16 +219,20 @@ def rounds_for(
     tool: str = "",
     records: Records | None = None,
 ) -> list[Round]:
-    """Each round's model call and batch; `status` (ok, error or an error code) and `tool`
-    narrow the calls listed, while the gantt keeps the whole batch for context."""
+    """Each listed round's model call and batch; `status` (ok, error or an error code) and
+    `tool` narrow the calls listed, while the gantt keeps the whole batch for context."""
     records = records or load_records(conversation)
     rounds: dict[int, Round] = {}
     for call in records.model_calls:
-        rounds.setdefault(call.round, Round(call.round)).model_call = call
+        if records.listed(call.round):
+            rounds.setdefault(call.round, Round(call.round)).model_call = call
     for batch in records.batches:
-        entry = rounds.setdefault(batch.round or 0, Round(batch.round or 0))
+        number = batch.round or 0
+        if not records.listed(number):
+            continue
+        entry = rounds.setdefault(number, Round(number))
         entry.batch = batch
-        executions = list(batch.executions.all())
+        executions = records.shown.get(batch.pk, [])
         model = entry.model_call
         entry.gantt = round_gantt(
             executions, lead_ms=model.duration_ms if model and model.ok else None

@@ -86,9 +86,10 @@ def test_stop_during_a_slow_answer(log_in, people, catalog, provider, model_serv
     build(page)
 
     # The model has sent its first words and says nothing more (a page that joined later
-    # than they came sees no draft yet: the catch-up snapshot does not carry one).
+    # than they came still sees them: the catch-up snapshot carries the draft).
     assert model_server.request_arrived.wait(15)
     expect(page.locator("#status-badge")).to_have_text("Running")
+    expect(page.locator("#stream article .content")).to_have_text("Oslo is")
     page.get_by_role("button", name="Stop").click()
     expect(page.locator("#status-badge")).to_have_text("Stopped", timeout=10_000)
 

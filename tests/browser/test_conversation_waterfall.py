@@ -43,9 +43,10 @@ def test_the_waterfall_shows_every_round_and_compresses_long_model_calls(
     )
     page = log_in(people.editor)
     build(page, parallel=True)
+    # Opened while the model still writes its first answer: the chart follows the run.
+    page.get_by_text("Waterfall", exact=True).click()
     expect(page.locator("#status-badge")).to_have_text("Finished", timeout=20_000)
 
-    page.get_by_text("Waterfall", exact=True).click()
     compressed = page.locator(f"{CHARTS} .scale-compressed")
     linear = page.locator(f"{CHARTS} .scale-linear")
     expect(compressed).to_be_visible()

@@ -1,4 +1,5 @@
-"""A conversation of 50 rounds renders in a fixed number of queries, every round on the page."""
+"""A conversation of 50 rounds renders in a fixed number of queries: its last ten rounds listed
+(test_large_conversation_pages), the totals over all fifty."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ def test_fifty_rounds_render_with_a_bounded_number_of_queries(
         response = client.get(f"/t/acme/conversations/{conversation.pk}/")
     html = response.content.decode()
     assert response.status_code == 200
-    assert html.count('<section class="round panel"') == ROUNDS
-    assert html.count('id="execution-') == ROUNDS * CALLS_PER_ROUND
+    assert html.count('<section class="round panel"') == 10
+    assert html.count('id="execution-') == 10 * CALLS_PER_ROUND
     assert f'<span class="badge ok">{ROUNDS * CALLS_PER_ROUND} ok</span>' in html  # the summary
 
 

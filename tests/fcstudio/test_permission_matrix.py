@@ -59,6 +59,8 @@ EXPECTED_ROLES = {
     "conversation_new": (E, E),
     "conversation_tool_search": (E, E),
     "conversation": (V, E),
+    "conversation_waterfall": (V, E),
+    "conversation_earlier_rounds": (V, E),
     "conversation_run": (E, E),
     "conversation_send": (E, E),
     "conversation_settings": (E, E),

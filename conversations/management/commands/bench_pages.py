@@ -3,7 +3,8 @@
 DESIGN.md's bar: a conversation or batch of 1,000 calls renders server-side in under 300 ms.
 Inside one transaction that is rolled back at the end (nothing is left in the database), this
 builds a batch of ``--calls`` calls and a conversation of ``--rounds`` rounds (a model call and a
-few tool calls each), then fetches both pages through Django's test Client as a logged-in member,
+few tool calls each) and a conversation of ``--conversation-calls`` calls (ten a round), then
+fetches the pages through Django's test Client as a logged-in member,
 ``--repeat`` times each after one warm-up, and prints p50/p95 render times and query counts.
 """
 
@@ -31,6 +32,7 @@ from tools_app.models import Catalog, Tool, ToolVersion
 TARGET_MS = 300.0
 TOOLS = ("get_weather", "search_flights", "convert_currency", "lookup_booking")
 CALLS_PER_ROUND = 4
+CALLS_PER_BIG_ROUND = 10  # the conversation of --conversation-calls calls: ten a round
 
 
 class Rollback(Exception):
@@ -230,7 +232,7 @@ def time_page(client: Client, name: str, url: str, repeat: int) -> PageTimes:
     return PageTimes(name, times, cpu, queries, size)
 
 
-def run(calls: int, rounds: int, repeat: int) -> list[PageTimes]:
+def run(calls: int, rounds: int, repeat: int, conversation_calls: int = 0) -> list[PageTimes]:
     results: list[PageTimes] = []
     try:
         with transaction.atomic():
@@ -242,7 +244,7 @@ def run(calls: int, rounds: int, repeat: int) -> list[PageTimes]:
             conversation = make_conversation(team, rounds)
             client = Client()
             client.force_login(user)
-            pages = [
+            pages: list[tuple[str, str]] = [
                 (
                     f"batch of {calls} calls",
                     reverse("batch", kwargs={"team": team.slug, "batch": batch.pk}),
@@ -255,6 +257,15 @@ def run(calls: int, rounds: int, repeat: int) -> list[PageTimes]:
                     ),
                 ),
             ]
+            if conversation_calls:
+                per_round = min(CALLS_PER_BIG_ROUND, conversation_calls)
+                big = make_conversation(team, math.ceil(conversation_calls / per_round), per_round)
+                pages.append(
+                    (
+                        f"conversation of {conversation_calls} calls",
+                        reverse("conversation", kwargs={"team": team.slug, "conversation": big.pk}),
+                    )
+                )
             results = [time_page(client, name, url, repeat) for name, url in pages]
             raise Rollback
     except Rollback:
@@ -264,14 +275,20 @@ def run(calls: int, rounds: int, repeat: int) -> list[PageTimes]:
 
 class Command(BaseCommand):
     help = (
-        "Render the batch page (1,000 calls) and the conversation page (50 rounds) through the "
-        "test Client as a logged-in member; print p50/p95 render times and query counts. The "
-        "data lives in a transaction that is rolled back."
+        "Render the batch page (1,000 calls) and the conversation page (50 rounds, and 1,000 "
+        "calls) through the test Client as a logged-in member; print p50/p95 render times and "
+        "query counts. The data lives in a transaction that is rolled back."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--calls", type=int, default=1000, help="Calls in the batch.")
         parser.add_argument("--rounds", type=int, default=50, help="Rounds in the conversation.")
+        parser.add_argument(
+            "--conversation-calls",
+            type=int,
+            default=1000,
+            help="Calls in the large conversation (ten a round); 0 leaves it out.",
+        )
         parser.add_argument("--repeat", type=int, default=20, help="Renders of each page.")
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
@@ -279,7 +296,10 @@ class Command(BaseCommand):
         calls, rounds, repeat = options["calls"], options["rounds"], options["repeat"]
         if calls < 1 or rounds < 1 or repeat < 1:
             raise CommandError("--calls, --rounds and --repeat must be at least 1.")
-        reports = [page.report() for page in run(calls, rounds, repeat)]
+        if options["conversation_calls"] < 0:
+            raise CommandError("--conversation-calls must be 0 or more.")
+        pages = run(calls, rounds, repeat, options["conversation_calls"])
+        reports = [page.report() for page in pages]
         verdict = all(r["p95_ms"] < TARGET_MS for r in reports)
         if options["json"]:
             self.stdout.write(
