@@ -26,16 +26,24 @@
   function syntaxError(text, lines) {
     if (!text.trim()) return null;
     const whole = parseError(text, 0);
-    if (!whole || !lines) return whole;
+    if (!whole || !lines) return whole && located(text, whole);
     let offset = 0;
     for (const line of text.split("\n")) {
       if (line.trim()) {
         const problem = parseError(line, offset);
-        if (problem) return problem;
+        if (problem) return located(text, problem);
       }
       offset += line.length + 1;
     }
     return null;
+  }
+
+  // Said as the server says it: the browser's reason, then the line and column.
+  function located(text, problem) {
+    const before = text.slice(0, problem.from).split("\n");
+    const column = before[before.length - 1].length + 1;
+    problem.message = "Not valid JSON: " + problem.reason + " at line " + before.length + ", column " + column + ".";
+    return problem;
   }
 
   function parseError(text, offset) {
@@ -55,8 +63,10 @@
           + Number(lineColumn[2]) - 1;
       }
       at = Math.min(Math.max(at, 0), text.length);
-      const shown = message.replace(/^JSON\.parse: /, "").replace(/^SyntaxError: /, "");
-      return { from: offset + at, to: offset + Math.min(at + 1, text.length), message: "Not valid JSON: " + shown };
+      const reason = message.replace(/^JSON\.parse: /, "")
+        .replace(/ (in JSON )?at position \d+.*$/, "")
+        .replace(/ at line \d+ column \d+ of the JSON data$/, "");
+      return { from: offset + at, to: offset + Math.min(at + 1, text.length), reason: reason };
     }
   }
 

@@ -118,6 +118,8 @@ def test_other_json_fields_are_code_editors_too(log_in, people, tool):
     box = try_it.locator(".code-editor")
     expect(box.locator(".cm-lintRange-error")).to_have_count(1)
     expect(box.get_by_role("button", name="Format")).to_be_disabled()
+    box.locator(".cm-lintRange-error").hover()
+    expect(page.locator(".cm-tooltip-lint")).to_contain_text("at line 1, column 17.")
     page.keyboard.press("Backspace")
     page.keyboard.press("Backspace")
     page.keyboard.insert_text("}")
