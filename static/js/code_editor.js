@@ -223,6 +223,12 @@
       label.removeAttribute("for");
       label.addEventListener("click", function () { record.view.focus(); });
     }
+    // A hidden required field would stop the form with nothing to show: the editor says it is
+    // required instead, and the server still checks.
+    if (area.required) {
+      area.required = false;
+      contentAttributes["aria-required"] = "true";
+    }
     const described = area.getAttribute("aria-describedby");
     if (described) contentAttributes["aria-describedby"] = described;
 
