@@ -214,7 +214,7 @@ class ToolForm(ToolSettingsFields):
     )
     parameters = forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={**MONO, "rows": 16, "data-code-editor": ""}),
+        widget=forms.Textarea(attrs={**MONO, "rows": 16, "data-code-editor": "json"}),
         max_length=200_000,
     )
     strict = forms.BooleanField(
@@ -226,7 +226,7 @@ class ToolForm(ToolSettingsFields):
     mock_response = forms.CharField(
         required=False,
         label="Mock response",
-        widget=forms.Textarea(attrs={**MONO, "rows": 4, "data-code-editor": ""}),
+        widget=forms.Textarea(attrs={**MONO, "rows": 4, "data-code-editor": "json"}),
         help_text="JSON; {{ argument }} inside strings is replaced by the call's argument.",
         max_length=100_000,
     )
@@ -276,7 +276,7 @@ class ToolForm(ToolSettingsFields):
             attrs={
                 **MONO,
                 "rows": 6,
-                "data-code-editor": "",
+                "data-code-editor": "json",
                 "placeholder": '[{"kind": "path", "pointer": "/path"}]',
             }
         ),
@@ -473,7 +473,10 @@ class ImportForm(forms.Form):
     text = forms.CharField(
         required=False,
         label="Paste",
-        widget=forms.Textarea(attrs={**MONO, "rows": 12, "data-code-editor": ""}),
+        # A tools array, a function, or JSON lines (BFCL): each line may be its own value.
+        widget=forms.Textarea(
+            attrs={**MONO, "rows": 12, "data-code-editor": "json", "data-json-lines": ""}
+        ),
     )
     file = forms.FileField(required=False, label="…or upload a file")
 
@@ -493,7 +496,7 @@ class DiffForm(forms.Form):
 class TryForm(forms.Form):
     arguments = forms.CharField(
         required=False,
-        widget=forms.Textarea(attrs={**MONO, "rows": 6, "data-code-editor": ""}),
+        widget=forms.Textarea(attrs={**MONO, "rows": 6, "data-code-editor": "json"}),
         max_length=200_000,
         label="Arguments (raw JSON)",
         help_text=(
@@ -517,7 +520,13 @@ class GuardLabForm(forms.Form):
         max_length=2_000_000,
         label="Your own argument sets",
         widget=forms.Textarea(
-            attrs={**MONO, "rows": 4, "placeholder": '{"path": "reports/../../secrets"}'}
+            attrs={
+                **MONO,
+                "rows": 4,
+                "placeholder": '{"path": "reports/../../secrets"}',
+                "data-code-editor": "json",
+                "data-json-lines": "",
+            }
         ),
         help_text="One JSON object per line, checked beside the built-in hostile corpus.",
     )
