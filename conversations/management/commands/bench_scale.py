@@ -91,6 +91,11 @@ DISPATCHERS = ("inline", "celery", "channels")
 MODEL_DELAY_S = 0.2
 TOOL_LATENCY_MS = 100
 PROMPT = "Weather in Oslo, Rome and Paris?"  # the demo model calls get_weather once per city
+TOOL_PARAMETERS = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+}
 WARMUP_RUNS = 2
 START_TIMEOUT_S = 60.0
 POLL_S = 0.1
@@ -438,11 +443,7 @@ class Workspace:
             catalog=catalog,
             name="get_weather",
             description="Current weather for a city.",
-            parameters={
-                "type": "object",
-                "properties": {"city": {"type": "string"}},
-                "required": ["city"],
-            },
+            parameters=TOOL_PARAMETERS,
             implementation_config={"latency_ms": TOOL_LATENCY_MS},
         )
         catalog_ops.save_tool(tool, author=user, message="bench_scale")
