@@ -26,6 +26,7 @@ from conversations.management.commands.bench_scale import (
     Result,
     RunRecord,
     cpu_seconds,
+    failed,
     format_table,
     parse_dispatch,
     parse_runs,
@@ -128,6 +129,18 @@ def test_the_table_puts_each_dispatcher_and_size_side_by_side():
     assert rows["db connections held"] == ["3", "3"]
     assert rows["CPU s per run"] == ["0.081", "0.081"]
     assert len({len(line) for line in lines}) == 1  # every column right-aligned
+
+
+def test_a_burst_that_could_not_be_measured_shows_dashes_and_says_why():
+    broken = failed("channels", 50, 16, "runworker exited during the burst (TimeoutError)")
+    lines = format_table([column(), broken]).splitlines()
+
+    assert lines[0].split() == ["inline", "N=50", "channels", "N=50*"]
+    rows = {line[:22].strip(): line[22:].split() for line in lines[1:-1]}
+    assert rows["runs/s"] == ["9.09", "-"]
+    assert rows["errors"] == ["0", "50"]
+    assert rows["CPU s per run"] == ["0.081", "-"]
+    assert lines[-1] == ("* channels N=50 failed: runworker exited during the burst (TimeoutError)")
 
 
 def test_options_are_read_or_refused_with_the_reason():

@@ -56,7 +56,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -111,6 +111,10 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # -- statistics and the table (pure) ------------------------------------------------------------
 
 
+class BurstFailed(Exception):
+    """A burst that could not be measured; the bench goes on with the next one."""
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One run as the database recorded it."""
@@ -137,7 +141,7 @@ class Result:
     dropped_frames: int
     db_connections: int
     cpu_s_per_run: float
-    processes: dict[str, int] = field(default_factory=dict)
+    failure: str = ""  # why the burst could not be measured (a process died, a deadline)
 
     @property
     def errors(self) -> int:
@@ -206,13 +210,16 @@ ROWS: tuple[tuple[str, str, str], ...] = (
 
 def format_table(results: Sequence[Result]) -> str:
     """Metrics down, one column per dispatcher and N, aligned for a terminal."""
-    headers = [f"{r.dispatch} N={r.runs}" for r in results]
+    headers = [f"{r.dispatch} N={r.runs}" + ("*" if r.failure else "") for r in results]
     body = []
     for label, attribute, shape in ROWS:
         cells = []
         for result in results:
             value = getattr(result, attribute)
-            cells.append("-" if value is None else shape.format(value))
+            if value is None or (result.failure and attribute not in ("errors", "unfinished")):
+                cells.append("-")
+            else:
+                cells.append(shape.format(value))
         body.append((label, cells))
     label_width = max(len(label) for label, _ in body)
     widths = [
@@ -230,7 +237,29 @@ def format_table(results: Sequence[Result]) -> str:
                 ]
             )
         )
+    lines += [f"* {r.dispatch} N={r.runs} failed: {r.failure}" for r in results if r.failure]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def failed(dispatch: str, runs: int, clients: int, reason: str) -> Result:
+    """A column for a burst that could not be measured: every run counts as an error."""
+    return Result(
+        dispatch=dispatch,
+        runs=runs,
+        clients=clients,
+        elapsed_s=0.0,
+        runs_per_s=0.0,
+        queue_wait_p50_ms=None,
+        queue_wait_p95_ms=None,
+        latency_p50_ms=None,
+        latency_p95_ms=None,
+        http_errors=0,
+        unfinished=runs,
+        dropped_frames=0,
+        db_connections=0,
+        cpu_s_per_run=0.0,
+        failure=reason,
+    )
 
 
 def parse_runs(value: str) -> list[int]:
@@ -310,6 +339,11 @@ class Service:
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
+    def last_line(self) -> str:
+        """The last line of its output: what a process that died said last."""
+        lines = self.output().strip().splitlines()
+        return lines[-1].strip() if lines else f"exit {self.process.poll()}, no output"
+
     def count(self, text: str) -> int:
         return self.output().count(text)
 
@@ -343,8 +377,8 @@ def wait_listening(service: Service, port: int) -> None:
                 return
         except OSError:
             if service.process.poll() is not None or time.monotonic() > deadline:
-                raise CommandError(
-                    f"{service.name} did not start listening on {port}:\n{service.output()}"
+                raise BurstFailed(
+                    f"{service.name} did not start listening on {port} ({service.last_line()})"
                 ) from None
             time.sleep(POLL_S)
 
@@ -523,9 +557,11 @@ def wait_done(ids: Sequence[int], timeout: float, services: Sequence[Service]) -
         # Every accepted Run is queued by now; a refused one stays a draft and counts as an error.
         if not Conversation.objects.filter(pk__in=ids, status__in=ACTIVE_STATUSES).exists():
             return
-        dead = [s.name for s in services if s.process.poll() is not None]
+        dead = [s for s in services if s.process.poll() is not None]
         if dead:
-            raise CommandError(f"{', '.join(dead)} exited during the bench.")
+            raise BurstFailed(
+                "; ".join(f"{s.name} exited during the burst ({s.last_line()})" for s in dead)
+            )
         time.sleep(POLL_S)
 
 
@@ -635,8 +671,8 @@ class Bench:
             wait_done(warmup, START_TIMEOUT_S, services)
             warm = records(warmup)
             if refused or any(r.status != FINISHED for r in warm):
-                logs = "\n".join(f"--- {s.name} ---\n{s.output()}" for s in services)
-                raise CommandError(f"The warm-up runs did not finish ({mode}): {warm}\n{logs}")
+                states = ", ".join(r.status for r in warm)
+                raise BurstFailed(f"the warm-up runs did not finish ({states}); see {self.logs}")
             ids = workspace.conversations(runs)
             paths = [workspace.run_path(i) for i in ids]
             roots = [s.pid for s in services]
@@ -743,7 +779,10 @@ class Command(BaseCommand):
             )
             for count in runs:
                 for mode in modes:
-                    results.append(bench.measure(mode, count))
+                    try:
+                        results.append(bench.measure(mode, count))
+                    except BurstFailed as exc:
+                        results.append(failed(mode, count, options["clients"], str(exc)))
         if options["json"]:
             self.stdout.write(json.dumps([asdict(r) | {"errors": r.errors} for r in results]))
             return
