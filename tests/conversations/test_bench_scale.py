@@ -61,6 +61,8 @@ def column(**values: object) -> Result:
         "http_errors": 0,
         "unfinished": 0,
         "dropped_frames": 0,
+        "watched": 8,
+        "pages_behind": 0,
         "db_connections": 3,
         "cpu_s_per_run": 0.0812,
     }
@@ -82,6 +84,8 @@ def test_queue_wait_and_latency_are_nearest_rank_percentiles_of_finished_runs():
         elapsed_s=4.0,
         http_errors=1,
         dropped_frames=2,
+        watched=8,
+        pages_behind=1,
         db_connections=5,
         cpu_s=2.2,
     )
@@ -91,7 +95,11 @@ def test_queue_wait_and_latency_are_nearest_rank_percentiles_of_finished_runs():
     assert (result.latency_p50_ms, result.latency_p95_ms) == (2000.0, 2900.0)
     assert result.runs_per_s == 5.0  # the 20 that finished, over 4 s
     assert (result.http_errors, result.unfinished, result.errors) == (1, 2, 3)
-    assert (result.dropped_frames, result.db_connections) == (2, 5)
+    assert (result.dropped_frames, result.pages_behind_of_watched, result.db_connections) == (
+        2,
+        "1/8",
+        5,
+    )
     assert result.cpu_s_per_run == 0.1
 
 
@@ -103,6 +111,8 @@ def test_a_burst_where_nothing_finished_has_no_percentiles():
         elapsed_s=1.0,
         http_errors=0,
         dropped_frames=0,
+        watched=0,
+        pages_behind=0,
         db_connections=0,
         cpu_s=0.0,
     )
@@ -126,6 +136,7 @@ def test_the_table_puts_each_dispatcher_and_size_side_by_side():
     assert rows["errors"] == ["0", "2"]
     assert rows["runs not finished"] == ["0", "2"]
     assert rows["dropped live frames"] == ["0", "0"]
+    assert rows["watched pages behind"] == ["0/8", "0/8"]
     assert rows["db connections held"] == ["3", "3"]
     assert rows["CPU s per run"] == ["0.081", "0.081"]
     assert len({len(line) for line in lines}) == 1  # every column right-aligned
@@ -251,6 +262,7 @@ def test_a_tiny_burst_finishes_every_run_and_reports_numbers(dispatch, redis_db)
     assert (result["dispatch"], result["runs"]) == (dispatch, 4)
     assert (result["errors"], result["http_errors"], result["unfinished"]) == (0, 0, 0)
     assert result["dropped_frames"] == 0
+    assert (result["watched"], result["pages_behind"]) == (4, 0)
     assert result["runs_per_s"] > 0
     assert 0 <= result["queue_wait_p50_ms"] <= result["queue_wait_p95_ms"]
     assert 0 < result["latency_p50_ms"] <= result["latency_p95_ms"]

@@ -39,6 +39,7 @@ does not answer. Figures on a shared machine are indicative only.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.client
 import importlib
@@ -84,7 +85,7 @@ from fcstudio.models import Membership, Role, Team
 from tools_app import catalog as catalog_ops
 from tools_app.models import Catalog, Tool
 
-from .bench_live import percentile
+from .bench_live import MiniWebSocket, WebSocketClosed, percentile
 
 ROOT = Path(__file__).resolve().parents[3]
 DISPATCHERS = ("inline", "celery", "channels")
@@ -103,6 +104,8 @@ GRACE_S = 10.0
 APP_PREFIX = "fcstudio-bench-"
 DROPPED_FRAME = "could not publish"
 FINISHED = "finished"
+FINISHED_BADGE = 'class="badge status-finished"'
+WATCH_GRACE_S = 10.0  # how long a page may lag the database once every run has finished
 # Used when DATABASE_URL is not PostgreSQL or REDIS_URL is unset (the services tests' servers).
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -139,6 +142,8 @@ class Result:
     http_errors: int
     unfinished: int
     dropped_frames: int
+    watched: int
+    pages_behind: int
     db_connections: int
     cpu_s_per_run: float
     failure: str = ""  # why the burst could not be measured (a process died, a deadline)
@@ -146,6 +151,10 @@ class Result:
     @property
     def errors(self) -> int:
         return self.http_errors + self.unfinished
+
+    @property
+    def pages_behind_of_watched(self) -> str:
+        return f"{self.pages_behind}/{self.watched}"
 
 
 def _ms(start: datetime | None, end: datetime | None) -> float | None:
@@ -166,6 +175,8 @@ def summarise(
     elapsed_s: float,
     http_errors: int,
     dropped_frames: int,
+    watched: int,
+    pages_behind: int,
     db_connections: int,
     cpu_s: float,
 ) -> Result:
@@ -187,6 +198,8 @@ def summarise(
         http_errors=http_errors,
         unfinished=runs - len(finished),
         dropped_frames=dropped_frames,
+        watched=watched,
+        pages_behind=pages_behind,
         db_connections=db_connections,
         cpu_s_per_run=round(cpu_s / runs, 4) if runs else 0.0,
     )
@@ -203,6 +216,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("  Run requests refused", "http_errors", "{:d}"),
     ("  runs not finished", "unfinished", "{:d}"),
     ("dropped live frames", "dropped_frames", "{:d}"),
+    ("watched pages behind", "pages_behind_of_watched", "{}"),
     ("db connections held", "db_connections", "{:d}"),
     ("CPU s per run", "cpu_s_per_run", "{:.3f}"),
 )
@@ -256,6 +270,8 @@ def failed(dispatch: str, runs: int, clients: int, reason: str) -> Result:
         http_errors=0,
         unfinished=runs,
         dropped_frames=0,
+        watched=0,
+        pages_behind=0,
         db_connections=0,
         cpu_s_per_run=0.0,
         failure=reason,
@@ -586,6 +602,91 @@ def records(ids: Sequence[int]) -> list[RunRecord]:
     return [RunRecord(status[pk], queued.get(pk), started.get(pk), finished.get(pk)) for pk in ids]
 
 
+@dataclass
+class Watch:
+    """What a page watching one run over its websocket saw."""
+
+    frames: int = 0
+    saw_finished: bool = False
+    ended: str = ""  # why the socket ended early, if it did
+
+
+class Watchers:
+    """Pages open on some of the burst's conversations, as people watching their runs: each
+    reads frames until one shows the run finished; one that never does is a page left behind."""
+
+    def __init__(self, port: int, workspace: Workspace, ids: Sequence[int]) -> None:
+        self.port = port
+        self.workspace = workspace
+        self.ids = list(ids)
+        self.watches = {pk: Watch() for pk in self.ids}
+        self.connected = threading.Event()
+        self.runs_done = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="bench-scale-watchers", daemon=True)
+
+    def __enter__(self) -> Watchers:
+        self.thread.start()
+        if not self.connected.wait(START_TIMEOUT_S):
+            raise BurstFailed("the watching pages could not connect")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.runs_done.set()
+        self.thread.join(timeout=WATCH_GRACE_S + 10)
+
+    @property
+    def behind(self) -> int:
+        return sum(not w.saw_finished for w in self.watches.values())
+
+    def _run(self) -> None:
+        asyncio.run(self._watch_all())
+
+    async def _watch_all(self) -> None:
+        sockets = []
+        origin = f"http://127.0.0.1:{self.port}"
+        cookie = f"{settings.SESSION_COOKIE_NAME}={self.workspace.session_key}"
+        try:
+            for pk in self.ids:
+                path = f"/ws/t/{self.workspace.team.slug}/conversations/{pk}/"
+                try:
+                    socket_ = await MiniWebSocket.connect(
+                        "127.0.0.1", self.port, path, {"Origin": origin, "Cookie": cookie}
+                    )
+                    await asyncio.wait_for(socket_.recv(), START_TIMEOUT_S)  # the snapshot
+                except (OSError, TimeoutError, WebSocketClosed, asyncio.IncompleteReadError) as e:
+                    self.watches[pk].ended = f"connect: {e!r}"
+                    continue
+                sockets.append((pk, socket_))
+            self.connected.set()
+            await asyncio.gather(*(self._watch(pk, socket_) for pk, socket_ in sockets))
+        finally:
+            self.connected.set()
+            for _, socket_ in sockets:
+                socket_.writer.close()
+
+    async def _watch(self, pk: int, socket_: MiniWebSocket) -> None:
+        watch = self.watches[pk]
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(None, self.runs_done.wait)
+        try:
+            while not watch.saw_finished:
+                receive = asyncio.ensure_future(socket_.recv())
+                either: set[asyncio.Future[Any]] = {receive, done}
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+                if not receive.done():
+                    # Every run has finished in the database: the page gets a grace period.
+                    try:
+                        frame = await asyncio.wait_for(receive, WATCH_GRACE_S)
+                    except TimeoutError:
+                        return
+                else:
+                    frame = receive.result()
+                watch.frames += 1
+                watch.saw_finished = FINISHED_BADGE in frame
+        except (OSError, WebSocketClosed, asyncio.IncompleteReadError) as exc:
+            watch.ended = repr(exc)
+
+
 def held_connections() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -612,6 +713,7 @@ class Bench:
     redis_url: str
     clients: int
     celery_processes: int
+    watch: int
     logs: Path
     upstream_url: str
 
@@ -679,8 +781,9 @@ class Bench:
             dropped_before = sum(s.count(DROPPED_FRAME) for s in services)
             cpu_before = cpu_seconds(roots)
             started = time.perf_counter()
-            refused = post_runs(port, paths, headers, self.clients)
-            wait_done(ids, max(120.0, runs * 2.0), services)
+            with Watchers(port, workspace, ids[: self.watch]) as watchers:
+                refused = post_runs(port, paths, headers, self.clients)
+                wait_done(ids, max(120.0, runs * 2.0), services)
             measured = records(ids)
             ends = [r.finished_at for r in measured if r.finished_at is not None]
             first_post = min((r.queued_at for r in measured if r.queued_at), default=None)
@@ -697,6 +800,8 @@ class Bench:
                 elapsed_s=elapsed,
                 http_errors=refused,
                 dropped_frames=dropped,
+                watched=len(watchers.ids),
+                pages_behind=watchers.behind,
                 db_connections=held,
                 cpu_s=cpu,
             )
@@ -713,6 +818,7 @@ def rerun_arguments(options: dict[str, Any]) -> list[str]:
         *("--clients", str(options["clients"])),
         *("--celery-processes", str(options["celery_processes"])),
         *("--redis-db", str(options["redis_db"])),
+        *("--watch", str(options["watch"])),
     ]
     return [*arguments, "--json"] if options["json"] else arguments
 
@@ -737,6 +843,12 @@ class Command(BaseCommand):
         parser.add_argument("--clients", type=int, default=16, help="Concurrent HTTP clients.")
         parser.add_argument(
             "--celery-processes", type=int, default=2, help="Celery worker processes."
+        )
+        parser.add_argument(
+            "--watch",
+            type=int,
+            default=8,
+            help="Conversations of each burst watched over a websocket, as open pages.",
         )
         parser.add_argument(
             "--database",
@@ -774,6 +886,7 @@ class Command(BaseCommand):
                 redis_url=redis_url,
                 clients=options["clients"],
                 celery_processes=options["celery_processes"],
+                watch=options["watch"],
                 logs=logs,
                 upstream_url=upstream.base_url,
             )
