@@ -154,6 +154,13 @@ def test_a_burst_that_could_not_be_measured_shows_dashes_and_says_why():
     assert lines[-1] == ("* channels N=50 failed: runworker exited during the burst (TimeoutError)")
 
 
+def test_pages_left_behind_say_why_under_the_table():
+    behind = column(pages_behind=2, pages_note="2 x WebSocketClosed('closed by the server')")
+    lines = format_table([behind]).splitlines()
+
+    assert lines[-1] == "inline N=50 pages behind: 2 x WebSocketClosed('closed by the server')"
+
+
 def test_options_are_read_or_refused_with_the_reason():
     assert parse_runs("50,200") == [50, 200]
     assert parse_dispatch("inline, celery") == ["inline", "celery"]

@@ -55,6 +55,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -147,6 +148,7 @@ class Result:
     db_connections: int
     cpu_s_per_run: float
     failure: str = ""  # why the burst could not be measured (a process died, a deadline)
+    pages_note: str = ""  # why watched pages fell behind
 
     @property
     def errors(self) -> int:
@@ -252,6 +254,9 @@ def format_table(results: Sequence[Result]) -> str:
             )
         )
     lines += [f"* {r.dispatch} N={r.runs} failed: {r.failure}" for r in results if r.failure]
+    lines += [
+        f"{r.dispatch} N={r.runs} pages behind: {r.pages_note}" for r in results if r.pages_note
+    ]
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -638,6 +643,15 @@ class Watchers:
     def behind(self) -> int:
         return sum(not w.saw_finished for w in self.watches.values())
 
+    def why_behind(self) -> str:
+        """Pages behind, grouped by why: "2 x no finished frame, 1 x WebSocketClosed(…)"."""
+        reasons = Counter(
+            w.ended or f"no finished frame within {WATCH_GRACE_S:g} s of the run's end"
+            for w in self.watches.values()
+            if not w.saw_finished
+        )
+        return ", ".join(f"{count} x {reason}" for reason, count in reasons.most_common())
+
     def _run(self) -> None:
         asyncio.run(self._watch_all())
 
@@ -793,7 +807,7 @@ class Bench:
             cpu = cpu_seconds(roots) - cpu_before
             dropped = sum(s.count(DROPPED_FRAME) for s in services) - dropped_before
             held = held_connections()
-            return summarise(
+            result = summarise(
                 mode,
                 measured,
                 clients=self.clients,
@@ -805,6 +819,8 @@ class Bench:
                 db_connections=held,
                 cpu_s=cpu,
             )
+            result.pages_note = watchers.why_behind()
+            return result
         finally:
             for service in services:
                 service.stop()
