@@ -23,6 +23,10 @@ For each dispatcher and N, one column of the table:
   still active at the deadline, or never queued);
 - dropped live frames: ``could not publish`` warnings in the server's and workers' logs during
   the burst (each is a live frame that did not go out);
+- watched pages behind: ``--watch`` (8) of the burst's conversations are open as pages are, on a
+  websocket with the session cookie (``bench_live``'s client), from before Run is pressed; a page
+  that has not shown its run finished 10 s after the database did is behind, and why is printed
+  under the table (closed by the server, or the finished frame never came);
 - database connections held afterwards: ``pg_stat_activity`` rows of the server and workers
   (recognised by their ``application_name``) once every run has finished;
 - CPU seconds per run: user + system time of the server and workers and every process under
