@@ -43,7 +43,9 @@ test-fast: install
 	$(VENV)/bin/pytest -m "not services and not browser"
 
 # The engine alone, then the live path: call finished -> websocket frame at a client, then the
-# recording proxy beside calling its upstream directly, then the batch and conversation pages.
+# recording proxy beside calling its upstream directly, then the batch and conversation pages;
+# last, bursts of runs through each dispatcher with real workers, on DATABASE_URL and REDIS_URL
+# when set, else on the local PostgreSQL and Redis if they answer (else it says it skipped).
 bench: install
 	$(PY) manage.py bench_engine
 	$(PY) manage.py bench_patterns
@@ -51,6 +53,7 @@ bench: install
 	$(PY) manage.py bench_live
 	$(PY) manage.py bench_proxy
 	$(PY) manage.py bench_pages
+	$(PY) manage.py bench_scale --skip-unavailable
 
 # Re-pin constraints.txt to what pyproject.toml resolves to today.
 constraints:
