@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conversations.models import Conversation
+from tests.browser.code_editor import replace_code
 from tests.support.openai_server import Reply
 from tools_app import catalog as catalog_ops
 from tools_app.models import Tool
@@ -143,8 +144,10 @@ def test_edit_a_tool_result_before_it_is_sent(log_in, people, catalog, provider,
     expect(page.locator("#status-badge")).to_have_text("Paused for review", timeout=15_000)
 
     page.locator("#messages .msg.role-tool").get_by_role("link", name="Edit").click()
-    page.get_by_label(re.compile(r"^Result of get_weather \(")).fill(
-        '{"success": true, "result": {"temperature": -3}}'
+    replace_code(
+        page.locator("#messages .msg.role-tool"),
+        re.compile(r"^Result of get_weather \("),
+        '{"success": true, "result": {"temperature": -3}}',
     )
     page.get_by_role("button", name="Save message").click()
     expect(page.locator("#messages .msg.role-tool")).to_contain_text("edited by hand")
