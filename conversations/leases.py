@@ -35,6 +35,9 @@ STALE_AFTER = timedelta(minutes=2)
 # within WORKER_ALIVE_FOR can still take the queued runs of its dispatch mode.
 WORKER_BEAT_EVERY = timedelta(seconds=10)
 WORKER_ALIVE_FOR = timedelta(seconds=30)
+# A worker not seen for this long is forgotten (its row deleted by the reaper): hosts and pids
+# come and go with every restart, and their rows would otherwise pile up for ever.
+WORKER_FORGOTTEN_AFTER = timedelta(days=1)
 CLAIMABLE_STATUSES = (RunStatus.DRAFT, RunStatus.QUEUED)
 DRIVEN_STATUSES = (RunStatus.RUNNING, RunStatus.WAITING)
 
@@ -49,6 +52,13 @@ def worker_beat(mode: str, name: str | None = None, now: Any = None) -> None:
         name=name or worker_identity(),
         defaults={"mode": mode, "seen_at": now or timezone.now()},
     )
+
+
+def forget_departed_workers(now: Any = None) -> int:
+    """Delete the rows of workers not seen for WORKER_FORGOTTEN_AFTER; returns how many."""
+    since = (now or timezone.now()) - WORKER_FORGOTTEN_AFTER
+    deleted, _ = Worker.objects.filter(seen_at__lt=since).delete()
+    return deleted
 
 
 def live_worker_exists(mode: str, now: Any = None) -> bool:
@@ -218,12 +228,14 @@ def mark_interrupted(conversation_id: int, reason: str) -> list[int]:
 def reap_stale_runs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> int:
     """Mark runs whose worker stopped sending heartbeats as failed, with the reason, and tell
     the pages watching them. The one reaper the command, the Celery beat task and the embedded
-    reaper (`dispatch.reap_periodically`) all call.
+    reaper (`dispatch.reap_periodically`) all call. It also forgets workers long gone
+    (`forget_departed_workers`).
 
     Each run is marked with a compare-and-set on its status and heartbeat, so a run a worker
     claimed (or finished) in the meantime is left alone.
     """
     now = now or timezone.now()
+    forget_departed_workers(now)
     cutoff = now - stale_after
     stale = Q(status__in=ACTIVE_STATUSES) & (
         Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
@@ -332,6 +344,7 @@ __all__ = [
     "TAKEOVER_AFTER",
     "WORKER_ALIVE_FOR",
     "WORKER_BEAT_EVERY",
+    "WORKER_FORGOTTEN_AFTER",
     "RunLost",
     "StopRequested",
     "Watch",
@@ -339,6 +352,7 @@ __all__ = [
     "claim_wait",
     "current_status",
     "finish_run",
+    "forget_departed_workers",
     "heartbeat",
     "keep",
     "live_worker_exists",

@@ -168,11 +168,20 @@ class Conversation(models.Model):
 
     @property
     def is_stale(self) -> bool:
-        """Active, but its worker has stopped beating: a person may resume it."""
+        """Active, but nobody drives it or will: its worker stopped beating, or it was queued
+        longer than TAKEOVER_AFTER ago and no worker that could take it is alive. A person may
+        resume it. A run waiting its turn in a deep queue that live workers serve is not stale:
+        the page shows its place in the queue instead."""
         if not self.is_active:
             return False
         beat = self.heartbeat_at
-        return beat is None or beat < timezone.now() - TAKEOVER_AFTER
+        if beat is not None and beat >= timezone.now() - TAKEOVER_AFTER:
+            return False
+        if self.status == RunStatus.QUEUED:
+            from .leases import live_worker_exists  # leases is built on these models
+
+            return not live_worker_exists(settings.FCSTUDIO_DISPATCH)
+        return True
 
     @property
     def queue_position(self) -> int | None:

@@ -1,5 +1,18 @@
 """Celery tasks: conversation runs on workers that may sit on other machines.
 
+Many runs per worker process. Celery runs these tasks in a pool of threads
+(`CELERY_WORKER_POOL = "threads"`, FCSTUDIO_WORKER_MAX_RUNS of them); each run task hands its
+run to the process's one event loop (`worker_loop.run`) and waits there until the run ends.
+The threads only wait; the runs' work (the model's stream, the tools, the live frames) is done
+by the loop, so one process drives as many runs as it has slots, and a worker that has no free
+slot takes no further message: the others take them. Waiting for the end, rather than returning
+as soon as the run is handed over, keeps the message and the run together: the message is
+acknowledged when the run has ended, so a process that dies mid-run leaves its messages
+unacknowledged (they come back, below), and a warm shutdown (SIGTERM) lets its runs finish
+first. A task that returned at once would leave a dead process's runs to the reaper alone,
+and would have no way to hold back a worker that is full. (The prefork and solo pools work
+too, one run per process at a time.)
+
 The task is acknowledged late (`acks_late`) and given back to the broker when its worker process
 dies (`reject_on_worker_lost`); with Redis, a message whose whole worker vanished comes back once
 the broker's `visibility_timeout` passes. So one run's message may be delivered more than once.
@@ -13,7 +26,8 @@ What a delivery does is decided by the run's state in the database, never by the
 - finished, failed (e.g. marked by the reaper), stopped, or gone: skip it; a person re-runs.
 
 The claim itself is a compare-and-set in `leases.claim_run`, so two deliveries racing for the
-same run never both drive it.
+same run never both drive it. While a run waits for a slot it stays queued, and the worker's
+own heartbeat (`start_worker_beat`) keeps the reaper from failing it.
 """
 
 from __future__ import annotations
@@ -22,12 +36,11 @@ import logging
 import threading
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from celery import shared_task
 from celery.signals import worker_ready
 from django.db import DatabaseError, close_old_connections
 
-from . import replay
+from . import replay, worker_loop
 from .leases import WORKER_BEAT_EVERY, claim_wait, reap_stale_runs, worker_beat, worker_identity
 from .runner import run_conversation
 
@@ -79,7 +92,9 @@ def run_conversation_task(self, conversation_id: int) -> str:
             wait,
         )
         raise self.retry(countdown=wait + 0.5)
-    return async_to_sync(run_conversation)(conversation_id, worker=worker_identity())
+    # The thread only waits from here on: its pooled connection goes back for the runs to use.
+    close_old_connections()
+    return worker_loop.run(run_conversation(conversation_id, worker=worker_identity()))
 
 
 @shared_task(name="conversations.reap_runs")

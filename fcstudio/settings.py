@@ -200,7 +200,15 @@ FCSTUDIO_LIMIT_LEASE_SECONDS = float(env_str("FCSTUDIO_LIMIT_LEASE_SECONDS", "30
 FCSTUDIO_TEAM_RUNS_PER_HOUR = int(env_str("FCSTUDIO_TEAM_RUNS_PER_HOUR", "0"))
 FCSTUDIO_TEAM_MODEL_CALLS_PER_HOUR = int(env_str("FCSTUDIO_TEAM_MODEL_CALLS_PER_HOUR", "0"))
 
+# Each Celery worker process drives up to this many runs at once on one event loop
+# (conversations.worker_loop): runs wait on the model, not on the CPU. Celery runs tasks in that
+# many threads of the process (a task waits for its run to end, so its message is acknowledged
+# only then); `--concurrency` overrides the thread count, never the limit.
+FCSTUDIO_WORKER_MAX_RUNS = int(env_str("FCSTUDIO_WORKER_MAX_RUNS", "50"))
+
 CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_WORKER_POOL = "threads"
+CELERY_WORKER_CONCURRENCY = FCSTUDIO_WORKER_MAX_RUNS
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

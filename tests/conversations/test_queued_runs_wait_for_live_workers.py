@@ -1,5 +1,6 @@
 """A run waiting in a deep queue is not failed while a worker that can take it is alive: the
-reaper leaves it alone and its page shows how many queued runs are ahead of it."""
+reaper leaves it alone and its page shows how many queued runs are ahead of it and since when
+it waits, not that a worker is not responding (that only once no worker of its mode is alive)."""
 
 from __future__ import annotations
 
@@ -61,15 +62,46 @@ def test_a_running_run_whose_worker_died_is_reaped_even_with_live_workers(deep_q
     assert statuses(deep_queue) == [RunStatus.FAILED] + [RunStatus.QUEUED] * 4
 
 
+def page(client, run: Conversation) -> str:
+    url = reverse("conversation", kwargs={"team": run.team.slug, "conversation": run.pk})
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
 def test_the_page_shows_the_queue_position(deep_queue, people, team) -> None:
+    worker_beat("channels", name="host:1")
     client = people.client_for("viewer")
-
-    def page(run: Conversation) -> str:
-        url = reverse("conversation", kwargs={"team": team.slug, "conversation": run.pk})
-        return client.get(url).content.decode()
-
-    assert "Next in the queue" in page(deep_queue[0])
-    assert "3 queued runs ahead" in page(deep_queue[3])
+    waiting_since = f"waiting since {deep_queue[3].heartbeat_at:%H:%M:%S}"
+    assert "Next in the queue, waiting since" in page(client, deep_queue[0])
+    assert f"3 queued runs ahead, {waiting_since}" in page(client, deep_queue[3])
     outsider = people.client_for("outsider")
     url = reverse("conversation", kwargs={"team": team.slug, "conversation": deep_queue[3].pk})
     assert outsider.get(url).status_code == 404
+
+
+def test_a_long_wait_with_a_live_worker_is_no_alarm(deep_queue, people) -> None:
+    worker_beat("channels", name="host:1")
+    run = deep_queue[0]  # queued longer than TAKEOVER_AFTER ago
+    assert not Conversation.objects.get(pk=run.pk).is_stale
+    html = page(people.client_for("editor"), run)
+    assert 'id="queue-position">Next in the queue' in html
+    assert 'id="stale"' not in html
+    assert ">Stop</button>" in html
+    assert ">Resume</button>" not in html
+
+
+def test_with_no_live_worker_left_the_page_says_so(deep_queue, people) -> None:
+    worker_beat("channels", name="host:1", now=timezone.now() - WORKER_ALIVE_FOR * 2)
+    worker_beat("celery", name="host:2")  # alive, but not of this dispatch mode
+    run = deep_queue[0]
+    assert Conversation.objects.get(pk=run.pk).is_stale
+    html = page(people.client_for("editor"), run)
+    assert 'id="stale">not responding: no worker is alive to take the run</span>' in html
+    assert ">Resume</button>" in html
+
+
+def test_a_run_queued_moments_ago_is_never_stale(deep_queue, people) -> None:
+    Conversation.objects.filter(pk=deep_queue[0].pk).update(heartbeat_at=timezone.now())
+    assert not Conversation.objects.get(pk=deep_queue[0].pk).is_stale
+    assert 'id="stale"' not in page(people.client_for("viewer"), deep_queue[0])

@@ -264,6 +264,7 @@ def retries(monkeypatch) -> list[float]:
     return countdowns
 
 
+@pytest.mark.django_db(transaction=True)  # the worker's loop thread reads what the test wrote
 def test_a_delivery_runs_a_queued_run(team, people, provider, model_server, retries):
     conversation = set_run(new_conversation(team, people, provider), RunStatus.QUEUED, worker="")
     model_server.script(Reply(content="Mild."))

@@ -206,9 +206,11 @@ class Workers:
         self.directory = directory
         self.started: list[Worker] = []
 
-    def _start(self, name: str, argv: list[str], mode: str) -> Worker:
+    def _start(
+        self, name: str, argv: list[str], mode: str, env: dict[str, str] | None = None
+    ) -> Worker:
         log = self.directory / f"{name}-{len(self.started)}.log"
-        worker = Worker(name, argv, self.isolation.env(mode), log)
+        worker = Worker(name, argv, self.isolation.env(mode) | (env or {}), log)
         self.started.append(worker)
         return worker
 
@@ -216,16 +218,19 @@ class Workers:
         argv = [sys.executable, "manage.py", "runworker", dispatch.RUNS_CHANNEL]
         return self._start("runworker", argv, "channels")
 
-    def celery(self) -> Worker:
+    def celery(self, threads: int = 4, max_runs: int | None = None) -> Worker:
+        """One worker process (the configured `threads` pool), driving up to `max_runs` runs
+        (FCSTUDIO_WORKER_MAX_RUNS) at once."""
         queue = self.isolation.queue
         argv = [
             sys.executable, "-m", "celery", "-A", "fcstudio", "worker",
-            "--pool=solo", "--concurrency=1", "-Q", queue,
+            f"--concurrency={threads}", "-Q", queue,
             "-n", f"{queue}-{len(self.started)}@%h",
             "--without-heartbeat", "--without-mingle", "--without-gossip",
             "--loglevel=INFO",
         ]  # fmt: skip
-        return self._start("celery", argv, "celery")
+        env = {"FCSTUDIO_WORKER_MAX_RUNS": str(max_runs or threads)}
+        return self._start("celery", argv, "celery", env)
 
     def logs(self) -> str:
         return "\n".join(

@@ -70,6 +70,9 @@ class Reply:
     status: int = 200  # non-200: an OpenAI-style error body, `content` as its message if given
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0  # before the status line
+    # Before the status line, hold the answer until the test sets this (or the server stops):
+    # to keep requests in flight together without guessing how long they take.
+    until: threading.Event | None = None
     chunk_delay_s: float = 0.0  # between streamed chunks
     split_arguments: int = 3  # fragments per tool call's arguments, calls interleaved by index
     usage: dict[str, int] | None = field(default_factory=lambda: dict(DEFAULT_USAGE))
@@ -266,7 +269,17 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.delay_s and self.scripted._stopping.wait(reply.delay_s):
             self.close_connection = True
             return
+        if reply.until is not None and not self._held_until(reply.until):
+            self.close_connection = True
+            return
         self._answer(reply, body)
+
+    def _held_until(self, event: threading.Event) -> bool:
+        """Wait for `event`; False when the server stops first."""
+        while not event.wait(0.05):
+            if self.scripted._stopping.is_set():
+                return False
+        return True
 
     def _authorised(self) -> bool:
         expected = self.scripted.api_key
