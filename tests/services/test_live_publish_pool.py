@@ -58,3 +58,21 @@ async def test_publishes_beyond_the_pool_all_arrive(small_redis_pool, caplog) ->
         await layer.close_pools()
     assert sorted(int(message["failure"]) for message in received) == list(range(PUBLISHES))
     assert "could not publish" not in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_an_idle_receive_outlives_the_redis_read_timeout(settings) -> None:
+    """A worker or socket waiting on a quiet channel keeps waiting: redis-py's default 5 s read
+    timeout used to end channels-redis's 5 s blocking receive with a TimeoutError."""
+    url = settings.REDIS_URL
+    if not url:
+        service_unavailable("REDIS_URL is not set; set REDIS_URL=redis://127.0.0.1:6379/15")
+    layer = PooledRedisChannelLayer(hosts=[url])
+    channel = await layer.new_channel()
+    waiting = asyncio.ensure_future(layer.receive(channel))
+    # Past one whole server-side block (brpop_timeout) and the old read timeout: still waiting.
+    done, _ = await asyncio.wait({waiting}, timeout=layer.brpop_timeout + 1.5)
+    assert not done, waiting.exception()
+    await layer.send(channel, {"type": "still.here"})
+    assert await asyncio.wait_for(waiting, timeout=5) == {"type": "still.here"}
+    await layer.flush()
