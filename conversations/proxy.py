@@ -289,15 +289,17 @@ def record(exchange: Exchange) -> None:
             error = (_error_kind(exchange.status), _upstream_error_text(exchange))
         else:
             try:
-                turn = asyncio.run(_read_answer(exchange))
+                turn = asyncio.run(
+                    provider_client.read_answer(exchange.body, stream=exchange.stream)
+                )
             except ProviderError as exc:
                 error = (exc.kind, exc.message)
             except (ValueError, RecursionError):
                 error = ("malformed", "The upstream's answer is not valid JSON.")
     if turn is not None:
-        turn = provider_client._redact_turn(turn, exchange.grant.config)
+        turn = provider_client.redact_turn(turn, exchange.grant.config)
     if error is not None:
-        error = (error[0], provider_client._redact(error[1], exchange.grant.config))
+        error = (error[0], provider_client.redact(error[1], exchange.grant.config))
     call = recording.record_exchange(
         recording.RecordedExchange(
             team_id=exchange.grant.team_id,
@@ -323,30 +325,6 @@ def record(exchange: Exchange) -> None:
     audit.record(exchange.grant.team_id, audit.Kind.PROXY_EXCHANGE, actor, call, details)
 
 
-async def _read_answer(exchange: Exchange) -> provider_client.AssistantTurn:
-    """The answer as the studio's provider client reads it (same checks, same problems)."""
-    if not exchange.stream:
-        return provider_client._read_completion(json.loads(exchange.body), time.perf_counter())
-    assembly = provider_client._Assembly(time.perf_counter(), None)
-    for line in exchange.body.splitlines():
-        if not line.startswith(b"data:"):
-            continue
-        data = line[5:].strip()
-        if data == b"[DONE]":
-            break
-        chunk = json.loads(data)
-        if isinstance(chunk, dict) and chunk.get("error"):
-            message = provider_client._error_message(chunk) or "error event"
-            raise ProviderError("server", f"The upstream reported an error mid-answer: {message}")
-        await assembly.add(chunk)
-    turn = assembly.turn(truncated=assembly.finish_reason is None)
-    if assembly.finish_reason is None:
-        raise ProviderError(
-            "malformed", "The stream ended before any finish_reason: the answer is truncated."
-        )
-    return turn
-
-
 def _error_kind(status: int) -> str:
     if status in (401, 403):
         return "auth"
@@ -362,7 +340,7 @@ def _upstream_error_text(exchange: Exchange) -> str:
         body: Any = json.loads(exchange.body)
     except (ValueError, RecursionError):
         body = exchange.body.decode("utf-8", "replace")
-    text = provider_client._error_text(body)
+    text = provider_client.error_text(body)
     return f"The provider answered {exchange.status}" + (f": {text}" if text else ".")
 
 
@@ -578,7 +556,7 @@ async def _relay(
         return await _error(send, 504, message, "upstream_error", "upstream_timeout")
     except httpx.HTTPError as exc:
         message = f"Could not reach the upstream at {found.config.base_url}: {exc}"
-        message = provider_client._redact(message, found.config)
+        message = provider_client.redact(message, found.config)
         done(502, b"", None, ("connection", message))
         return await _error(send, 502, message, "upstream_error", "upstream_unreachable")
     copy: list[bytes] = []
