@@ -138,6 +138,9 @@ class Conversation(models.Model):
         ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
     )
     recording_key = models.CharField(max_length=200, blank=True)
+    # What every request of a recorded agent loop begins with (`recording.join_root`): the
+    # exchanges of one loop find their conversation by it, in whatever order they are recorded.
+    recording_root = models.CharField(max_length=64, blank=True, db_index=True)
     failure = models.TextField(blank=True)
     stop_requested = models.BooleanField(default=False)
     worker = models.CharField(max_length=200, blank=True)

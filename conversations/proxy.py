@@ -235,8 +235,9 @@ class Exchange:
 
 
 class Recorder:
-    """One per event loop: a bounded queue of exchanges and a task that records them in order
-    (in order, so a request that continues the previous one finds it recorded)."""
+    """One per event loop: a bounded queue of exchanges and a task that records them. Which
+    conversation an exchange joins is decided in the database (`recording.record_exchange`), so
+    several processes (or a queue that lags) may record one agent loop in any order."""
 
     def __init__(self, size: int) -> None:
         self.queue: asyncio.Queue[Exchange] = asyncio.Queue(maxsize=size)
