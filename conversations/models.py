@@ -263,6 +263,9 @@ class ModelCall(models.Model):
     started_at = models.DateTimeField()
     duration_ms = models.FloatField(null=True, blank=True)
     first_token_ms = models.FloatField(null=True, blank=True)
+    # False when the record says nothing of how long the call took (an imported transcript
+    # without timings): its duration is unknown, shown as such and kept off the time axis.
+    timed = models.BooleanField(default=True)
     # Recorded exchanges: a hash of the request's messages followed by the answer, so that a
     # later request starting with exactly those messages joins this conversation.
     continued_by_hash = models.CharField(max_length=64, blank=True, db_index=True)
