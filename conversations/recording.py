@@ -215,7 +215,9 @@ def _storable(message: Any) -> bool:
     )
 
 
-# Of the recorded conversations sharing a request's root, this many of the latest are compared.
+# A request is matched against at most this many of its longest prefixes.
+JOIN_PREFIXES = 256
+# Of the conversations that may hold an exchange recorded late, this many are read.
 JOIN_CANDIDATES = 20
 
 
@@ -224,7 +226,8 @@ def _placed(
 ) -> tuple[Conversation | None, int | None, int]:
     """Where the exchange goes: (conversation, position of its answer when the conversation
     already holds it, how many of its request's messages the conversation holds); (None, None,
-    0) for a new conversation."""
+    0) for a new conversation. Found by hashes and indexes: what is read is bounded whatever
+    the token has recorded (an app sending the same prompt a million times included)."""
     recorded = Conversation.objects.filter(
         team_id=exchange.team_id, api_token_id=exchange.token_id, recorded=True
     )
@@ -233,24 +236,32 @@ def _placed(
         keyed = recorded.filter(recording_key=exchange.conversation_key).first()
         if keyed is None:
             return None, None, 0
-        candidates = [keyed]
+        scope = recorded.filter(pk=keyed.pk)
     else:
         raw = exchange.request.get("messages")
         messages = [m for m in raw if _storable(m)] if isinstance(raw, list) else []
-        root = join_root(messages, chain)
-        candidates = list(recorded.filter(recording_root=root).order_by("-pk")[:JOIN_CANDIDATES])
-    for conversation in candidates:
-        held = message_chain(
-            list(
-                Message.objects.filter(conversation=conversation).values_list("payload", flat=True)
-            )
+        scope = recorded.filter(recording_root=join_root(messages, chain))
+    # It continues a conversation whose last message is an answer this request begins with.
+    lengths = {digest: length + 1 for length, digest in enumerate(chain)}
+    answers = ModelCall.objects.filter(
+        conversation__in=scope, ok=True, continued_by_hash__in=chain[-JOIN_PREFIXES:]
+    ).values_list("conversation_id", "continued_by_hash")
+    for conversation_id, digest in sorted(answers, key=lambda found: -lengths[found[1]]):
+        if Message.objects.filter(conversation_id=conversation_id).count() == lengths[digest]:
+            return scope.get(pk=conversation_id), None, lengths[digest]
+    # It was recorded after its successor, whose conversation holds its answer but not its call:
+    # such a conversation was opened after this exchange began.
+    if whole:
+        late = (
+            scope.filter(created_at__gte=exchange.started_at)
+            .exclude(model_calls__continued_by_hash=whole)
+            .order_by("-pk")[:JOIN_CANDIDATES]
         )
-        if whole and whole in held:
-            if not conversation.model_calls.filter(continued_by_hash=whole).exists():
-                return conversation, held.index(whole), 0
-            continue  # its call is recorded: the app asked the same again, a new conversation
-        if held and len(held) <= len(chain) and chain[len(held) - 1] == held[-1]:
-            return conversation, None, len(held)
+        for conversation in late:
+            held = Message.objects.filter(conversation=conversation, position__lte=len(chain))
+            payloads = list(held.order_by("position").values_list("payload", flat=True))
+            if len(payloads) > len(chain) and message_chain(payloads)[len(chain)] == whole:
+                return conversation, len(chain), 0
     if keyed is not None:  # named, but not a continuation: the app started over in it
         return keyed, None, 0
     return None, None, 0
