@@ -112,6 +112,9 @@ class Grant:
     provider_id: int
     config: ProviderConfig
     headers: tuple[tuple[str, str], ...]
+    # Parsed once per grant, not per request.
+    chat_url: httpx.URL
+    models_url: httpx.URL
 
 
 _grants: dict[str, tuple[float, Grant | None]] = {}
@@ -137,8 +140,16 @@ def _grant_for(token: str) -> Grant | None:
         logger.warning("API token %s: its provider's key cannot be decrypted", record.pk)
         return None
     headers = {**config.extra_headers, "Authorization": f"Bearer {config.api_key}"}
+    base = config.base_url.rstrip("/")
     return Grant(
-        record.pk, record.name, record.team_id, record.provider_id, config, tuple(headers.items())
+        record.pk,
+        record.name,
+        record.team_id,
+        record.provider_id,
+        config,
+        tuple(headers.items()),
+        httpx.URL(base + "/chat/completions"),
+        httpx.URL(base + "/models"),
     )
 
 
@@ -256,13 +267,14 @@ class Recorder:
 
     async def _work(self) -> None:
         while True:
-            exchange = await self.queue.get()
+            batch = [await self.queue.get()]
+            while len(batch) < RECORD_BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
             try:
-                await sync_to_async(record, thread_sensitive=False)(exchange)
-            except Exception:
-                logger.exception("a proxied exchange could not be recorded")
+                await sync_to_async(record_all, thread_sensitive=False)(batch)
             finally:
-                self.queue.task_done()
+                for _ in batch:
+                    self.queue.task_done()
 
     async def drain(self) -> None:
         """Wait until every exchange submitted so far is recorded (for tests and shutdown)."""
@@ -280,6 +292,18 @@ def recorder() -> Recorder:
             del _recorders[key]
         found = _recorders[loop] = Recorder(settings.FCSTUDIO_PROXY_RECORD_QUEUE)
     return found
+
+
+# What has queued up is recorded in one hop to a worker thread, at most this many at a time.
+RECORD_BATCH = 50
+
+
+def record_all(exchanges: list[Exchange]) -> None:
+    for exchange in exchanges:
+        try:
+            record(exchange)
+        except Exception:
+            logger.exception("a proxied exchange could not be recorded")
 
 
 def record(exchange: Exchange) -> None:
@@ -383,8 +407,7 @@ async def _models(scope: Scope, receive: Receive, send: Send) -> None:
     found = await _authorised(scope, send)
     if found is None:
         return
-    url = found.config.base_url.rstrip("/") + "/models"
-    await _forward(scope, receive, send, found, "GET", url, b"", on_done=None)
+    await _forward(scope, receive, send, found, "GET", found.models_url, b"", on_done=None)
 
 
 async def _chat(scope: Scope, receive: Receive, send: Send) -> None:
@@ -419,14 +442,13 @@ async def _chat(scope: Scope, receive: Receive, send: Send) -> None:
     def recorded(exchange: Exchange) -> None:
         recorder().submit(exchange)
 
-    url = found.config.base_url.rstrip("/") + "/chat/completions"
     await _forward(
         scope,
         receive,
         send,
         found,
         "POST",
-        url,
+        found.chat_url,
         body,
         on_done=recorded,
         request=request,
@@ -466,7 +488,7 @@ async def _forward(
     send: Send,
     found: Grant,
     method: str,
-    url: str,
+    url: httpx.URL,
     body: bytes,
     *,
     on_done: Callable[[Exchange], None] | None,
@@ -475,28 +497,28 @@ async def _forward(
     key: str = "",
 ) -> None:
     """Send the request upstream and relay the answer as it comes, while watching for the
-    client to leave (which cancels the upstream request: nothing is recorded then)."""
-    relay = asyncio.ensure_future(
-        _relay(scope, send, found, method, url, body, on_done, request or {}, stream, key)
-    )
-    gone = asyncio.ensure_future(_disconnected(receive))
+    client to leave (which cancels the upstream request: nothing is recorded then). The relay
+    runs in the request's own task; only the watcher is a task of its own."""
+    relaying = asyncio.current_task()
+    assert relaying is not None
+    left = False
+
+    async def watch() -> None:
+        nonlocal left
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        left = True
+        relaying.cancel()
+
+    watcher = asyncio.get_running_loop().create_task(watch())
     try:
-        await asyncio.wait((relay, gone), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not relay.done():
-            relay.cancel()
-        gone.cancel()
-    try:
-        await relay
+        await _relay(scope, send, found, method, url, body, on_done, request or {}, stream, key)
     except asyncio.CancelledError:
-        if not gone.cancelled() and gone.done():
-            return  # the client left: its answer was cut off upstream too
-        raise
-
-
-async def _disconnected(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
+        if not left:
+            raise
+        relaying.uncancel()  # the client left: its answer was cut off upstream too
+    finally:
+        watcher.cancel()
 
 
 async def _relay(
@@ -504,7 +526,7 @@ async def _relay(
     send: Send,
     found: Grant,
     method: str,
-    url: str,
+    url: httpx.URL,
     body: bytes,
     on_done: Callable[[Exchange], None] | None,
     request: dict[str, Any],
@@ -575,21 +597,32 @@ async def _relay(
                 ],
             }
         )
+        # A stream's pieces go out as they come. A plain answer's piece waits for the next one
+        # (usually the end): its last piece then closes the response in the same message.
+        held: bytes | None = None
+        streaming = stream or response.headers.get("content-type", "").startswith(
+            "text/event-stream"
+        )
         try:
             async for piece in response.aiter_raw():
                 if first is None:
                     first = time.perf_counter() - started
-                await send({"type": "http.response.body", "body": piece, "more_body": True})
                 if kept < MAX_RECORDED_ANSWER_BYTES:
                     copy.append(piece)
                     kept += len(piece)
+                if streaming:
+                    await send({"type": "http.response.body", "body": piece, "more_body": True})
+                    continue
+                if held is not None:
+                    await send({"type": "http.response.body", "body": held, "more_body": True})
+                held = piece
         except httpx.HTTPError as exc:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send({"type": "http.response.body", "body": held or b"", "more_body": False})
             done(response.status_code, b"", first, ("malformed", f"The upstream broke off: {exc}"))
             return
     finally:
         await response.aclose()
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    await send({"type": "http.response.body", "body": held or b"", "more_body": False})
     if kept >= MAX_RECORDED_ANSWER_BYTES:
         too_long = ("malformed", "The answer was too long to record.")
         done(response.status_code, b"", first, too_long)
