@@ -9,7 +9,7 @@ status and body, errors included. What the proxy itself refuses (no or a bad tok
 is not JSON or too large, an upstream it cannot reach) is an OpenAI-style error object.
 
 It is a plain ASGI app routed before Django (`fcstudio.asgi`): no session, CSRF, template or
-auth middleware, one shared HTTP client per event loop reusing upstream connections, and no
+auth middleware, one shared upstream transport per event loop reusing connections, and no
 database on the way of a response once a token is known (tokens are cached briefly). Recording
 happens after the response is sent, in one background task per process fed through a bounded
 queue (`Recorder`): parsing the copy of the answer and writing it (`recording.record_exchange`)
@@ -206,24 +206,24 @@ async def quota_refusal(team_id: int) -> tuple[str, int | None] | None:
 
 # -- the upstream client ---------------------------------------------------------------------
 
-_clients: dict[tuple[asyncio.AbstractEventLoop, HttpPolicy], httpx.AsyncClient] = {}
+_transports: dict[tuple[asyncio.AbstractEventLoop, HttpPolicy], PinnedTransport] = {}
 
 
-def upstream_client(policy: HttpPolicy) -> httpx.AsyncClient:
-    """The loop's shared client for `policy`: connections to upstreams are kept and reused."""
+def upstream_transport(policy: HttpPolicy) -> PinnedTransport:
+    """The loop's shared transport for `policy`: connections to upstreams are kept and reused.
+
+    Requests go to the transport itself, not through an `httpx.AsyncClient`: the client's
+    layers (auth, cookies, redirects, default headers, event hooks) are nothing the proxy wants
+    (it forwards the app's headers as they are, and a redirect goes back to the app as the
+    upstream sent it) and cost a tenth of a millisecond a request. The transport is where the
+    outbound policy is enforced, so every request still goes through it."""
     loop = asyncio.get_running_loop()
-    client = _clients.get((loop, policy))
-    if client is None:
-        for key in [key for key in _clients if key[0].is_closed()]:
-            del _clients[key]
-        client = httpx.AsyncClient(
-            transport=PinnedTransport(policy),
-            trust_env=False,
-            follow_redirects=False,  # a redirect goes back to the app, as the upstream sent it
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
-        )
-        _clients[(loop, policy)] = client
-    return client
+    transport = _transports.get((loop, policy))
+    if transport is None:
+        for key in [key for key in _transports if key[0].is_closed()]:
+            del _transports[key]
+        transport = _transports[(loop, policy)] = PinnedTransport(policy)
+    return transport
 
 
 # -- recording, off the response's path -----------------------------------------------------
@@ -533,18 +533,18 @@ async def _relay(
     stream: bool,
     key: str,
 ) -> None:
-    client = upstream_client(found.config.policy)
+    transport = upstream_transport(found.config.policy)
     headers = [
         (name, value)
         for name, value in scope["headers"]
         if name not in _REQUEST_HEADERS_DROPPED and not name.startswith(b"x-fcstudio-")
     ]
-    outgoing = client.build_request(
+    outgoing = httpx.Request(
         method,
         url,
         content=body if method == "POST" else None,
         headers=[*headers, (b"accept-encoding", b"identity"), *found.headers],
-        timeout=found.config.timeout_s,
+        extensions={"timeout": httpx.Timeout(found.config.timeout_s).as_dict()},
     )
     started_at = datetime.now(UTC)
     started = time.perf_counter()
@@ -568,7 +568,7 @@ async def _relay(
         )
 
     try:
-        response = await client.send(outgoing, stream=True)
+        response = await transport.handle_async_request(outgoing)
     except OutboundRefused as exc:
         message = f"The studio {exc} (base URL {found.config.base_url})."
         done(502, b"", None, ("refused", message))
