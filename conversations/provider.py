@@ -466,12 +466,24 @@ def read_completion(completion: Any, started: float) -> AssistantTurn:
     return turn
 
 
-async def read_answer(body: bytes, *, stream: bool) -> AssistantTurn:
+def read_answer(body: bytes, *, stream: bool) -> AssistantTurn:
     """A Chat Completions answer received as bytes (a JSON body, or the `data:` lines of a
     stream) read as `complete` reads one: the same checks and problems, the same
     `ProviderError`s (an error event mid-stream, a stream cut off before any `finish_reason`);
     invalid JSON raises `ValueError`. For answers relayed by someone else (the recording proxy);
-    durations on the turn are those of the reading, not of the exchange."""
+    durations on the turn are those of the reading, not of the exchange. Synchronous: with no
+    `on_delta`, a `StreamAssembly` never waits, so its coroutine is run to its end here
+    without an event loop (none to create per answer in a recording thread)."""
+    reading = _read_answer(body, stream=stream)
+    try:
+        reading.send(None)
+    except StopIteration as finished:
+        return finished.value
+    reading.close()
+    raise RuntimeError("reading an answer waited on something")
+
+
+async def _read_answer(body: bytes, *, stream: bool) -> AssistantTurn:
     if not stream:
         return read_completion(json.loads(body), time.perf_counter())
     assembly = StreamAssembly(time.perf_counter(), None)

@@ -7,15 +7,13 @@ import pytest
 
 from conversations.provider import ProviderError, read_answer
 
-pytestmark = pytest.mark.asyncio
-
 
 def _chunk(delta, finish=None):
     body = {"choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
     return b"data: " + json.dumps(body).encode() + b"\n\n"
 
 
-async def test_a_plain_answer_is_read_with_its_tool_calls():
+def test_a_plain_answer_is_read_with_its_tool_calls():
     body = json.dumps(
         {
             "choices": [
@@ -37,7 +35,7 @@ async def test_a_plain_answer_is_read_with_its_tool_calls():
             "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
         }
     ).encode()
-    turn = await read_answer(body, stream=False)
+    turn = read_answer(body, stream=False)
     assert [(call.id, call.name, call.arguments) for call in turn.tool_calls] == [
         ("call_1", "add", '{"a": 1}')
     ]
@@ -45,26 +43,26 @@ async def test_a_plain_answer_is_read_with_its_tool_calls():
     assert turn.usage == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
 
 
-async def test_a_stream_is_reassembled_up_to_done():
+def test_a_stream_is_reassembled_up_to_done():
     body = _chunk({"content": "Hel"}) + _chunk({"content": "lo"}) + _chunk({}, "stop")
-    turn = await read_answer(body + b"data: [DONE]\n\n", stream=True)
+    turn = read_answer(body + b"data: [DONE]\n\n", stream=True)
     assert (turn.content, turn.finish_reason, turn.problems) == ("Hello", "stop", [])
 
 
-async def test_an_error_event_mid_stream_is_a_server_error():
+def test_an_error_event_mid_stream_is_a_server_error():
     body = _chunk({"content": "Hel"}) + b'data: {"error": {"message": "overloaded"}}\n\n'
     with pytest.raises(ProviderError) as raised:
-        await read_answer(body, stream=True)
+        read_answer(body, stream=True)
     assert raised.value.kind == "server"
     assert "overloaded" in raised.value.message
 
 
-async def test_a_stream_without_a_finish_reason_is_truncated():
+def test_a_stream_without_a_finish_reason_is_truncated():
     with pytest.raises(ProviderError) as raised:
-        await read_answer(_chunk({"content": "Hel"}), stream=True)
+        read_answer(_chunk({"content": "Hel"}), stream=True)
     assert raised.value.kind == "malformed"
 
 
-async def test_a_body_that_is_not_json_raises_value_error():
+def test_a_body_that_is_not_json_raises_value_error():
     with pytest.raises(ValueError):
-        await read_answer(b"<html>", stream=False)
+        read_answer(b"<html>", stream=False)
