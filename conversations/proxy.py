@@ -273,6 +273,8 @@ class Recorder:
                 batch.append(self.queue.get_nowait())
             try:
                 await sync_to_async(record_all, thread_sensitive=False)(batch)
+            except Exception:  # the batch's transaction itself failed (the database went away)
+                logger.exception("%d proxied exchanges could not be recorded", len(batch))
             finally:
                 for _ in batch:
                     self.queue.task_done()
