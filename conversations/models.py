@@ -138,6 +138,9 @@ class Conversation(models.Model):
         ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
     )
     recording_key = models.CharField(max_length=200, blank=True)
+    # What every request of a recorded agent loop begins with (`recording.join_root`): the
+    # exchanges of one loop find their conversation by it, in whatever order they are recorded.
+    recording_root = models.CharField(max_length=64, blank=True, db_index=True)
     failure = models.TextField(blank=True)
     stop_requested = models.BooleanField(default=False)
     worker = models.CharField(max_length=200, blank=True)
@@ -269,6 +272,9 @@ class ModelCall(models.Model):
     started_at = models.DateTimeField()
     duration_ms = models.FloatField(null=True, blank=True)
     first_token_ms = models.FloatField(null=True, blank=True)
+    # False when the record says nothing of how long the call took (an imported transcript
+    # without timings): its duration is unknown, shown as such and kept off the time axis.
+    timed = models.BooleanField(default=True)
     # Recorded exchanges: a hash of the request's messages followed by the answer, so that a
     # later request starting with exactly those messages joins this conversation.
     continued_by_hash = models.CharField(max_length=64, blank=True, db_index=True)

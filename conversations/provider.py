@@ -19,6 +19,12 @@ another host refused and every hop re-checked; a refused target is `ProviderErro
 and nothing is sent to it. Of a non-public (allowed) server's error, only an OpenAI-shaped error
 message is shown, never the raw body. No error, problem or recorded text holds the API key or a
 header secret, nor a fragment of one.
+
+Public beyond `complete` and `list_models`, for code that reads answers it did not request
+itself (the recording proxy relays raw bytes and reads a copy): `read_answer` (an answer's bytes,
+plain or streamed), `read_completion` (a parsed plain answer), `StreamAssembly` (streamed chunks
+into a turn), `error_message`/`error_text` (what an error body says, shortened) and
+`redact`/`redact_turn` (secrets of a `ProviderConfig` kept out of text and turns).
 """
 
 from __future__ import annotations
@@ -200,7 +206,7 @@ async def complete(
             turn = await _complete(config, request, stream=True, on_delta=on_delta, usage=False)
     except ProviderError as exc:
         raise _redacted_error(exc, config) from None
-    return _redact_turn(turn, config)
+    return redact_turn(turn, config)
 
 
 async def _complete(
@@ -221,14 +227,14 @@ async def _complete(
         body["stream_options"] = stream_options
 
     started = time.perf_counter()
-    assembly = _Assembly(started, on_delta, shown=lambda text: _redact_live(text, config))
+    assembly = StreamAssembly(started, on_delta, shown=lambda text: _redact_live(text, config))
     try:
         async with asyncio.timeout(config.timeout_s), _client(config) as client:
             response: Any = await client.chat.completions.create(
                 messages=messages, model=model, stream=stream, extra_body=body
             )
             if not stream:
-                return _read_completion(response, started)
+                return read_completion(response, started)
             assembly.started = True
             async with response:
                 async for chunk in response:
@@ -312,7 +318,7 @@ def _client(config: ProviderConfig) -> AsyncOpenAI:
 # -- reading answers -----------------------------------------------------------------------------
 
 
-class _Assembly:
+class StreamAssembly:
     """Accumulates streamed chunks into a turn, calling `on_delta` on the way."""
 
     def __init__(
@@ -419,7 +425,7 @@ class _Assembly:
         return turn
 
 
-def _read_completion(completion: Any, started: float) -> AssistantTurn:
+def read_completion(completion: Any, started: float) -> AssistantTurn:
     choices = _field(completion, "choices")
     if not isinstance(choices, list) or not choices:
         raise ProviderError("malformed", "The provider's answer has no choices.")
@@ -457,6 +463,46 @@ def _read_completion(completion: Any, started: float) -> AssistantTurn:
     elapsed = time.perf_counter() - started
     turn.first_token_s = elapsed  # the whole answer is the first token when nothing streams
     turn.duration_s = elapsed
+    return turn
+
+
+def read_answer(body: bytes, *, stream: bool) -> AssistantTurn:
+    """A Chat Completions answer received as bytes (a JSON body, or the `data:` lines of a
+    stream) read as `complete` reads one: the same checks and problems, the same
+    `ProviderError`s (an error event mid-stream, a stream cut off before any `finish_reason`);
+    invalid JSON raises `ValueError`. For answers relayed by someone else (the recording proxy);
+    durations on the turn are those of the reading, not of the exchange. Synchronous: with no
+    `on_delta`, a `StreamAssembly` never waits, so its coroutine is run to its end here
+    without an event loop (none to create per answer in a recording thread)."""
+    reading = _read_answer(body, stream=stream)
+    try:
+        reading.send(None)
+    except StopIteration as finished:
+        return finished.value
+    reading.close()
+    raise RuntimeError("reading an answer waited on something")
+
+
+async def _read_answer(body: bytes, *, stream: bool) -> AssistantTurn:
+    if not stream:
+        return read_completion(json.loads(body), time.perf_counter())
+    assembly = StreamAssembly(time.perf_counter(), None)
+    for line in body.splitlines():
+        if not line.startswith(b"data:"):
+            continue
+        data = line[5:].strip()
+        if data == b"[DONE]":
+            break
+        chunk = json.loads(data)
+        if isinstance(chunk, dict) and chunk.get("error"):
+            message = error_message(chunk) or "error event"
+            raise ProviderError("server", f"The upstream reported an error mid-answer: {message}")
+        await assembly.add(chunk)
+    turn = assembly.turn(truncated=assembly.finish_reason is None)
+    if assembly.finish_reason is None:
+        raise ProviderError(
+            "malformed", "The stream ended before any finish_reason: the answer is truncated."
+        )
     return turn
 
 
@@ -550,7 +596,7 @@ def _provider_error(
     kind, status, retry_after, message = _classify(exc, config)
     return ProviderError(
         kind,
-        _redact(message, config),
+        redact(message, config),
         status=status,
         retry_after=retry_after,
         partial=partial,
@@ -599,16 +645,16 @@ def _classify(
             kind = "bad_request"
         if exc.response.extensions.get(ADDRESS_PROBLEM_EXTENSION):
             # a non-public server may be anything: show its API error message, never its body
-            text = _error_message(exc.body)
+            text = error_message(exc.body)
         else:
-            text = _error_text(exc.body)
+            text = error_text(exc.body)
         message = f"The provider answered {status}" + (f": {text}" if text else ".")
         return kind, status, _retry_after(exc.response.headers), message
     if isinstance(exc, openai.APIResponseValidationError):
         return "malformed", exc.status_code, None, "The provider's answer has an unexpected shape."
     if isinstance(exc, openai.APIError):
         # An error event inside a stream: the provider failed after it had started answering.
-        text = _error_text(exc.body) or exc.message
+        text = error_text(exc.body) or exc.message
         return "server", None, None, f"The provider reported an error mid-answer: {text}"
     if isinstance(exc, json.JSONDecodeError):
         return "malformed", None, None, f"The provider's answer is not valid JSON ({exc.msg})."
@@ -617,7 +663,7 @@ def _classify(
     return "malformed", None, None, f"The provider's answer has an unexpected shape ({exc})."
 
 
-def _error_message(body: object) -> str:
+def error_message(body: object) -> str:
     """The message of an OpenAI-shaped error (`{"error": {"message": ...}}`), or ""."""
     if isinstance(body, dict):
         error = body.get("error", body)
@@ -627,8 +673,8 @@ def _error_message(body: object) -> str:
     return ""
 
 
-def _error_text(body: object) -> str:
-    message = _error_message(body)
+def error_text(body: object) -> str:
+    message = error_message(body)
     if message or isinstance(body, dict):
         return message or _shortened(json.dumps(body))
     if isinstance(body, str):
@@ -680,7 +726,7 @@ def _secrets(config: ProviderConfig) -> list[str]:
     return found
 
 
-def _redact(text: str, config: ProviderConfig) -> str:
+def redact(text: str, config: ProviderConfig) -> str:
     """`text` with every echo of a secret replaced: whole, any run of `SECRET_FRAGMENT_CHARS`
     of its characters, and its first or last `SECRET_EDGE_CHARS` or more beside an ellipsis."""
     secrets = _secrets(config)
@@ -712,10 +758,10 @@ def _redact(text: str, config: ProviderConfig) -> str:
 
 
 def _redact_live(text: str, config: ProviderConfig) -> str:
-    """`_redact` for text still arriving: a tail that could be the start of a secret (the rest
+    """`redact` for text still arriving: a tail that could be the start of a secret (the rest
     may come in the next fragment) is held back as redacted too. The recorded turn is redacted
     whole, so only what is shown live is ever cut short."""
-    text = _redact(text, config)
+    text = redact(text, config)
     for secret in _secrets(config):
         tail = _longest_edge(text, len(text), secret, before=True)
         if tail:
@@ -733,23 +779,23 @@ def _longest_edge(text: str, at: int, secret: str, *, before: bool) -> int:
     return 0
 
 
-def _redact_turn(turn: AssistantTurn, config: ProviderConfig) -> AssistantTurn:
+def redact_turn(turn: AssistantTurn, config: ProviderConfig) -> AssistantTurn:
     """The turn with secrets kept out of what is recorded and shown: text, calls, problems."""
     if turn.content:
-        turn.content = _redact(turn.content, config)
+        turn.content = redact(turn.content, config)
     for call in turn.tool_calls:
-        call.id = _redact(call.id, config)
-        call.name = _redact(call.name, config)
-        call.arguments = _redact(call.arguments, config)
-    turn.problems = [_redact(problem, config) for problem in turn.problems]
+        call.id = redact(call.id, config)
+        call.name = redact(call.name, config)
+        call.arguments = redact(call.arguments, config)
+    turn.problems = [redact(problem, config) for problem in turn.problems]
     return turn
 
 
 def _redacted_error(exc: ProviderError, config: ProviderConfig) -> ProviderError:
-    partial = _redact_turn(exc.partial, config) if exc.partial is not None else None
+    partial = redact_turn(exc.partial, config) if exc.partial is not None else None
     return ProviderError(
         exc.kind,
-        _redact(exc.message, config),
+        redact(exc.message, config),
         status=exc.status,
         retry_after=exc.retry_after,
         partial=partial,

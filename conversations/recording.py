@@ -32,6 +32,7 @@ from tools_app.models import ToolVersion
 from tools_app.runtime import spec_for
 
 from .models import (
+    ApiToken,
     Batch,
     BatchSource,
     BatchStatus,
@@ -78,9 +79,6 @@ def open_recorded_conversation(
 
 
 # -- exchanges seen through the recording proxy -------------------------------------------------
-
-# A request is matched against at most this many of its longest prefixes.
-JOIN_PREFIXES = 256
 
 
 @dataclass(frozen=True)
@@ -133,48 +131,79 @@ def _call_key(call: Any) -> Any:
     return [call.get("id"), function.get("name"), function.get("arguments")]
 
 
-def record_exchange(exchange: RecordedExchange) -> ModelCall:
-    """Write one proxied exchange as the next model call of the conversation it continues.
+def join_root(messages: Sequence[Any], chain: Sequence[str]) -> str:
+    """What every request of one agent loop begins with: the hash of its messages before the
+    first assistant message (all of them when there is none yet). Recorded conversations are
+    found by it, whichever of the loop's exchanges was recorded first."""
+    first_answer = next(
+        (i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "assistant"),
+        len(messages),
+    )
+    if not chain:
+        return ""
+    return chain[max(first_answer, 1) - 1]
 
-    A request whose messages begin with exactly an earlier exchange's messages and answer (the
-    latest of its conversation) joins that conversation, so an agent loop is one conversation;
-    its tool messages answer the earlier answer's tool calls, recorded as a batch timed by the
-    gap between the two requests. `conversation_key` (the app's X-FCStudio-Conversation) names
-    the conversation instead. An exchange that failed keeps its request and error and adds no
-    message. All of it in one transaction: an exchange is recorded whole or not at all."""
+
+def record_exchange(exchange: RecordedExchange) -> ModelCall:
+    """Write one proxied exchange as a model call of the conversation it belongs to.
+
+    A request whose messages begin with exactly a recorded conversation's messages (its last
+    answer included) continues that conversation, so an agent loop is one conversation; its tool
+    messages answer the earlier answer's tool calls, recorded as a batch timed by the gap between
+    the two requests. An exchange whose request and answer a conversation already holds (its
+    successor was recorded first: another proxy process, or a queue that lagged) takes its place
+    in it, at its round, unless a call with that answer is recorded there already (then the app
+    asked the same again, and that is a new conversation). `conversation_key` (the app's
+    X-FCStudio-Conversation) names the conversation instead. An exchange that failed keeps its
+    request and error and adds no message.
+
+    The join is decided in the database, not in a process's memory: all of it runs in one
+    transaction that first locks the token's row (serialising the token's recordings across
+    processes on PostgreSQL; SQLite serialises writers anyway), so two exchanges of one loop
+    recorded at once never open two conversations, and an exchange is recorded whole or not at
+    all."""
     raw_messages = exchange.request.get("messages")
     messages = [m for m in raw_messages if _storable(m)] if isinstance(raw_messages, list) else []
     chain = message_chain(messages)
+    answer = exchange.turn.to_message() if exchange.turn is not None else None
+    whole = message_chain([*messages, answer])[-1] if answer is not None else ""
     with transaction.atomic():
-        conversation, previous, known = _continued(exchange, chain)
+        list(ApiToken.objects.select_for_update().filter(pk=exchange.token_id).values("pk"))
+        conversation, held, known = _placed(exchange, chain, whole)
         if conversation is None:
-            conversation = _open_for(exchange, messages)
+            conversation = _open_for(exchange, messages, join_root(messages, chain))
+        if held is not None:
+            return _record_late(exchange, conversation, held)
+        previous = _answered_last(conversation, chain[known - 1]) if known else None
         new = messages[known:] if exchange.turn is not None else []
         if previous is not None and exchange.turn is not None:
             _record_app_tool_calls(conversation, previous, new, exchange.started_at)
         for message in new:
             append_message(conversation.pk, message)
         round_number = Message.objects.filter(conversation=conversation, role="assistant").count()
-        call = start_model_call(
-            conversation.pk, round_number, exchange.request, started_at=exchange.started_at
-        )
-        if exchange.turn is None:
-            kind, text = exchange.error or ("server", "no answer")
-            record_model_error(call.pk, kind[:20], text, exchange.duration_ms)
-            call.refresh_from_db()
-            return call
-        turn = exchange.turn
-        turn.duration_s = exchange.duration_ms / 1000
-        turn.first_token_s = (
-            None if exchange.first_token_ms is None else exchange.first_token_ms / 1000
-        )
-        record_model_turn(call.pk, turn)
-        answer = turn.to_message()
-        append_message(conversation.pk, answer)
-        extended = message_chain([*messages, answer])[-1]
-        ModelCall.objects.filter(pk=call.pk).update(continued_by_hash=extended)
+        call = _write_call(exchange, conversation, round_number, whole)
+        if answer is not None:
+            append_message(conversation.pk, answer)
         Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
     call.refresh_from_db()
+    return call
+
+
+def _write_call(
+    exchange: RecordedExchange, conversation: Conversation, round_number: int, whole: str
+) -> ModelCall:
+    call = start_model_call(
+        conversation.pk, round_number, exchange.request, started_at=exchange.started_at
+    )
+    if exchange.turn is None:
+        kind, text = exchange.error or ("server", "no answer")
+        record_model_error(call.pk, kind[:20], text, exchange.duration_ms)
+        return call
+    turn = exchange.turn
+    turn.duration_s = exchange.duration_ms / 1000
+    turn.first_token_s = None if exchange.first_token_ms is None else exchange.first_token_ms / 1000
+    record_model_turn(call.pk, turn)
+    ModelCall.objects.filter(pk=call.pk).update(continued_by_hash=whole)
     return call
 
 
@@ -186,11 +215,19 @@ def _storable(message: Any) -> bool:
     )
 
 
-def _continued(
-    exchange: RecordedExchange, chain: list[str]
-) -> tuple[Conversation | None, ModelCall | None, int]:
-    """The conversation this exchange continues, the call whose answer it follows and how many
-    of its messages that conversation already holds; (None, None, 0) for a new one."""
+# A request is matched against at most this many of its longest prefixes.
+JOIN_PREFIXES = 256
+# Of the conversations that may hold an exchange recorded late, this many are read.
+JOIN_CANDIDATES = 20
+
+
+def _placed(
+    exchange: RecordedExchange, chain: list[str], whole: str
+) -> tuple[Conversation | None, int | None, int]:
+    """Where the exchange goes: (conversation, position of its answer when the conversation
+    already holds it, how many of its request's messages the conversation holds); (None, None,
+    0) for a new conversation. Found by hashes and indexes: what is read is bounded whatever
+    the token has recorded (an app sending the same prompt a million times included)."""
     recorded = Conversation.objects.filter(
         team_id=exchange.team_id, api_token_id=exchange.token_id, recorded=True
     )
@@ -199,27 +236,78 @@ def _continued(
         keyed = recorded.filter(recording_key=exchange.conversation_key).first()
         if keyed is None:
             return None, None, 0
-        recorded = recorded.filter(pk=keyed.pk)
-    candidates = {digest: length + 1 for length, digest in enumerate(chain)}
-    tail = chain[-JOIN_PREFIXES:]
-    matches = ModelCall.objects.filter(
-        conversation__in=recorded, ok=True, continued_by_hash__in=tail
-    ).select_related("conversation")
-    best = max(matches, key=lambda call: candidates[call.continued_by_hash], default=None)
-    if best is not None:
-        latest = (
-            ModelCall.objects.filter(conversation_id=best.conversation_id, ok=True)
-            .order_by("-round", "-pk")
-            .first()
+        scope = recorded.filter(pk=keyed.pk)
+    else:
+        raw = exchange.request.get("messages")
+        messages = [m for m in raw if _storable(m)] if isinstance(raw, list) else []
+        scope = recorded.filter(recording_root=join_root(messages, chain))
+    # It continues a conversation whose last message is an answer this request begins with.
+    lengths = {digest: length + 1 for length, digest in enumerate(chain)}
+    answers = ModelCall.objects.filter(
+        conversation__in=scope, ok=True, continued_by_hash__in=chain[-JOIN_PREFIXES:]
+    ).values_list("conversation_id", "continued_by_hash")
+    for conversation_id, digest in sorted(answers, key=lambda found: -lengths[found[1]]):
+        if Message.objects.filter(conversation_id=conversation_id).count() == lengths[digest]:
+            return scope.get(pk=conversation_id), None, lengths[digest]
+    # It was recorded after its successor, whose conversation holds its answer but not its call:
+    # such a conversation was opened after this exchange began.
+    if whole:
+        late = (
+            scope.filter(created_at__gte=exchange.started_at)
+            .exclude(model_calls__continued_by_hash=whole)
+            .order_by("-pk")[:JOIN_CANDIDATES]
         )
-        if latest is not None and latest.pk == best.pk:
-            return best.conversation, best, candidates[best.continued_by_hash]
+        for conversation in late:
+            held = Message.objects.filter(conversation=conversation, position__lte=len(chain))
+            payloads = list(held.order_by("position").values_list("payload", flat=True))
+            if len(payloads) > len(chain) and message_chain(payloads)[len(chain)] == whole:
+                return conversation, len(chain), 0
     if keyed is not None:  # named, but not a continuation: the app started over in it
         return keyed, None, 0
     return None, None, 0
 
 
-def _open_for(exchange: RecordedExchange, messages: list[dict[str, Any]]) -> Conversation:
+def _answered_last(conversation: Conversation, last: str) -> ModelCall | None:
+    """The call whose answer is the conversation's last message (hash `last`), if one is."""
+    return (
+        ModelCall.objects.filter(conversation=conversation, ok=True, continued_by_hash=last)
+        .order_by("-round", "-pk")
+        .first()
+    )
+
+
+def _record_late(exchange: RecordedExchange, conversation: Conversation, at: int) -> ModelCall:
+    """An exchange recorded after its successor: its messages and answer are in the conversation
+    already (the successor's request brought them), so only its call is written, at the round of
+    its answer, and its answer's tool calls get the results and the gap the successor proves."""
+    stored = list(Message.objects.filter(conversation=conversation).order_by("position"))
+    round_number = sum(1 for m in stored[:at] if m.role == "assistant")
+    whole = message_chain([m.payload for m in stored[: at + 1]])[-1]
+    call = _write_call(exchange, conversation, round_number, whole)
+    call.refresh_from_db()
+    already = Batch.objects.filter(
+        conversation=conversation, round=round_number, source=BatchSource.RECORDED
+    ).exists()
+    if not already:
+        following = []
+        for message in stored[at + 1 :]:
+            if message.role == "assistant":
+                break
+            following.append(message.payload)
+        successor = (
+            ModelCall.objects.filter(conversation=conversation, round__gt=round_number)
+            .order_by("started_at")
+            .first()
+        )
+        if successor is not None and following:
+            _record_app_tool_calls(conversation, call, following, successor.started_at)
+    Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
+    return call
+
+
+def _open_for(
+    exchange: RecordedExchange, messages: list[dict[str, Any]], root: str
+) -> Conversation:
     first_user = next((m.get("content") for m in messages if m.get("role") == "user"), None)
     title = first_user if isinstance(first_user, str) and first_user.strip() else ""
     conversation = open_recorded_conversation(
@@ -229,7 +317,9 @@ def _open_for(exchange: RecordedExchange, messages: list[dict[str, Any]]) -> Con
         provider=Provider.objects.filter(pk=exchange.provider_id).first(),
     )
     Conversation.objects.filter(pk=conversation.pk).update(
-        api_token_id=exchange.token_id, recording_key=exchange.conversation_key[:200]
+        api_token_id=exchange.token_id,
+        recording_key=exchange.conversation_key[:200],
+        recording_root=root,
     )
     return conversation
 

@@ -53,14 +53,12 @@ def _record(team: Any, parsed: transcripts.ParsedConversation, user: Any) -> Con
     round_number = 0
     for position, message in enumerate(parsed.messages):
         for exchange in [e for e in failed if e.position == position]:
-            call = recording.start_model_call(conversation.pk, round_number, exchange.request, now)
-            recording.record_model_error(call.pk, "none", "The transcript holds no answer.", 0.0)
+            _record_unanswered(conversation, round_number, exchange, now)
         if message.get("role") == "assistant":
             round_number = _record_turn(conversation, exchanges[position], results, now)
         recording.append_message(conversation.pk, message)
     for exchange in [e for e in failed if e.position >= len(parsed.messages)]:
-        call = recording.start_model_call(conversation.pk, round_number, exchange.request, now)
-        recording.record_model_error(call.pk, "none", "The transcript holds no answer.", 0.0)
+        _record_unanswered(conversation, round_number, exchange, now)
     conversation.refresh_from_db()
     return conversation
 
@@ -72,8 +70,11 @@ def _record_turn(
     now: Any,
 ) -> int:
     round_number = conversation.messages.filter(role="assistant").count()
-    call = recording.start_model_call(conversation.pk, round_number, exchange.request, now)
+    timing = exchange.timing
+    started_at = timing.started_at if timing is not None and timing.started_at else now
+    call = recording.start_model_call(conversation.pk, round_number, exchange.request, started_at)
     usage = exchange.usage
+    duration = timing.duration_ms if timing is not None else None
     ModelCall.objects.filter(pk=call.pk).update(
         ok=True,
         response=exchange.answer,
@@ -82,13 +83,26 @@ def _record_turn(
         prompt_tokens=_count(usage.get("prompt_tokens")),
         completion_tokens=_count(usage.get("completion_tokens")),
         total_tokens=_count(usage.get("total_tokens")),
-        duration_ms=0.0,  # untimed; None would read as a call still waiting for its answer
+        duration_ms=duration,
+        first_token_ms=timing.first_token_ms if timing is not None else None,
+        timed=duration is not None,  # untimed: shown as unknown, off the time axis
     )
     answer = exchange.answer or {}
     calls = [c for c in answer.get("tool_calls") or [] if isinstance(c, dict)]
     if calls:
         recording.record_transcript_calls(conversation, round_number, calls, results)
     return round_number
+
+
+def _record_unanswered(
+    conversation: Conversation, round_number: int, exchange: transcripts.Exchange, now: Any
+) -> None:
+    timing = exchange.timing
+    started_at = timing.started_at if timing is not None and timing.started_at else now
+    call = recording.start_model_call(conversation.pk, round_number, exchange.request, started_at)
+    duration = timing.duration_ms if timing is not None else None
+    recording.record_model_error(call.pk, "none", "The transcript holds no answer.", duration)
+    ModelCall.objects.filter(pk=call.pk).update(timed=duration is not None)
 
 
 def _count(value: Any) -> int | None:
@@ -159,6 +173,9 @@ def export_jsonl(conversation: Conversation) -> str:
     lines = []
     for call in conversation.model_calls.order_by("round", "pk"):
         record: dict[str, Any] = {"request": call.request}
+        if call.timed and call.duration_ms is not None:
+            record["started_at"] = call.started_at.isoformat()
+            record["duration_ms"] = call.duration_ms
         if call.ok and isinstance(call.response, dict):
             usage = {
                 key: value

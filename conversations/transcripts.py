@@ -13,8 +13,10 @@ conversation page's problems panel all call it, and it is tested alone.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tools_app.engine import untrusted
@@ -55,6 +57,17 @@ class Exchange:
     usage: dict[str, Any] = field(default_factory=dict)
     finish_reason: str = ""
     inferred: bool = False
+    timing: Timing | None = None
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What a log record says of when an exchange ran (`timing_of`). `duration_ms` None: when
+    it started is known (a response's `created`), how long it took is not."""
+
+    started_at: datetime | None
+    duration_ms: float | None
+    first_token_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +142,9 @@ def parse_transcript(text: str, *, max_bytes: int) -> Transcript:
         messages = _messages(request.get("messages"), "“messages”")
         tools = _tools(request.get("tools"))
         return Transcript("body", [_completed(_model(request), messages, tools, [])])
-    return Transcript("body", _grouped([_exchange(request, response, "The object")]))
+    exchange = _exchange(request, response, "The object")
+    exchange.timing = timing_of(value, response)
+    return Transcript("body", _grouped([exchange]))
 
 
 def lines_of(text: str) -> list[tuple[int, str]]:
@@ -180,6 +195,76 @@ def _split(value: dict[str, Any], where: str) -> tuple[dict[str, Any], dict[str,
     return value, None
 
 
+# Where log formats keep an exchange's timing (LiteLLM, Langfuse, OpenTelemetry-ish exports and
+# this studio's own export), on the record or its response. Durations in milliseconds or in
+# seconds; moments as ISO 8601 text or epoch seconds (or milliseconds, when that large).
+DURATION_MS_KEYS = ("duration_ms", "latency_ms", "response_ms", "elapsed_ms")
+DURATION_S_KEYS = ("duration_s", "latency", "response_time")
+START_KEYS = ("started_at", "start_time", "startTime", "request_time")
+END_KEYS = ("ended_at", "end_time", "endTime", "finished_at")
+FIRST_TOKEN_KEYS = ("completion_start_time", "completionStartTime")
+# Beyond this, a number is not a plausible duration in milliseconds (a day).
+MAX_DURATION_MS = 24 * 3600 * 1000.0
+
+
+def timing_of(record: dict[str, Any], response: dict[str, Any] | None) -> Timing | None:
+    """The timing a log record carries, or None when it carries none. Values that make no
+    sense (negative, not numbers, an end before the start) count as absent, never as errors:
+    an import is not refused for its timestamps."""
+    places = [record, *([response] if response is not None else [])]
+    start = _first(places, START_KEYS, _moment)
+    end = _first(places, END_KEYS, _moment)
+    duration = _first(places, DURATION_MS_KEYS, lambda v: _number(v, 1.0))
+    if duration is None:
+        duration = _first(places, DURATION_S_KEYS, lambda v: _number(v, 1000.0))
+    if duration is None and start is not None and end is not None and end >= start:
+        duration = (end - start).total_seconds() * 1000
+    if duration is not None and not 0 <= duration <= MAX_DURATION_MS:
+        duration = None
+    if start is None and end is not None and duration is not None:
+        start = end - timedelta(milliseconds=duration)
+    if start is None and response is not None:
+        start = _moment(response.get("created"))
+    if start is None and duration is None:
+        return None
+    first = _first(places, FIRST_TOKEN_KEYS, _moment)
+    first_ms = None
+    if first is not None and start is not None and duration is not None:
+        offset = (first - start).total_seconds() * 1000
+        first_ms = offset if 0 <= offset <= duration else None
+    return Timing(start, duration, first_ms)
+
+
+def _first(places: list[dict[str, Any]], keys: Sequence[str], read: Any) -> Any:
+    for place in places:
+        for key in keys:
+            if key in place:
+                value = read(place[key])
+                if value is not None:
+                    return value
+    return None
+
+
+def _number(value: Any, scale: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value) * scale
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def _moment(value: Any) -> datetime | None:
+    try:
+        if isinstance(value, str):
+            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            seconds = value / 1000 if value > 1e11 else value
+            return datetime.fromtimestamp(seconds, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return None
+
+
 def _line_exchange(line: str, number: int) -> Exchange:
     where = f"Line {number}"
     try:
@@ -189,7 +274,9 @@ def _line_exchange(line: str, number: int) -> Exchange:
     if not isinstance(value, dict):
         raise TranscriptError(f"{where} is {_kind(value)}, not a request/response record.")
     request, response = _split(value, where)
-    return _exchange(request, response, where)
+    exchange = _exchange(request, response, where)
+    exchange.timing = timing_of(value, response)
+    return exchange
 
 
 def _exchange(request: dict[str, Any], response: dict[str, Any] | None, where: str) -> Exchange:

@@ -271,9 +271,14 @@ def _concurrency(
 def conversation_spans(model_calls: Iterable[Any], batches: Iterable[Any]) -> list[Span]:
     """Spans from ModelCall rows (started_at, duration_ms) and each Batch's ToolExecution rows
     (queued/started/finished ms from the batch's start). A batch still running has no
-    `started_at` yet: its calls count from the end of the round's model call."""
-    calls = list(model_calls)
-    batch_list = list(batches)
+    `started_at` yet: its calls count from the end of the round's model call.
+
+    Untimed records (`ModelCall.timed` false: an imported transcript without timings) have no
+    place on a time axis: such calls, and the unstarted batches of their rounds, are left out."""
+    every_call = list(model_calls)
+    untimed = {c.round for c in every_call if not getattr(c, "timed", True)}
+    calls = [c for c in every_call if getattr(c, "timed", True)]
+    batch_list = [b for b in batches if b.started_at is not None or (b.round or 0) not in untimed]
     moments: list[datetime] = [c.started_at for c in calls]
     moments += [b.started_at or b.created_at for b in batch_list]
     if not moments:

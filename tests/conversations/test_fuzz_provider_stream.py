@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conversations import compose
 from conversations.models import Batch, ToolExecution
-from conversations.provider import Delta, _Assembly, _read_completion
+from conversations.provider import Delta, StreamAssembly, read_completion
 from conversations.runner import run_conversation
 from tests.support.hostile import assert_clean, hostile_json_text, hostile_text
 from tests.support.openai_server import Reply
@@ -63,7 +63,7 @@ def assert_turn_clean(turn) -> None:
 @given(stream=st.lists(chunks, max_size=8))
 def test_streamed_hostile_chunks_assemble_clean(stream):
     seen: list[Delta] = []
-    assembly = _Assembly(0.0, seen.append)
+    assembly = StreamAssembly(0.0, seen.append)
 
     async def feed() -> None:
         for chunk in stream:
@@ -101,7 +101,7 @@ def test_plain_hostile_answers_read_clean(content, calls, finish_reason):
             }
         ]
     }
-    assert_turn_clean(_read_completion(completion, 0.0))
+    assert_turn_clean(read_completion(completion, 0.0))
 
 
 RUN = settings(

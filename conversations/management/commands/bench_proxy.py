@@ -7,9 +7,12 @@ Three processes on this machine: a minimal upstream (a raw asyncio HTTP server a
 fixed chat completion, plain or as a stream of chunks), the studio under Daphne (forked, as
 `fcstudio.asgi` routes it: the proxy before Django), and this one, the client (one keep-alive
 httpx connection to each). Each round sends the same request straight to the upstream and
-through the proxy, alternately, so both see the same machine; recording happens in the proxy's
-process as it would in production. Reported per mode (plain, streamed): p50 and p95 of the whole
-exchange and of the time to the first body chunk, each direct and proxied, and the difference.
+through the proxy, alternately, so both see the same machine (each path with its own client, all
+with the same settings); recording happens in the proxy's process as it would in production.
+A third path, the floor, is a bare ASGI app in the same Daphne answering the same body without
+any upstream: what Daphne itself costs, which no proxy code can take away. Reported per mode
+(plain, streamed): p50 and p95 of the whole exchange and of the time to the first body chunk,
+each direct and proxied, and the difference.
 A throwaway team, provider and token are made in the configured database and deleted after.
 """
 
@@ -112,10 +115,27 @@ def _upstream_process(port_out: Any) -> None:
     asyncio.run(main())
 
 
+FLOOR_PATH = "/bench-floor"
+
+
 def _application() -> Any:
+    """The studio's application, and beside it the floor: the fixed completion answered by a
+    bare ASGI app in the same Daphne, with no upstream behind it."""
     from channels.routing import get_default_application
 
-    return get_default_application()
+    studio = get_default_application()
+
+    async def application(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != FLOOR_PATH:
+            return await studio(scope, receive, send)
+        while (await receive()).get("more_body"):
+            pass
+        length = str(len(COMPLETION)).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", length)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": COMPLETION})
+
+    return application
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -181,7 +201,11 @@ class Command(BaseCommand):
     ) -> dict[str, dict[str, list[tuple[float, float]]]]:
         results: dict[str, dict[str, list[tuple[float, float]]]] = {}
         message = {"model": "bench", "messages": [{"role": "user", "content": "Say hello."}]}
-        with httpx.Client(timeout=10) as direct, httpx.Client(timeout=10) as proxied:
+        with (
+            httpx.Client(timeout=10) as direct,
+            httpx.Client(timeout=10) as proxied,
+            httpx.Client(timeout=10) as floor,
+        ):
             for mode in ("plain", "streamed"):
                 body = json.dumps({**message, "stream": mode == "streamed"}).encode()
                 headers = {"content-type": "application/json"}
@@ -196,8 +220,9 @@ class Command(BaseCommand):
                         f"{proxy_base}/chat/completions",
                         {**headers, "authorization": f"Bearer {token}"},
                     ),
+                    "floor": (floor, proxy_base.removesuffix("/v1") + FLOOR_PATH, headers),
                 }
-                seen: dict[str, list[tuple[float, float]]] = {"direct": [], "proxy": []}
+                seen: dict[str, list[tuple[float, float]]] = {name: [] for name in paths}
                 for index in range(options["warmup"] + options["requests"]):
                     for name, (client, url, sent) in paths.items():
                         timing = _exchange(client, url, body, sent)
@@ -231,3 +256,11 @@ class Command(BaseCommand):
                         f"{added:.3f} ms, {met}."
                     )
         self.stdout.write(verdict)
+        floor = [t[1] for t in results["plain"]["floor"]]
+        direct = [t[1] for t in results["plain"]["direct"]]
+        self.stdout.write(
+            f"Floor: a bare ASGI app answering the same body through the same Daphne (no upstream, "
+            f"no proxy code) takes {statistics.median(floor):.3f} ms at p50, "
+            f"{statistics.median(floor) - statistics.median(direct):+.3f} ms against the direct "
+            "upstream: the server's own part of anything the proxy adds."
+        )
