@@ -19,7 +19,6 @@ from typing import Any
 from channels_redis.core import RedisChannelLayer
 from redis import asyncio as aioredis
 
-
 READ_MARGIN_SECONDS = 10
 CONNECT_TIMEOUT_SECONDS = 5
 
