@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0014_conversation_recording_root'),
+        ('conversations', '0016_conversation_recording_root'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('conversations', '0013_replay_jobs'),
+        ('conversations', '0015_replayjob_heartbeat'),
     ]
 
     operations = [
