@@ -1,8 +1,10 @@
 """The conversation waterfall: every model call and tool call of every round on one time axis.
 
 `conversation_spans` turns the records into spans (milliseconds from the conversation's first
-record); `waterfall` lays them out, unit-tested alone; `render_waterfall_svg` is the one markup
-(attributes only, no inline styles, so the Content-Security-Policy stays strict).
+record); `waterfall` lays them out, unit-tested alone; `render_waterfall_svg` is the one markup.
+The frame, bar geometry, ticks and SVG building blocks it shares with the batch gantt live in
+`charts`; this module owns what only the waterfall has: spans of model and tool calls across
+rounds, the compressed (broken) time axis, round separators, and the waterfall's `<svg>` tag.
 """
 
 from __future__ import annotations
@@ -16,9 +18,24 @@ from html import escape
 from itertools import pairwise
 from typing import Any, Literal
 
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
-from .timeline import Tick, _n, concurrency_polyline, format_ms, nice_step
+from .charts import (
+    Bar,
+    BarStyle,
+    Chart,
+    Frame,
+    Tick,
+    chart_svg,
+    clip,
+    format_ms,
+    linear_ticks,
+    place_bar,
+    seconds_or_ms,
+    svg_number,
+    svg_open,
+    tick_svg,
+)
 
 Scale = Literal["compressed", "linear"]
 SCALES: tuple[Scale, ...] = ("compressed", "linear")
@@ -27,9 +44,18 @@ SCALES: tuple[Scale, ...] = ("compressed", "linear")
 COMPRESS_ABOVE_MS = 250.0
 # An idle stretch (nothing running: a person typing the next turn) takes this many units.
 IDLE_UNITS = 120.0
-# A run bar narrower than this many pixels gets a marker, as on the round charts.
-MARK_BELOW = 3.0
 LABEL_CHARS = 24
+
+WATERFALL_BARS = BarStyle(
+    group="wf-row",
+    height=14,
+    run_rx=2,
+    label_gap=6,
+    label_dy=11,
+    mark_half_height=6,
+    mark_half_width=6,
+    concurrency_label_dy=12,
+)
 
 
 @dataclass(frozen=True)
@@ -57,35 +83,16 @@ class Piece:
     broken: bool = False
 
 
-@dataclass(frozen=True)
-class Row:
-    label: str
-    title: str
-    css: str
-    y: float
-    queued_x: float
-    queued_width: float
-    run_x: float
-    run_width: float
-    mark_x: float | None = None
-
-
-@dataclass
-class Waterfall:
+@dataclass(kw_only=True)
+class Waterfall(Chart):
     scale: Scale
-    width: float
-    height: float
-    chart_left: float
-    chart_width: float
-    bars_bottom: float
-    span_ms: float
-    rows: list[Row] = field(default_factory=list)
-    ticks: list[Tick] = field(default_factory=list)
     separators: list[Tick] = field(default_factory=list)
     breaks: list[float] = field(default_factory=list)
-    concurrency_points: str = ""
-    concurrency_top: float = 0
-    peak_concurrency: int = 0
+
+    @property
+    def rows(self) -> list[Bar]:
+        """One bar a span, in time order."""
+        return self.bars
 
     @property
     def svg(self) -> SafeString:
@@ -140,14 +147,8 @@ def _to_units(pieces: Sequence[Piece], t: float, ends: Sequence[float] | None = 
 
 
 def _label(span: Span, duration: float | None) -> str:
-    name = f"R{span.round + 1} model" if span.kind == "model" else span.name
-    if len(name) > LABEL_CHARS - 8:
-        name = name[: LABEL_CHARS - 9] + "…"
-    return name if duration is None else f"{name} {_seconds_or_ms(duration)}"
-
-
-def _seconds_or_ms(value: float) -> str:
-    return f"{value / 1000:.1f} s" if value >= 1000 else f"{value:.0f} ms"
+    name = clip(f"R{span.round + 1} model" if span.kind == "model" else span.name, LABEL_CHARS - 8)
+    return name if duration is None else f"{name} {seconds_or_ms(duration)}"
 
 
 def _anchor(chart: Waterfall, x: float) -> str:
@@ -163,7 +164,7 @@ def waterfall(
     scale: Scale = "compressed",
     width: float = 640,
     label_width: float = 150,
-    row_height: float = 14,
+    row_height: float = WATERFALL_BARS.height,
     row_gap: float = 4,
     axis_height: float = 34,
     concurrency_height: float = 36,
@@ -180,20 +181,18 @@ def waterfall(
     end = max(max(known, default=0.0), 1.0)
     pieces = axis_pieces(rows_in_order, end, scale)
     total_units = max(pieces[-1].u1, 1.0)
-    chart_left = label_width
-    chart_width = width - label_width - 12
+    frame = Frame(width, label_width, row_height, row_gap, axis_height, concurrency_height)
+    chart_left, chart_width = frame.chart_left, frame.chart_width
 
     ends = [piece.t1 for piece in pieces]
 
     def x(ms: float) -> float:
         return round(chart_left + chart_width * _to_units(pieces, ms, ends) / total_units, 2)
 
-    rows: list[Row] = []
+    rows: list[Bar] = []
     for index, span in enumerate(rows_in_order):
-        y = round(axis_height + index * (row_height + row_gap), 2)
         finished = span.end_ms if span.end_ms is not None else end
         run_from = span.started_ms if span.started_ms is not None else finished
-        run_width = max(x(finished) - x(run_from), 0.75 if span.started_ms is not None else 0)
         duration = None if span.end_ms is None or span.started_ms is None else finished - run_from
         outcome = span.error_code or span.status
         title = f"round {span.round + 1} · {span.name}: {outcome}"
@@ -205,67 +204,41 @@ def waterfall(
         if span.kind == "model":
             css += " model-row"
         rows.append(
-            Row(
+            place_bar(
+                x,
                 label=_label(span, duration),
                 title=title,
                 css=css,
-                y=y,
-                queued_x=x(span.queued_ms),
-                queued_width=round(max(x(run_from) - x(span.queued_ms), 0), 2),
-                run_x=x(run_from),
-                run_width=round(run_width, 2),
-                mark_x=x(finished) if span.end_ms is not None and run_width < MARK_BELOW else None,
+                y=frame.row_y(index),
+                queued_ms=span.queued_ms,
+                started_ms=span.started_ms,
+                finished_ms=span.end_ms,
+                end_ms=end,
             )
         )
-    bars_bottom = axis_height + len(rows) * (row_height + row_gap)
     first_of_round: dict[int, float] = {}
     for span in rows_in_order:
         first_of_round.setdefault(span.round, span.queued_ms)
-    separators = [Tick(x(t), f"round {n + 1}") for n, t in sorted(first_of_round.items())]
-    ticks: list[Tick] = []
     if scale == "linear":
-        step = nice_step(end)
-        ticks = [
-            Tick(x(i * step), format_ms(round(i * step, 3))) for i in range(int(end // step) + 1)
-        ]
+        ticks = linear_ticks(x, end)
     else:
-        ticks = [Tick(x(0), "0 ms"), Tick(x(end), _seconds_or_ms(end))]
-    breaks = [x((p.t0 + p.t1) / 2) for p in pieces if p.broken]
-    points, top, peak = _concurrency(rows_in_order, x, bars_bottom + 10, concurrency_height, end)
-    return Waterfall(
-        scale=scale,
-        width=width,
-        height=round(top + concurrency_height + 18, 2),
-        chart_left=chart_left,
-        chart_width=chart_width,
-        bars_bottom=bars_bottom,
+        ticks = [Tick(x(0), "0 ms"), Tick(x(end), seconds_or_ms(end))]
+    tools_ran = (
+        (s.started_ms, s.end_ms if s.end_ms is not None else end)
+        for s in rows_in_order
+        if s.kind == "tool" and s.started_ms is not None
+    )
+    return frame.chart(
+        Waterfall,
+        bars=rows,
         span_ms=end,
-        rows=rows,
         ticks=ticks,
-        separators=separators,
-        breaks=breaks,
-        concurrency_points=points,
-        concurrency_top=top,
-        peak_concurrency=peak,
+        intervals=tools_ran,
+        x=x,
+        scale=scale,
+        separators=[Tick(x(t), f"round {n + 1}") for n, t in sorted(first_of_round.items())],
+        breaks=[x((p.t0 + p.t1) / 2) for p in pieces if p.broken],
     )
-
-
-def _concurrency(
-    spans: Iterable[Span], x: Any, top: float, height: float, end: float
-) -> tuple[str, float, int]:
-    """How many tool calls ran at each moment, as polyline points under the rows."""
-    points, peak = concurrency_polyline(
-        (
-            (s.started_ms, s.end_ms if s.end_ms is not None else end)
-            for s in spans
-            if s.kind == "tool" and s.started_ms is not None
-        ),
-        x,
-        top,
-        height,
-        end,
-    )
-    return points, top, peak
 
 
 def conversation_spans(model_calls: Iterable[Any], batches: Iterable[Any]) -> list[Span]:
@@ -323,25 +296,35 @@ def conversation_spans(model_calls: Iterable[Any], batches: Iterable[Any]) -> li
 def render_waterfall_svg(chart: Waterfall) -> SafeString:
     """The waterfall as SVG markup, built as one string like `timeline.render_svg`: every
     text is escaped; positions are numbers."""
-    label_x = _n(chart.chart_left - 6)
+    _n = svg_number
     bottom = _n(chart.bars_bottom)
     models = sum(1 for row in chart.rows if "model-row" in row.css)
-    parts = [
-        f'<svg viewBox="0 0 {_n(chart.width)} {_n(chart.height)}" role="img" '
-        f'class="waterfall-{chart.scale}" data-scale="{chart.scale}" '
-        f'aria-label="Waterfall, {chart.scale} scale: {models} model calls and '
-        f'{len(chart.rows) - models} tool calls over {format_ms(round(chart.span_ms))}">'
-    ]
-    for tick in chart.ticks:
-        tx = _n(tick.x)
-        parts.append(
-            f'<line class="grid" x1="{tx}" x2="{tx}" y1="14" y2="{bottom}"></line>'
-            f'<text class="tick" x="{tx}" y="10" text-anchor="{_anchor(chart, tick.x)}">'
-            f"{escape(tick.label)}</text>"
+    opening = svg_open(
+        chart.width,
+        chart.height,
+        [
+            ("class", f"waterfall-{chart.scale}"),
+            ("data-scale", chart.scale),
+            (
+                "aria-label",
+                f"Waterfall, {chart.scale} scale: {models} model calls and "
+                f"{len(chart.rows) - models} tool calls over {format_ms(round(chart.span_ms))}",
+            ),
+        ],
+    )
+    axis = [
+        tick_svg(
+            tick,
+            grid_top=14,
+            grid_bottom=chart.bars_bottom,
+            label_y=10,
+            anchor=_anchor(chart, tick.x),
         )
+        for tick in chart.ticks
+    ]
     for bx in chart.breaks:
         zig = " ".join(f"{_n(bx + (3 if i % 2 else -3))},{_n(12 + i * 4)}" for i in range(5))
-        parts.append(
+        axis.append(
             f'<line class="break-line" x1="{_n(bx)}" x2="{_n(bx)}" y1="30" y2="{bottom}"></line>'
             f'<polyline class="break" points="{zig}"><title>axis compressed here</title>'
             "</polyline>"
@@ -349,42 +332,12 @@ def render_waterfall_svg(chart: Waterfall) -> SafeString:
     for sep in chart.separators:
         sx = _n(sep.x)
         lean = _anchor(chart, sep.x) == "end"
-        parts.append(
+        axis.append(
             f'<line class="round-sep" x1="{sx}" x2="{sx}" y1="16" y2="{bottom}"></line>'
             f'<text class="round-label" x="{_n(sep.x - 3 if lean else sep.x + 3)}" y="27" '
             f'text-anchor="{"end" if lean else "start"}">{escape(sep.label)}</text>'
         )
-    for row in chart.rows:
-        y = _n(row.y)
-        parts.append(
-            f'<g class="wf-row {escape(row.css)}"><title>{escape(row.title)}</title>'
-            f'<text class="label" x="{label_x}" y="{_n(row.y + 11)}" text-anchor="end">'
-            f"{escape(row.label)}</text>"
-        )
-        if row.queued_width:
-            parts.append(
-                f'<rect class="queued" x="{_n(row.queued_x)}" y="{y}" '
-                f'width="{_n(row.queued_width)}" height="14" rx="2"></rect>'
-            )
-        parts.append(
-            f'<rect class="run" x="{_n(row.run_x)}" y="{y}" width="{_n(row.run_width)}" '
-            'height="14" rx="2"></rect>'
-        )
-        if row.mark_x is not None:
-            mx, top, mid, low = row.mark_x, row.y + 1, row.y + 7, row.y + 13
-            parts.append(
-                f'<polygon class="mark" points="{_n(mx)},{_n(top)} {_n(mx + 6)},{_n(mid)} '
-                f'{_n(mx)},{_n(low)} {_n(mx - 6)},{_n(mid)}"></polygon>'
-            )
-        parts.append("</g>")
-    if chart.peak_concurrency:
-        parts.append(
-            f'<text class="tick" x="{label_x}" y="{_n(chart.concurrency_top + 12)}" '
-            f'text-anchor="end">concurrency (peak {chart.peak_concurrency})</text>'
-            f'<polyline class="concurrency" points="{chart.concurrency_points}"></polyline>'
-        )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # every interpolated text is escaped above
+    return chart_svg(chart, opening, axis, WATERFALL_BARS)
 
 
 def chosen_scale(value: str | None) -> Scale:

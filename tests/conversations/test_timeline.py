@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conversations.timeline import batch_gantt, concurrency_steps, format_ms, nice_step
+from conversations.charts import concurrency_steps, format_ms, nice_step
+from conversations.timeline import batch_gantt
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from conversations.timeline import MARK_BELOW, batch_gantt
+from conversations.charts import MARK_BELOW
+from conversations.timeline import batch_gantt
 from tests.conversations.test_timeline import Row
 
 
