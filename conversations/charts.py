@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from html import escape
 from typing import Any, TypeVar
 
@@ -168,21 +169,23 @@ def place_bar(
     finished one narrower than MARK_BELOW gets a marker where it ended."""
     finished = finished_ms if finished_ms is not None else end_ms
     run_from = started_ms if started_ms is not None else finished
-    run_width = max(x(finished) - x(run_from), MIN_RUN_WIDTH if started_ms is not None else 0)
+    queued_x, run_x, finished_x = x(queued_ms), x(run_from), x(finished)
+    run_width = max(finished_x - run_x, MIN_RUN_WIDTH if started_ms is not None else 0)
     wait_x = wait_width = 0.0
     if wait_ms is not None:
-        wait_x, wait_width = x(wait_ms[0]), max(x(wait_ms[1]) - x(wait_ms[0]), 0)
+        wait_x = x(wait_ms[0])
+        wait_width = max(x(wait_ms[1]) - wait_x, 0)
     return Bar(
         label=label,
         title=title,
         css=css,
         y=y,
-        queued_x=x(queued_ms),
-        queued_width=round(max(x(run_from) - x(queued_ms), 0), 2),
-        run_x=x(run_from),
+        queued_x=queued_x,
+        queued_width=round(max(run_x - queued_x, 0), 2),
+        run_x=run_x,
         run_width=round(run_width, 2),
-        retry_xs=tuple(x(mark) for mark in retry_marks_ms),
-        mark_x=x(finished) if finished_ms is not None and run_width < MARK_BELOW else None,
+        retry_xs=tuple(map(x, retry_marks_ms)),
+        mark_x=finished_x if finished_ms is not None and run_width < MARK_BELOW else None,
         wait_x=wait_x,
         wait_width=round(wait_width, 2),
     )
@@ -257,16 +260,18 @@ def concurrency_polyline(
     if not peak:
         return "", 0
 
-    def level_y(level: int) -> float:
-        return round(top + height * (1 - level / peak), 2)
-
+    # Every level's height once, and every moment's place once: a 1,000-call batch has
+    # 2,000 steps. (A level below 0, from a call recorded ending before it started, is kept.)
+    levels = {0, *(level for _, level in steps)}
+    level_y = {level: round(top + height * (1 - level / peak), 2) for level in levels}
     previous = 0
-    points = [f"{x(0)},{level_y(0)}"]
+    points = [f"{x(0)},{level_y[0]}"]
     for moment, level in steps:
-        points.append(f"{x(moment)},{level_y(previous)}")
-        points.append(f"{x(moment)},{level_y(level)}")
+        moment_x = x(moment)
+        points.append(f"{moment_x},{level_y[previous]}")
+        points.append(f"{moment_x},{level_y[level]}")
         previous = level
-    points.append(f"{x(end)},{level_y(previous)}")
+    points.append(f"{x(end)},{level_y[previous]}")
     return " ".join(points), peak
 
 
@@ -296,6 +301,14 @@ class BarStyle:
     concurrency_label_dy: float
     label_chars: int | None = None
 
+    @cached_property
+    def height_attribute(self) -> str:
+        return _n(self.height)
+
+    @cached_property
+    def run_rx_attribute(self) -> str:
+        return _n(self.run_rx)
+
 
 def svg_open(width: float, height: float, attributes: Iterable[tuple[str, str]]) -> str:
     """The chart's `<svg>` tag, an image named by its attributes (values escaped)."""
@@ -318,14 +331,21 @@ def tick_svg(
 def bar_svg(bar: Bar, style: BarStyle, label_x: str) -> str:
     """One row: its title (the tooltip), label, queued and waiting shades, run bar, the
     marker of a call too short to see, and retry lines."""
+    parts: list[str] = []
+    _draw_bar(parts, bar, style, label_x)
+    return "".join(parts)
+
+
+def _draw_bar(parts: list[str], bar: Bar, style: BarStyle, label_x: str) -> None:
+    # Appends to the chart's one list: a 1,000-row chart is drawn in a few milliseconds.
     y = _n(bar.y)
-    height = _n(style.height)
+    height = style.height_attribute
     label = bar.label if style.label_chars is None else clip(bar.label, style.label_chars)
-    parts = [
+    parts.append(
         f'<g class="{style.group} {escape(bar.css)}"><title>{escape(bar.title)}</title>'
         f'<text class="label" x="{label_x}" y="{_n(bar.y + style.label_dy)}" text-anchor="end">'
         f"{escape(label)}</text>"
-    ]
+    )
     if bar.queued_width:
         parts.append(
             f'<rect class="queued" x="{_n(bar.queued_x)}" y="{y}" '
@@ -338,7 +358,7 @@ def bar_svg(bar: Bar, style: BarStyle, label_x: str) -> str:
         )
     parts.append(
         f'<rect class="run" x="{_n(bar.run_x)}" y="{y}" width="{_n(bar.run_width)}" '
-        f'height="{height}" rx="{_n(style.run_rx)}"></rect>'
+        f'height="{height}" rx="{style.run_rx_attribute}"></rect>'
     )
     if bar.mark_x is not None:
         mx, mid = bar.mark_x, bar.y + style.height / 2
@@ -354,7 +374,6 @@ def bar_svg(bar: Bar, style: BarStyle, label_x: str) -> str:
             f'y1="{_n(bar.y - 2)}" y2="{_n(bar.y + style.height + 2)}"></line>'
         )
     parts.append("</g>")
-    return "".join(parts)
 
 
 def chart_svg(chart: Chart, opening: str, axis: Iterable[str], style: BarStyle) -> SafeString:
@@ -362,7 +381,8 @@ def chart_svg(chart: Chart, opening: str, axis: Iterable[str], style: BarStyle) 
     it), one group per bar, and the concurrency line with its peak."""
     label_x = _n(chart.chart_left - style.label_gap)
     parts = [opening, *axis]
-    parts.extend(bar_svg(bar, style, label_x) for bar in chart.bars)
+    for bar in chart.bars:
+        _draw_bar(parts, bar, style, label_x)
     if chart.peak_concurrency:
         parts.append(
             f'<text class="tick" x="{label_x}" '
