@@ -3,7 +3,7 @@ geometry, ticks, duration texts, the concurrency line and the SVG building block
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 import pytest
@@ -12,7 +12,6 @@ from django.utils.safestring import SafeString
 from conversations.charts import (
     MARK_BELOW,
     Bar,
-    BarStyle,
     Chart,
     Frame,
     Tick,
@@ -28,23 +27,14 @@ from conversations.charts import (
     svg_open,
     tick_svg,
 )
+from conversations.timeline import GANTT_BARS
 
 # 1000 units wide with a 200-unit label column: 788 units of chart, so 1 ms is 0.788 units
 # over a 1000 ms span.
 FRAME = Frame(
     width=1000, label_width=200, row_height=20, row_gap=6, axis_height=28, concurrency_height=44
 )
-STYLE = BarStyle(
-    group="call",
-    height=20,
-    run_rx=3,
-    label_gap=8,
-    label_dy=14,
-    mark_half_height=8,
-    mark_half_width=7,
-    concurrency_label_dy=14,
-    label_chars=10,
-)
+STYLE = replace(GANTT_BARS, label_chars=10)  # the gantt's rows, with short labels
 
 
 def at(ms: float) -> float:
