@@ -42,6 +42,9 @@ from tools_app.engine.implementations.http import (
 Origin = tuple[str, str, int]
 # Idle connections kept per origin; more are closed when they finish.
 MAX_IDLE_PER_ORIGIN = 32
+# Requests under way at once (httpx's default limit); more wait for one to end, as long as
+# their timeout allows.
+MAX_CONNECTIONS = 100
 READ_SIZE = 64 * 1024
 
 
@@ -104,6 +107,7 @@ class UpstreamResponse:
         connection, self._connection = self._connection, None
         if connection is None:
             return
+        self._client._slots.release()
         state = connection.h11
         if state.our_state is h11.DONE and state.their_state is h11.DONE:
             state.start_next_cycle()
@@ -115,6 +119,7 @@ class UpstreamResponse:
         """Close the connection unless the body was read to its end (then it was kept)."""
         connection, self._connection = self._connection, None
         if connection is not None:
+            self._client._slots.release()
             connection.close()
 
 
@@ -122,10 +127,18 @@ class UpstreamClient:
     """Requests to upstreams under one outbound policy, reusing their connections. One per event
     loop (asyncio streams belong to the loop that opened them)."""
 
-    def __init__(self, policy: HttpPolicy, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        policy: HttpPolicy,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         self.policy = policy
         self._ssl_context = ssl_context
         self._idle: dict[Origin, list[_Connection]] = {}
+        # One a request holds from its start until its answer is read or closed.
+        self._slots = asyncio.Semaphore(max_connections)
 
     async def request(
         self,
@@ -139,11 +152,29 @@ class UpstreamClient:
         errors. A kept-alive connection the upstream had closed meanwhile is retried once on a
         new one when nothing of an answer came back on it."""
         origin = _origin(url)
-        target = url.raw_path
-        host_header = (b"host", url.netloc)
-        sent = [host_header, *headers]
+        sent = [(b"host", url.netloc), *headers]
         if body or method == b"POST":
             sent.append((b"content-length", str(len(body)).encode()))
+        try:
+            async with asyncio.timeout(timeout):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise httpx.PoolTimeout("too many requests to upstreams under way") from None
+        try:
+            return await self._request(origin, method, url.raw_path, sent, body, timeout)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    async def _request(
+        self,
+        origin: Origin,
+        method: bytes,
+        target: bytes,
+        sent: list[tuple[bytes, bytes]],
+        body: bytes,
+        timeout: float,
+    ) -> UpstreamResponse:
         reused = self._idle_connection(origin)
         if reused is not None:
             try:

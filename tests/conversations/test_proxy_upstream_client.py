@@ -284,3 +284,15 @@ async def test_an_https_upstream_is_reached_with_its_certificate_checked_against
         stranger = UpstreamClient(LOCAL)  # the system's roots: a self-signed one is refused
         with pytest.raises(httpx.ConnectError):
             await fetch(stranger, upstream.url(host="localhost"))
+
+
+async def test_requests_beyond_the_limit_wait_for_one_to_end_or_time_out():
+    async with Upstream(answering(PLAIN)) as upstream:
+        client = UpstreamClient(LOCAL, max_connections=1)
+        held = await client.request(b"POST", upstream.url(), [], b"{}", 5.0)
+        with pytest.raises(httpx.PoolTimeout):
+            await fetch(client, upstream.url(), timeout=0.05)
+        [piece async for piece in held.aiter_raw()]  # the first answer read: its slot is free
+        await held.aclose()
+        assert await fetch(client, upstream.url()) == (200, "application/json", ANSWER)
+        await client.aclose()
