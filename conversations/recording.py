@@ -20,12 +20,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from fcstudio import audit
-from fcstudio.models import Team
 from tools_app.engine import BatchResult, CallResult, Event, EventKind, ToolCall, ToolSpec
 from tools_app.engine.untrusted import clean_text
 from tools_app.models import ToolVersion
@@ -40,7 +39,6 @@ from .models import (
     ExecutionStatus,
     Message,
     ModelCall,
-    Provider,
     RunStatus,
     ToolExecution,
 )
@@ -64,17 +62,30 @@ def _stored(value: object, limit: int | None = None) -> str:
 
 
 def open_recorded_conversation(
-    team: Any, *, title: str, model: str, provider: Any = None
+    team: Any,
+    *,
+    title: str,
+    model: str,
+    provider: Any = None,
+    api_token_id: int | None = None,
+    recording_key: str = "",
+    recording_root: str = "",
 ) -> Conversation:
     """A conversation another app had (seen through the recording proxy, or imported): its
-    messages and model calls are written here like a run's, but no worker ever drives it."""
+    messages and model calls are written here like a run's, but no worker ever drives it.
+    `team` and `provider` may be given as ids (the proxy's recorder knows only those)."""
+    owner = {"team_id": team} if isinstance(team, int) else {"team": team}
+    upstream = {"provider_id": provider} if isinstance(provider, int) else {"provider": provider}
     return Conversation.objects.create(
-        team=team,
+        **owner,
+        **upstream,
         title=_stored(title, 200),
         model=_stored(model, 200),
-        provider=provider,
         recorded=True,
         status=RunStatus.FINISHED,
+        api_token_id=api_token_id,
+        recording_key=recording_key[:200],
+        recording_root=recording_root,
     )
 
 
@@ -98,13 +109,14 @@ class RecordedExchange:
     conversation_key: str = ""
 
 
-def message_chain(messages: Sequence[Any]) -> list[str]:
-    """Hashes of every prefix of `messages` (the i-th covers messages[: i + 1]).
+def message_chain(messages: Sequence[Any], previous: str = "") -> list[str]:
+    """Hashes of every prefix of `messages` (the i-th covers messages[: i + 1]), continuing
+    the chain whose last hash is `previous` when one is given.
 
     Each message counts by what the model reads of it: role, text, tool calls and the call it
     answers. SDKs echo an assistant message back with extra null fields (refusal, audio), and
     those must not break the chain."""
-    chain, previous = [], ""
+    chain = []
     for message in messages:
         previous = hashlib.sha256((previous + _message_key(message)).encode()).hexdigest()
         chain.append(previous)
@@ -144,6 +156,16 @@ def join_root(messages: Sequence[Any], chain: Sequence[str]) -> str:
     return chain[max(first_answer, 1) - 1]
 
 
+@dataclass(frozen=True)
+class _Place:
+    """Where an exchange goes (`_placed`)."""
+
+    conversation_id: int | None = None  # None: a new conversation
+    continues: ModelCall | None = None  # the call whose answer its request continues
+    known: int = 0  # how many of its request's messages the conversation holds
+    held_at: int | None = None  # its answer's position, when the conversation holds it already
+
+
 def record_exchange(exchange: RecordedExchange) -> ModelCall:
     """Write one proxied exchange as a model call of the conversation it belongs to.
 
@@ -161,50 +183,110 @@ def record_exchange(exchange: RecordedExchange) -> ModelCall:
     transaction that first locks the token's row (serialising the token's recordings across
     processes on PostgreSQL; SQLite serialises writers anyway), so two exchanges of one loop
     recorded at once never open two conversations, and an exchange is recorded whole or not at
-    all."""
+    all. Inside a caller's transaction it takes no savepoint of its own: a failure undoes the
+    caller's (the proxy's recorder gives each exchange a savepoint).
+
+    It is on the way of every proxied request, so it costs a few queries whatever the
+    conversation holds: rows are written in bulk, each once with its final values, and nothing
+    is read back (the call returned is the one written, not reloaded)."""
     raw_messages = exchange.request.get("messages")
     messages = [m for m in raw_messages if _storable(m)] if isinstance(raw_messages, list) else []
     chain = message_chain(messages)
     answer = exchange.turn.to_message() if exchange.turn is not None else None
-    whole = message_chain([*messages, answer])[-1] if answer is not None else ""
-    with transaction.atomic():
-        list(ApiToken.objects.select_for_update().filter(pk=exchange.token_id).values("pk"))
-        conversation, held, known = _placed(exchange, chain, whole)
-        if conversation is None:
-            conversation = _open_for(exchange, messages, join_root(messages, chain))
-        if held is not None:
-            return _record_late(exchange, conversation, held)
-        previous = _answered_last(conversation, chain[known - 1]) if known else None
-        new = messages[known:] if exchange.turn is not None else []
-        if previous is not None and exchange.turn is not None:
-            _record_app_tool_calls(conversation, previous, new, exchange.started_at)
-        for message in new:
-            append_message(conversation.pk, message)
-        round_number = Message.objects.filter(conversation=conversation, role="assistant").count()
-        call = _write_call(exchange, conversation, round_number, whole)
+    whole = message_chain([answer], chain[-1] if chain else "")[0] if answer is not None else ""
+    with transaction.atomic(savepoint=False):
+        if connection.features.has_select_for_update:
+            list(ApiToken.objects.select_for_update().filter(pk=exchange.token_id).values("pk"))
+        place = _placed(exchange, messages, chain, whole)
+        if place.conversation_id is not None and place.held_at is not None:
+            return _record_late(exchange, place.conversation_id, place.held_at)
+        new = messages[place.known :] if exchange.turn is not None else []
+        if place.conversation_id is None:
+            conversation_id = _open_for(exchange, messages, join_root(messages, chain)).pk
+            roles: list[str] = []
+        else:
+            conversation_id = place.conversation_id
+            # The conversation's messages are locked while positions are chosen (as
+            # `append_message` does): a person may be adding one by hand.
+            roles = list(
+                Message.objects.select_for_update()
+                .filter(conversation_id=conversation_id)
+                .values_list("role", flat=True)
+            )
+        if place.continues is not None and exchange.turn is not None:
+            _record_app_tool_calls(
+                conversation_id, exchange.team_id, place.continues, new, exchange.started_at
+            )
+        rows = _message_rows(conversation_id, roles, new)
+        round_number = sum(
+            1 for role in [*roles, *(row.role for row in rows)] if role == "assistant"
+        )
+        call = _write_call(exchange, conversation_id, round_number, whole)
         if answer is not None:
-            append_message(conversation.pk, answer)
-        Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
-    call.refresh_from_db()
+            rows += _message_rows(conversation_id, [*roles, *(row.role for row in rows)], [answer])
+        Message.objects.bulk_create(rows)
+        if place.conversation_id is not None:
+            Conversation.objects.filter(pk=conversation_id).update(updated_at=timezone.now())
     return call
+
+
+def _message_rows(
+    conversation_id: int, roles: Sequence[str], payloads: Sequence[dict[str, Any]]
+) -> list[Message]:
+    """`payloads` as the messages after those whose roles are `roles`, numbered and given
+    rounds as `append_message` does: an assistant turn opens the next round, and any other
+    message joins the current one."""
+    assistants = sum(1 for role in roles if role == "assistant")
+    rows = []
+    for position, payload in enumerate(payloads, start=len(roles)):
+        if payload["role"] == "assistant":
+            round_number = assistants
+            assistants += 1
+        else:
+            round_number = max(assistants - 1, 0)
+        rows.append(
+            Message(
+                conversation_id=conversation_id,
+                position=position,
+                round=round_number,
+                role=payload["role"],
+                payload=payload,
+            )
+        )
+    return rows
 
 
 def _write_call(
-    exchange: RecordedExchange, conversation: Conversation, round_number: int, whole: str
+    exchange: RecordedExchange, conversation_id: int, round_number: int, whole: str
 ) -> ModelCall:
-    call = start_model_call(
-        conversation.pk, round_number, exchange.request, started_at=exchange.started_at
-    )
+    """The exchange's model call, written once with its outcome (what `start_model_call` and
+    then `record_model_turn` or `record_model_error` write for a run's call)."""
+    outcome: dict[str, Any]
     if exchange.turn is None:
         kind, text = exchange.error or ("server", "no answer")
-        record_model_error(call.pk, kind[:20], text, exchange.duration_ms)
-        return call
-    turn = exchange.turn
-    turn.duration_s = exchange.duration_ms / 1000
-    turn.first_token_s = None if exchange.first_token_ms is None else exchange.first_token_ms / 1000
-    record_model_turn(call.pk, turn)
-    ModelCall.objects.filter(pk=call.pk).update(continued_by_hash=whole)
-    return call
+        outcome = {"ok": False, "error_kind": kind[:20], "error_message": text}
+    else:
+        turn = exchange.turn
+        usage = turn.usage or {}
+        outcome = {
+            "ok": True,
+            "response": turn.to_message(),
+            "finish_reason": turn.finish_reason or "",
+            "problems": list(turn.problems),
+            "prompt_tokens": usage.get("prompt_tokens"),
+            "completion_tokens": usage.get("completion_tokens"),
+            "total_tokens": usage.get("total_tokens"),
+            "first_token_ms": exchange.first_token_ms,
+            "continued_by_hash": whole,
+        }
+    return ModelCall.objects.create(
+        conversation_id=conversation_id,
+        round=round_number,
+        request=exchange.request,
+        started_at=exchange.started_at,
+        duration_ms=exchange.duration_ms,
+        **outcome,
+    )
 
 
 def _storable(message: Any) -> bool:
@@ -222,71 +304,100 @@ JOIN_CANDIDATES = 20
 
 
 def _placed(
-    exchange: RecordedExchange, chain: list[str], whole: str
-) -> tuple[Conversation | None, int | None, int]:
-    """Where the exchange goes: (conversation, position of its answer when the conversation
-    already holds it, how many of its request's messages the conversation holds); (None, None,
-    0) for a new conversation. Found by hashes and indexes: what is read is bounded whatever
-    the token has recorded (an app sending the same prompt a million times included)."""
-    recorded = Conversation.objects.filter(
-        team_id=exchange.team_id, api_token_id=exchange.token_id, recorded=True
-    )
-    keyed = None
+    exchange: RecordedExchange, messages: list[dict[str, Any]], chain: list[str], whole: str
+) -> _Place:
+    """Where the exchange goes. Found by hashes and indexes: what is read is bounded whatever
+    the token has recorded (an app sending the same prompt a million times included).
+
+    Its two lookups are written in SQL: they run for every proxied request, and building them
+    with the ORM cost several times what running them does."""
+    keyed: int | None = None
     if exchange.conversation_key:
-        keyed = recorded.filter(recording_key=exchange.conversation_key).first()
+        keyed = (
+            Conversation.objects.filter(
+                team_id=exchange.team_id,
+                api_token_id=exchange.token_id,
+                recorded=True,
+                recording_key=exchange.conversation_key,
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
         if keyed is None:
-            return None, None, 0
-        scope = recorded.filter(pk=keyed.pk)
+            return _Place()
+        scope: tuple[str, int | str] = ("c.id = %s", keyed)
     else:
-        raw = exchange.request.get("messages")
-        messages = [m for m in raw if _storable(m)] if isinstance(raw, list) else []
-        scope = recorded.filter(recording_root=join_root(messages, chain))
-    # It continues a conversation whose last message is an answer this request begins with.
-    lengths = {digest: length + 1 for length, digest in enumerate(chain)}
-    answers = ModelCall.objects.filter(
-        conversation__in=scope, ok=True, continued_by_hash__in=chain[-JOIN_PREFIXES:]
-    ).values_list("conversation_id", "continued_by_hash")
-    for conversation_id, digest in sorted(answers, key=lambda found: -lengths[found[1]]):
-        if Message.objects.filter(conversation_id=conversation_id).count() == lengths[digest]:
-            return scope.get(pk=conversation_id), None, lengths[digest]
+        scope = ("c.recording_root = %s", join_root(messages, chain))
+    params: list[Any] = [exchange.team_id, exchange.token_id, True, scope[1]]
+    # It continues a conversation whose last message is an answer this request begins with
+    # (so only its assistant messages can end such a prefix): the calls with such an answer,
+    # each with how many messages its conversation holds.
+    lengths = {
+        chain[i]: i + 1
+        for i in range(max(len(chain) - JOIN_PREFIXES, 0), len(chain))
+        if messages[i]["role"] == "assistant"
+    }
+    if lengths:
+        answers = ModelCall.objects.raw(
+            f"SELECT m.*, (SELECT COUNT(*) FROM {_MESSAGES} h WHERE h.conversation_id ="
+            f" m.conversation_id) AS held FROM {_CALLS} m JOIN {_CONVERSATIONS} c ON c.id ="
+            f" m.conversation_id WHERE {_RECORDED} AND {scope[0]} AND m.ok = %s AND"
+            f" m.continued_by_hash IN ({', '.join(['%s'] * len(lengths))})"
+            " ORDER BY m.round DESC, m.id DESC",
+            [*params, True, *lengths],
+        )
+        for call in sorted(answers, key=lambda found: -lengths[found.continued_by_hash]):
+            if getattr(call, "held", None) == lengths[call.continued_by_hash]:
+                return _Place(call.conversation_id, call, lengths[call.continued_by_hash])
     # It was recorded after its successor, whose conversation holds its answer but not its call:
     # such a conversation was opened after this exchange began.
     if whole:
-        late = (
-            scope.filter(created_at__gte=exchange.started_at)
-            .exclude(model_calls__continued_by_hash=whole)
-            .order_by("-pk")[:JOIN_CANDIDATES]
-        )
-        for conversation in late:
-            held = Message.objects.filter(conversation=conversation, position__lte=len(chain))
-            payloads = list(held.order_by("position").values_list("payload", flat=True))
-            if len(payloads) > len(chain) and message_chain(payloads)[len(chain)] == whole:
-                return conversation, len(chain), 0
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT c.id FROM {_CONVERSATIONS} c WHERE {_RECORDED} AND {scope[0]}"
+                " AND c.created_at >= %s AND NOT EXISTS (SELECT 1 FROM"
+                f" {_CALLS} m WHERE m.conversation_id = c.id AND m.continued_by_hash = %s)"
+                " ORDER BY c.id DESC LIMIT %s",
+                [
+                    *params,
+                    connection.ops.adapt_datetimefield_value(exchange.started_at),
+                    whole,
+                    JOIN_CANDIDATES,
+                ],
+            )
+            late = [row[0] for row in cursor.fetchall()]
+        if late:
+            stored: dict[int, list[Any]] = {pk: [] for pk in late}
+            rows = Message.objects.filter(conversation_id__in=late, position__lte=len(chain))
+            for conversation_id, payload in rows.order_by("position").values_list(
+                "conversation_id", "payload"
+            ):
+                stored[conversation_id].append(payload)
+            for conversation_id, payloads in stored.items():
+                if len(payloads) > len(chain) and message_chain(payloads)[len(chain)] == whole:
+                    return _Place(conversation_id, held_at=len(chain))
     if keyed is not None:  # named, but not a continuation: the app started over in it
-        return keyed, None, 0
-    return None, None, 0
+        return _Place(keyed)
+    return _Place()
 
 
-def _answered_last(conversation: Conversation, last: str) -> ModelCall | None:
-    """The call whose answer is the conversation's last message (hash `last`), if one is."""
-    return (
-        ModelCall.objects.filter(conversation=conversation, ok=True, continued_by_hash=last)
-        .order_by("-round", "-pk")
-        .first()
-    )
+_CONVERSATIONS = Conversation._meta.db_table
+_CALLS = ModelCall._meta.db_table
+_MESSAGES = Message._meta.db_table
+# The conversations the exchange's token recorded.
+_RECORDED = "c.team_id = %s AND c.api_token_id = %s AND c.recorded = %s"
 
 
-def _record_late(exchange: RecordedExchange, conversation: Conversation, at: int) -> ModelCall:
+def _record_late(exchange: RecordedExchange, conversation_id: int, at: int) -> ModelCall:
     """An exchange recorded after its successor: its messages and answer are in the conversation
     already (the successor's request brought them), so only its call is written, at the round of
     its answer, and its answer's tool calls get the results and the gap the successor proves."""
-    stored = list(Message.objects.filter(conversation=conversation).order_by("position"))
+    stored = list(Message.objects.filter(conversation_id=conversation_id).order_by("position"))
     round_number = sum(1 for m in stored[:at] if m.role == "assistant")
     whole = message_chain([m.payload for m in stored[: at + 1]])[-1]
-    call = _write_call(exchange, conversation, round_number, whole)
-    call.refresh_from_db()
+    call = _write_call(exchange, conversation_id, round_number, whole)
     already = Batch.objects.filter(
-        conversation=conversation, round=round_number, source=BatchSource.RECORDED
+        conversation_id=conversation_id, round=round_number, source=BatchSource.RECORDED
     ).exists()
     if not already:
         following = []
@@ -295,13 +406,14 @@ def _record_late(exchange: RecordedExchange, conversation: Conversation, at: int
                 break
             following.append(message.payload)
         successor = (
-            ModelCall.objects.filter(conversation=conversation, round__gt=round_number)
+            ModelCall.objects.filter(conversation_id=conversation_id, round__gt=round_number)
             .order_by("started_at")
+            .values_list("started_at", flat=True)
             .first()
         )
         if successor is not None and following:
-            _record_app_tool_calls(conversation, call, following, successor.started_at)
-    Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now())
+            _record_app_tool_calls(conversation_id, exchange.team_id, call, following, successor)
+    Conversation.objects.filter(pk=conversation_id).update(updated_at=timezone.now())
     return call
 
 
@@ -310,22 +422,20 @@ def _open_for(
 ) -> Conversation:
     first_user = next((m.get("content") for m in messages if m.get("role") == "user"), None)
     title = first_user if isinstance(first_user, str) and first_user.strip() else ""
-    conversation = open_recorded_conversation(
-        Team.objects.get(pk=exchange.team_id),
+    return open_recorded_conversation(
+        exchange.team_id,
         title=exchange.conversation_key or " ".join(title.split())[:80] or "Recorded conversation",
         model=str(exchange.request.get("model") or ""),
-        provider=Provider.objects.filter(pk=exchange.provider_id).first(),
-    )
-    Conversation.objects.filter(pk=conversation.pk).update(
+        provider=exchange.provider_id,
         api_token_id=exchange.token_id,
-        recording_key=exchange.conversation_key[:200],
+        recording_key=exchange.conversation_key,
         recording_root=root,
     )
-    return conversation
 
 
 def _record_app_tool_calls(
-    conversation: Conversation,
+    conversation_id: int,
+    team_id: int,
     previous: ModelCall,
     new_messages: list[dict[str, Any]],
     started_at: datetime,
@@ -342,8 +452,8 @@ def _record_app_tool_calls(
     answered_at = previous.started_at + timedelta(milliseconds=previous.duration_ms or 0)
     gap_ms = max((started_at - answered_at).total_seconds() * 1000, 0.0)
     batch = Batch.objects.create(
-        team_id=conversation.team_id,
-        conversation=conversation,
+        team_id=team_id,
+        conversation_id=conversation_id,
         round=previous.round,
         source=BatchSource.RECORDED,
         status=BatchStatus.FINISHED,
