@@ -34,9 +34,9 @@ from tools_app.engine import ToolFailure
 from tools_app.engine.implementations.http import (
     HttpPolicy,
     OutboundRefused,
-    _tls,
     refusal_message,
     resolve_host,
+    shared_tls_context,
 )
 
 Origin = tuple[str, str, int]
@@ -266,7 +266,7 @@ class UpstreamClient:
                 )
         tls: dict[str, Any] = {}
         if scheme == "https":
-            tls = {"ssl": self._ssl_context or _tls(), "server_hostname": host}
+            tls = {"ssl": self._ssl_context or shared_tls_context(), "server_hostname": host}
         for position, address in enumerate(addresses):
             try:
                 async with asyncio.timeout(timeout):

@@ -207,7 +207,9 @@ class PinnedTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, policy: HttpPolicy, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self.policy = policy
-        self._inner = httpx.AsyncHTTPTransport(verify=ssl_context or _tls(), trust_env=False)
+        self._inner = httpx.AsyncHTTPTransport(
+            verify=ssl_context or shared_tls_context(), trust_env=False
+        )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -290,7 +292,7 @@ _ssl_lock = threading.Lock()
 _ssl_context: ssl.SSLContext | None = None
 
 
-def _tls() -> ssl.SSLContext:
+def shared_tls_context() -> ssl.SSLContext:
     """One TLS context for every request (building one costs milliseconds)."""
     global _ssl_context
     with _ssl_lock:
@@ -404,7 +406,7 @@ class HttpImplementation:
     async def invoke(self, arguments: dict[str, Any], context: CallContext) -> Any:
         try:
             async with httpx.AsyncClient(
-                verify=self.ssl_context or _tls(),
+                verify=self.ssl_context or shared_tls_context(),
                 trust_env=False,
                 follow_redirects=False,
                 timeout=self.timeout_s,
