@@ -17,3 +17,10 @@ def test_a_capitalised_tool_word_is_not_an_item():
         ),
     ]
     assert calls(ask("Weather, please: Oslo")) == [("get_weather", {"city": "Oslo"})]
+
+
+def test_a_sentence_starting_with_another_tools_word_keeps_its_route():
+    assert calls(ask("Weather in Paris, Rome and Berlin, and flights from Paris to Rome"))[-1] == (
+        "search_flights",
+        {"origin": "Paris", "destination": "Rome", "date": "2026-01-15", "max_results": 5},
+    )
