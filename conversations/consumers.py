@@ -176,6 +176,10 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         calls still run; each that the frames see finish is redrawn there (and in the totals)
         at once, not when the decision comes. Rounds without approvals show their table when
         the batch ends, so nothing is drawn for them here."""
+        if event.batch_id not in self.live_rows:
+            # One batch runs at a time: what the socket kept of the one before is done with.
+            self.live_rows.clear()
+            self.finished_drawn.clear()
         self.live_rows[event.batch_id] = event.calls
         if not any(row.approval_asked_ms is not None for row in event.calls):
             return ""
