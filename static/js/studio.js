@@ -102,6 +102,27 @@
     });
   });
 
+  // The same for a swap in place (the comparison page redrawing itself while its runs go on,
+  // a calls table redrawn after a decision): opened arguments are reopened in the new rows.
+  let openedRows = [];
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    openedRows = [];
+    if (!target || !target.querySelectorAll) return;
+    target.querySelectorAll("tr[id] details[open]").forEach(function (opened) {
+      const row = opened.closest("tr[id]");
+      openedRows.push([row.id, Array.from(row.querySelectorAll("details")).indexOf(opened)]);
+    });
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    openedRows.forEach(function (where) {
+      const row = document.getElementById(where[0]);
+      const same = row && row.querySelectorAll("details")[where[1]];
+      if (same) same.open = true;
+    });
+    openedRows = [];
+  });
+
   // Ask before destructive submits marked with data-confirm.
   document.addEventListener("submit", function (event) {
     const message = event.target.getAttribute && event.target.getAttribute("data-confirm");
