@@ -51,11 +51,14 @@ def comparison_context(comparison: Comparison) -> dict[str, Any]:
     runs = runs_of(comparison)
     columns = []
     facts = []
-    for run in runs:
+    for number, run in enumerate(runs, start=1):
         records = load_records(run)
         columns.append(
             {
                 "conversation": run,
+                # The round partial's ids, made unique per column (the conversation page's
+                # live swaps use them unprefixed).
+                "id_prefix": f"run-{number}-",
                 "rounds": rounds_for(run, records=records),
                 "waterfall": conversation_waterfall(records),
             }

@@ -15,7 +15,7 @@ ACCESS_RECHECK_S, for changes no signal announced.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
@@ -26,8 +26,9 @@ from fcstudio.access import user_group
 from fcstudio.models import Membership, Role
 
 from . import dispatch, live
-from .models import Batch, Conversation, Message, ModelCall, RunStatus
+from .models import Batch, Conversation, ExecutionStatus, Message, ModelCall, RunStatus
 from .view_models import (
+    LiveRow,
     Round,
     conversation_summary,
     listed_messages,
@@ -47,6 +48,13 @@ ACCESS_RECHECK_S = 5.0
 class ConversationConsumer(AsyncWebsocketConsumer):
     can_run = False
     revoked = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # By batch: its calls as the last live frame showed them, and the calls seen finished
+        # whose rows this socket has redrawn (`finished_while_waiting`).
+        self.live_rows: dict[int, tuple[LiveRow, ...]] = {}
+        self.finished_drawn: dict[int, set[int]] = {}
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -154,7 +162,33 @@ class ConversationConsumer(AsyncWebsocketConsumer):
             if key in self.shown:
                 return ""
             self.shown.add(key)
+        if isinstance(event, live.RoundCalls):
+            return render_event(
+                self.conversation_id, event, can_run=self.can_run
+            ) + self.finished_while_waiting(event)
+        if isinstance(event, live.ApprovalAsked | live.CallDecided):
+            rows = self.live_rows.get(event.batch_id, ())
+            return render_batch(self.conversation_id, event, self.can_run, live_rows=rows)
         return render_event(self.conversation_id, event, can_run=self.can_run)
+
+    def finished_while_waiting(self, event: live.RoundCalls) -> str:
+        """A round that waits for a person has its calls table on the page while its other
+        calls still run; each that the frames see finish is redrawn there (and in the totals)
+        at once, not when the decision comes. Rounds without approvals show their table when
+        the batch ends, so nothing is drawn for them here."""
+        if event.batch_id not in self.live_rows:
+            # One batch runs at a time: what the socket kept of the one before is done with.
+            self.live_rows.clear()
+            self.finished_drawn.clear()
+        self.live_rows[event.batch_id] = event.calls
+        if not any(row.approval_asked_ms is not None for row in event.calls):
+            return ""
+        finished = {i for i, row in enumerate(event.calls) if row.finished_ms is not None}
+        drawn = self.finished_drawn.setdefault(event.batch_id, set())
+        if finished <= drawn:
+            return ""
+        drawn |= finished
+        return render_batch(self.conversation_id, event, self.can_run, live_rows=event.calls)
 
 
 def render_snapshot(
@@ -317,11 +351,38 @@ def _waterfall(conversation_id: int, conversation: Conversation | None = None) -
     return render_to_string(WATERFALL_REFRESH, {"conversation": conversation, "oob": True})
 
 
-def _summary(conversation_id: int) -> str:
-    """The totals row, redrawn with every event that changes what it counts."""
+def _summary(
+    conversation_id: int, *, batch_id: int | None = None, live_rows: Sequence[LiveRow] = ()
+) -> str:
+    """The totals row, redrawn with every event that changes what it counts (with the calls of
+    batch `batch_id` as `live_rows` show them, where the record is behind)."""
     conversation = Conversation.objects.get(pk=conversation_id)
-    context = {"summary": conversation_summary(conversation), "oob": True}
+    records = load_records(conversation, listing=False)
+    if live_rows:
+        for batch in records.batches:
+            if batch.pk == batch_id:
+                with_live_rows(batch.executions.all(), live_rows)
+    context = {"summary": conversation_summary(conversation, records=records), "oob": True}
     return render_to_string(f"{TEMPLATE}#summary", context)
+
+
+def with_live_rows(executions: Iterable[Any], rows: Sequence[LiveRow]) -> None:
+    """Show finished the calls of the record that the live frames already saw finish: the
+    record is written a moment after a frame goes out (rows match by position in the batch)."""
+    for execution in executions:
+        row = rows[execution.position] if execution.position < len(rows) else None
+        if (
+            row is None
+            or row.finished_ms is None
+            or row.tool_call_id != execution.tool_call_id
+            or execution.status not in (ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+        ):
+            continue
+        execution.status = ExecutionStatus.OK if row.status == "ok" else ExecutionStatus.ERROR
+        execution.error_code = row.error_code
+        if row.started_ms is not None:
+            execution.started_ms = row.started_ms
+        execution.finished_ms = row.finished_ms
 
 
 @handles(live.ApprovalAsked, live.CallDecided, live.BatchFinished)
@@ -330,12 +391,29 @@ def _batch(
     event: live.ApprovalAsked | live.CallDecided | live.BatchFinished,
     can_run: bool,
 ) -> str:
+    return render_batch(conversation_id, event, can_run)
+
+
+def render_batch(
+    conversation_id: int,
+    event: live.ApprovalAsked | live.CallDecided | live.BatchFinished | live.RoundCalls,
+    can_run: bool,
+    *,
+    live_rows: Sequence[LiveRow] = (),
+) -> str:
+    """A batch's calls table and the totals, as the record has them, or as `live_rows` (the
+    last live frame) show them where the record is behind."""
     batch = Batch.objects.filter(pk=event.batch_id, conversation_id=conversation_id).first()
     if batch is None:
         return ""
-    round_ = Round(batch.round or 0, batch=batch, executions=list(batch.executions.all()))
+    executions = list(batch.executions.all())
+    with_live_rows(executions, live_rows)
+    round_ = Round(batch.round or 0, batch=batch, executions=executions)
     context = {"round": round_, "swap": True, "can_run": can_run}
-    fragments = [render_to_string(f"{TEMPLATE}#round-calls", context), _summary(conversation_id)]
+    fragments = [
+        render_to_string(f"{TEMPLATE}#round-calls", context),
+        _summary(conversation_id, batch_id=batch.pk, live_rows=live_rows),
+    ]
     if isinstance(event, live.BatchFinished):
         model_call = ModelCall.objects.filter(
             conversation_id=conversation_id, round=round_.number

@@ -328,9 +328,12 @@ def plan_calls(request: DemoRequest, prompt: str) -> list[tuple[str, dict[str, A
         chosen = [tool for score, tool in scores if score > 0 and score * 2 >= best]
         if not chosen and request.tool_choice == "required":
             chosen = [next(tool for score, tool in scores if score == best)]
+    # A capitalised word naming another offered tool ("Flights from Oslo…") is not an item.
+    named = {tool.name: _words(tool.name) for tool in request.tools[:MAX_TOOLS]}
     planned: list[tuple[str, dict[str, Any]]] = []
     for tool in chosen:
-        planned.extend((tool.name, arguments) for arguments in arguments_for(tool, prompt))
+        others = set().union(*(words for name, words in named.items() if name != tool.name))
+        planned.extend((tool.name, arguments) for arguments in arguments_for(tool, prompt, others))
     return planned[:MAX_CALLS]
 
 
@@ -345,8 +348,11 @@ def score_tool(tool: OfferedTool, prompt: str) -> int:
     return score
 
 
-def arguments_for(tool: OfferedTool, prompt: str) -> list[dict[str, Any]]:
-    """One set of arguments per item the prompt names (one set when it names none).
+def arguments_for(
+    tool: OfferedTool, prompt: str, tool_words: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """One set of arguments per item the prompt names (one set when it names none); words of
+    `tool_words` (the other offered tools' names) are never taken for an item.
 
     Required properties (and those with a default) are always filled: from the prompt when it
     holds a fitting value, else from the schema's examples, default, enum or type. An optional
@@ -355,6 +361,7 @@ def arguments_for(tool: OfferedTool, prompt: str) -> list[dict[str, Any]]:
     properties = _properties(tool.parameters)
     base = example_arguments(tool.parameters)
     vocabulary = _words(tool.name) | _words(tool.description) | _words(" ".join(properties))
+    vocabulary |= tool_words or set()
     phrases = _phrases(prompt, vocabulary)
     numbers = _numbers(prompt)
     free: list[str] = []

@@ -273,7 +273,8 @@ class ConversationForm(forms.Form):
         assert isinstance(provider_field, forms.ModelChoiceField)
         assert isinstance(tools_field, forms.ModelMultipleChoiceField)
         assert isinstance(choice_field, ToolChoiceField)
-        provider_field.queryset = team.providers.all()
+        provider_field.queryset = self.providers = team.providers.all()
+        self.fields["model"].widget.attrs["list"] = "known-models"
         tools = saved_tools(team).select_related("catalog")
         tools_field.queryset = tools
         catalogs_field = self.fields["catalogs"]
@@ -288,6 +289,15 @@ class ConversationForm(forms.Form):
         ]
         choice_field.choices = [*TOOL_CHOICE_MODES, *named]
         choice_field.known_tool = lambda name: tools.filter(name=name).exists()
+
+    def known_models(self) -> list[str]:
+        """The models the team's providers listed when tested, and their defaults."""
+        names: set[str] = set()
+        for record in self.providers:
+            names.update(m for m in record.known_models or [] if isinstance(m, str))
+            if record.default_model:
+                names.add(record.default_model)
+        return sorted(names)
 
     def _picked(self, tools: Any) -> list[Tool]:
         """The tools ticked in the posted form, rendered back as ticked; never the whole list."""

@@ -3,9 +3,12 @@ message; the same views serve the full edit page when there is no script."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods
 
 from fcstudio.limits import body_limit
@@ -16,7 +19,7 @@ from . import compose
 from .conversation_views import MESSAGE_BODY_BYTES, _conversation
 from .message_forms import form_for, with_another_call
 from .models import Conversation, Message
-from .view_models import message_context
+from .view_models import call_names, message_context
 
 PARTIALS = "conversations/partials/message.html"
 
@@ -25,9 +28,35 @@ def _message(conversation: Conversation, position: int) -> Message:
     return get_object_or_404(conversation.messages, position=position)
 
 
-def _shown(request: TeamRequest, message: Message) -> HttpResponse:
-    context = {"can_run": request.membership.allows(Role.EDITOR), **message_context(message)}
-    return render(request, f"{PARTIALS}#message", context)
+def _shown(
+    request: TeamRequest, message: Message, *, answers: Sequence[Message] = ()
+) -> HttpResponse:
+    """The message as shown, and `answers` (tool results whose label reads the calls it
+    made) redrawn beside it out of band."""
+    can_run = request.membership.allows(Role.EDITOR)
+    html = render_to_string(
+        f"{PARTIALS}#message", {"can_run": can_run, **message_context(message)}, request=request
+    )
+    for answer in answers:
+        context = {"can_run": can_run, "redraw": True, **message_context(answer)}
+        html += render_to_string(f"{PARTIALS}#message", context, request=request)
+    return HttpResponse(html)
+
+
+def _relabelled(message: Message, before: dict[str, str]) -> list[Message]:
+    """The tool results after `message` whose "result of" label its edit changed: a call
+    renamed, dropped or added. Only those are redrawn, so an answer open in its own edit form
+    elsewhere on the page stays open."""
+    after = call_names([message])
+    changed = {
+        call_id
+        for call_id in before.keys() | after.keys()
+        if before.get(call_id) != after.get(call_id)
+    }
+    if not changed:
+        return []
+    later = message.conversation.messages.filter(role="tool", position__gt=message.position)
+    return [m for m in later if m.payload.get("tool_call_id") in changed]
 
 
 @team_view()
@@ -58,13 +87,15 @@ def message_edit(request: TeamRequest, conversation: int, position: int) -> Http
         if not form.is_valid():
             form.focus_first_problem()
         else:
+            before = call_names([message])
             try:
                 compose.edit_message(message, form.payload(), request.user)
             except compose.ConversationBusy as exc:
                 form.add_error(None, str(exc))
             else:
                 if request.htmx:
-                    return _shown(request, message)
+                    # A call renamed or dropped changes the label of the result answering it.
+                    return _shown(request, message, answers=_relabelled(message, before))
                 messages.success(request, f"Message {position + 1} saved.")
                 return redirect("conversation", team=request.team.slug, conversation=current.pk)
     context = {"conversation": current, "message": message, "form": form}

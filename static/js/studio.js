@@ -73,6 +73,56 @@
     openHints = [];
   });
 
+  // A live redraw (a reconnect's catch-up snapshot, a calls table redrawn as calls finish)
+  // replaces a list the person may be working in. What they opened or typed there is carried
+  // into the new markup: a message open in its edit form stays open as it is (the same node,
+  // so its editor keeps its text, selection and undo), an answer being typed keeps its text,
+  // and a call's arguments opened to read stay open.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    const target = event.detail.target;
+    const fragment = event.detail.fragment;
+    if (!target || !fragment || !fragment.querySelector) return;
+    target.querySelectorAll("article.msg-edit[id]").forEach(function (editing) {
+      const fresh = fragment.querySelector("#" + CSS.escape(editing.id));
+      if (fresh) fresh.replaceWith(editing);
+    });
+    target.querySelectorAll("form.answer-call textarea[id]").forEach(function (typed) {
+      const fresh = fragment.querySelector("#" + CSS.escape(typed.id));
+      if (fresh && typed.value && !fresh.value) {
+        fresh.textContent = typed.value;
+        fresh.value = typed.value;
+      }
+    });
+    target.querySelectorAll("tr[id] details[open]").forEach(function (opened) {
+      const row = opened.closest("tr[id]");
+      const index = Array.from(row.querySelectorAll("details")).indexOf(opened);
+      const fresh = fragment.querySelector("#" + CSS.escape(row.id));
+      const same = fresh && fresh.querySelectorAll("details")[index];
+      if (same) same.open = true;
+    });
+  });
+
+  // The same for a swap in place (the comparison page redrawing itself while its runs go on,
+  // a calls table redrawn after a decision): opened arguments are reopened in the new rows.
+  let openedRows = [];
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    openedRows = [];
+    if (!target || !target.querySelectorAll) return;
+    target.querySelectorAll("tr[id] details[open]").forEach(function (opened) {
+      const row = opened.closest("tr[id]");
+      openedRows.push([row.id, Array.from(row.querySelectorAll("details")).indexOf(opened)]);
+    });
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    openedRows.forEach(function (where) {
+      const row = document.getElementById(where[0]);
+      const same = row && row.querySelectorAll("details")[where[1]];
+      if (same) same.open = true;
+    });
+    openedRows = [];
+  });
+
   // Ask before destructive submits marked with data-confirm.
   document.addEventListener("submit", function (event) {
     const message = event.target.getAttribute && event.target.getAttribute("data-confirm");

@@ -43,7 +43,7 @@ def test_copy_round_one_as_curl(log_in, people, catalog, provider, model_server,
     expect(page.locator("#raw-response-json")).to_contain_text('"id": "call_1"')
 
     page.get_by_role("button", name="Copy as curl").click()
-    expect(page.locator(".copy-status")).to_have_text("Copied as curl.")
+    expect(page.locator("#raw-request .copy-status")).to_have_text("Copied as curl.")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("curl ")
     assert "Bearer $OPENAI_API_KEY" in copied

@@ -198,10 +198,15 @@ class Command(BaseCommand):
         self.stdout.write(self.environment_provider(team))
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo workspace ready: http://127.0.0.1:8000/  "
+                f"Demo workspace ready: {self.studio_url()}/  "
                 f"user: demo  password: {options['password']}"
             )
         )
+
+    @staticmethod
+    def studio_url() -> str:
+        """Where the studio answers: its public URL, else where `make run` serves it."""
+        return (settings.FCSTUDIO_PUBLIC_URL or "http://127.0.0.1:8000").rstrip("/")
 
     def demo_model(self, team: Team, user: Any, catalog: Catalog) -> str:
         """The built-in demo model as a provider, and a conversation ready to Run against it.

@@ -1,0 +1,53 @@
+"""The page's websocket drops and reconnects while a person works on it: the catch-up snapshot
+redraws the messages and rounds, and the message they were editing stays open with what they
+typed, and the arguments they opened stay open."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from conversations.management.commands.bench_pages import make_conversation
+from tests.browser.code_editor import replace_code
+
+SHOT = "test-artifacts/reconnect-keeps-edits.png"
+# The ws extension's socket, kept when it opens, so the test can drop and reopen it; and a count
+# of the frames swapped in (a finished conversation gets only each connection's snapshot).
+WATCH_THE_SOCKET = """
+window.opened = 0; window.redrawn = 0;
+document.addEventListener("htmx:wsOpen", (event) => {
+  window.liveSocket = event.detail.socketWrapper; window.opened += 1;
+});
+document.addEventListener("htmx:wsAfterMessage", () => { window.redrawn += 1; });
+"""
+
+
+def test_an_open_edit_survives_a_reconnect(log_in, people, team):
+    conversation = make_conversation(team, rounds=1)
+    page = log_in(people.editor)
+    page.add_init_script(WATCH_THE_SOCKET)
+    page.goto(f"/t/acme/conversations/{conversation.pk}/")
+    page.wait_for_function("() => window.opened === 1 && window.redrawn === 1")
+
+    result = page.locator("#messages .msg.role-tool").first
+    result.get_by_role("link", name="Edit").click()
+    replace_code(
+        result, re.compile("^Result of"), '{"success": true, "result": "typed before the drop"}'
+    )
+    row = page.locator("#round-0-calls tbody tr").first
+    row.locator("summary").click()
+    expect(row.locator("details")).to_have_attribute("open", "")
+
+    page.evaluate("window.liveSocket.reconnect()")
+    page.wait_for_function("() => window.opened === 2 && window.redrawn === 2")
+
+    expect(result.get_by_role("button", name="Save message")).to_be_visible()
+    expect(result.locator("textarea[name=content]")).to_have_value(
+        '{"success": true, "result": "typed before the drop"}'
+    )
+    expect(row.locator("details")).to_have_attribute("open", "")
+    page.screenshot(path=SHOT, full_page=True)
+    result.get_by_role("button", name="Save message").click()
+    expect(result).to_contain_text("typed before the drop")
+    expect(result).to_contain_text("edited by hand")
