@@ -106,6 +106,10 @@ TEMPLATES = [
 FCSTUDIO_DB_POOL_MIN = int(env_str("FCSTUDIO_DB_POOL_MIN", "2"))
 FCSTUDIO_DB_POOL_MAX = int(env_str("FCSTUDIO_DB_POOL_MAX", "20"))
 FCSTUDIO_DB_POOL_TIMEOUT = float(env_str("FCSTUDIO_DB_POOL_TIMEOUT", "30"))
+# The database work of runs (conversations.run_database) is done by this many threads of each
+# process, at most FCSTUDIO_DB_POOL_MAX / 2, each holding a pooled connection only while it
+# works; PostgreSQL only (with SQLite, one thread).
+FCSTUDIO_RUN_DB_THREADS = int(env_str("FCSTUDIO_RUN_DB_THREADS", "4"))
 DATABASES = {
     "default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'fcstudio.sqlite3'}")
 }
