@@ -148,13 +148,32 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def render(self, event: live.LiveEvent) -> str:
+        missed = ""
+        if isinstance(event, live.MessageAdded | live.StatusChanged):
+            before = event.message_id if isinstance(event, live.MessageAdded) else None
+            missed = self.missed_messages(before)
         # Events that raced the snapshot must not append what it already showed.
         key = event.shown_key
         if key is not None:
             if key in self.shown:
-                return ""
+                return missed
             self.shown.add(key)
-        return render_event(self.conversation_id, event, can_run=self.can_run)
+        return missed + render_event(self.conversation_id, event, can_run=self.can_run)
+
+    def missed_messages(self, before: int | None) -> str:
+        """Messages stored before `before` (or at all) that this page has not shown: their
+        frames were lost on the way (publishing is best effort), and the next message or status
+        frame brings them, in order, from the database."""
+        shown = [pk for kind, pk in self.shown if kind == "message"]
+        rows = Message.objects.filter(conversation_id=self.conversation_id).exclude(pk__in=shown)
+        if before is not None:
+            rows = rows.filter(pk__lt=before)
+        html = []
+        for message in rows:
+            self.shown.add(live.message_key(message.pk))
+            context = {"oob": True, "can_run": self.can_run, **message_context(message)}
+            html.append(render_to_string(f"{TEMPLATE}#message-oob", context))
+        return "".join(html)
 
 
 def render_snapshot(
