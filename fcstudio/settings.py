@@ -135,8 +135,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 # Each process (per event loop) keeps at most this many Redis connections for the channel
 # layer; a live frame beyond them waits up to the timeout for one (fcstudio.channel_layer).
-FCSTUDIO_REDIS_MAX_CONNECTIONS = int(env_str("FCSTUDIO_REDIS_MAX_CONNECTIONS", "50"))
-FCSTUDIO_REDIS_POOL_TIMEOUT = float(env_str("FCSTUDIO_REDIS_POOL_TIMEOUT", "20"))
+# At 200 runs on one Daphne loop (bench_scale), 50 connections and 20 s dropped frames: a busy
+# loop holds each connection for several of its turns.
+FCSTUDIO_REDIS_MAX_CONNECTIONS = int(env_str("FCSTUDIO_REDIS_MAX_CONNECTIONS", "100"))
+FCSTUDIO_REDIS_POOL_TIMEOUT = float(env_str("FCSTUDIO_REDIS_POOL_TIMEOUT", "60"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
