@@ -13,7 +13,10 @@ connection and gives it back when it ends, so no transaction spans two pieces an
 holds no connection. Any thread will do, since every piece commits before the next starts.
 
 With SQLite, or FCSTUDIO_RUN_DB_THREADS=1, the work stays on the thread-sensitive thread (one
-writer at a time suits SQLite, and tests see their own transaction there).
+writer at a time suits SQLite, and tests see their own transaction there). That is also the
+inline default: Daphne's loop drives the runs and serves the pages, and in bench_scale more
+database threads took its share of the GIL (runs/s and live frames both suffered), while two
+Celery worker processes gained from 4 threads each.
 
 It must not decide what the work is: the runner, the lease and the recorder own that.
 """

@@ -106,10 +106,6 @@ TEMPLATES = [
 FCSTUDIO_DB_POOL_MIN = int(env_str("FCSTUDIO_DB_POOL_MIN", "2"))
 FCSTUDIO_DB_POOL_MAX = int(env_str("FCSTUDIO_DB_POOL_MAX", "20"))
 FCSTUDIO_DB_POOL_TIMEOUT = float(env_str("FCSTUDIO_DB_POOL_TIMEOUT", "30"))
-# The database work of runs (conversations.run_database) is done by this many threads of each
-# process, at most FCSTUDIO_DB_POOL_MAX / 2, each holding a pooled connection only while it
-# works; PostgreSQL only (with SQLite, one thread).
-FCSTUDIO_RUN_DB_THREADS = int(env_str("FCSTUDIO_RUN_DB_THREADS", "4"))
 DATABASES = {
     "default": dj_database_url.config(default=f"sqlite:///{BASE_DIR / 'fcstudio.sqlite3'}")
 }
@@ -155,6 +151,14 @@ else:
 
 # Execution: "inline" (the ASGI process), "channels" (manage.py runworker) or "celery".
 FCSTUDIO_DISPATCH = env_str("FCSTUDIO_DISPATCH", "inline")
+# The database work of runs (conversations.run_database) is done by this many threads of each
+# process, at most FCSTUDIO_DB_POOL_MAX / 2, each holding a pooled connection only while it
+# works; PostgreSQL only (with SQLite, one thread). 4 in worker processes; 1 inline, where the
+# same loop serves the pages: in bench_scale more threads took its share of the GIL, and runs
+# and live frames both slowed.
+FCSTUDIO_RUN_DB_THREADS = int(
+    env_str("FCSTUDIO_RUN_DB_THREADS", "1" if FCSTUDIO_DISPATCH == "inline" else "4")
+)
 if FCSTUDIO_DISPATCH not in {"inline", "channels", "celery"}:
     raise RuntimeError(
         f"FCSTUDIO_DISPATCH={FCSTUDIO_DISPATCH!r} is not one of inline, channels or celery"
