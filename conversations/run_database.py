@@ -7,16 +7,18 @@ a Daphne or Celery worker process queued there one query at a time, and a burst 
 more time in that queue than waiting on the model or the tools.
 
 With PostgreSQL (a pooled connection per thread), `run_sync` sends the work to a pool of
-FCSTUDIO_RUN_DB_THREADS threads instead, bounded by the database pool (at most half of
+FCSTUDIO_RUN_DB_THREADS threads of its own, bounded by the database pool (at most half of
 FCSTUDIO_DB_POOL_MAX, so requests always find a connection): each piece takes a pooled
 connection and gives it back when it ends, so no transaction spans two pieces and an idle process
-holds no connection. Any thread will do, since every piece commits before the next starts.
+holds no connection. Any thread will do, since every piece commits before the next starts. Even
+one such thread (the inline default) keeps the runs' queue of work away from the
+thread-sensitive thread, where the websocket consumers render the frames of the watched pages.
+Inline, Daphne's loop drives the runs and serves the pages: in bench_scale more database threads
+took its share of the GIL (runs/s and live frames both suffered), while two Celery worker
+processes gained from 4 threads each.
 
-With SQLite, or FCSTUDIO_RUN_DB_THREADS=1, the work stays on the thread-sensitive thread (one
-writer at a time suits SQLite, and tests see their own transaction there). That is also the
-inline default: Daphne's loop drives the runs and serves the pages, and in bench_scale more
-database threads took its share of the GIL (runs/s and live frames both suffered), while two
-Celery worker processes gained from 4 threads each.
+With SQLite, or FCSTUDIO_RUN_DB_THREADS=0, the work stays on the thread-sensitive thread (one
+writer at a time suits SQLite, and tests see their own transaction there).
 
 It must not decide what the work is: the runner, the lease and the recorder own that.
 """
@@ -42,11 +44,12 @@ _pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def threads() -> int:
-    """How many threads do runs' database work in this process (1: the thread-sensitive one)."""
+    """How many threads of their own do runs' database work in this process (0: none, the work
+    goes to the thread-sensitive thread)."""
     if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
-        return 1
+        return 0
     bound = max(1, int(settings.FCSTUDIO_DB_POOL_MAX) // 2)
-    return max(1, min(int(settings.FCSTUDIO_RUN_DB_THREADS), bound))
+    return max(0, min(int(settings.FCSTUDIO_RUN_DB_THREADS), bound))
 
 
 def _pool(size: int) -> ThreadPoolExecutor:
@@ -72,7 +75,7 @@ def _giving_back(function: Callable[P, T]) -> Callable[P, T]:
 async def run_sync(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """`function(*args, **kwargs)` off the event loop, on a database thread of this process."""
     size = threads()
-    if size <= 1:
+    if size < 1:
         return await sync_to_async(function)(*args, **kwargs)
     pooled = sync_to_async(_giving_back(function), thread_sensitive=False, executor=_pool(size))
     return await pooled(*args, **kwargs)

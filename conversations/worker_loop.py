@@ -13,7 +13,7 @@ run to this one loop per process and waits for it to end (`run`). What this modu
   alone because the worker beats (leases.reap_stale_runs);
 - giving back the connection of the thread-sensitive thread when a run ends. The runner does
   its database work on `run_database`'s few threads (PostgreSQL), each piece giving its pooled
-  connection back when it ends; with one such thread (SQLite, FCSTUDIO_RUN_DB_THREADS=1) it
+  connection back when it ends; without such threads (SQLite, FCSTUDIO_RUN_DB_THREADS=0) it
   goes to asgiref's one thread-sensitive thread, shared by the runs of the process, and each
   run gives that connection back to the pool when it ends (`close_old_connections` on that
   thread, between two queries), so a broken connection is replaced and an idle worker holds

@@ -153,9 +153,9 @@ else:
 FCSTUDIO_DISPATCH = env_str("FCSTUDIO_DISPATCH", "inline")
 # The database work of runs (conversations.run_database) is done by this many threads of each
 # process, at most FCSTUDIO_DB_POOL_MAX / 2, each holding a pooled connection only while it
-# works; PostgreSQL only (with SQLite, one thread). 4 in worker processes; 1 inline, where the
-# same loop serves the pages: in bench_scale more threads took its share of the GIL, and runs
-# and live frames both slowed.
+# works; PostgreSQL only (with SQLite, or 0, asgiref's thread-sensitive thread). 4 in worker
+# processes; 1 inline, where the same loop serves the pages: in bench_scale more threads took
+# its share of the GIL, and runs and live frames both slowed.
 FCSTUDIO_RUN_DB_THREADS = int(
     env_str("FCSTUDIO_RUN_DB_THREADS", "1" if FCSTUDIO_DISPATCH == "inline" else "4")
 )

@@ -60,7 +60,7 @@ def no_background_reaper():
 def runs_query_on_the_test_thread(settings):
     # A test's own transaction is seen only on its thread: runs under test do their database
     # work there (tests/services/test_run_database_threads.py turns the threads on).
-    settings.FCSTUDIO_RUN_DB_THREADS = 1
+    settings.FCSTUDIO_RUN_DB_THREADS = 0
 
 
 @pytest.fixture(autouse=True)

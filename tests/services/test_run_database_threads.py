@@ -54,9 +54,9 @@ def test_runs_query_on_several_threads_at_once_and_hold_no_connection_after(data
     assert not any(held for _, held in seen)
 
 
-def test_with_one_thread_the_work_stays_on_the_thread_sensitive_thread(settings):
-    settings.FCSTUDIO_RUN_DB_THREADS = 1
-    assert run_database.threads() == 1
+def test_with_no_threads_the_work_stays_on_the_thread_sensitive_thread(settings):
+    settings.FCSTUDIO_RUN_DB_THREADS = 0
+    assert run_database.threads() == 0
 
     async def where() -> str:
         return await run_database.run_sync(lambda: threading.current_thread().name)
