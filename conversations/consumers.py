@@ -156,20 +156,44 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def render(self, event: live.LiveEvent) -> str:
+        missed = ""
+        if isinstance(event, live.MessageAdded | live.StatusChanged):
+            before = event.message_id if isinstance(event, live.MessageAdded) else None
+            missed = self.missed_messages(before)
         # Events that raced the snapshot must not append what it already showed.
         key = event.shown_key
         if key is not None:
             if key in self.shown:
-                return ""
+                return missed
             self.shown.add(key)
         if isinstance(event, live.RoundCalls):
-            return render_event(
-                self.conversation_id, event, can_run=self.can_run
-            ) + self.finished_while_waiting(event)
+            return (
+                missed
+                + render_event(self.conversation_id, event, can_run=self.can_run)
+                + self.finished_while_waiting(event)
+            )
         if isinstance(event, live.ApprovalAsked | live.CallDecided):
             rows = self.live_rows.get(event.batch_id, ())
-            return render_batch(self.conversation_id, event, self.can_run, live_rows=rows)
-        return render_event(self.conversation_id, event, can_run=self.can_run)
+            return missed + render_batch(self.conversation_id, event, self.can_run, live_rows=rows)
+        return missed + render_event(self.conversation_id, event, can_run=self.can_run)
+
+    def missed_messages(self, before: int | None) -> str:
+        """Messages stored before `before` (or at all) that this page has not shown: their
+        frames were lost on the way (publishing is best effort), and the next message or status
+        frame brings them, in order, from the database."""
+        shown = [pk for kind, pk in self.shown if kind == "message"]
+        rows = Message.objects.filter(conversation_id=self.conversation_id).exclude(pk__in=shown)
+        if shown:
+            # A long conversation's page lists its last rounds only: older messages are not missed.
+            rows = rows.filter(pk__gt=min(shown))
+        if before is not None:
+            rows = rows.filter(pk__lt=before)
+        html = []
+        for message in rows:
+            self.shown.add(live.message_key(message.pk))
+            context = {"oob": True, "can_run": self.can_run, **message_context(message)}
+            html.append(render_to_string(f"{TEMPLATE}#message-oob", context))
+        return "".join(html)
 
     def finished_while_waiting(self, event: live.RoundCalls) -> str:
         """A round that waits for a person has its calls table on the page while its other

@@ -12,19 +12,25 @@ resumed when a worker holds its message, and marked when none does.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
 import os
 import socket
+import weakref
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from . import live, recording
 from .models import ACTIVE_STATUSES, TAKEOVER_AFTER, Batch, Conversation, RunStatus, Worker
+
+logger = logging.getLogger(__name__)
 
 # A live run polls for a stop every STOP_POLL and refreshes its heartbeat every HEARTBEAT_EVERY
 # (and between rounds).
@@ -145,11 +151,14 @@ def stop_asked(conversation_id: int) -> bool:
 
 
 def keep(conversation_id: int, worker: str) -> None:
-    """Beat, then raise RunLost when the run is no longer this worker's, or StopRequested."""
+    """Beat, then raise RunLost when the run is no longer this worker's, or StopRequested.
+    One update when neither (the run's every round), a second query only to tell which."""
+    beaten = _owned(conversation_id, worker).filter(stop_requested=False)
+    if beaten.update(heartbeat_at=timezone.now()) == 1:
+        return
     if not heartbeat(conversation_id, worker):
         raise RunLost
-    if stop_asked(conversation_id):
-        raise StopRequested
+    raise StopRequested
 
 
 def set_status(conversation_id: int, worker: str, status: str, failure: str = "") -> bool:
@@ -182,33 +191,118 @@ def finish_run(conversation_id: int, worker: str, status: str, failure: str) -> 
 
 
 class Watch:
-    """Watches the run's task while it works (a long model call or tool batch included): polls
-    for a person's stop every STOP_POLL and beats every HEARTBEAT_EVERY. A stop cancels the task
-    (the run ends "stopped"); a run that is no longer this worker's cancels it and sets `lost`.
-    A stop thus reaches runs in any process, not only inline ones."""
+    """Watches the run's task while it works (a long model call or tool batch included): a
+    person's stop is seen within STOP_POLL and the run beats every HEARTBEAT_EVERY. A stop
+    cancels the task (the run ends "stopped"); a run that is no longer this worker's cancels it
+    and sets `lost`. A stop thus reaches runs in any process, not only inline ones.
+
+    The runs of one event loop are watched together (`_Watchers`): one query a poll for all
+    their stops and one update a beat for all their heartbeats, not one each per run, which at a
+    few hundred runs was most of the database's work."""
 
     def __init__(self, conversation_id: int, worker: str) -> None:
         self.lost = False
+        self.conversation_id = conversation_id
+        self.worker = worker
         self._run = asyncio.current_task()
-        self._task = asyncio.get_running_loop().create_task(self._beat(conversation_id, worker))
+        _Watchers.of_this_loop().add(self)
 
-    async def _beat(self, conversation_id: int, worker: str) -> None:
-        since_beat = 0.0
-        while True:
-            await asyncio.sleep(STOP_POLL.total_seconds())
-            since_beat += STOP_POLL.total_seconds()
-            if await sync_to_async(stop_asked)(conversation_id):
-                break
-            if since_beat >= HEARTBEAT_EVERY.total_seconds():
-                since_beat = 0.0
-                if not await sync_to_async(heartbeat)(conversation_id, worker):
-                    self.lost = True
-                    break
+    def end(self, *, lost: bool) -> None:
+        """Stop the run's task: asked by a person, or (`lost`) no longer this worker's."""
+        self.lost = lost
         if self._run is not None:
             self._run.cancel()
 
     def stop(self) -> None:
-        self._task.cancel()
+        _Watchers.of_this_loop().discard(self)
+
+
+def stops_asked(conversation_ids: Iterable[int]) -> set[int]:
+    """Which of these runs a person asked to stop."""
+    return set(
+        Conversation.objects.filter(pk__in=list(conversation_ids), stop_requested=True).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def heartbeats(runs: Iterable[tuple[int, str]]) -> set[int]:
+    """Refresh the heartbeat of each (run, worker) the worker still owns, in one update per
+    worker; returns the runs that are no longer their worker's."""
+    by_worker: dict[str, list[int]] = {}
+    for conversation_id, worker in runs:
+        by_worker.setdefault(worker, []).append(conversation_id)
+    lost: set[int] = set()
+    now = timezone.now()
+    for worker, ids in by_worker.items():
+        owned = Conversation.objects.filter(pk__in=ids, worker=worker, status__in=ACTIVE_STATUSES)
+        kept = set(owned.values_list("pk", flat=True))
+        if kept:
+            Conversation.objects.filter(
+                pk__in=kept, worker=worker, status__in=ACTIVE_STATUSES
+            ).update(heartbeat_at=now)
+        lost |= set(ids) - kept
+    return lost
+
+
+class _Watchers:
+    """The watches of one event loop and the one task that polls for all of them; the task
+    starts with the first watch and ends with the last."""
+
+    _by_loop: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Watchers]] = (
+        weakref.WeakKeyDictionary()
+    )
+
+    def __init__(self) -> None:
+        self.watches: set[Watch] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def of_this_loop(cls) -> _Watchers:
+        loop = asyncio.get_running_loop()
+        watchers = cls._by_loop.get(loop)
+        if watchers is None:
+            watchers = cls._by_loop[loop] = cls()
+        return watchers
+
+    def add(self, watch: Watch) -> None:
+        self.watches.add(watch)
+        if self.task is None or self.task.done():
+            # A fresh context: the poller outlives the run that started it, and must not
+            # carry that run's (or a request's) context along.
+            self.task = asyncio.get_running_loop().create_task(
+                self._poll(), context=contextvars.Context()
+            )
+
+    def discard(self, watch: Watch) -> None:
+        self.watches.discard(watch)
+
+    async def _poll(self) -> None:
+        from .run_database import run_sync  # it reads settings; leases is imported early
+
+        since_beat = 0.0
+        while self.watches:
+            await asyncio.sleep(STOP_POLL.total_seconds())
+            since_beat += STOP_POLL.total_seconds()
+            watches = list(self.watches)
+            if not watches:
+                break
+            ended: dict[Watch, bool] = {}
+            try:
+                stopped = await run_sync(stops_asked, {w.conversation_id for w in watches})
+                ended.update((w, False) for w in watches if w.conversation_id in stopped)
+                if since_beat >= HEARTBEAT_EVERY.total_seconds():
+                    since_beat = 0.0
+                    beating = [(w.conversation_id, w.worker) for w in watches if w not in ended]
+                    lost = await run_sync(heartbeats, beating)
+                    ended.update((w, True) for w in watches if w.conversation_id in lost)
+            except DatabaseError:  # the next poll tries again; a missed beat only ages the last
+                logger.warning("could not poll the runs' stops and heartbeats", exc_info=True)
+                continue
+            for watch, lost_run in ended.items():
+                if watch in self.watches:
+                    self.watches.discard(watch)
+                    watch.end(lost=lost_run)
 
 
 def _close_open_calls(conversation_id: int, reason: str) -> list[int]:
@@ -354,6 +448,7 @@ __all__ = [
     "finish_run",
     "forget_departed_workers",
     "heartbeat",
+    "heartbeats",
     "keep",
     "live_worker_exists",
     "mark_interrupted",
@@ -361,6 +456,7 @@ __all__ = [
     "set_status",
     "stop_asked",
     "stop_silent_run",
+    "stops_asked",
     "worker_beat",
     "worker_identity",
 ]

@@ -14,14 +14,15 @@ import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Case, Field, QuerySet, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from fcstudio import audit
@@ -574,6 +575,32 @@ def append_message(
         )
 
 
+def append_messages(
+    conversation_id: int, payloads: Sequence[dict[str, Any]], round_number: int
+) -> list[Message]:
+    """Store `payloads` as the conversation's next messages, in order, in one round (a round's
+    tool results): one lock of the messages and one insert, however many."""
+    if not payloads:
+        return []
+    with transaction.atomic():
+        taken = (
+            Message.objects.select_for_update()
+            .filter(conversation_id=conversation_id)
+            .values_list("pk", flat=True)
+        )
+        first = len(list(taken))
+        return Message.objects.bulk_create(
+            Message(
+                conversation_id=conversation_id,
+                position=first + offset,
+                round=round_number,
+                role=payload["role"],
+                payload=payload,
+            )
+            for offset, payload in enumerate(payloads)
+        )
+
+
 # -- model calls ------------------------------------------------------------------------------
 
 
@@ -745,8 +772,18 @@ class ExecutionRecorder:
     the tool message, not the parsed arguments or the result before it was rendered).
     """
 
-    def __init__(self, batch: Batch, calls: Sequence[ToolCall], specs: dict[str, ToolSpec]):
+    def __init__(
+        self,
+        batch: Batch,
+        calls: Sequence[ToolCall],
+        specs: dict[str, ToolSpec],
+        *,
+        offload: Callable[..., Awaitable[Any]] | None = None,
+    ):
         self.batch = batch
+        # How a write leaves the loop (the runner's database threads; else the thread-sensitive
+        # thread, where a lab batch's caller sees it).
+        self._offload = offload
         self._positions: dict[str, list[int]] = {}
         for position, call in enumerate(calls):
             self._positions.setdefault(call.id, []).append(position)
@@ -843,7 +880,10 @@ class ExecutionRecorder:
             while self._pending:
                 await asyncio.sleep(0)  # what else this tick brings goes in the same write
                 pending, self._pending = self._pending, {}
-                await sync_to_async(self._write)(pending)
+                if self._offload is not None:
+                    await self._offload(self._write, pending)
+                else:
+                    await sync_to_async(self._write)(pending)
         finally:
             self._writer = None
 
@@ -855,22 +895,21 @@ class ExecutionRecorder:
     # Outside the event loop: the database.
 
     def _write(self, pending: dict[int, dict[str, Any]]) -> None:
-        groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
-        for position, fields in pending.items():
-            key = json.dumps(fields, sort_keys=True, default=str)
-            groups.setdefault(key, (fields, []))[1].append(position)
         with transaction.atomic():
-            for fields, positions in groups.values():
-                ToolExecution.objects.filter(batch_id=self.batch.pk, position__in=positions).update(
-                    **fields
-                )
+            _update_positions(self.batch.pk, pending)
 
-    def finish(self, outcome: BatchResult) -> None:
+    def finish(self, outcome: BatchResult, *, refresh: bool = True) -> None:
         with transaction.atomic():
-            for position, result in enumerate(outcome.results):
-                ToolExecution.objects.filter(batch_id=self.batch.pk, position=position).update(
-                    retry_marks_ms=self._retries.get(position, []), **execution_fields(result)
-                )
+            _update_positions(
+                self.batch.pk,
+                {
+                    position: {
+                        "retry_marks_ms": self._retries.get(position, []),
+                        **execution_fields(result),
+                    }
+                    for position, result in enumerate(outcome.results)
+                },
+            )
             # Waiting for a person is not tool time: the wall time leaves out the moments
             # when calls only waited for approval, and the speed-up follows.
             waited = waiting_only_ms(list(self.batch.executions.all()))
@@ -885,13 +924,41 @@ class ExecutionRecorder:
                 speedup=sum_ms / wall_ms if wall_ms > 0 else 0.0,
             )
             audit.record_executions(self.batch)
-        self.batch.refresh_from_db()
+        if refresh:
+            self.batch.refresh_from_db()
 
     def fail(self, reason: str) -> None:
         with transaction.atomic():
             close_batches(Batch.objects.filter(pk=self.batch.pk), reason)
             audit.record_executions(self.batch)
         self.batch.refresh_from_db()
+
+
+def _update_positions(batch_id: int, changes: dict[int, dict[str, Any]]) -> None:
+    """Each position's fields of the batch's executions, in one UPDATE per set of field names
+    (a CASE on the position where the values differ, as `bulk_update` builds it)."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for position, fields in changes.items():
+        groups.setdefault(tuple(sorted(fields)), []).append(position)
+    cast = connection.features.requires_casted_case_in_updates
+    for names, positions in groups.items():
+        rows = ToolExecution.objects.filter(batch_id=batch_id, position__in=positions)
+        if len(positions) == 1:
+            rows.update(**changes[positions[0]])
+            continue
+        values: dict[str, Any] = {}
+        for name in names:
+            field = ToolExecution._meta.get_field(name)
+            assert isinstance(field, Field)
+            case: Any = Case(
+                *(
+                    When(position=p, then=Value(changes[p][name], output_field=field))
+                    for p in positions
+                ),
+                output_field=field,
+            )
+            values[name] = Cast(case, output_field=field) if cast else case
+        rows.update(**values)
 
 
 def execution_fields(result: CallResult) -> dict[str, Any]:
@@ -942,6 +1009,7 @@ __all__ = [
     "RecordedExchange",
     "app_executions",
     "append_message",
+    "append_messages",
     "close_batches",
     "decide_call",
     "execution_fields",

@@ -13,14 +13,14 @@ watching page sees is published through `live`, whose subscribers draw the draft
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from fcstudio.secrets import SecretError
-from tools_app.engine import CallResult, Event, ToolCall, ToolSpec, execute_batch
+from tools_app.engine import BatchResult, CallResult, Event, ToolCall, ToolSpec, execute_batch
 from tools_app.models import ToolVersion
 from tools_app.runtime import tool_limiter
 from tools_app.wire import wire_tools
@@ -31,6 +31,7 @@ from .execution import BatchOptions, as_strategy, prepare_batch
 from .leases import RunLost, StopRequested
 from .models import BatchSource, Conversation, Message, ModelCall, RunStatus, ToolExecution
 from .providers import provider_config
+from .run_database import run_sync
 
 APPROVAL_POLL_S = 0.2
 REVIEW_NOTE = "Paused to review the tool results: edit any of them, then Continue."
@@ -60,19 +61,38 @@ def _load(conversation_id: int, worker: str) -> Setup:
     )
 
 
+def _claim_and_load(conversation_id: int, worker: str) -> Setup | str | None:
+    """Claim the run and load what it needs, in one trip to the database thread: the Setup, or
+    why it cannot run (a string), or None when the run is not this worker's to drive."""
+    if not leases.claim_run(conversation_id, worker):
+        return None
+    try:
+        return _load(conversation_id, worker)
+    except (Conversation.DoesNotExist, ValueError, SecretError) as exc:
+        return str(exc)
+
+
 def _messages(conversation_id: int) -> list[dict[str, Any]]:
     return [m.payload for m in Message.objects.filter(conversation_id=conversation_id)]
 
 
-def _next_round(conversation_id: int) -> int:
-    """Rounds are counted by assistant turns; tool results share their assistant's round."""
-    return Message.objects.filter(conversation_id=conversation_id, role="assistant").count()
+def _resume_point(conversation_id: int) -> tuple[int, list[ToolCall], dict[str, str]]:
+    """The next round (rounds are counted by assistant turns; tool results share their
+    assistant's round), the calls still unanswered, and those of them that finished already."""
+    messages = list(Message.objects.filter(conversation_id=conversation_id))
+    round_number = sum(m.role == "assistant" for m in messages)
+    pending = _unanswered_calls(messages)
+    reused = (
+        recording.finished_results(conversation_id, round_number - 1, [c.id for c in pending])
+        if pending
+        else {}
+    )
+    return round_number, pending, reused
 
 
-def _unanswered_calls(conversation_id: int) -> list[ToolCall]:
+def _unanswered_calls(messages: list[Message]) -> list[ToolCall]:
     """Tool calls of the last assistant message that have no result yet (written by hand, or
     cut off by a stop or a crash): they run before the model is asked again."""
-    messages = list(Message.objects.filter(conversation_id=conversation_id))
     last_assistant = next((m for m in reversed(messages) if m.role == "assistant"), None)
     if last_assistant is None or not last_assistant.tool_calls:
         return []
@@ -192,14 +212,17 @@ async def run_conversation(conversation_id: int, *, worker: str | None = None) -
 
     The run is claimed first (`leases.claim_run`), so two workers never drive it at once: a run
     that another live worker drives, or that has ended, is left alone and its status returned.
+
+    Its database work goes to `run_database` in as few trips as the record allows: one to
+    start, one before and one after each model call, one to open a batch and one to close it
+    with its tool messages, the recorder's writes, one to end.
     """
     worker = worker or leases.worker_identity()
-    if not await sync_to_async(leases.claim_run)(conversation_id, worker):
-        return await sync_to_async(leases.current_status)(conversation_id)
-    try:
-        setup = await sync_to_async(_load)(conversation_id, worker)
-    except (Conversation.DoesNotExist, ValueError, SecretError) as exc:
-        await sync_to_async(leases.finish_run)(conversation_id, worker, RunStatus.FAILED, str(exc))
+    setup = await run_sync(_claim_and_load, conversation_id, worker)
+    if setup is None:
+        return await run_sync(leases.current_status, conversation_id)
+    if isinstance(setup, str):
+        await run_sync(leases.finish_run, conversation_id, worker, RunStatus.FAILED, setup)
         await live.publish(conversation_id, live.StatusChanged(RunStatus.FAILED))
         return RunStatus.FAILED
     await live.publish(conversation_id, live.StatusChanged(RunStatus.RUNNING))
@@ -207,45 +230,63 @@ async def run_conversation(conversation_id: int, *, worker: str | None = None) -
     try:
         status, failure = await _loop(conversation_id, setup)
     except RunLost:
-        return await sync_to_async(leases.current_status)(conversation_id)
+        return await run_sync(leases.current_status, conversation_id)
     except (asyncio.CancelledError, StopRequested):
         if watch.lost:  # taken over or reaped: the record is no longer this worker's to write
-            return await sync_to_async(leases.current_status)(conversation_id)
+            return await run_sync(leases.current_status, conversation_id)
         status, failure = RunStatus.STOPPED, "Stopped by a person."
     except Exception as exc:  # recorded, shown, and the conversation so far is kept
         status, failure = RunStatus.FAILED, f"The run failed: {type(exc).__name__}: {exc}"
     finally:
         watch.stop()
-    if not await sync_to_async(leases.finish_run)(conversation_id, worker, status, failure):
-        return await sync_to_async(leases.current_status)(conversation_id)
+    if not await run_sync(leases.finish_run, conversation_id, worker, status, failure):
+        return await run_sync(leases.current_status, conversation_id)
     await live.publish(conversation_id, live.StatusChanged(status, failure))
     return status
 
 
+@dataclass(frozen=True)
+class Ended:
+    """The run ends before the model is asked: with this status and reason."""
+
+    status: str
+    failure: str
+
+
+def _before_model(
+    conversation_id: int, setup: Setup, round_number: int
+) -> tuple[dict[str, Any], ModelCall] | Ended:
+    """Beat (or learn that the run is lost or stopped), check the quota, build the request from
+    the stored messages and store it before it is sent: one trip to the database thread."""
+    leases.keep(conversation_id, setup.worker)
+    if refusal := quotas.model_call_refusal(setup.conversation.team_id):
+        return Ended(RunStatus.FAILED, refusal)
+    try:
+        request = build_request(setup, _messages(conversation_id))
+    except InconsistentHistory as exc:
+        return Ended(RunStatus.FAILED, f"The history cannot be sent: {exc}")
+    record = recording.start_model_call(
+        conversation_id, round_number, {"model": setup.config.model, **request}
+    )
+    return request, record
+
+
 async def _loop(conversation_id: int, setup: Setup) -> tuple[str, str]:
     conversation = setup.conversation
-    round_number = await sync_to_async(_next_round)(conversation_id)
-    pending = await sync_to_async(_unanswered_calls)(conversation_id)
+    round_number, pending, reused = await run_sync(_resume_point, conversation_id)
     if pending:
         # Calls that finished before a crash or a stop are not run again: tools may have acted.
-        reused = await sync_to_async(recording.finished_results)(
-            conversation_id, round_number - 1, [call.id for call in pending]
-        )
         await live.publish(conversation_id, live.RoundStarted(round_number - 1))
         await _run_tools(conversation_id, round_number - 1, setup, pending, reused=reused)
     while round_number < conversation.max_rounds:
-        await sync_to_async(leases.keep)(conversation_id, setup.worker)
-        if refusal := await sync_to_async(quotas.model_call_refusal)(conversation.team_id):
-            return RunStatus.FAILED, refusal
-        messages = await sync_to_async(_messages)(conversation_id)
-        try:
-            request = build_request(setup, messages)
-        except InconsistentHistory as exc:
-            return RunStatus.FAILED, f"The history cannot be sent: {exc}"
-        turn = await _call_model(conversation_id, round_number, setup, request)
-        if turn is None:
-            return RunStatus.FAILED, await sync_to_async(_model_failure)(conversation_id)
-        message = await sync_to_async(_append)(conversation_id, round_number, turn.to_message())
+        prepared = await run_sync(_before_model, conversation_id, setup, round_number)
+        if isinstance(prepared, Ended):
+            return prepared.status, prepared.failure
+        request, record = prepared
+        answered = await _call_model(conversation_id, round_number, record, setup, request)
+        if answered is None:
+            return RunStatus.FAILED, await run_sync(_model_failure, conversation_id)
+        turn, message = answered
         await live.publish(conversation_id, live.MessageAdded(message.pk))
         if not turn.tool_calls:
             if turn.finish_reason == "length":
@@ -270,12 +311,21 @@ def _model_failure(conversation_id: int) -> str:
     return f"Provider error ({call.error_kind}): {call.error_message}"
 
 
+def _record_turn(
+    conversation_id: int, round_number: int, pk: int, turn: provider.AssistantTurn
+) -> Message:
+    """The answer on its model call and as the conversation's next message, in one trip."""
+    recording.record_model_turn(pk, turn)
+    return _append(conversation_id, round_number, turn.to_message())
+
+
 async def _call_model(
-    conversation_id: int, round_number: int, setup: Setup, request: dict[str, Any]
-) -> provider.AssistantTurn | None:
-    record = await sync_to_async(recording.start_model_call)(
-        conversation_id, round_number, {"model": setup.config.model, **request}
-    )
+    conversation_id: int,
+    round_number: int,
+    record: ModelCall,
+    setup: Setup,
+    request: dict[str, Any],
+) -> tuple[provider.AssistantTurn, Message] | None:
     await live.publish(conversation_id, live.ModelStarted(round_number, record.pk))
     draft = live.Draft(conversation_id, round_number)
     started = timezone.now()
@@ -283,7 +333,7 @@ async def _call_model(
         turn = await provider.complete(setup.config, request, stream=True, on_delta=draft.on_delta)
     except provider.ProviderError as exc:
         await draft.flush()
-        await sync_to_async(_record_model_error)(record.pk, exc, started)
+        await run_sync(_record_model_error, record.pk, exc, started)
         await draft.forget()
         await live.publish(conversation_id, live.ModelFinished(round_number))
         return None
@@ -293,14 +343,14 @@ async def _call_model(
         await draft.discard()
         calls = [(call.name, call.arguments) for call in draft.picture().calls]
         elapsed = (timezone.now() - started).total_seconds() * 1000
-        await sync_to_async(recording.record_cut_off)(record.pk, draft.text, calls, elapsed)
+        await run_sync(recording.record_cut_off, record.pk, draft.text, calls, elapsed)
         await live.publish(conversation_id, live.ModelFinished(round_number))
         raise
     await draft.flush()
-    await sync_to_async(recording.record_model_turn)(record.pk, turn)
+    message = await run_sync(_record_turn, conversation_id, round_number, record.pk, turn)
     await draft.forget()
     await live.publish(conversation_id, live.ModelFinished(round_number))
-    return turn
+    return turn, message
 
 
 def _record_model_error(pk: int, exc: provider.ProviderError, started: Any) -> None:
@@ -327,18 +377,40 @@ async def _run_tools(
         d if isinstance(d, ToolCall) else ToolCall(id=d.id, name=d.name, arguments=d.arguments)
         for d in drafts
     ]
-    reused = reused or {}
-    to_run = [call for call in calls if call.id not in reused]
-    results = iter(
-        await _run_batch(conversation_id, round_number, setup, to_run, lead_ms) if to_run else []
-    )
-    for call in calls:
-        if call.id in reused:
-            payload = {"role": "tool", "tool_call_id": call.id, "content": reused[call.id]}
-        else:
-            payload = next(results).to_message()
-        message = await sync_to_async(_append)(conversation_id, round_number, payload)
+    answers = reused or {}
+    to_run = [call for call in calls if call.id not in answers]
+
+    def tool_messages(results: list[CallResult]) -> list[dict[str, Any]]:
+        ran = iter(results)
+        return [
+            {"role": "tool", "tool_call_id": call.id, "content": answers[call.id]}
+            if call.id in answers
+            else next(ran).to_message()
+            for call in calls
+        ]
+
+    if to_run:
+        messages = await _run_batch(
+            conversation_id, round_number, setup, to_run, lead_ms, tool_messages
+        )
+    else:
+        messages = await run_sync(
+            recording.append_messages, conversation_id, tool_messages([]), round_number
+        )
+    for message in messages:
         await live.publish(conversation_id, live.MessageAdded(message.pk))
+
+
+def _close_round(
+    recorder: recording.ExecutionRecorder,
+    outcome: BatchResult,
+    conversation_id: int,
+    round_number: int,
+    payloads: list[dict[str, Any]],
+) -> list[Message]:
+    """The batch's totals and the round's tool messages, in one trip."""
+    recorder.finish(outcome, refresh=False)
+    return recording.append_messages(conversation_id, payloads, round_number)
 
 
 async def _run_batch(
@@ -347,12 +419,15 @@ async def _run_batch(
     setup: Setup,
     calls: list[ToolCall],
     lead_ms: float | None,
-) -> list[CallResult]:
+    tool_messages: Callable[[list[CallResult]], list[dict[str, Any]]],
+) -> list[Message]:
+    """Run the calls as one batch; returns the round's tool messages, stored."""
     conversation = setup.conversation
     options = BatchOptions(
         strategy=as_strategy(conversation.strategy), max_concurrency=conversation.max_concurrency
     )
-    batch, specs = await sync_to_async(prepare_batch)(
+    batch, specs = await run_sync(
+        prepare_batch,
         team=conversation.team,
         versions=setup.versions,
         calls=calls,
@@ -361,7 +436,7 @@ async def _run_batch(
         conversation=conversation,
         round_number=round_number,
     )
-    recorder = recording.ExecutionRecorder(batch, calls, specs)
+    recorder = recording.ExecutionRecorder(batch, calls, specs, offload=run_sync)
     bars = live.CallBars(conversation_id, round_number, batch.pk, calls, lead_ms)
 
     async def on_event(event: Event) -> None:
@@ -389,26 +464,33 @@ async def _run_batch(
         # Stopped or not, what finished is written before the run closes what did not.
         await recorder.settle()
     await bars.flush()
-    await sync_to_async(recorder.finish)(outcome)
+    messages = await run_sync(
+        _close_round,
+        recorder,
+        outcome,
+        conversation_id,
+        round_number,
+        tool_messages(outcome.results),
+    )
     await live.publish(conversation_id, live.BatchFinished(batch.pk, round_number))
-    return outcome.results
+    return messages
 
 
 async def _await_approval(conversation_id: int, worker: str, batch_id: int, call_id: str) -> bool:
     """Wait for a person's decision on a call (stored in the database, so any process works)."""
-    await sync_to_async(_ask_approval)(conversation_id, worker, batch_id, call_id)
+    await run_sync(_ask_approval, conversation_id, worker, batch_id, call_id)
     await live.publish(conversation_id, live.StatusChanged(RunStatus.WAITING))
     await live.publish(conversation_id, live.ApprovalAsked(batch_id, call_id))
     try:
         while True:
-            decision = await sync_to_async(_approval_decision)(
-                conversation_id, worker, batch_id, call_id
+            decision = await run_sync(
+                _approval_decision, conversation_id, worker, batch_id, call_id
             )
             if decision is not None:
                 return decision
             await asyncio.sleep(APPROVAL_POLL_S)
     finally:
-        await sync_to_async(_resume_after_approval)(conversation_id, worker)
+        await run_sync(_resume_after_approval, conversation_id, worker)
         await live.publish(conversation_id, live.StatusChanged(RunStatus.RUNNING))
 
 

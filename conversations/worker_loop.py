@@ -11,13 +11,13 @@ run to this one loop per process and waits for it to end (`run`). What this modu
   starts and gives back when it ends. A task over the limit waits for a slot with its message
   unacknowledged and its run still queued, so nothing is lost, and the reaper leaves the run
   alone because the worker beats (leases.reap_stale_runs);
-- the runs' database connection. The runner's `sync_to_async` calls are thread-sensitive and
-  carry no request context here, so asgiref sends them all to its one thread-sensitive thread:
-  the runs of a process share one connection, one query at a time, however many runs it
-  drives (they would otherwise hold a pooled connection each for their whole life, beyond
-  FCSTUDIO_DB_POOL_MAX). Each run gives it back to the pool when it ends
-  (`close_old_connections` on that thread, between two queries), so a broken connection is
-  replaced and an idle worker holds none.
+- giving back the connection of the thread-sensitive thread when a run ends. The runner does
+  its database work on `run_database`'s few threads (PostgreSQL), each piece giving its pooled
+  connection back when it ends; without such threads (SQLite, FCSTUDIO_RUN_DB_THREADS=0) it
+  goes to asgiref's one thread-sensitive thread, shared by the runs of the process, and each
+  run gives that connection back to the pool when it ends (`close_old_connections` on that
+  thread, between two queries), so a broken connection is replaced and an idle worker holds
+  none.
 
 It must not decide anything about a run: the claim, the heartbeat and what a second delivery
 does are the lease's (leases.py) and the task's.

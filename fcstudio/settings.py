@@ -131,8 +131,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 # Each process (per event loop) keeps at most this many Redis connections for the channel
 # layer; a live frame beyond them waits up to the timeout for one (fcstudio.channel_layer).
-FCSTUDIO_REDIS_MAX_CONNECTIONS = int(env_str("FCSTUDIO_REDIS_MAX_CONNECTIONS", "50"))
-FCSTUDIO_REDIS_POOL_TIMEOUT = float(env_str("FCSTUDIO_REDIS_POOL_TIMEOUT", "20"))
+# At 200 runs on one Daphne loop (bench_scale), 50 connections and 20 s dropped frames: a busy
+# loop holds each connection for several of its turns.
+FCSTUDIO_REDIS_MAX_CONNECTIONS = int(env_str("FCSTUDIO_REDIS_MAX_CONNECTIONS", "100"))
+FCSTUDIO_REDIS_POOL_TIMEOUT = float(env_str("FCSTUDIO_REDIS_POOL_TIMEOUT", "60"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -149,6 +151,14 @@ else:
 
 # Execution: "inline" (the ASGI process), "channels" (manage.py runworker) or "celery".
 FCSTUDIO_DISPATCH = env_str("FCSTUDIO_DISPATCH", "inline")
+# The database work of runs (conversations.run_database) is done by this many threads of each
+# process, at most FCSTUDIO_DB_POOL_MAX / 2, each holding a pooled connection only while it
+# works; PostgreSQL only (with SQLite, or 0, asgiref's thread-sensitive thread). 4 in worker
+# processes; 1 inline, where the same loop serves the pages: in bench_scale more threads took
+# its share of the GIL, and runs and live frames both slowed.
+FCSTUDIO_RUN_DB_THREADS = int(
+    env_str("FCSTUDIO_RUN_DB_THREADS", "1" if FCSTUDIO_DISPATCH == "inline" else "4")
+)
 if FCSTUDIO_DISPATCH not in {"inline", "channels", "celery"}:
     raise RuntimeError(
         f"FCSTUDIO_DISPATCH={FCSTUDIO_DISPATCH!r} is not one of inline, channels or celery"

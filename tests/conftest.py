@@ -57,6 +57,13 @@ def no_background_reaper():
 
 
 @pytest.fixture(autouse=True)
+def runs_query_on_the_test_thread(settings):
+    # A test's own transaction is seen only on its thread: runs under test do their database
+    # work there (tests/services/test_run_database_threads.py turns the threads on).
+    settings.FCSTUDIO_RUN_DB_THREADS = 0
+
+
+@pytest.fixture(autouse=True)
 def fresh_validator_cache():
     # Compiled validators are keyed by ToolVersion pk, and a rolled-back test database hands
     # the same pks out again: each test validates against its own versions' schemas.

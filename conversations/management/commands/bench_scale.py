@@ -1,11 +1,11 @@
 """``manage.py bench_scale``: many runs at once through each dispatcher, on the real services.
 
 What a team sees when it scales out: N runs started together, through ``inline`` (one Daphne
-process drives them on its event loop), ``celery`` (``celery -A fcstudio worker`` with two
-processes) and, when asked, ``channels`` (one ``manage.py runworker fcstudio-runs``). Each run is
-the issue's shape: two model calls of about 200 ms (the built-in demo model, deterministic, behind
-an OpenAI-compatible HTTP server in a thread of this process, answering after a 200 ms delay) and,
-between them, three parallel calls of a mock tool of 100 ms.
+process drives them on its event loop), ``celery`` (two ``celery -A fcstudio worker`` processes,
+each with its threads pool) and, when asked, ``channels`` (one ``manage.py runworker
+fcstudio-runs``). Each run is the issue's shape: two model calls of about 200 ms (the built-in
+demo model, deterministic, behind an OpenAI-compatible HTTP server in a thread of this process,
+answering after a 200 ms delay) and, between them, three parallel calls of a mock tool of 100 ms.
 
 Runs are started the way people start them: ``--clients`` HTTP clients at once POST the Run
 endpoint of a real Daphne server (a subprocess, as ``make run`` starts it) with a logged-in
@@ -761,14 +761,19 @@ class Bench:
             )
         ]
         if mode == "celery":
-            argv = [
-                *(sys.executable, "-m", "celery", "-A", "fcstudio", "worker"),
-                f"--concurrency={self.celery_processes}",
-                "--loglevel=WARNING",
-                "--without-gossip",
-                "--without-mingle",
-            ]
-            started.append(Service("celery", argv, env, self.logs / "celery.log"))
+            # As the README deploys them: one worker process per core, each with its threads
+            # pool (FCSTUDIO_WORKER_MAX_RUNS runs on one event loop). `--concurrency` of a
+            # threads pool is threads, not processes: one worker with 2 drove 2 runs at a time.
+            for index in range(1, self.celery_processes + 1):
+                argv = [
+                    *(sys.executable, "-m", "celery", "-A", "fcstudio", "worker"),
+                    *("-n", f"bench-{index}@%h"),
+                    "--loglevel=WARNING",
+                    "--without-gossip",
+                    "--without-mingle",
+                ]
+                log = self.logs / f"celery-{index}.log"
+                started.append(Service(f"celery-{index}", argv, env, log))
         elif mode == "channels":
             argv = [sys.executable, "manage.py", "runworker", "fcstudio-runs"]
             started.append(Service("runworker", argv, env, self.logs / "runworker.log"))
