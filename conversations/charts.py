@@ -26,11 +26,10 @@ from django.utils.safestring import SafeString, mark_safe
 TimeScale = Callable[[float], float]
 ChartT = TypeVar("ChartT", bound="Chart")
 
-# A run bar narrower than this many chart units is drawn with a marker on top, so a call that
-# failed at once (refused before running, or a 0 ms tool) still shows on the chart.
-MARK_BELOW = 3.0
-# The narrowest run bar of a call that started: a fast call stays a visible sliver.
-MIN_RUN_WIDTH = 0.75
+# The narrowest run bar of a call that started: a fast call (a 0 ms tool) still reads as a bar
+# in its status's colour. Only a call that finished without ever running (refused by
+# validation, denied, an unknown function) gets the "failed at once" marker instead.
+MIN_RUN_WIDTH = 2.0
 # Space kept free right of the chart area.
 RIGHT_MARGIN = 12
 # Between the last row and the concurrency band, and under the band.
@@ -59,7 +58,7 @@ class Bar:
     run_x: float
     run_width: float
     retry_xs: tuple[float, ...] = ()
-    # Where a finished call too short to see as a bar gets a marker instead (see MARK_BELOW).
+    # Where a call that finished without running (failed at once) gets a marker instead.
     mark_x: float | None = None
     # Time spent waiting for a person's approval: a span of its own, not the tool's time.
     wait_x: float = 0.0
@@ -165,8 +164,9 @@ def place_bar(
     wait_ms: tuple[float, float] | None = None,
 ) -> Bar:
     """A call's bar: queued from `queued_ms` until it started, running until `finished_ms`
-    (None: still running, drawn to `end_ms`). A call that never started has no run bar; a
-    finished one narrower than MARK_BELOW gets a marker where it ended."""
+    (None: still running, drawn to `end_ms`). A call that started is at least MIN_RUN_WIDTH
+    wide; one that finished without ever starting has no run bar but the "failed at once"
+    marker where it ended."""
     finished = finished_ms if finished_ms is not None else end_ms
     run_from = started_ms if started_ms is not None else finished
     queued_x, run_x, finished_x = x(queued_ms), x(run_from), x(finished)
@@ -185,7 +185,7 @@ def place_bar(
         run_x=run_x,
         run_width=round(run_width, 2),
         retry_xs=tuple(map(x, retry_marks_ms)),
-        mark_x=finished_x if finished_ms is not None and run_width < MARK_BELOW else None,
+        mark_x=finished_x if finished_ms is not None and started_ms is None else None,
         wait_x=wait_x,
         wait_width=round(wait_width, 2),
     )

@@ -338,7 +338,10 @@ def _round(
 
 @handles(live.DraftDelta)
 def _draft(conversation_id: int, event: live.DraftDelta, can_run: bool) -> str:
-    return render_to_string(f"{TEMPLATE}#stream", {"delta": event, "oob": True})
+    # The round's status, "waiting for the model…" until now, says it is answering.
+    return render_to_string(f"{TEMPLATE}#stream", {"delta": event, "oob": True}) + render_to_string(
+        f"{TEMPLATE}#model-answering", {"delta": event, "status_oob": True}
+    )
 
 
 @handles(live.ModelFinished)

@@ -45,6 +45,8 @@ COMPRESS_ABOVE_MS = 250.0
 # An idle stretch (nothing running: a person typing the next turn) takes this many units.
 IDLE_UNITS = 120.0
 LABEL_CHARS = 24
+# The axis's texts are 10 px monospace (0.6 em a character): how wide a label is, to keep it in.
+TEXT_CHAR_WIDTH = 6.0
 
 WATERFALL_BARS = BarStyle(
     group="wf-row",
@@ -322,8 +324,10 @@ def render_waterfall_svg(chart: Waterfall) -> SafeString:
         )
         for tick in chart.ticks
     ]
+    # The axis band, top to bottom: tick labels (baseline 10), the zig-zags of compressed
+    # stretches (12 to 20), round labels (baseline 29), so none covers another.
     for bx in chart.breaks:
-        zig = " ".join(f"{_n(bx + (3 if i % 2 else -3))},{_n(12 + i * 4)}" for i in range(5))
+        zig = " ".join(f"{_n(bx + (3 if i % 2 else -3))},{_n(12 + i * 2)}" for i in range(5))
         axis.append(
             f'<line class="break-line" x1="{_n(bx)}" x2="{_n(bx)}" y1="30" y2="{bottom}"></line>'
             f'<polyline class="break" points="{zig}"><title>axis compressed here</title>'
@@ -331,10 +335,11 @@ def render_waterfall_svg(chart: Waterfall) -> SafeString:
         )
     for sep in chart.separators:
         sx = _n(sep.x)
-        lean = _anchor(chart, sep.x) == "end"
+        # A label that would run past the chart's right edge ends at its line instead.
+        lean = sep.x + 3 + len(sep.label) * TEXT_CHAR_WIDTH > chart.width
         axis.append(
             f'<line class="round-sep" x1="{sx}" x2="{sx}" y1="16" y2="{bottom}"></line>'
-            f'<text class="round-label" x="{_n(sep.x - 3 if lean else sep.x + 3)}" y="27" '
+            f'<text class="round-label" x="{_n(sep.x - 3 if lean else sep.x + 3)}" y="29" '
             f'text-anchor="{"end" if lean else "start"}">{escape(sep.label)}</text>'
         )
     return chart_svg(chart, opening, axis, WATERFALL_BARS)

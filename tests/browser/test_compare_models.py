@@ -69,6 +69,18 @@ def test_compare_the_demo_model_with_another_model(
     expect(columns.nth(1).locator("h2")).to_have_text("Scripted / test-model")
     expect(columns.nth(0).locator(".round")).to_have_count(2)
     expect(columns.nth(0).locator(".waterfall-chart svg")).to_be_visible()
+    # Each column's waterfall names its rounds in the chart's small type, inside the chart.
+    for column in range(2):
+        chart = columns.nth(column).locator(".waterfall-chart svg")
+        labels = chart.locator("text.round-label")
+        expect(labels).to_have_text(["round 1", "round 2"])
+        frame = chart.bounding_box()
+        assert frame is not None
+        for i in range(2):
+            expect(labels.nth(i)).to_have_css("font-size", "10px")
+            box = labels.nth(i).bounding_box()
+            assert box is not None
+            assert frame["x"] <= box["x"] <= box["x"] + box["width"] <= frame["x"] + frame["width"]
     expect(columns.nth(1).locator("table.calls")).to_contain_text("VALIDATION_ERROR")
 
     table = page.locator("#comparison-table")

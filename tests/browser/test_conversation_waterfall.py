@@ -69,3 +69,44 @@ def test_the_waterfall_shows_every_round_and_compresses_long_model_calls(
     expect(compressed).to_be_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator("#waterfall").screenshot(path=str(ARTIFACTS / "waterfall.png"))
+
+
+def boxes_apart(a: dict, b: dict) -> bool:
+    return (
+        a["x"] + a["width"] <= b["x"]
+        or b["x"] + b["width"] <= a["x"]
+        or a["y"] + a["height"] <= b["y"]
+        or b["y"] + b["height"] <= a["y"]
+    )
+
+
+def test_on_a_phone_every_round_label_reads_whole_and_clear_of_the_axis_breaks(
+    log_in, people, catalog, provider, model_server
+):
+    make_tools(catalog, latency_ms=100)
+    model_server.script(
+        Reply(tool_calls=three_calls("first"), delay_s=1.5),
+        Reply(tool_calls=three_calls("second"), delay_s=1.5),
+        Reply(content="Mild, clean air, and it is noon."),
+    )
+    page = log_in(people.editor)
+    page.set_viewport_size({"width": 390, "height": 844})
+    build(page, parallel=True)
+    expect(page.locator("#status-badge")).to_have_text("Finished", timeout=20_000)
+    page.get_by_text("Waterfall", exact=True).click()
+
+    chart = page.locator(f"{CHARTS} .scale-compressed svg")
+    labels = chart.locator("text.round-label")
+    expect(labels).to_have_text(["round 1", "round 2", "round 3"])
+    frame = chart.bounding_box()
+    assert frame is not None
+    zigzags = chart.locator("polyline.break")
+    expect(zigzags.first).to_be_attached()
+    breaks = [zigzags.nth(i).bounding_box() for i in range(zigzags.count())]
+    for i in range(3):
+        box = labels.nth(i).bounding_box()
+        assert box is not None
+        assert frame["x"] <= box["x"] and box["x"] + box["width"] <= frame["x"] + frame["width"]
+        assert all(zig is not None and boxes_apart(box, zig) for zig in breaks), (box, breaks)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#waterfall").screenshot(path=str(ARTIFACTS / "waterfall-phone.png"))

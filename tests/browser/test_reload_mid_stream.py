@@ -30,13 +30,17 @@ def test_reload_while_the_model_writes(log_in, people, catalog, provider, model_
     draft = page.locator("#stream article.streaming")
     expect(draft.locator(".content")).to_have_text("Let me check Oslo.", timeout=15_000)
     expect(draft.locator(".call-draft code")).to_have_text("#0 get_weather")
+    # The words are coming: the round no longer says it waits for the model.
+    expect(page.locator("#round-0-model")).to_contain_text("the model is answering (streaming)")
+    expect(page.locator("#round-0-model")).not_to_contain_text("waiting for the model")
+    page.screenshot(path=f"{SHOTS}/streaming.png", full_page=True)
 
     page.reload()
     # Nothing more has come from the model since: what shows was kept for a joining page.
     expect(draft.locator(".content")).to_have_text("Let me check Oslo.")
     expect(draft.locator(".call-draft code")).to_have_text("#0 get_weather")
     expect(draft).to_contain_text("writing… round 1")
-    expect(page.locator("#round-0-model")).to_contain_text("waiting for the model")
+    expect(page.locator("#round-0-model")).to_contain_text("the model is answering (streaming)")
     page.screenshot(path=f"{SHOTS}/reloaded.png", full_page=True)
 
     page.get_by_role("button", name="Stop").click()

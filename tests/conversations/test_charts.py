@@ -10,7 +10,7 @@ import pytest
 from django.utils.safestring import SafeString
 
 from conversations.charts import (
-    MARK_BELOW,
+    MIN_RUN_WIDTH,
     Bar,
     Chart,
     Frame,
@@ -100,10 +100,14 @@ def test_a_call_refused_before_running_has_no_run_bar_but_a_marker_where_it_ende
     assert placed.mark_x == at(500)
 
 
-def test_a_call_too_short_to_see_keeps_a_sliver_and_gets_a_marker():
-    placed = bar(started_ms=100, finished_ms=100)
-    assert placed.run_width == 0.75 < MARK_BELOW
-    assert placed.mark_x == at(100)
+@pytest.mark.parametrize("status", ["bar-ok", "bar-error"])
+def test_a_call_that_ran_too_short_to_see_is_a_minimum_width_bar_never_the_failed_at_once_mark(
+    status,
+):
+    placed = bar(css=status, started_ms=100, finished_ms=100)
+    assert placed.run_width == MIN_RUN_WIDTH
+    assert placed.mark_x is None
+    assert 'class="mark"' not in bar_svg(placed, STYLE, "192")
 
 
 def test_a_call_that_never_started_nor_finished_is_only_queued():

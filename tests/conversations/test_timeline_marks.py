@@ -1,8 +1,9 @@
-"""Calls too short to see as a bar (refused before running, 0 ms tools) still get a mark."""
+"""Calls that failed without running (refused, denied, unknown function) get the "failed at once"
+mark; a call that ran, however briefly, is a bar of at least MIN_RUN_WIDTH."""
 
 from __future__ import annotations
 
-from conversations.charts import MARK_BELOW
+from conversations.charts import MIN_RUN_WIDTH
 from conversations.timeline import batch_gantt
 from tests.conversations.test_timeline import Row
 
@@ -21,12 +22,12 @@ def test_a_call_refused_before_running_gets_a_mark_where_it_ended():
     assert bad.title == "get_weather (call_1): VALIDATION_ERROR, never ran"
 
 
-def test_a_zero_ms_success_gets_a_mark_but_a_visible_bar_does_not():
+def test_a_zero_ms_success_is_a_minimum_width_bar_not_the_failed_at_once_mark():
     instant, visible = batch_gantt(
         [Row(started_ms=10, finished_ms=10), Row(started_ms=0, finished_ms=100)]
     ).bars
-    assert instant.run_width < MARK_BELOW and instant.mark_x is not None
-    assert visible.run_width >= MARK_BELOW and visible.mark_x is None
+    assert instant.run_width == MIN_RUN_WIDTH and instant.mark_x is None
+    assert visible.run_width > MIN_RUN_WIDTH and visible.mark_x is None
 
 
 def test_calls_still_queued_or_running_get_no_mark():
