@@ -252,13 +252,20 @@ class ToolCallForm(forms.Form):
 
 
 class BaseCallFormSet(forms.BaseFormSet):
+    default_error_messages = {"too_many_forms": "A message takes at most %(num)d tool calls."}
+
     def add_fields(self, form: forms.Form, index: int | None) -> None:
         super().add_fields(form, index)
         form.fields["DELETE"].label = "Remove this call"
 
 
 CallFormSet = forms.formset_factory(
-    ToolCallForm, formset=BaseCallFormSet, extra=0, can_delete=True, max_num=128
+    ToolCallForm,
+    formset=BaseCallFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=128,
+    validate_max=True,
 )
 
 
