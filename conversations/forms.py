@@ -329,12 +329,17 @@ class ConversationForm(forms.Form):
         if catalogs:
             # The catalogs field only accepts the team's own catalogs.
             whole = Tool.objects.filter(catalog__in=catalogs, version__gt=0)
-            picked.update({tool.pk: tool for tool in whole.select_related("catalog")})
+            ones = set(picked)
+            # One more than a request takes is enough to refuse: a huge catalog is never loaded.
+            picked.update(
+                {tool.pk: tool for tool in whole.select_related("catalog")[: MAX_PICKED_TOOLS + 1]}
+            )
             if len(picked) > MAX_PICKED_TOOLS:
+                total = len(ones) + whole.exclude(pk__in=ones).count()
                 self.add_error(
                     "tools",
                     f"A request takes at most {MAX_PICKED_TOOLS} tools; with the whole "
-                    f"catalogs these are {len(picked)}.",
+                    f"catalogs these are {total}.",
                 )
         tools = sorted(picked.values(), key=lambda t: (t.catalog.name, t.name))
         cleaned["tools"] = tools
