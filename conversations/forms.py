@@ -18,6 +18,7 @@ from tools_app.models import Catalog, Tool
 from .example_arguments import example_arguments as example_arguments
 from .execution import BatchOptions, new_call_id
 from .models import Provider
+from .providers import known_model_names
 from .tool_picker import MAX_PICKED_TOOLS, CatalogGroup, catalog_groups, saved_tools
 
 STRATEGY_CHOICES = [(name, name) for name in STRATEGIES]
@@ -291,13 +292,7 @@ class ConversationForm(forms.Form):
         choice_field.known_tool = lambda name: tools.filter(name=name).exists()
 
     def known_models(self) -> list[str]:
-        """The models the team's providers listed when tested, and their defaults."""
-        names: set[str] = set()
-        for record in self.providers:
-            names.update(m for m in record.known_models or [] if isinstance(m, str))
-            if record.default_model:
-                names.add(record.default_model)
-        return sorted(names)
+        return known_model_names(self.providers)
 
     def _picked(self, tools: Any) -> list[Tool]:
         """The tools ticked in the posted form, rendered back as ticked; never the whole list."""
