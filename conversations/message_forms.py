@@ -19,7 +19,7 @@ from tools_app import schema
 
 from .execution import new_call_id
 from .models import Message
-from .view_models import tool_calls_of
+from .view_models import tool_calls_of, turns_before
 
 JSON_TEXT = {
     "class": "code",
@@ -33,10 +33,7 @@ CALL_PREFIX = "call"
 
 def calls_before(message: Message) -> list[tuple[str, str]]:
     """(id, tool name) of every tool call the assistant made before `message`, in order."""
-    turns = Message.objects.filter(
-        conversation_id=message.conversation_id, role="assistant", position__lt=message.position
-    )
-    return list(tool_calls_of(turns))
+    return list(tool_calls_of(turns_before(message)))
 
 
 def typed(text: str) -> str:

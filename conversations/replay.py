@@ -304,8 +304,9 @@ def _beat_while(job_id: int, worker: str, stopped: threading.Event) -> None:
     try:
         while not stopped.wait(HEARTBEAT_EVERY.total_seconds()):
             try:
-                if not _owned(job_id, worker).update(heartbeat_at=timezone.now()):
-                    return  # lost: the job's own next beat finds out and stops
+                job_beat(job_id, worker)
+            except ReplayJobLost:
+                return  # the job's own next beat finds out and stops
             except DatabaseError:  # the next beat tries again; a missed one only ages the last
                 logger.warning("Replay job %s could not record its heartbeat", job_id)
     finally:
