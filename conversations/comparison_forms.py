@@ -9,6 +9,7 @@ from django import forms
 from .comparison import snippet
 from .comparison_runs import CUT_ROLES, Pair, default_cut
 from .models import Conversation, Message, Provider
+from .providers import known_model_names
 
 MAX_PAIRS = 4
 MIN_PAIRS = 2
@@ -51,13 +52,7 @@ class ComparisonForm(forms.Form):
         return [(self[f"provider_{n}"], self[f"model_{n}"]) for n in range(1, MAX_PAIRS + 1)]
 
     def known_models(self) -> list[str]:
-        """The model ids the team's providers listed when tested, and their defaults."""
-        names: set[str] = set()
-        for provider in self.source.team.providers.all():
-            names.update(m for m in provider.known_models or [] if isinstance(m, str))
-            if provider.default_model:
-                names.add(provider.default_model)
-        return sorted(names)
+        return known_model_names(self.source.team.providers.all())
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -73,7 +73,9 @@ def runs_of(comparison: Comparison) -> list[Conversation]:
 
 
 def run_facts(conversation: Conversation, records: Records) -> RunFacts:
-    """What the diff table compares of one run, read from its records."""
+    """What the diff table compares of one run, read from its records: every round listed
+    (`load_records` without a window), so the whole calls are at hand (`records.shown`; the
+    batches' own executions hold only their timing)."""
     calls = [
         CallFacts(
             name=execution.tool_name,
@@ -85,7 +87,7 @@ def run_facts(conversation: Conversation, records: Records) -> RunFacts:
             error_code=execution.error_code,
         )
         for batch in sorted(records.batches, key=lambda b: (b.round or 0, b.pk))
-        for execution in batch.executions.all()
+        for execution in records.shown.get(batch.pk, [])
     ]
     answered = [call for call in records.model_calls if call.ok]
     prompt = [call.prompt_tokens for call in answered]

@@ -170,9 +170,9 @@ def reap_stale_replay_jobs(now: Any = None, stale_after: timedelta = STALE_AFTER
     return len(requeued) + len(failed)
 
 
-def _replay_in_thread(job_id: int) -> None:
+def _replay_in_thread(job_id: int, worker: str | None = None) -> None:
     try:
-        replay.run_replay_job(job_id)
+        replay.run_replay_job(job_id, worker)
     finally:
         close_old_connections()
 
@@ -249,6 +249,7 @@ class RunWorker(AsyncConsumer):
     async def replay_job(self, message: dict[str, Any]) -> None:
         ensure_worker_beat("channels")
         ensure_reaper()
-        await database_sync_to_async(replay.run_replay_job)(
-            int(message["job_id"]), worker_identity()
-        )
+        # On a thread of its own: a replay takes minutes, and on the thread the process's
+        # database work shares, the heartbeat and the reaper would wait behind it (the reaper
+        # then takes the worker for dead and fails the runs queued to it).
+        await asyncio.to_thread(_replay_in_thread, int(message["job_id"]), worker_identity())

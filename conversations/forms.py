@@ -18,6 +18,7 @@ from tools_app.models import Catalog, Tool
 from .example_arguments import example_arguments as example_arguments
 from .execution import BatchOptions, new_call_id
 from .models import Provider
+from .providers import known_model_names
 from .tool_picker import MAX_PICKED_TOOLS, CatalogGroup, catalog_groups, saved_tools
 
 STRATEGY_CHOICES = [(name, name) for name in STRATEGIES]
@@ -291,13 +292,7 @@ class ConversationForm(forms.Form):
         choice_field.known_tool = lambda name: tools.filter(name=name).exists()
 
     def known_models(self) -> list[str]:
-        """The models the team's providers listed when tested, and their defaults."""
-        names: set[str] = set()
-        for record in self.providers:
-            names.update(m for m in record.known_models or [] if isinstance(m, str))
-            if record.default_model:
-                names.add(record.default_model)
-        return sorted(names)
+        return known_model_names(self.providers)
 
     def _picked(self, tools: Any) -> list[Tool]:
         """The tools ticked in the posted form, rendered back as ticked; never the whole list."""
@@ -329,12 +324,17 @@ class ConversationForm(forms.Form):
         if catalogs:
             # The catalogs field only accepts the team's own catalogs.
             whole = Tool.objects.filter(catalog__in=catalogs, version__gt=0)
-            picked.update({tool.pk: tool for tool in whole.select_related("catalog")})
+            ones = set(picked)
+            # One more than a request takes is enough to refuse: a huge catalog is never loaded.
+            picked.update(
+                {tool.pk: tool for tool in whole.select_related("catalog")[: MAX_PICKED_TOOLS + 1]}
+            )
             if len(picked) > MAX_PICKED_TOOLS:
+                total = len(ones) + whole.exclude(pk__in=ones).count()
                 self.add_error(
                     "tools",
                     f"A request takes at most {MAX_PICKED_TOOLS} tools; with the whole "
-                    f"catalogs these are {len(picked)}.",
+                    f"catalogs these are {total}.",
                 )
         tools = sorted(picked.values(), key=lambda t: (t.catalog.name, t.name))
         cleaned["tools"] = tools

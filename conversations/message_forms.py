@@ -19,7 +19,7 @@ from tools_app import schema
 
 from .execution import new_call_id
 from .models import Message
-from .view_models import tool_calls_of
+from .view_models import tool_calls_of, turns_before
 
 JSON_TEXT = {
     "class": "code",
@@ -33,10 +33,7 @@ CALL_PREFIX = "call"
 
 def calls_before(message: Message) -> list[tuple[str, str]]:
     """(id, tool name) of every tool call the assistant made before `message`, in order."""
-    turns = Message.objects.filter(
-        conversation_id=message.conversation_id, role="assistant", position__lt=message.position
-    )
-    return list(tool_calls_of(turns))
+    return list(tool_calls_of(turns_before(message)))
 
 
 def typed(text: str) -> str:
@@ -252,13 +249,20 @@ class ToolCallForm(forms.Form):
 
 
 class BaseCallFormSet(forms.BaseFormSet):
+    default_error_messages = {"too_many_forms": "A message takes at most %(num)d tool calls."}
+
     def add_fields(self, form: forms.Form, index: int | None) -> None:
         super().add_fields(form, index)
         form.fields["DELETE"].label = "Remove this call"
 
 
 CallFormSet = forms.formset_factory(
-    ToolCallForm, formset=BaseCallFormSet, extra=0, can_delete=True, max_num=128
+    ToolCallForm,
+    formset=BaseCallFormSet,
+    extra=0,
+    can_delete=True,
+    max_num=128,
+    validate_max=True,
 )
 
 

@@ -501,9 +501,21 @@ class ReplayJob(models.Model):
         return beat is None or beat < timezone.now() - TAKEOVER_AFTER
 
     @property
+    def is_unclaimed(self) -> bool:
+        """Queued, and no worker has started it for a while: its message may be lost."""
+        if self.status != ReplayJobStatus.QUEUED:
+            return False
+        beat = self.heartbeat_at
+        return beat is None or beat < timezone.now() - TAKEOVER_AFTER
+
+    @property
     def can_resume(self) -> bool:
-        """Silent, or failed with conversations still to replay."""
-        return self.is_stale or (self.status == ReplayJobStatus.FAILED and self.done < self.total)
+        """Silent, queued but never started, or failed with conversations still to replay."""
+        return (
+            self.is_stale
+            or self.is_unclaimed
+            or (self.status == ReplayJobStatus.FAILED and self.done < self.total)
+        )
 
     def tally(self, key: str) -> int:
         return sum(int(row.get(key, 0)) for row in self.results)

@@ -4,6 +4,7 @@ outbound policy the settings allow applied to every one."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from fcstudio import audit, outbound, secrets
@@ -68,6 +69,17 @@ def provider_config(provider: Provider, *, model: str = "") -> ProviderConfig:
 
 # A provider may list thousands of models; the picker offers the first of them, by name.
 KNOWN_MODELS_KEPT = 1000
+
+
+def known_model_names(providers: Iterable[Provider]) -> list[str]:
+    """The model ids these providers listed when tested, and their defaults: what a model
+    field suggests."""
+    names: set[str] = set()
+    for provider in providers:
+        names.update(m for m in provider.known_models or [] if isinstance(m, str))
+        if provider.default_model:
+            names.add(provider.default_model)
+    return sorted(names)
 
 
 def save_known_models(provider: Provider, model_ids: list[str]) -> None:

@@ -304,9 +304,11 @@ RECORD_BATCH = 50
 def record_all(exchanges: list[Exchange]) -> None:
     """Record a batch in one transaction (one commit, not two an exchange), each exchange with
     its audit event in a savepoint of its own: one that fails is left out whole, the others
-    are kept."""
+    are kept. Each exchange locks its token's row until the commit, so the batch goes token
+    by token (in id order; each token's exchanges in the order they came): two processes then
+    take the same tokens' locks in the same order and never deadlock."""
     with transaction.atomic():
-        for exchange in exchanges:
+        for exchange in sorted(exchanges, key=lambda exchange: exchange.grant.token_id):
             try:
                 with transaction.atomic():
                     record(exchange)

@@ -339,17 +339,20 @@ def _placed(
         if messages[i]["role"] == "assistant"
     }
     if lengths:
+        # Of those still holding nothing after that answer, the longest prefix, then the
+        # newest: one row, however many identical conversations one root holds.
+        wanted = " ".join(["WHEN %s THEN %s"] * len(lengths))
         answers = ModelCall.objects.raw(
-            f"SELECT m.*, (SELECT COUNT(*) FROM {_MESSAGES} h WHERE h.conversation_id ="
-            f" m.conversation_id) AS held FROM {_CALLS} m JOIN {_CONVERSATIONS} c ON c.id ="
-            f" m.conversation_id WHERE {_RECORDED} AND {scope[0]} AND m.ok = %s AND"
-            f" m.continued_by_hash IN ({', '.join(['%s'] * len(lengths))})"
-            " ORDER BY m.round DESC, m.id DESC",
-            [*params, True, *lengths],
+            f"SELECT * FROM (SELECT m.*, (SELECT COUNT(*) FROM {_MESSAGES} h WHERE"
+            f" h.conversation_id = m.conversation_id) AS held, CASE m.continued_by_hash {wanted}"
+            f" END AS wanted FROM {_CALLS} m JOIN {_CONVERSATIONS} c ON c.id = m.conversation_id"
+            f" WHERE {_RECORDED} AND {scope[0]} AND m.ok = %s AND m.continued_by_hash IN"
+            f" ({', '.join(['%s'] * len(lengths))})) x WHERE x.held = x.wanted"
+            " ORDER BY x.wanted DESC, x.round DESC, x.id DESC LIMIT 1",
+            [*(v for item in lengths.items() for v in item), *params, True, *lengths],
         )
-        for call in sorted(answers, key=lambda found: -lengths[found.continued_by_hash]):
-            if getattr(call, "held", None) == lengths[call.continued_by_hash]:
-                return _Place(call.conversation_id, call, lengths[call.continued_by_hash])
+        for call in answers:
+            return _Place(call.conversation_id, call, lengths[call.continued_by_hash])
     # It was recorded after its successor, whose conversation holds its answer but not its call:
     # such a conversation was opened after this exchange began.
     if whole:

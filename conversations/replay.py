@@ -304,8 +304,9 @@ def _beat_while(job_id: int, worker: str, stopped: threading.Event) -> None:
     try:
         while not stopped.wait(HEARTBEAT_EVERY.total_seconds()):
             try:
-                if not _owned(job_id, worker).update(heartbeat_at=timezone.now()):
-                    return  # lost: the job's own next beat finds out and stops
+                job_beat(job_id, worker)
+            except ReplayJobLost:
+                return  # the job's own next beat finds out and stops
             except DatabaseError:  # the next beat tries again; a missed one only ages the last
                 logger.warning("Replay job %s could not record its heartbeat", job_id)
     finally:
@@ -376,9 +377,10 @@ def _replay_claimed(job_id: int, worker: str) -> str:
 
 
 def resume_job(job: ReplayJob) -> bool:
-    """Queue again a job a person resumes: one whose worker went silent, or a failed one with
-    conversations left. A compare-and-set, so a job its worker still runs is left alone."""
-    silent = Q(status=ReplayJobStatus.RUNNING) & (
+    """Queue again a job a person resumes: one whose worker went silent, one queued that no
+    worker started (its message lost), or a failed one with conversations left. A
+    compare-and-set, so a job its worker still runs is left alone."""
+    silent = Q(status__in=(ReplayJobStatus.RUNNING, ReplayJobStatus.QUEUED)) & (
         Q(heartbeat_at__lt=timezone.now() - TAKEOVER_AFTER) | Q(heartbeat_at__isnull=True)
     )
     if not job.can_resume:
@@ -417,10 +419,12 @@ def reap_stale_jobs(
     jobs queued again (for the caller to send: `dispatch.reap_stale_replay_jobs`) and the jobs
     marked failed.
 
-    A queued job is only stale when no worker can take it (its worker would claim it in turn),
-    or, inline, when the process that was to run it is gone (then it is sent again). Each job
-    is changed by a compare-and-set on its status and heartbeat, so one a worker claimed,
-    beat or finished meanwhile is left alone.
+    A queued job silent that long while a worker is alive is sent again (its message may be
+    lost: channels_redis drops one after 60 s), its heartbeat refreshed, without counting an
+    attempt; a second delivery is harmless, `claim_job` being a compare-and-set. Without a
+    live worker it fails; inline, the process that was to run it is gone, so it is sent again.
+    Each job is changed by a compare-and-set on its status and heartbeat, so one a worker
+    claimed, beat or finished meanwhile is left alone.
     """
     now = now or timezone.now()
     silent = Q(heartbeat_at__lt=now - stale_after) | Q(heartbeat_at__isnull=True)
@@ -436,7 +440,12 @@ def reap_stale_jobs(
         who = f"The worker {worker or '(unknown)'} stopped responding"
         if status == ReplayJobStatus.QUEUED:
             if worker_alive and settings.FCSTUDIO_DISPATCH != "inline":
-                continue  # waiting its turn behind other work
+                sent_again = ReplayJob.objects.filter(silent, pk=pk, status=status).update(
+                    heartbeat_at=timezone.now()
+                )
+                if sent_again:
+                    requeued.append(pk)
+                continue
             who = f"No worker started the job within {stale_after.total_seconds():g} s"
         changes: dict[str, Any]
         if not worker_alive:

@@ -222,7 +222,10 @@ def timing_of(record: dict[str, Any], response: dict[str, Any] | None) -> Timing
     if duration is not None and not 0 <= duration <= MAX_DURATION_MS:
         duration = None
     if start is None and end is not None and duration is not None:
-        start = end - timedelta(milliseconds=duration)
+        try:
+            start = end - timedelta(milliseconds=duration)
+        except OverflowError:  # an end in year 1: the start stays unknown
+            start = None
     if start is None and response is not None:
         start = _moment(response.get("created"))
     if start is None and duration is None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
 from fcstudio.templatetags.studio import as_json
 
@@ -52,12 +52,16 @@ def call_names(messages: Any) -> dict[str, str]:
     return dict(tool_calls_of(messages))
 
 
-def names_before(message: Message) -> dict[str, str]:
-    """The names of the calls made before `message`: one query, for a message shown alone."""
-    turns = Message.objects.filter(
+def turns_before(message: Message) -> QuerySet[Message]:
+    """The assistant turns of the conversation before `message`, in order."""
+    return Message.objects.filter(
         conversation_id=message.conversation_id, role="assistant", position__lt=message.position
     )
-    return call_names(turns)
+
+
+def names_before(message: Message) -> dict[str, str]:
+    """The names of the calls made before `message`: one query, for a message shown alone."""
+    return call_names(turns_before(message))
 
 
 def message_context(message: Message, names: dict[str, str] | None = None) -> dict[str, Any]:

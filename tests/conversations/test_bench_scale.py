@@ -31,6 +31,7 @@ from conversations.management.commands.bench_scale import (
     parse_dispatch,
     parse_runs,
     summarise,
+    unavailable,
     with_database,
     with_redis_db,
 )
@@ -179,6 +180,13 @@ def test_the_bench_gets_a_database_and_a_redis_database_of_its_own():
     )
     assert with_redis_db("redis://127.0.0.1:6379/0", 13) == "redis://127.0.0.1:6379/13"
     assert with_redis_db("redis://127.0.0.1:6379", 13) == "redis://127.0.0.1:6379/13"
+
+
+def test_a_server_that_does_not_answer_is_named_without_its_password():
+    why = unavailable("postgres://bench:s3cret@127.0.0.1:1/fcstudio", "redis://127.0.0.1:1/0")
+    assert why.startswith("PostgreSQL at 127.0.0.1:1 does not answer")
+    assert "s3cret" not in why
+    assert "bench" not in why
 
 
 def test_cpu_seconds_count_this_process():

@@ -118,3 +118,16 @@ def test_the_page_shows_an_untimed_calls_duration_as_unknown(team, people):
     assert "model 0 ms" not in page
     assert "waiting for the model" not in page
     assert Conversation.objects.get().model_calls.filter(timed=True).count() == 0
+
+
+def test_an_end_too_early_to_subtract_the_duration_from_is_imported_without_it(team):
+    record = {
+        "request": {"model": "gpt-4o-mini", "messages": [USER], "tools": [WEATHER]},
+        "response": response(ASK, 5),
+        "end_time": "0001-01-01T00:00:00Z",
+        "duration_ms": 700,
+    }
+    [conversation] = import_transcript(team, json.dumps(record) + "\n")
+    call = conversation.model_calls.get()
+    assert (call.timed, call.duration_ms) == (True, 700.0)
+    assert call.started_at.year > 1

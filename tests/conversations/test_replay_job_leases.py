@@ -141,18 +141,34 @@ def test_without_a_live_worker_the_stale_job_is_failed_with_the_reason(team, rec
     )
 
 
-def test_a_queued_job_waits_while_a_worker_is_alive_and_fails_without_one(
+def test_a_queued_job_no_worker_started_is_sent_again_while_a_worker_is_alive(
     team, recordings, settings
 ):
+    """Its message may be lost (channels_redis drops one after 60 s): sent again, not an
+    attempt counted; a second delivery is harmless (claim_job is a compare-and-set)."""
+    settings.FCSTUDIO_DISPATCH = "channels"
+    job = new_replay_job(team)
+    ReplayJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - STALE_AFTER * 2)
+    worker_beat("channels", name="host:1")
+
+    assert reap_stale_runs() == 1
+
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.worker) == (ReplayJobStatus.QUEUED, 0, "")
+    assert job.heartbeat_at > timezone.now() - STALE_AFTER
+    message = async_to_sync(get_channel_layer().receive)(RUNS_CHANNEL)
+    assert message == {"type": "replay.job", "job_id": job.pk}
+    assert reap_stale_runs() == 0  # sent again once a silence, not at every reap
+
+
+def test_a_queued_job_fails_when_no_worker_is_alive(team, recordings, settings):
     settings.FCSTUDIO_DISPATCH = "celery"
     job = new_replay_job(team)
     ReplayJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - STALE_AFTER * 2)
-    worker_beat("celery", name="host:1")
-    assert reap_stale_runs() == 0
-    assert ReplayJob.objects.get(pk=job.pk).status == ReplayJobStatus.QUEUED
-
     worker_beat("celery", name="host:1", now=timezone.now() - timedelta(hours=1))
+
     assert reap_stale_runs() == 1
+
     job.refresh_from_db()
     assert job.status == ReplayJobStatus.FAILED
     assert job.failure.startswith("No worker started the job within 120 s")
@@ -198,4 +214,27 @@ def test_resuming_a_job_its_worker_still_runs_does_nothing(team, recordings, peo
 
     job.refresh_from_db()
     assert (job.status, job.worker) == (ReplayJobStatus.RUNNING, "host:9")
+    assert replayed() == 0
+
+
+def test_a_person_resumes_a_queued_job_no_worker_started(team, recordings, people):
+    job = new_replay_job(team, user=people.editor)
+    ReplayJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - TAKEOVER_AFTER * 2)
+    page_url = reverse("replay_job", args=[team.slug, job.pk])
+    editor = people.client_for("editor")
+    assert 'id="job-resume"' in editor.get(page_url).content.decode()
+
+    editor.post(reverse("replay_job_resume", args=[team.slug, job.pk]))
+
+    job.refresh_from_db()
+    assert (job.status, job.done) == (ReplayJobStatus.FINISHED, 2)
+
+
+def test_a_queued_job_just_made_is_not_resumed(team, recordings, people):
+    job = new_replay_job(team)
+
+    people.client_for("editor").post(reverse("replay_job_resume", args=[team.slug, job.pk]))
+
+    job.refresh_from_db()
+    assert (job.status, job.worker) == (ReplayJobStatus.QUEUED, "")
     assert replayed() == 0

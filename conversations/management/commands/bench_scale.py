@@ -968,13 +968,24 @@ def unavailable(postgres_url: str, redis_url: str) -> str:
     try:
         psycopg.connect(postgres_url, connect_timeout=3).close()
     except psycopg.Error as exc:
-        return f"PostgreSQL at {urlsplit(postgres_url).netloc} does not answer ({exc})".strip()
+        return f"PostgreSQL at {server(postgres_url)} does not answer ({exc})".strip()
     try:
         with redis.Redis.from_url(redis_url, socket_connect_timeout=3) as client:
             client.ping()
     except redis.exceptions.RedisError as exc:
-        return f"Redis at {urlsplit(redis_url).netloc} does not answer ({exc})"
+        return f"Redis at {server(redis_url)} does not answer ({exc})"
     return ""
+
+
+def server(url: str) -> str:
+    """A server's host and port, never the user and password the URL may carry."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.hostname or ""
+    return f"{host}:{port}" if port else host
 
 
 def ensure_database(admin_url: str, name: str) -> None:
