@@ -140,7 +140,13 @@ class ConversationBusy(Exception):
 
 
 def _ensure_idle(conversation: Conversation) -> None:
-    conversation.refresh_from_db(fields=["status"])
+    """Refuse while a run drives the conversation. The row stays locked until the caller's
+    transaction ends, so a run cannot start between this check and the change."""
+    conversation.status = (
+        Conversation.objects.select_for_update()
+        .values_list("status", flat=True)
+        .get(pk=conversation.pk)
+    )
     if conversation.is_active:
         raise ConversationBusy("Stop the run before changing its messages.")
 
@@ -152,6 +158,7 @@ def add_message(conversation: Conversation, payload: dict[str, Any], user: Any) 
     return recording.append_message(conversation.pk, payload, by_hand=True, user=user)
 
 
+@transaction.atomic
 @transaction.atomic
 def edit_message(message: Message, payload: dict[str, Any], user: Any) -> Message:
     """Replace a message's content in place (fork first to keep the original)."""
