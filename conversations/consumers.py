@@ -338,10 +338,10 @@ def _round(
 
 @handles(live.DraftDelta)
 def _draft(conversation_id: int, event: live.DraftDelta, can_run: bool) -> str:
-    # The round's status, "waiting for the model…" until now, says it is answering.
-    return render_to_string(f"{TEMPLATE}#stream", {"delta": event, "oob": True}) + render_to_string(
-        f"{TEMPLATE}#model-answering", {"delta": event, "status_oob": True}
-    )
+    # The stream names its round: the page turns that round's "waiting for the model…" into
+    # "answering" (studio.js). Not an out-of-band swap of the status, which would have no target
+    # when the round was stopped before a last draft frame arrived.
+    return render_to_string(f"{TEMPLATE}#stream", {"delta": event, "oob": True})
 
 
 @handles(live.ModelFinished)

@@ -2,6 +2,7 @@
 (function () {
   "use strict";
   const INDENT = "  ";
+  const ANSWERING = "the model is answering (streaming)…";
 
   // Tab in a code textarea inserts spaces instead of leaving the field; Shift+Tab outdents.
   // Escape then Tab still moves focus, so the form stays keyboard-navigable.
@@ -121,6 +122,16 @@
       if (same) same.open = true;
     });
     openedRows = [];
+  });
+
+  // A streamed draft names its round: that round's status says the model is answering. Its
+  // snapshot says so server-side; a live draft frame only carries the stream, so the status of a
+  // round that was stopped meanwhile (gone from the page) is simply not there to change.
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    const stream = event.detail.target;
+    if (!stream || stream.id !== "stream" || !stream.hasAttribute("data-round")) return;
+    const status = document.getElementById("round-" + stream.getAttribute("data-round") + "-status");
+    if (status && status.textContent !== ANSWERING) status.textContent = ANSWERING;
   });
 
   // Ask before destructive submits marked with data-confirm.

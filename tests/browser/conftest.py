@@ -11,9 +11,11 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
+from playwright.sync_api import Locator, Page
 
 from tests.support.live_studio import serve_studio
 
@@ -28,6 +30,19 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+def _keep_the_caret(screenshot: Any) -> Any:
+    def taken(self: Any, *args: Any, caret: str = "initial", **kwargs: Any) -> bytes:
+        return screenshot(self, *args, caret=caret, **kwargs)
+
+    return taken
+
+
+# Playwright hides the caret with an injected style attribute, which the studio's CSP refuses:
+# a console error (failing the test) whenever a live redraw lands while a screenshot is taken.
+Page.screenshot = _keep_the_caret(Page.screenshot)  # type: ignore[method-assign]
+Locator.screenshot = _keep_the_caret(Locator.screenshot)  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

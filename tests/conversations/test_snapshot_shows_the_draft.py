@@ -22,7 +22,7 @@ from tests.support.openai_server import Reply
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 DRAFT = (
-    '<div id="stream" class="stream" hx-swap-oob="true">\n'
+    '<div id="stream" class="stream" data-round="0" hx-swap-oob="true">\n'
     "        \n"
     '          <article class="msg role-assistant streaming">\n'
     '            <header><strong>assistant</strong> <span class="muted small">writing… round 1'
