@@ -13,8 +13,9 @@ only, no inline styles, so the Content-Security-Policy stays strict.
 
 from __future__ import annotations
 
+import bisect
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from html import escape
@@ -63,6 +64,30 @@ class Bar:
     # Time spent waiting for a person's approval: a span of its own, not the tool's time.
     wait_x: float = 0.0
     wait_width: float = 0.0
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of time [t0, t1] drawn over units [u0, u1]; `broken` when compressed."""
+
+    t0: float
+    t1: float
+    u0: float
+    u1: float
+    broken: bool = False
+
+
+def units_at(pieces: Sequence[Piece], t: float, ends: Sequence[float] | None = None) -> float:
+    """Where moment `t` lies on an axis cut into `pieces`; `ends` (each piece's t1,
+    ascending) finds its piece by bisection, for charts of thousands of rows."""
+    index = bisect.bisect_left(ends if ends is not None else [p.t1 for p in pieces], t)
+    if index == len(pieces):
+        return pieces[-1].u1
+    piece = pieces[index]
+    if piece.t1 == piece.t0:
+        return piece.u0
+    share = (max(t, piece.t0) - piece.t0) / (piece.t1 - piece.t0)
+    return piece.u0 + share * (piece.u1 - piece.u0)
 
 
 @dataclass(kw_only=True)
@@ -325,6 +350,24 @@ def tick_svg(
         f'<line class="grid" x1="{x}" x2="{x}" y1="{_n(grid_top)}" y2="{_n(grid_bottom)}"></line>'
         f'<text class="tick" x="{x}" y="{_n(label_y)}" text-anchor="{anchor}">'
         f"{escape(tick.label)}</text>"
+    )
+
+
+def break_svg(
+    x: float,
+    *,
+    zig_top: float,
+    line_top: float,
+    line_bottom: float,
+    title: str = "axis compressed here",
+) -> str:
+    """Where the axis is compressed: a zig-zag 8 units tall from `zig_top`, and a dotted
+    line down through the rows."""
+    zig = " ".join(f"{_n(x + (3 if i % 2 else -3))},{_n(zig_top + i * 2)}" for i in range(5))
+    return (
+        f'<line class="break-line" x1="{_n(x)}" x2="{_n(x)}" y1="{_n(line_top)}" '
+        f'y2="{_n(line_bottom)}"></line>'
+        f'<polyline class="break" points="{zig}"><title>{escape(title)}</title></polyline>'
     )
 
 

@@ -11,7 +11,8 @@ call when given), its title and classes, and the timeline's `<svg>` tag.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from html import escape
 from typing import Protocol
 
 from django.utils.safestring import SafeString
@@ -21,12 +22,20 @@ from .charts import (
     BarStyle,
     Chart,
     Frame,
+    Piece,
+    Tick,
+    TimeScale,
+    break_svg,
     chart_svg,
     format_ms,
     linear_ticks,
+    nice_step,
     place_bar,
+    seconds_or_ms,
+    svg_number,
     svg_open,
     tick_svg,
+    units_at,
 )
 
 GANTT_BARS = BarStyle(
@@ -41,6 +50,15 @@ GANTT_BARS = BarStyle(
     label_chars=26,
 )
 
+# A stretch where calls only wait for a person (no call running) longer than this is drawn at
+# BREAK_WIDTH units with a broken axis, so a 25-minute wait leaves 100 ms bars readable.
+COMPRESS_WAIT_ABOVE_MS = 2000.0
+BREAK_WIDTH = 72.0
+# Extra axis band height when the chart has breaks: a line for the waits' labels.
+BREAK_BAND = 16.0
+# The axis's texts are 10 px monospace: a tick label's width, to keep neighbours apart.
+TICK_CHAR_WIDTH = 6.0
+
 
 class Timed(Protocol):
     tool_name: str
@@ -54,8 +72,18 @@ class Timed(Protocol):
     retry_marks_ms: list[float]
 
 
+@dataclass(frozen=True)
+class AxisBreak:
+    """A compressed stretch: where it is drawn (its middle) and what it says."""
+
+    x: float
+    label: str
+
+
 @dataclass(kw_only=True)
 class Gantt(Chart):
+    breaks: list[AxisBreak] = field(default_factory=list)
+
     @property
     def svg(self) -> SafeString:
         return render_svg(self)
@@ -101,6 +129,106 @@ def waiting_only_ms(executions: Iterable[Timed]) -> float:
     return round(total, 3)
 
 
+def wait_text(ms: float) -> str:
+    """A person's wait to read at a glance: `40.0 s`, `25 min`, `2 h 5 min`."""
+    if ms < 60_000:
+        return seconds_or_ms(ms)
+    minutes = round(ms / 60_000)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def _shown_wait(execution: Timed, span: float, offset: float) -> tuple[float, float] | None:
+    """The call's approval wait as drawn, in ms from the chart's origin: a wait still open
+    (undecided, the call not finished) lasts until the frame's `span`."""
+    wait = approval_wait(execution)
+    if wait is None:
+        return None
+    asked, decided = wait
+    undecided = getattr(execution, "approval_decided_ms", None) is None
+    if undecided and execution.finished_ms is None:
+        decided = max(span - offset, asked)  # still waiting, as of this frame
+    return (asked + offset, decided + offset)
+
+
+def _waiting_only(
+    waits: Iterable[tuple[float, float]], runs: Iterable[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """The parts of `waits` when nothing of `runs` was running."""
+    running = _union(runs)
+    stretches: list[tuple[float, float]] = []
+    for start, end in _union(waits):
+        cursor = start
+        for run_start, run_end in running:
+            if run_end <= cursor or run_start >= end:
+                continue
+            if run_start > cursor:
+                stretches.append((cursor, run_start))
+            cursor = max(cursor, run_end)
+        if cursor < end:
+            stretches.append((cursor, end))
+    return stretches
+
+
+def _compressed_axis(
+    frame: Frame, span: float, stretches: Sequence[tuple[float, float]]
+) -> tuple[list[Piece], TimeScale]:
+    """The axis cut at each compressed stretch: every stretch takes the same few units (at most
+    a third of the chart between them), the rest of the time shares what is left linearly."""
+    width = frame.chart_width
+    break_width = min(BREAK_WIDTH, width / (3 * len(stretches)))
+    linear_ms = max(span - sum(end - start for start, end in stretches), 1.0)
+    per_ms = (width - break_width * len(stretches)) / linear_ms
+    pieces: list[Piece] = []
+    units = cursor = 0.0
+    for start, end in stretches:
+        if start > cursor:
+            pieces.append(Piece(cursor, start, units, units + (start - cursor) * per_ms))
+            units = pieces[-1].u1
+        pieces.append(Piece(start, end, units, units + break_width, broken=True))
+        units, cursor = units + break_width, end
+    if span > cursor:
+        pieces.append(Piece(cursor, span, units, units + (span - cursor) * per_ms))
+    ends = [piece.t1 for piece in pieces]
+    left = frame.chart_left
+
+    def x(ms: float) -> float:
+        return round(left + units_at(pieces, max(0.0, min(ms, span)), ends), 2)
+
+    return pieces, x
+
+
+def _broken_ticks(x: TimeScale, pieces: Sequence[Piece], span: float) -> list[Tick]:
+    """Ticks on the straight stretches only, and a labelled tick on each side of a break;
+    a tick whose label would overlap a kept one's is left out (break sides first)."""
+    linear_ms = sum(p.t1 - p.t0 for p in pieces if not p.broken)
+    step = nice_step(max(linear_ms, 1.0))
+    sides: set[float] = set()
+    regular: set[float] = set()
+    for index, piece in enumerate(pieces):
+        if piece.broken:
+            continue
+        if index > 0:
+            sides.add(piece.t0)
+        if index + 1 < len(pieces):
+            sides.add(piece.t1)
+        first = int(-(-piece.t0 // step))
+        moment = first * step
+        while moment <= piece.t1:
+            regular.add(moment)
+            moment = (first := first + 1) * step
+    kept: list[tuple[float, float]] = []
+    ticks: list[Tick] = []
+    for moment in [*sorted(sides), *sorted(regular - sides)]:
+        label = format_ms(round(moment, 3))
+        at, half = x(moment), len(label) * TICK_CHAR_WIDTH / 2 + 2
+        if all(at + half <= left or at - half >= right for left, right in kept):
+            kept.append((at - half, at + half))
+            ticks.append(Tick(at, label))
+    return sorted(ticks, key=lambda tick: tick.x)
+
+
 def batch_gantt(
     executions: Sequence[Timed],
     *,
@@ -113,18 +241,42 @@ def batch_gantt(
     span_ms: float | None = None,
     lead_ms: float | None = None,
     lead_label: str = "model call",
+    compress_waits: bool = True,
 ) -> Gantt:
     """Lay out one bar per call; `span_ms` lets side-by-side charts share one scale.
 
     `lead_ms` puts a first bar before the calls (a round's model call, which produced them):
     the calls then start where it ends, so a round reads left to right as it happened.
+
+    With `compress_waits`, a stretch longer than COMPRESS_WAIT_ABOVE_MS when calls only waited
+    for a person (no call, nor the model call, running) is drawn BREAK_WIDTH units wide with a
+    broken axis and its duration written on it; charts sharing one scale turn it off.
     """
     offset = lead_ms or 0.0
     ends = [e.finished_ms + offset for e in executions if e.finished_ms is not None]
     span = span_ms if span_ms else max(ends, default=offset)
     span = max(span, 1.0)
-    frame = Frame(width, label_width, row_height, row_gap, axis_height, concurrency_height)
-    x = frame.linear_scale(span)
+    stretches: list[tuple[float, float]] = []
+    if compress_waits:
+        waits = (_shown_wait(e, span, offset) for e in executions)
+        runs = [(0.0, offset)] if offset else []
+        runs += [
+            (e.started_ms + offset, e.finished_ms + offset if e.finished_ms is not None else span)
+            for e in executions
+            if e.started_ms is not None
+        ]
+        stretches = [
+            (start, end)
+            for start, end in _waiting_only((w for w in waits if w is not None), runs)
+            if end - start > COMPRESS_WAIT_ABOVE_MS
+        ]
+    band = BREAK_BAND if stretches else 0.0
+    frame = Frame(width, label_width, row_height, row_gap, axis_height + band, concurrency_height)
+    pieces: list[Piece] = []
+    if stretches:
+        pieces, x = _compressed_axis(frame, span, stretches)
+    else:
+        x = frame.linear_scale(span)
 
     bars: list[Bar] = []
     if lead_ms:
@@ -157,15 +309,9 @@ def batch_gantt(
             duration = ", never ran" if done else ""
         outcome = execution.error_code or execution.status
         title = f"{execution.tool_name} ({execution.tool_call_id}): {outcome}{duration}"
-        wait = approval_wait(execution)
-        wait_ms = None
-        if wait is not None:
-            asked, decided = wait
-            undecided = getattr(execution, "approval_decided_ms", None) is None
-            if undecided and execution.finished_ms is None:
-                decided = max(span - offset, asked)  # still waiting, as of this frame
-            wait_ms = (asked + offset, decided + offset)
-            title += f", waited {format_ms(round(decided - asked, 1))} for approval"
+        wait_ms = _shown_wait(execution, span, offset)
+        if wait_ms is not None:
+            title += f", waited {format_ms(round(wait_ms[1] - wait_ms[0], 1))} for approval"
         if execution.attempts > 1:
             title += f", {execution.attempts} attempts"
         bars.append(
@@ -188,8 +334,31 @@ def batch_gantt(
         for e in executions
         if e.started_ms is not None and e.finished_ms is not None
     ]
+    if not stretches:
+        return frame.chart(
+            Gantt, bars=bars, span_ms=span, ticks=linear_ticks(x, span), intervals=intervals, x=x
+        )
+    still_open = any(
+        e.finished_ms is None and getattr(e, "approval_decided_ms", None) is None
+        for e in executions
+        if approval_wait(e) is not None
+    )
+    breaks = [
+        AxisBreak(
+            x((start + end) / 2),
+            f"{'waiting' if still_open and end >= span else 'waited'} "
+            f"{wait_text(end - start)} for approval",
+        )
+        for start, end in stretches
+    ]
     return frame.chart(
-        Gantt, bars=bars, span_ms=span, ticks=linear_ticks(x, span), intervals=intervals, x=x
+        Gantt,
+        bars=bars,
+        span_ms=span,
+        ticks=_broken_ticks(x, pieces, span),
+        intervals=intervals,
+        x=x,
+        breaks=breaks,
     )
 
 
@@ -207,8 +376,29 @@ def render_svg(gantt: Gantt) -> SafeString:
             ("data-span-ms", f"{gantt.span_ms:.1f}"),
         ],
     )
-    axis = (
-        tick_svg(tick, grid_top=18, grid_bottom=gantt.bars_bottom, label_y=12, anchor="middle")
+    # With breaks the axis band has a second line, under the ticks' labels, for the waits'.
+    grid_top = 30 if gantt.breaks else 18
+    axis = [
+        tick_svg(
+            tick, grid_top=grid_top, grid_bottom=gantt.bars_bottom, label_y=12, anchor="middle"
+        )
         for tick in gantt.ticks
-    )
+    ]
+    right = gantt.chart_left + gantt.chart_width
+    for axis_break in gantt.breaks:
+        bx, half = axis_break.x, len(axis_break.label) * TICK_CHAR_WIDTH / 2
+        anchor = "middle"
+        if bx + half > right:
+            anchor, text_x = "end", right
+        elif bx - half < gantt.chart_left:
+            anchor, text_x = "start", gantt.chart_left
+        else:
+            text_x = bx
+        axis.append(
+            break_svg(
+                bx, zig_top=30, line_top=40, line_bottom=gantt.bars_bottom, title=axis_break.label
+            )
+            + f'<text class="wait-label" x="{svg_number(text_x)}" y="26" '
+            f'text-anchor="{anchor}">{escape(axis_break.label)}</text>'
+        )
     return chart_svg(gantt, opening, axis, GANTT_BARS)

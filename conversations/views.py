@@ -152,7 +152,8 @@ def _batch_context(batch: Batch, span_ms: float | None = None) -> dict[str, Any]
     return {
         "batch": batch,
         "call_count": len(timed),
-        "gantt": batch_gantt(timed, span_ms=span_ms),
+        # Charts compared on one shared scale stay linear: a break in one would misalign it.
+        "gantt": batch_gantt(timed, span_ms=span_ms, compress_waits=span_ms is None),
         "statuses": sorted(statuses.items()),
         # Where the breadcrumb's "batches" leads: the lab of the catalog the calls came from.
         "catalog": tool.catalog if tool else None,

@@ -9,7 +9,6 @@ rounds, the compressed (broken) time axis, round separators, and the waterfall's
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,9 @@ from .charts import (
     BarStyle,
     Chart,
     Frame,
+    Piece,
     Tick,
+    break_svg,
     chart_svg,
     clip,
     format_ms,
@@ -35,6 +36,7 @@ from .charts import (
     svg_number,
     svg_open,
     tick_svg,
+    units_at,
 )
 
 Scale = Literal["compressed", "linear"]
@@ -72,17 +74,6 @@ class Span:
     started_ms: float | None
     end_ms: float | None
     error_code: str = ""
-
-
-@dataclass(frozen=True)
-class Piece:
-    """A stretch of time [t0, t1] drawn over units [u0, u1]; `broken` when compressed."""
-
-    t0: float
-    t1: float
-    u0: float
-    u1: float
-    broken: bool = False
 
 
 @dataclass(kw_only=True)
@@ -135,19 +126,6 @@ def axis_pieces(
     return pieces or [Piece(0.0, end_ms, 0.0, end_ms)]
 
 
-def _to_units(pieces: Sequence[Piece], t: float, ends: Sequence[float] | None = None) -> float:
-    """Where moment `t` lies on the axis; `ends` (each piece's t1, ascending) finds its piece
-    by bisection, for charts of thousands of rows."""
-    index = bisect.bisect_left(ends if ends is not None else [p.t1 for p in pieces], t)
-    if index == len(pieces):
-        return pieces[-1].u1
-    piece = pieces[index]
-    if piece.t1 == piece.t0:
-        return piece.u0
-    share = (max(t, piece.t0) - piece.t0) / (piece.t1 - piece.t0)
-    return piece.u0 + share * (piece.u1 - piece.u0)
-
-
 def _label(span: Span, duration: float | None) -> str:
     name = clip(f"R{span.round + 1} model" if span.kind == "model" else span.name, LABEL_CHARS - 8)
     return name if duration is None else f"{name} {seconds_or_ms(duration)}"
@@ -189,7 +167,7 @@ def waterfall(
     ends = [piece.t1 for piece in pieces]
 
     def x(ms: float) -> float:
-        return round(chart_left + chart_width * _to_units(pieces, ms, ends) / total_units, 2)
+        return round(chart_left + chart_width * units_at(pieces, ms, ends) / total_units, 2)
 
     rows: list[Bar] = []
     for index, span in enumerate(rows_in_order):
@@ -327,12 +305,7 @@ def render_waterfall_svg(chart: Waterfall) -> SafeString:
     # The axis band, top to bottom: tick labels (baseline 10), the zig-zags of compressed
     # stretches (12 to 20), round labels (baseline 29), so none covers another.
     for bx in chart.breaks:
-        zig = " ".join(f"{_n(bx + (3 if i % 2 else -3))},{_n(12 + i * 2)}" for i in range(5))
-        axis.append(
-            f'<line class="break-line" x1="{_n(bx)}" x2="{_n(bx)}" y1="30" y2="{bottom}"></line>'
-            f'<polyline class="break" points="{zig}"><title>axis compressed here</title>'
-            "</polyline>"
-        )
+        axis.append(break_svg(bx, zig_top=12, line_top=30, line_bottom=chart.bars_bottom))
     for sep in chart.separators:
         sx = _n(sep.x)
         # A label that would run past the chart's right edge ends at its line instead.
