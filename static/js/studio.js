@@ -77,13 +77,14 @@
   // A live redraw (a reconnect's catch-up snapshot, a calls table redrawn as calls finish)
   // replaces a list the person may be working in. What they opened or typed there is carried
   // into the new markup: a message open in its edit form stays open as it is (the same node,
-  // so its editor keeps its text, selection and undo), an answer being typed keeps its text,
+  // so its editor keeps its text, selection and undo; likewise one whose edit form is on its
+  // way, so the form opens where it was asked for), an answer being typed keeps its text,
   // and a call's arguments opened to read stay open.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     const target = event.detail.target;
     const fragment = event.detail.fragment;
     if (!target || !fragment || !fragment.querySelector) return;
-    target.querySelectorAll("article.msg-edit[id]").forEach(function (editing) {
+    target.querySelectorAll("article.msg-edit[id], article.msg[id]:has(.htmx-request)").forEach(function (editing) {
       const fresh = fragment.querySelector("#" + CSS.escape(editing.id));
       if (fresh) fresh.replaceWith(editing);
     });

@@ -51,3 +51,26 @@ def test_an_open_edit_survives_a_reconnect(log_in, people, team):
     result.get_by_role("button", name="Save message").click()
     expect(result).to_contain_text("typed before the drop")
     expect(result).to_contain_text("edited by hand")
+
+
+def test_an_edit_asked_for_just_before_a_reconnect_still_opens(log_in, people, team):
+    """The snapshot lands while the edit form is on its way (a click right after the page
+    loaded): the message asking for it stays, so the form has somewhere to open."""
+    conversation = make_conversation(team, rounds=1)
+    page = log_in(people.editor)
+    page.add_init_script(WATCH_THE_SOCKET)
+    page.goto(f"/t/acme/conversations/{conversation.pk}/")
+    page.wait_for_function("() => window.opened === 1 && window.redrawn === 1")
+    held = []
+    page.route(re.compile(r"/messages/\d+/$"), lambda route: held.append(route))  # answered later
+
+    result = page.locator("#messages .msg.role-tool").first
+    edit = result.get_by_role("link", name="Edit")
+    edit.click()
+    expect(edit).to_have_class(re.compile("htmx-request"))
+    page.evaluate("window.liveSocket.reconnect()")
+    page.wait_for_function("() => window.opened === 2 && window.redrawn === 2")
+    held[0].continue_()
+
+    expect(result.get_by_role("button", name="Save message")).to_be_visible()
+    expect(result.get_by_role("link", name="Cancel")).to_be_visible()
