@@ -34,8 +34,7 @@ from tools_app.engine import ToolFailure
 from tools_app.engine.implementations.http import (
     HttpPolicy,
     OutboundRefused,
-    refusal_message,
-    resolve_host,
+    permitted_addresses,
     shared_tls_context,
 )
 
@@ -252,18 +251,9 @@ class UpstreamClient:
         to is checked first), with TLS checked against the host's name."""
         scheme, host, port = origin
         try:
-            addresses = await resolve_host(host, port)
+            addresses = await permitted_addresses(self.policy, host, port)
         except ToolFailure as exc:
             raise httpx.ConnectError(exc.message) from None
-        for address in addresses:
-            problem = self.policy.refusal(host, address)
-            if problem is not None:
-                raise OutboundRefused(
-                    refusal_message(self.policy, host, address, problem),
-                    host=host,
-                    reason=problem,
-                    address=str(address),
-                )
         tls: dict[str, Any] = {}
         if scheme == "https":
             tls = {"ssl": self._ssl_context or shared_tls_context(), "server_hostname": host}

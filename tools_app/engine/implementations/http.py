@@ -191,6 +191,23 @@ def refusal_message(policy: HttpPolicy, host: str, address: IPAddress, problem: 
     return message
 
 
+async def permitted_addresses(policy: HttpPolicy, host: str, port: int) -> list[IPAddress]:
+    """The addresses `host` resolves to, once the policy permits every one of them: the one
+    check every outbound connection makes (`ToolFailure` when the name does not resolve,
+    `OutboundRefused` naming the first address refused)."""
+    addresses = await resolve_host(host, port)
+    for address in addresses:
+        problem = policy.refusal(host, address)
+        if problem is not None:
+            raise OutboundRefused(
+                refusal_message(policy, host, address, problem),
+                host=host,
+                reason=problem,
+                address=str(address),
+            )
+    return addresses
+
+
 ADDRESS_PROBLEM_EXTENSION = "fcstudio.address_problem"
 
 
@@ -220,18 +237,9 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         host = url.raw_host.decode("ascii")
         port = url.port or (443 if url.scheme == "https" else 80)
         try:
-            addresses = await resolve_host(host, port)
+            addresses = await permitted_addresses(self.policy, host, port)
         except ToolFailure as exc:
             raise httpx.ConnectError(exc.message, request=request) from None
-        for address in addresses:
-            problem = self.policy.refusal(host, address)
-            if problem is not None:
-                raise OutboundRefused(
-                    refusal_message(self.policy, host, address, problem),
-                    host=host,
-                    reason=problem,
-                    address=str(address),
-                )
         extensions = dict(request.extensions)
         if url.scheme == "https":
             extensions["sni_hostname"] = host
