@@ -267,16 +267,8 @@ def _write_call(
         kind, text = exchange.error or ("server", "no answer")
         outcome = {"ok": False, "error_kind": kind[:20], "error_message": text}
     else:
-        turn = exchange.turn
-        usage = turn.usage or {}
         outcome = {
-            "ok": True,
-            "response": turn.to_message(),
-            "finish_reason": turn.finish_reason or "",
-            "problems": list(turn.problems),
-            "prompt_tokens": usage.get("prompt_tokens"),
-            "completion_tokens": usage.get("completion_tokens"),
-            "total_tokens": usage.get("total_tokens"),
+            **answered(exchange.turn),
             "first_token_ms": exchange.first_token_ms,
             "continued_by_hash": whole,
         }
@@ -625,16 +617,23 @@ def record_model_error(pk: int, kind: str, message: str, duration_ms: float | No
     )
 
 
-def record_model_turn(pk: int, turn: AssistantTurn) -> None:
+def answered(turn: AssistantTurn) -> dict[str, Any]:
+    """A model call's columns for the turn it answered (a run's call or a recorded exchange)."""
     usage = turn.usage or {}
+    return {
+        "ok": True,
+        "response": turn.to_message(),
+        "finish_reason": turn.finish_reason or "",
+        "problems": list(turn.problems),
+        "prompt_tokens": usage.get("prompt_tokens"),
+        "completion_tokens": usage.get("completion_tokens"),
+        "total_tokens": usage.get("total_tokens"),
+    }
+
+
+def record_model_turn(pk: int, turn: AssistantTurn) -> None:
     ModelCall.objects.filter(pk=pk).update(
-        ok=True,
-        response=turn.to_message(),
-        finish_reason=turn.finish_reason or "",
-        problems=list(turn.problems),
-        prompt_tokens=usage.get("prompt_tokens"),
-        completion_tokens=usage.get("completion_tokens"),
-        total_tokens=usage.get("total_tokens"),
+        **answered(turn),
         duration_ms=turn.duration_s * 1000,
         first_token_ms=None if turn.first_token_s is None else turn.first_token_s * 1000,
     )
