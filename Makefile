@@ -18,10 +18,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The studio on Daphne (port 8000) and, beside it, the recording proxy's own server (port 8001);
+# Ctrl-C stops both (the proxy's server finishes recording what it answered first).
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
-	$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 fcstudio.asgi:application
+	$(PY) manage.py serve_proxy --port 8001 & trap 'kill $$! 2>/dev/null; wait' EXIT; \
+		FCSTUDIO_PROXY_URL=$${FCSTUDIO_PROXY_URL:-http://127.0.0.1:8001/v1} \
+		$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 fcstudio.asgi:application
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \

@@ -55,6 +55,7 @@ from . import quotas, recording, tokens
 from .models import ApiToken, Provider
 from .provider import ProviderConfig, ProviderError
 from .providers import provider_config
+from .recorder_process import RecorderProcess
 from .upstream import UpstreamClient
 
 logger = logging.getLogger(__name__)
@@ -284,17 +285,35 @@ class Recorder:
         await self.queue.join()
 
 
-_recorders: dict[asyncio.AbstractEventLoop, Recorder] = {}
+_recorders: dict[asyncio.AbstractEventLoop, Recorder | RecorderProcess] = {}
+_recorder_kind: type[Recorder] | type[RecorderProcess] = Recorder
 
 
-def recorder() -> Recorder:
+def recorder() -> Recorder | RecorderProcess:
+    """The loop's recorder: a task of this process, or a child process once
+    `record_in_a_child_process` was called (the proxy's own server does)."""
     loop = asyncio.get_running_loop()
     found = _recorders.get(loop)
     if found is None:
         for key in [key for key in _recorders if key.is_closed()]:
             del _recorders[key]
-        found = _recorders[loop] = Recorder(settings.FCSTUDIO_PROXY_RECORD_QUEUE)
+        found = _recorders[loop] = _recorder_kind(settings.FCSTUDIO_PROXY_RECORD_QUEUE)
     return found
+
+
+def record_in_a_child_process() -> None:
+    """From now on, each event loop's exchanges are recorded by a child process
+    (`conversations.recorder_process`), none of it in this one."""
+    global _recorder_kind
+    _recorder_kind = RecorderProcess
+
+
+def close_recorders() -> None:
+    """Let the child processes record what they were sent, and end them."""
+    for found in _recorders.values():
+        if isinstance(found, RecorderProcess):
+            found.close()
+    _recorders.clear()
 
 
 # What has queued up is recorded in one hop to a worker thread, at most this many at a time.

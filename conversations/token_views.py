@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -53,7 +54,7 @@ def api_tokens(request: TeamRequest) -> HttpResponse:
         "form": form,
         "new_token": new_token,
         "tokens": ApiToken.objects.filter(team=team).select_related("provider", "created_by"),
-        "proxy_url": request.build_absolute_uri("/v1"),
+        "proxy_url": settings.FCSTUDIO_PROXY_URL or request.build_absolute_uri("/v1"),
     }
     return render(request, "conversations/api_tokens.html", context)
 

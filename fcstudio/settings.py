@@ -182,6 +182,10 @@ FCSTUDIO_PROVIDER_ALLOWED_HOSTS = env_list("FCSTUDIO_PROVIDER_ALLOWED_HOSTS")
 FCSTUDIO_PROXY_MAX_BODY_BYTES = int(env_str("FCSTUDIO_PROXY_MAX_BODY_BYTES", str(8 * 1024 * 1024)))
 FCSTUDIO_PROXY_TOKEN_CACHE_SECONDS = float(env_str("FCSTUDIO_PROXY_TOKEN_CACHE_SECONDS", "2"))
 FCSTUDIO_PROXY_RECORD_QUEUE = int(env_str("FCSTUDIO_PROXY_RECORD_QUEUE", "1000"))
+# Where apps reach the proxy, as the API tokens page tells them: the proxy's own server
+# (`manage.py serve_proxy`, which `make run` starts on port 8001) when it runs, else empty for
+# the studio's own /v1/ (the same proxy, slower behind Daphne).
+FCSTUDIO_PROXY_URL = env_str("FCSTUDIO_PROXY_URL")
 # Fernet keys for secrets at rest (fcstudio.secrets), comma-separated: the first encrypts, all
 # decrypt, so a new key goes first and old ones stay until re-encrypted. Empty: derived from
 # SECRET_KEY, which then cannot change without losing the stored secrets.

@@ -57,3 +57,12 @@ def test_an_outsider_cannot_revoke(people, team, provider):
     assert people.client_for("outsider").post(revoke).status_code == 404
     assert people.client_for("editor").post(revoke).status_code == 403
     assert find_token(token) is not None
+
+
+def test_the_page_names_the_proxys_own_server_when_one_is_configured(people, settings):
+    assert (
+        "<code>http://testserver/v1</code>" in people.client_for("admin").get(URL).content.decode()
+    )
+    settings.FCSTUDIO_PROXY_URL = "http://127.0.0.1:8001/v1"
+    page = people.client_for("admin").get(URL).content.decode()
+    assert "<code>http://127.0.0.1:8001/v1</code>" in page

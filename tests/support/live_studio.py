@@ -1,4 +1,5 @@
-"""A live Daphne serving the studio from the test database, for tests that need a real server.
+"""A live Daphne serving the studio from the test database, for tests that need a real server,
+and the proxy's own server (`serve_proxy`) likewise.
 
 Forked from the test process once its settings are in place (so a test's `settings` changes
 hold in the server), like the browser tests' server but per test. Use with the transactional
@@ -7,6 +8,8 @@ database, so that both processes see committed rows.
 
 from __future__ import annotations
 
+import multiprocessing
+import socket
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -56,3 +59,29 @@ def serve_studio(*, static: bool = False) -> Iterator[str]:
     finally:
         server.terminate()
         server.join(timeout=10)
+
+
+def _serve_proxy(listening: socket.socket) -> None:
+    from conversations.management.commands.serve_proxy import serve
+
+    _serve_test_database()
+    serve(sock=listening)
+
+
+@contextmanager
+def serve_proxy() -> Iterator[str]:
+    """The base URL of the proxy's own server (uvicorn, recording in its child process) on the
+    test database; stopped on exit as a service manager stops it (SIGTERM), so what it had to
+    record is recorded once this returns."""
+    from django.db import connections
+
+    connections.close_all()
+    listening = socket.create_server(("127.0.0.1", 0))  # listening already: no wait to start
+    server = multiprocessing.get_context("fork").Process(target=_serve_proxy, args=(listening,))
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{listening.getsockname()[1]}"
+    finally:
+        server.terminate()
+        server.join(timeout=30)
+        listening.close()

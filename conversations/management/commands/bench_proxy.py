@@ -3,16 +3,17 @@
 DESIGN.md's bar: at most 1 ms added at p50 over calling the upstream directly (localhost
 upstream, plain request), streamed chunks relayed as they arrive.
 
-Three processes on this machine: a minimal upstream (a raw asyncio HTTP server answering a
-fixed chat completion, plain or as a stream of chunks), the studio under Daphne (forked, as
-`fcstudio.asgi` routes it: the proxy before Django), and this one, the client (one keep-alive
-httpx connection to each). Each round sends the same request straight to the upstream and
-through the proxy, alternately, so both see the same machine (each path with its own client, all
-with the same settings); recording happens in the proxy's process as it would in production.
-A third path, the floor, is a bare ASGI app in the same Daphne answering the same body without
-any upstream: what Daphne itself costs, which no proxy code can take away. Reported per mode
-(plain, streamed): p50 and p95 of the whole exchange and of the time to the first body chunk,
-each direct and proxied, and the difference.
+Four processes on this machine: a minimal upstream (a raw asyncio HTTP server answering a
+fixed chat completion, plain or as a stream of chunks), the proxy's own server (`serve_proxy`:
+uvicorn, recording in its child process), the studio under Daphne (forked, as `fcstudio.asgi`
+routes it, which answers `/v1/` too), and this one, the client (one keep-alive httpx connection
+per path). Each round sends the same request straight to the upstream, through the proxy's
+server and through the studio's Daphne, in turn, so all see the same machine; recording happens
+as it would in production. The floors are a bare ASGI app in each server answering the same body
+without any upstream: what the server itself costs, which no proxy code can take away. Reported
+per mode (plain, streamed): p50 and p95 of the whole exchange and of the time to the first body
+chunk for each path, and what each adds over the direct path. The target is judged on the
+proxy's own server, the URL apps are given.
 A throwaway team, provider and token are made in the configured database and deleted after.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import socket
 import statistics
 import time
 import uuid
@@ -118,24 +120,38 @@ def _upstream_process(port_out: Any) -> None:
 FLOOR_PATH = "/bench-floor"
 
 
-def _application() -> Any:
-    """The studio's application, and beside it the floor: the fixed completion answered by a
-    bare ASGI app in the same Daphne, with no upstream behind it."""
-    from channels.routing import get_default_application
+async def _floor(scope: Any, receive: Any, send: Any) -> None:
+    while (await receive()).get("more_body"):
+        pass
+    length = str(len(COMPLETION)).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", length)]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": COMPLETION})
 
-    studio = get_default_application()
+
+def _with_floor(app: Any) -> Any:
+    """`app`, and beside it the floor: the fixed completion answered by a bare ASGI app in the
+    same server, with no upstream behind it."""
 
     async def application(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != FLOOR_PATH:
-            return await studio(scope, receive, send)
-        while (await receive()).get("more_body"):
-            pass
-        length = str(len(COMPLETION)).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", length)]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": COMPLETION})
+        if scope["type"] == "http" and scope["path"] == FLOOR_PATH:
+            return await _floor(scope, receive, send)
+        return await app(scope, receive, send)
 
     return application
+
+
+def _studio() -> Any:
+    from channels.routing import get_default_application
+
+    return _with_floor(get_default_application())
+
+
+def _proxy_server(sock: socket.socket) -> None:
+    from conversations import proxy
+    from conversations.management.commands.serve_proxy import serve
+
+    serve(sock=sock, application=_with_floor(proxy.application))
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -181,86 +197,94 @@ class Command(BaseCommand):
         provider.save()
         _, token = create_token(team, provider, name="bench")
         connections.close_all()
-        studio = DaphneProcess("127.0.0.1", partial(_application))
+        listening = socket.create_server(("127.0.0.1", 0), backlog=128)
+        proxy_server = multiprocessing.Process(target=_proxy_server, args=(listening,), daemon=True)
+        proxy_server.start()
+        studio = DaphneProcess("127.0.0.1", partial(_studio))
         studio.start()
         try:
             if not studio.ready.wait(timeout=30):
                 raise RuntimeError("Daphne did not start")
-            proxy_base = f"http://127.0.0.1:{studio.port.value}/v1"
-            results = self._measure(base, proxy_base, token, options)
+            studio_base = f"http://127.0.0.1:{studio.port.value}"
+            server_base = f"http://127.0.0.1:{listening.getsockname()[1]}"
+            results = self._measure(base, server_base, studio_base, token, options)
         finally:
             studio.terminate()
             studio.join(timeout=10)
+            proxy_server.terminate()  # SIGTERM: uvicorn stops, its recorder finishes first
+            proxy_server.join(timeout=30)
+            listening.close()
             upstream.terminate()
             upstream.join(timeout=10)
             team.delete()
         self._report(results, options["requests"])
 
     def _measure(
-        self, base: str, proxy_base: str, token: str, options: dict[str, Any]
+        self,
+        base: str,
+        server_base: str,
+        studio_base: str,
+        token: str,
+        options: dict[str, Any],
     ) -> dict[str, dict[str, list[tuple[float, float]]]]:
         results: dict[str, dict[str, list[tuple[float, float]]]] = {}
         message = {"model": "bench", "messages": [{"role": "user", "content": "Say hello."}]}
-        with (
-            httpx.Client(timeout=10) as direct,
-            httpx.Client(timeout=10) as proxied,
-            httpx.Client(timeout=10) as floor,
-        ):
+        json_headers = {"content-type": "application/json"}
+        proxied = {**json_headers, "authorization": f"Bearer {token}"}
+        paths = {
+            "direct": (
+                f"{base}/chat/completions",
+                {**json_headers, "authorization": "Bearer sk-bench-upstream"},
+            ),
+            "proxy server": (f"{server_base}/v1/chat/completions", proxied),
+            "studio /v1/": (f"{studio_base}/v1/chat/completions", proxied),
+            "floor uvicorn": (server_base + FLOOR_PATH, json_headers),
+            "floor daphne": (studio_base + FLOOR_PATH, json_headers),
+        }
+        clients = {name: httpx.Client(timeout=10) for name in paths}
+        try:
             for mode in ("plain", "streamed"):
                 body = json.dumps({**message, "stream": mode == "streamed"}).encode()
-                headers = {"content-type": "application/json"}
-                paths = {
-                    "direct": (
-                        direct,
-                        f"{base}/chat/completions",
-                        {**headers, "authorization": "Bearer sk-bench-upstream"},
-                    ),
-                    "proxy": (
-                        proxied,
-                        f"{proxy_base}/chat/completions",
-                        {**headers, "authorization": f"Bearer {token}"},
-                    ),
-                    "floor": (floor, proxy_base.removesuffix("/v1") + FLOOR_PATH, headers),
-                }
                 seen: dict[str, list[tuple[float, float]]] = {name: [] for name in paths}
                 for index in range(options["warmup"] + options["requests"]):
-                    for name, (client, url, sent) in paths.items():
-                        timing = _exchange(client, url, body, sent)
+                    for name, (url, sent) in paths.items():
+                        timing = _exchange(clients[name], url, body, sent)
                         if index >= options["warmup"]:
                             seen[name].append(timing)
                 results[mode] = seen
+        finally:
+            for client in clients.values():
+                client.close()
         return results
 
     def _report(self, results: dict[str, dict[str, list[tuple[float, float]]]], n: int) -> None:
         self.stdout.write(f"Recording proxy vs the same local upstream, {n} requests each (ms)")
         self.stdout.write(
-            f"{'mode':9} {'measure':16} {'direct p50':>10} {'proxy p50':>10} {'added p50':>10}"
-            f" {'direct p95':>10} {'proxy p95':>10} {'added p95':>10}"
+            f"{'mode':9} {'path':14} {'measure':15} {'p50':>8} {'added p50':>10}"
+            f" {'p95':>8} {'added p95':>10}"
         )
         verdict = ""
         for mode, seen in results.items():
             for label, position in (("whole exchange", 1), ("first chunk", 0)):
                 direct = [t[position] for t in seen["direct"]]
-                proxied = [t[position] for t in seen["proxy"]]
-                d50, p50 = statistics.median(direct), statistics.median(proxied)
-                d95, p95 = _percentile(direct, 0.95), _percentile(proxied, 0.95)
-                self.stdout.write(
-                    f"{mode:9} {label:16} {d50:10.3f} {p50:10.3f} {p50 - d50:10.3f}"
-                    f" {d95:10.3f} {p95:10.3f} {p95 - d95:10.3f}"
-                )
-                if mode == "plain" and position == 1:
-                    added = p50 - d50
-                    met = "met" if added <= TARGET_ADDED_P50_MS else "NOT met"
-                    verdict = (
-                        f"Target: at most {TARGET_ADDED_P50_MS:g} ms added at p50 (plain): "
-                        f"{added:.3f} ms, {met}."
+                d50, d95 = statistics.median(direct), _percentile(direct, 0.95)
+                for path, timings in seen.items():
+                    values = [t[position] for t in timings]
+                    p50, p95 = statistics.median(values), _percentile(values, 0.95)
+                    added = "" if path == "direct" else f"{p50 - d50:+10.3f}"
+                    added95 = "" if path == "direct" else f"{p95 - d95:+10.3f}"
+                    self.stdout.write(
+                        f"{mode:9} {path:14} {label:15} {p50:8.3f} {added:>10}"
+                        f" {p95:8.3f} {added95:>10}"
                     )
+                    if mode == "plain" and position == 1 and path == "proxy server":
+                        met = "met" if p50 - d50 <= TARGET_ADDED_P50_MS else "NOT met"
+                        verdict = (
+                            f"Target: at most {TARGET_ADDED_P50_MS:g} ms added at p50 (plain, "
+                            f"through serve_proxy): {p50 - d50:.3f} ms, {met}."
+                        )
         self.stdout.write(verdict)
-        floor = [t[1] for t in results["plain"]["floor"]]
-        direct = [t[1] for t in results["plain"]["direct"]]
         self.stdout.write(
-            f"Floor: a bare ASGI app answering the same body through the same Daphne (no upstream, "
-            f"no proxy code) takes {statistics.median(floor):.3f} ms at p50, "
-            f"{statistics.median(floor) - statistics.median(direct):+.3f} ms against the direct "
-            "upstream: the server's own part of anything the proxy adds."
+            "The floors are a bare ASGI app in each server answering the same body (no upstream, "
+            "no proxy code): the server's own part of what its path adds."
         )
