@@ -11,7 +11,7 @@ from django.db.models import Prefetch, QuerySet
 
 from fcstudio.templatetags.studio import as_json
 
-from .models import Batch, Conversation, Message, ModelCall, ToolExecution
+from .models import Batch, BatchSource, Conversation, Message, ModelCall, ToolExecution
 from .timeline import batch_gantt
 
 
@@ -269,10 +269,16 @@ def conversation_summary(
     """Totals for the inspector: calls by status, tokens, wall and summed tool time."""
     records = records or load_records(conversation)
     statuses: dict[str, int] = defaultdict(int)
-    wall = summed = 0.0
+    wall = 0.0
+    summed: float | None = 0.0
     for batch in records.batches:
         wall += batch.wall_ms or 0
-        summed += batch.sum_call_ms or 0
+        # An app's own calls (recorded or imported) have only their batch's time: how it was
+        # split among them, so their sum, is not known, and neither is the speed-up.
+        if batch.source == BatchSource.RECORDED:
+            summed = None
+        elif summed is not None:
+            summed += batch.sum_call_ms or 0
         for execution in batch.executions.all():
             waiting = execution.approval == "pending"
             statuses[
@@ -285,6 +291,6 @@ def conversation_summary(
         "statuses": sorted(statuses.items()),
         "tool_wall_ms": wall,
         "tool_sum_ms": summed,
-        "speedup": (summed / wall) if wall else None,
+        "speedup": (summed / wall) if wall and summed is not None else None,
         "tokens": tokens,  # None: unknown
     }

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from django.urls import reverse
 from openai import AsyncOpenAI
 
 from conversations import proxy
 from conversations.models import BatchSource, Conversation, ExecutionStatus
+from conversations.view_models import conversation_summary
 from tests.support.openai_server import Reply
 from tests.support.proxy_clients import TOOLS, run_agent_loop, sdk_for
 
@@ -149,3 +151,25 @@ def test_the_model_list_comes_from_the_upstream(api_token, model_server, provide
 
     models = through_the_proxy(listed, api_token)
     assert models == ["test-model"]
+
+
+def test_the_summary_does_not_make_up_a_sum_for_the_apps_own_calls(
+    api_token, model_server, provider, people
+):
+    """The recording knows how long the app took for a round of its calls, not each call: the
+    summed call time and the speed-up are unknown, not 0."""
+    model_server.script(
+        Reply(tool_calls=[{"id": "call_a", "name": "get_time", "arguments": "{}"}]),
+        Reply(content="Done."),
+    )
+    through_the_proxy(lambda client: run_agent_loop(client, stream=False), api_token)
+    conversation = Conversation.objects.get()
+
+    summary = conversation_summary(conversation)
+    assert summary["tool_sum_ms"] is None and summary["speedup"] is None
+    assert summary["tool_wall_ms"] > 0
+    page = people.client_for("viewer").get(
+        reverse("conversation", kwargs={"team": "acme", "conversation": conversation.pk})
+    )
+    sum_cell = page.content.decode().split('id="summary-sum">')[1].split("</dd>")[0]
+    assert "unknown" in sum_cell and "0 ms" not in sum_cell

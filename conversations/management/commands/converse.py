@@ -231,7 +231,7 @@ def summarise(conversation: Conversation) -> dict[str, Any]:
         "rounds": rounds,
         "calls": dict(totals["statuses"]),
         "wall_ms": round(totals["tool_wall_ms"], 3),
-        "sum_call_ms": round(totals["tool_sum_ms"], 3),
+        "sum_call_ms": None if totals["tool_sum_ms"] is None else round(totals["tool_sum_ms"], 3),
         "speedup": None if totals["speedup"] is None else round(totals["speedup"], 3),
         "tokens": totals["tokens"],
         "final_answer": final_answer,
