@@ -107,6 +107,7 @@ class RecorderProcess:
     # -- the parent's side of the pipes ----------------------------------------------------
 
     def _start(self) -> None:
+        from django.conf import settings
         from django.db import connections
 
         loop = asyncio.get_running_loop()
@@ -116,6 +117,7 @@ class RecorderProcess:
         self._process = subprocess.Popen(
             [*command, str(request_read), str(ack_write)],
             pass_fds=(request_read, ack_write),
+            cwd=settings.BASE_DIR,  # `-m` finds the project's packages from here
             stdin=subprocess.DEVNULL,
             close_fds=True,
             # Not in the server's process group: a Ctrl-C stops the server, whose end of the
