@@ -134,8 +134,8 @@ class RecorderProcess:
         self._waiting = 0
         loop.add_reader(ack_read, self._read_acks)
         names = {alias: connections[alias].settings_dict["NAME"] for alias in connections}
-        settings = pickle.dumps({"databases": names}, protocol=pickle.HIGHEST_PROTOCOL)
-        self._send(FRAME.pack(len(settings)) + settings)
+        config = pickle.dumps({"databases": names}, protocol=pickle.HIGHEST_PROTOCOL)
+        self._send(FRAME.pack(len(config)) + config)
 
     def _send(self, frame: bytes) -> None:
         if self._pending:
