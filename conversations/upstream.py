@@ -57,10 +57,14 @@ MAX_CONNECTIONS = 100
 HIGH_WATER = 128 * 1024
 LOW_WATER = 32 * 1024
 
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+").fullmatch
-# Control characters (but the tab) in a header's value; a line break among them.
-_NOT_FIELD_TEXT = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]").search
-_NOT_TARGET = re.compile(rb"[\x00-\x20\x7f]").search
+_TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+_FIELD_TEXT = rb"[^\x00-\x08\x0a-\x1f\x7f]*"  # no control character but the tab
+# A request's head as written, but for its blank line; with the count of its line ends, one
+# check that no name or value broke a line or the framing.
+_HEAD = re.compile(
+    _TOKEN + rb" [^\x00-\x20\x7f]+ HTTP/1\.1\r\n(?:" + _TOKEN + rb": " + _FIELD_TEXT + rb"\r\n)*"
+).fullmatch
+_ASKS_TO_CLOSE = re.compile(rb"^connection:[^\r\n]*\bclose\b", re.IGNORECASE | re.MULTILINE).search
 
 
 class _Stale(Exception):
@@ -532,27 +536,30 @@ def _request_bytes(
 ) -> tuple[bytes, bool]:
     """The request as written: its line, Host first, the headers as given, a Content-Length
     when there is a body or the method is POST, then the body; and whether it asks the upstream
-    to close the connection after. Raises LocalProtocolError for a name or value that would
-    break the framing (a line break, a control character, a name that is not a token)."""
+    to close the connection after. Raises LocalProtocolError for a method, target, name or value
+    that would break the framing (a line break, a control character, a name not a token)."""
     target = url.raw_path
-    if not _TOKEN(method):
-        raise httpx.LocalProtocolError(f"Illegal method {method!r}")
-    if not target or _NOT_TARGET(target):
-        raise httpx.LocalProtocolError(f"Illegal target characters in {target!r}")
-    host = url.netloc
-    if _NOT_FIELD_TEXT(host):
-        raise httpx.LocalProtocolError(f"Illegal header value {host!r}")
-    parts = [method, b" ", target, b" HTTP/1.1\r\nhost: ", host, b"\r\n"]
-    close_after = False
+    parts = [method, b" ", target, b" HTTP/1.1\r\nhost: ", url.netloc, b"\r\n"]
     for name, value in headers:
-        if not _TOKEN(name):
-            raise httpx.LocalProtocolError(f"Illegal header name {name!r}")
-        if _NOT_FIELD_TEXT(value):
-            raise httpx.LocalProtocolError(f"Illegal header value {value!r}")
-        if name.lower() == b"connection" and b"close" in value.lower():
-            close_after = True
         parts += (name, b": ", value, b"\r\n")
+    lines = 2 + len(headers)
     if body or method == b"POST":
         parts += (b"content-length: ", str(len(body)).encode(), b"\r\n")
-    parts += (b"\r\n", body)
-    return b"".join(parts), close_after
+        lines += 1
+    head = b"".join(parts)
+    if head.count(b"\n") != lines or not _HEAD(head):
+        raise httpx.LocalProtocolError(_head_problem(method, target, headers))
+    return b"".join((head, b"\r\n", body)), _ASKS_TO_CLOSE(head) is not None
+
+
+def _head_problem(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]]) -> str:
+    if not re.fullmatch(_TOKEN, method):
+        return f"Illegal method {method!r}"
+    if not re.fullmatch(rb"[^\x00-\x20\x7f]+", target):
+        return f"Illegal target characters in {target!r}"
+    for name, value in headers:
+        if not re.fullmatch(_TOKEN, name):
+            return f"Illegal header name {name!r}"
+        if not re.fullmatch(_FIELD_TEXT, value):
+            return f"Illegal header value {value!r}"
+    return "Illegal host"

@@ -334,6 +334,7 @@ async def test_a_request_is_written_as_given_host_first_and_its_length_last():
     [
         (b"x-injected", b"1\r\nx-evil: 2"),
         (b"x-injected", b"1\nx-evil: 2"),
+        (b"x-injected", b"1\rx-evil: 2"),
         (b"x-injected", b"nul\x00"),
         (b"x-evil: 2\r\nx-injected", b"1"),
         (b"x injected", b"1"),
