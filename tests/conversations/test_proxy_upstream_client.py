@@ -296,3 +296,179 @@ async def test_requests_beyond_the_limit_wait_for_one_to_end_or_time_out():
         await held.aclose()
         assert await fetch(client, upstream.url()) == (200, "application/json", ANSWER)
         await client.aclose()
+
+
+def capturing(seen: list[bytes], response: bytes = PLAIN) -> Handler:
+    """Answers every request with `response`, keeping each request's bytes in `seen`."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            head, body = await read_request(reader)
+            seen.append(head + body)
+            writer.write(response)
+            await writer.drain()
+
+    return handler
+
+
+async def test_a_request_is_written_as_given_host_first_and_its_length_last():
+    seen: list[bytes] = []
+    async with Upstream(capturing(seen)) as upstream:
+        client = UpstreamClient(LOCAL)
+        await fetch(client, upstream.url())
+        response = await client.request(
+            b"GET", upstream.url(path="/v1/models?x=1"), [(b"X-Trace", b"a b")], b"", 5.0
+        )
+        await response.aclose()
+        await client.aclose()
+    host = b"127.0.0.1:%d" % upstream.port
+    assert seen == [
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: " + host + b"\r\n"
+        b"content-type: application/json\r\ncontent-length: 8\r\n\r\n" + b'{"a": 1}',
+        b"GET /v1/models?x=1 HTTP/1.1\r\nhost: " + host + b"\r\nX-Trace: a b\r\n\r\n",
+    ]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        (b"x-injected", b"1\r\nx-evil: 2"),
+        (b"x-injected", b"1\nx-evil: 2"),
+        (b"x-injected", b"1\rx-evil: 2"),
+        (b"x-injected", b"nul\x00"),
+        (b"x-evil: 2\r\nx-injected", b"1"),
+        (b"x injected", b"1"),
+        (b"", b"1"),
+    ],
+)
+async def test_a_header_that_would_break_the_framing_is_refused_before_connecting(header):
+    async with Upstream(answering(PLAIN)) as upstream:
+        client = UpstreamClient(LOCAL)
+        with pytest.raises(httpx.LocalProtocolError):
+            await client.request(b"POST", upstream.url(), [header], b"{}", 5.0)
+        assert await fetch(client, upstream.url()) == (200, "application/json", ANSWER)
+        await client.aclose()
+    assert upstream.connections == 1  # the refused request opened none
+
+
+async def test_a_chunked_answer_split_in_odd_places_is_de_chunked_exactly():
+    chunked = (
+        b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+        b"6;ext=1\r\ndata: \r\n" + b"C\r\n" + ANSWER + b"\r\n0\r\nx-trailer: t\r\n\r\n"
+    )
+
+    async def byte_by_byte(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read_request(reader)
+            for index in range(len(chunked)):
+                writer.write(chunked[index : index + 1])
+                await writer.drain()
+
+    async with Upstream(byte_by_byte) as upstream:
+        client = UpstreamClient(LOCAL)
+        first = await fetch(client, upstream.url())
+        second = await fetch(client, upstream.url())
+        await client.aclose()
+    assert first == second == (200, "text/event-stream", b"data: " + ANSWER)
+    assert upstream.connections == 1
+
+
+async def test_informational_answers_before_the_answer_are_skipped():
+    early = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n"
+    async with Upstream(answering(early + PLAIN)) as upstream:
+        client = UpstreamClient(LOCAL)
+        response = await client.request(b"POST", upstream.url(), [], b"{}", 5.0)
+        body = b"".join([piece async for piece in response.aiter_raw()])
+        await response.aclose()
+        again = await fetch(client, upstream.url())
+        await client.aclose()
+    assert response.status_code == 200 and body == ANSWER
+    assert response.headers == [(b"content-type", b"application/json"), (b"content-length", b"12")]
+    assert again == (200, "application/json", ANSWER) and upstream.connections == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 12\r\n\r\n" + ANSWER,
+        b"HTTP/1.0 200 OK\r\ncontent-length: 12\r\n\r\n" + ANSWER,
+        PLAIN + b"HTTP/1.1 200 OK\r\n",  # bytes beyond the answer
+    ],
+)
+async def test_a_connection_the_answer_does_not_leave_reusable_is_not_reused(answer):
+    async with Upstream(answering(answer)) as upstream:  # the upstream itself keeps it open
+        client = UpstreamClient(LOCAL)
+        first = await fetch(client, upstream.url())
+        second = await fetch(client, upstream.url())
+        await client.aclose()
+    assert first[2] == second[2] == ANSWER
+    assert upstream.connections == 2
+
+
+async def test_a_request_that_says_connection_close_does_not_reuse_its_connection():
+    async with Upstream(answering(PLAIN)) as upstream:
+        client = UpstreamClient(LOCAL)
+        for _ in range(2):
+            response = await client.request(
+                b"POST", upstream.url(), [(b"connection", b"close")], b"{}", 5.0
+            )
+            assert b"".join([piece async for piece in response.aiter_raw()]) == ANSWER
+            await response.aclose()
+        await client.aclose()
+    assert upstream.connections == 2
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"garbage\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: twelve\r\n\r\n" + ANSWER,
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n" + ANSWER + b"\r\n",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n" + ANSWER,
+        b"HTTP/1.1 200 OK\r\nbad header\r\n\r\n",
+    ],
+)
+async def test_an_upstream_that_breaks_the_protocol_is_a_protocol_error(answer):
+    async with Upstream(answering(answer)) as upstream:
+        client = UpstreamClient(LOCAL)
+        with pytest.raises(httpx.RemoteProtocolError):
+            await fetch(client, upstream.url())
+        await upstream.closed.wait()  # the broken connection was hung up
+        await client.aclose()
+
+
+async def test_an_answer_the_consumer_has_not_taken_stops_the_reading():
+    from conversations import upstream as module
+
+    size = 32 * 1024 * 1024  # more than the sockets' buffers hold
+    big = bytes(range(256)) * (size // 256)
+    head = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % size
+
+    async def flood(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(head + big)
+        await writer.drain()
+        await reader.read()
+
+    async with Upstream(flood) as upstream:
+        client = UpstreamClient(LOCAL)
+        response = await client.request(b"GET", upstream.url(), [], b"", 5.0)
+        connection = response._connection
+        assert connection is not None
+        paused = asyncio.Event()
+        pause = connection.transport.pause_reading
+
+        def pause_reading() -> None:
+            paused.set()
+            pause()
+
+        connection.transport.pause_reading = pause_reading  # type: ignore[method-assign]
+        await asyncio.wait_for(paused.wait(), 10)
+        # At most one read's worth beyond the high-water mark is held.
+        assert connection.buffered <= module.HIGH_WATER + 1024 * 1024
+        received = bytearray()
+        async for piece in response.aiter_raw():
+            received += piece
+        await response.aclose()
+        await client.aclose()
+    assert received == big
