@@ -411,13 +411,19 @@ def close_left_open(job_id: int, reason: str) -> list[int]:
 
 
 def reap_stale_jobs(
-    now: Any = None, stale_after: timedelta = REPLAY_STALE_AFTER, *, worker_alive: bool
+    now: Any = None,
+    stale_after: timedelta = REPLAY_STALE_AFTER,
+    *,
+    worker_alive: bool,
+    outside_server: bool = False,
 ) -> tuple[list[int], list[int]]:
     """Jobs whose worker stopped beating are queued again (they resume with the conversations
     not yet done), or marked failed with the reason when none can take them: no live worker of
-    the dispatch mode (`worker_alive`), or silent MAX_REPLAY_ATTEMPTS times already. Returns the
-    jobs queued again (for the caller to send: `dispatch.reap_stale_replay_jobs`) and the jobs
-    marked failed.
+    the dispatch mode (`worker_alive`), silent MAX_REPLAY_ATTEMPTS times already, or, inline,
+    a reaper outside the serving process (`outside_server`: `manage.py reap_runs`), which
+    would run the job itself, blocking for the whole replay; it marks the job failed as it
+    marks a stale inline run, and a person resumes it. Returns the jobs queued again (for the
+    caller to send: `dispatch.reap_stale_replay_jobs`) and the jobs marked failed.
 
     A queued job silent that long while a worker is alive is sent again (its message may be
     lost: channels_redis drops one after 60 s), its heartbeat refreshed, without counting an
@@ -448,7 +454,14 @@ def reap_stale_jobs(
                 continue
             who = f"No worker started the job within {stale_after.total_seconds():g} s"
         changes: dict[str, Any]
-        if not worker_alive:
+        if outside_server:
+            changes = {
+                "status": ReplayJobStatus.FAILED,
+                "failure": f"{who} ({left}). Inline, a replay runs in the serving process, and "
+                "this reaper runs outside it, so the job was marked failed. "
+                "Resume the job to continue.",
+            }
+        elif not worker_alive:
             changes = {
                 "status": ReplayJobStatus.FAILED,
                 "failure": f"{who} and no worker is running to take the job ({left}). "

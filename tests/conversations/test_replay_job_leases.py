@@ -4,15 +4,20 @@ it failed with the reason when no worker can take it; a person may resume a sile
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from conversations import dispatch
 from conversations.dispatch import RUNS_CHANNEL
 from conversations.leases import STALE_AFTER, TAKEOVER_AFTER, reap_stale_runs, worker_beat
 from conversations.models import Batch, BatchSource, ReplayJob, ReplayJobStatus
@@ -66,20 +71,71 @@ def test_a_worker_that_lost_its_job_writes_no_more(team, recordings):
     assert job.results == []
 
 
-def test_a_stale_job_is_queued_again_and_resumes_with_what_is_left(team, recordings):
+@pytest.fixture
+def replay_threads(monkeypatch) -> list[threading.Thread]:
+    """The threads the serving process hands replay jobs to, for the test to join."""
+    started: list[threading.Thread] = []
+    start = dispatch._replay_in_thread
+
+    def replay_in_thread(job_id: int, worker: str | None = None) -> None:
+        started.append(threading.current_thread())
+        start(job_id, worker)
+
+    monkeypatch.setattr(dispatch, "_replay_in_thread", replay_in_thread)
+    return started
+
+
+@pytest.mark.django_db(transaction=True)  # the job runs on a thread of its own
+def test_the_serving_process_reaper_queues_a_stale_job_again_and_it_resumes_with_what_is_left(
+    team, recordings, replay_threads
+):
     first, second = recordings
     job = new_replay_job(team)
     done = {"conversation": first.pk, "title": first.title, "group": "g", "changed": 2}
     went_silent(job, after=STALE_AFTER + timedelta(seconds=1), results=[done])
 
-    # Inline, with no server loop here, the job queued again runs at once.
-    assert reap_stale_runs() == 1
+    # Inline, the serving process's reaper hands the job to a thread of that process.
+    assert async_to_sync(dispatch.reap_once)() == 1
+    (thread,) = replay_threads
+    thread.join(timeout=30)
 
+    assert not thread.is_alive() and thread is not threading.main_thread()
     job.refresh_from_db()
     assert (job.status, job.attempts) == (ReplayJobStatus.FINISHED, 1)
     assert job.worker != "host:9"  # this process took it
     assert [r["conversation"] for r in job.results] == [first.pk, second.pk]
     assert replayed() == 1  # only the conversation not yet done
+
+
+def test_reap_runs_from_the_command_inline_marks_stale_jobs_failed_and_runs_none(
+    team, recordings, replay_threads
+):
+    """Inline, a replay runs in the serving process: the command, run from cron, neither runs
+    the job itself (blocking for the whole replay) nor can hand it to that process. It marks
+    the job failed with the reason, as it marks a stale inline run, and a person resumes it."""
+    silent = new_replay_job(team)
+    went_silent(silent, after=STALE_AFTER + timedelta(seconds=1))
+    unclaimed = new_replay_job(team)
+    ReplayJob.objects.filter(pk=unclaimed.pk).update(heartbeat_at=timezone.now() - STALE_AFTER * 2)
+    out = StringIO()
+
+    call_command("reap_runs", stdout=out)
+
+    assert json.loads(out.getvalue()) == {"reaped": 2}
+    silent.refresh_from_db()
+    unclaimed.refresh_from_db()
+    assert (silent.status, silent.worker, silent.attempts) == (ReplayJobStatus.FAILED, "host:9", 0)
+    assert silent.failure == (
+        "The worker host:9 stopped responding (0 of 2 conversations done). Inline, a replay "
+        "runs in the serving process, and this reaper runs outside it, so the job was marked "
+        "failed. Resume the job to continue."
+    )
+    assert unclaimed.status == ReplayJobStatus.FAILED
+    assert unclaimed.failure.startswith(
+        "No worker started the job within 120 s (0 of 2 conversations done). Inline,"
+    )
+    assert silent.can_resume and unclaimed.can_resume
+    assert (replayed(), replay_threads) == (0, [])
 
 
 def test_the_replay_a_dead_worker_left_under_way_is_closed_with_the_reason(team, recordings):
@@ -174,7 +230,9 @@ def test_a_queued_job_fails_when_no_worker_is_alive(team, recordings, settings):
     assert job.failure.startswith("No worker started the job within 120 s")
 
 
-def test_a_job_silent_too_often_is_failed(team, recordings):
+def test_a_job_silent_too_often_is_failed(team, recordings, settings):
+    settings.FCSTUDIO_DISPATCH = "channels"
+    worker_beat("channels", name="host:1")
     job = new_replay_job(team)
     went_silent(job, after=STALE_AFTER + timedelta(seconds=1), attempts=MAX_REPLAY_ATTEMPTS - 1)
 
