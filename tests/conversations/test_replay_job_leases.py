@@ -1,6 +1,7 @@
 """A replay job is claimed once and owned by the worker that beats for it; the reaper queues
 again a job whose worker went silent (it resumes with the conversations not yet done), or marks
-it failed with the reason when no worker can take it; a person may resume a silent job."""
+it failed with the reason when no worker can take it (`manage.py reap_runs` inline, too); a
+queued job no worker started is sent again, ever less often; a person may resume a silent job."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conversations import dispatch
+from conversations import replay as replay_module
 from conversations.dispatch import RUNS_CHANNEL
 from conversations.leases import STALE_AFTER, TAKEOVER_AFTER, reap_stale_runs, worker_beat
 from conversations.models import Batch, BatchSource, ReplayJob, ReplayJobStatus
 from conversations.replay import (
     MAX_REPLAY_ATTEMPTS,
+    MAX_RESEND_DOUBLINGS,
     ReplayJobLost,
     claim_job,
     job_beat,
@@ -215,6 +218,81 @@ def test_a_queued_job_no_worker_started_is_sent_again_while_a_worker_is_alive(
     message = async_to_sync(get_channel_layer().receive)(RUNS_CHANNEL)
     assert message == {"type": "replay.job", "job_id": job.pk}
     assert reap_stale_runs() == 0  # sent again once a silence, not at every reap
+
+
+@pytest.fixture
+def sent(monkeypatch) -> list[int]:
+    """The jobs the reaper sends again, in order."""
+    sends: list[int] = []
+    monkeypatch.setattr(dispatch, "send_replay_job", sends.append)
+    return sends
+
+
+def reap_at(later: timedelta) -> int:
+    """Reap as the reaper would `later` from now, with the channels worker still beating."""
+    now = timezone.now() + later
+    worker_beat("channels", name="host:1", now=now)
+    return reap_stale_runs(now=now)
+
+
+def test_a_queued_job_waiting_behind_a_busy_queue_is_sent_again_ever_less_often(
+    team, recordings, settings, sent
+):
+    """Its first message may still be queued: each send waits twice as long as the one
+    before, up to a cap, so copies do not pile up, and a lost message is still sent again."""
+    settings.FCSTUDIO_DISPATCH = "channels"
+    job = new_replay_job(team)
+
+    assert reap_at(STALE_AFTER + timedelta(seconds=1)) == 1  # sent once at creation, then again
+    assert sent == [job.pk]
+    assert reap_at(STALE_AFTER * 2 - timedelta(seconds=1)) == 0  # sent within 2 times STALE_AFTER
+    assert reap_at(STALE_AFTER * 2 + timedelta(seconds=1)) == 1
+    assert reap_at(STALE_AFTER * 4 - timedelta(seconds=1)) == 0
+    assert reap_at(STALE_AFTER * 4 + timedelta(seconds=1)) == 1
+    assert sent == [job.pk] * 3
+    job.refresh_from_db()
+    assert (job.status, job.resends, job.attempts) == (ReplayJobStatus.QUEUED, 3, 0)
+
+
+def test_the_wait_between_two_sends_is_capped(team, recordings, settings, sent):
+    settings.FCSTUDIO_DISPATCH = "channels"
+    job = new_replay_job(team)
+    ReplayJob.objects.filter(pk=job.pk).update(resends=MAX_RESEND_DOUBLINGS + 10)
+    cap = STALE_AFTER * 2**MAX_RESEND_DOUBLINGS
+
+    assert reap_at(cap - timedelta(seconds=1)) == 0
+    assert reap_at(cap + timedelta(seconds=1)) == 1
+    assert sent == [job.pk]
+
+
+def test_a_queued_job_between_two_sends_still_fails_when_its_worker_is_gone(
+    team, recordings, settings, sent
+):
+    settings.FCSTUDIO_DISPATCH = "channels"
+    job = new_replay_job(team)
+    ReplayJob.objects.filter(pk=job.pk).update(resends=3)
+
+    # Not due to be sent again for 8 times STALE_AFTER, but no worker is alive to take it.
+    assert reap_stale_runs(now=timezone.now() + STALE_AFTER * 2) == 1
+
+    job.refresh_from_db()
+    assert job.status == ReplayJobStatus.FAILED and sent == []
+    assert job.failure.startswith("No worker started the job within 120 s and no worker")
+
+
+def test_claiming_or_queueing_a_job_again_starts_its_sends_over(team, recordings):
+    job = new_replay_job(team)
+    ReplayJob.objects.filter(pk=job.pk).update(resends=4)
+    assert claim_job(job.pk, "host:9")
+    job.refresh_from_db()
+    assert job.resends == 0
+
+    ReplayJob.objects.filter(pk=job.pk).update(resends=4)
+    went_silent_again = timezone.now() - STALE_AFTER - timedelta(seconds=1)
+    ReplayJob.objects.filter(pk=job.pk).update(heartbeat_at=went_silent_again)
+    assert replay_module.reap_stale_jobs(worker_alive=True) == ([job.pk], [])
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.resends) == (ReplayJobStatus.QUEUED, 1, 0)
 
 
 def test_a_queued_job_fails_when_no_worker_is_alive(team, recordings, settings):
