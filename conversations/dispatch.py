@@ -161,10 +161,17 @@ def send_replay_job(job_id: int) -> None:
 def reap_stale_replay_jobs(now: Any = None, stale_after: timedelta = STALE_AFTER) -> int:
     """Replay jobs whose worker went silent: queued again and sent (they resume with the
     conversations not yet done), or marked failed with the reason when no worker can take
-    them. `leases.reap_stale_runs` calls it, so every reaper reaps jobs too."""
+    them. `leases.reap_stale_runs` calls it, so every reaper reaps jobs too.
+
+    Inline, only the serving process's own reaper queues a job again (to a thread of that
+    process); outside one (`manage.py reap_runs` from cron) sending it would run the whole
+    replay, tool calls and all, in the reaper itself, so there the job is marked failed."""
     mode = settings.FCSTUDIO_DISPATCH
     alive = mode == "inline" or live_worker_exists(mode, now)
-    requeued, failed = replay.reap_stale_jobs(now, stale_after, worker_alive=alive)
+    outside_server = mode == "inline" and _server_loop() is None
+    requeued, failed = replay.reap_stale_jobs(
+        now, stale_after, worker_alive=alive, outside_server=outside_server
+    )
     for job_id in requeued:
         send_replay_job(job_id)
     return len(requeued) + len(failed)

@@ -452,7 +452,9 @@ class ReplayJob(models.Model):
     so a job whose worker died resumes with the ones not yet done (conversations.replay).
 
     Its worker owns it while it beats (`heartbeat_at`, `worker`), as a run's does; `attempts`
-    counts the times it was queued again after its worker went silent."""
+    counts the times it was queued again after its worker went silent. While it is queued,
+    `heartbeat_at` is when its message was last sent, and `resends` how many times the reaper
+    sent it again since it was queued (`replay.reap_stale_jobs` backs off by it)."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="replay_jobs")
     api_token = models.ForeignKey(
@@ -464,6 +466,7 @@ class ReplayJob(models.Model):
     worker = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    resends = models.PositiveIntegerField(default=0)
     # The replay under way (its batches' compare_group): what a dead worker left open.
     current_group = models.UUIDField(null=True, blank=True)
     status = models.CharField(

@@ -216,6 +216,9 @@ def past_replays(conversation: Conversation) -> list[dict[str, Any]]:
 
 # How many times a job whose worker went silent is queued again before it is marked failed.
 MAX_REPLAY_ATTEMPTS = 3
+# A queued job's message is sent again after STALE_AFTER, then twice as long, and so on, up to
+# 2**MAX_RESEND_DOUBLINGS times STALE_AFTER between two sends.
+MAX_RESEND_DOUBLINGS = 5
 
 
 class ReplayJobLost(Exception):
@@ -282,7 +285,11 @@ def claim_job(job_id: int, worker: str) -> bool:
     """Compare-and-set: make `worker` the one runner of a queued job. A second delivery of the
     job's message (or a second thread) finds it claimed and does nothing."""
     claimed = ReplayJob.objects.filter(pk=job_id, status=ReplayJobStatus.QUEUED).update(
-        status=ReplayJobStatus.RUNNING, worker=worker, failure="", heartbeat_at=timezone.now()
+        status=ReplayJobStatus.RUNNING,
+        worker=worker,
+        failure="",
+        heartbeat_at=timezone.now(),
+        resends=0,
     )
     return claimed == 1
 
@@ -391,6 +398,7 @@ def resume_job(job: ReplayJob) -> bool:
         failure="",
         finished_at=None,
         heartbeat_at=timezone.now(),
+        resends=0,
     )
     if queued:
         close_left_open(job.pk, "The job's worker stopped responding; a person resumed the job.")
@@ -411,18 +419,27 @@ def close_left_open(job_id: int, reason: str) -> list[int]:
 
 
 def reap_stale_jobs(
-    now: Any = None, stale_after: timedelta = REPLAY_STALE_AFTER, *, worker_alive: bool
+    now: Any = None,
+    stale_after: timedelta = REPLAY_STALE_AFTER,
+    *,
+    worker_alive: bool,
+    outside_server: bool = False,
 ) -> tuple[list[int], list[int]]:
     """Jobs whose worker stopped beating are queued again (they resume with the conversations
     not yet done), or marked failed with the reason when none can take them: no live worker of
-    the dispatch mode (`worker_alive`), or silent MAX_REPLAY_ATTEMPTS times already. Returns the
-    jobs queued again (for the caller to send: `dispatch.reap_stale_replay_jobs`) and the jobs
-    marked failed.
+    the dispatch mode (`worker_alive`), silent MAX_REPLAY_ATTEMPTS times already, or, inline,
+    a reaper outside the serving process (`outside_server`: `manage.py reap_runs`), which
+    would run the job itself, blocking for the whole replay; it marks the job failed as it
+    marks a stale inline run, and a person resumes it. Returns the jobs queued again (for the
+    caller to send: `dispatch.reap_stale_replay_jobs`) and the jobs marked failed.
 
     A queued job silent that long while a worker is alive is sent again (its message may be
     lost: channels_redis drops one after 60 s), its heartbeat refreshed, without counting an
-    attempt; a second delivery is harmless, `claim_job` being a compare-and-set. Without a
-    live worker it fails; inline, the process that was to run it is gone, so it is sent again.
+    attempt; a second delivery is harmless, `claim_job` being a compare-and-set. It may as
+    well be waiting behind a busy queue, so each send waits twice as long as the one before
+    (`resend_after`): a lost message is still sent again, without piling up copies of one
+    that is not. Without a live worker it fails; inline, the process that was to run it is
+    gone, so it is sent again.
     Each job is changed by a compare-and-set on its status and heartbeat, so one a worker
     claimed, beat or finished meanwhile is left alone.
     """
@@ -431,24 +448,35 @@ def reap_stale_jobs(
     stale = Q(status=ReplayJobStatus.RUNNING) | Q(status=ReplayJobStatus.QUEUED)
     requeued: list[int] = []
     failed: list[int] = []
-    for pk, status, worker, attempts, done, total in (
+    for pk, status, worker, attempts, resends, sent_at, done, total in (
         ReplayJob.objects.filter(stale, silent)
-        .values_list("pk", "status", "worker", "attempts", "results", "total")
+        .values_list(
+            "pk", "status", "worker", "attempts", "resends", "heartbeat_at", "results", "total"
+        )
         .order_by("pk")
     ):
         left = f"{len(done)} of {total} conversations done"
         who = f"The worker {worker or '(unknown)'} stopped responding"
         if status == ReplayJobStatus.QUEUED:
             if worker_alive and settings.FCSTUDIO_DISPATCH != "inline":
-                sent_again = ReplayJob.objects.filter(silent, pk=pk, status=status).update(
-                    heartbeat_at=timezone.now()
-                )
+                if sent_at is not None and sent_at >= now - resend_after(resends, stale_after):
+                    continue  # plausibly still queued behind others
+                sent_again = ReplayJob.objects.filter(
+                    silent, pk=pk, status=status, resends=resends
+                ).update(heartbeat_at=timezone.now(), resends=resends + 1)
                 if sent_again:
                     requeued.append(pk)
                 continue
             who = f"No worker started the job within {stale_after.total_seconds():g} s"
         changes: dict[str, Any]
-        if not worker_alive:
+        if outside_server:
+            changes = {
+                "status": ReplayJobStatus.FAILED,
+                "failure": f"{who} ({left}). Inline, a replay runs in the serving process, and "
+                "this reaper runs outside it, so the job was marked failed. "
+                "Resume the job to continue.",
+            }
+        elif not worker_alive:
             changes = {
                 "status": ReplayJobStatus.FAILED,
                 "failure": f"{who} and no worker is running to take the job ({left}). "
@@ -462,7 +490,12 @@ def reap_stale_jobs(
                 "Resume the job to continue.",
             }
         else:
-            changes = {"status": ReplayJobStatus.QUEUED, "attempts": attempts + 1, "worker": ""}
+            changes = {
+                "status": ReplayJobStatus.QUEUED,
+                "attempts": attempts + 1,
+                "worker": "",
+                "resends": 0,
+            }
         if changes.get("status") == ReplayJobStatus.FAILED:
             changes["finished_at"] = timezone.now()
         marked = ReplayJob.objects.filter(silent, pk=pk, status=status).update(
@@ -479,6 +512,12 @@ def reap_stale_jobs(
     return requeued, failed
 
 
+def resend_after(resends: int, stale_after: timedelta = REPLAY_STALE_AFTER) -> timedelta:
+    """How long a queued job's message, sent `resends` times again already, is left before it
+    is sent again: `stale_after`, doubled at each send, up to MAX_RESEND_DOUBLINGS times."""
+    return stale_after * 2 ** min(resends, MAX_RESEND_DOUBLINGS)
+
+
 def job_report(job: ReplayJob) -> ReplayReport | None:
     """The per-call diff of a one-conversation job, once it is done."""
     if job.conversation is None or not job.results:
@@ -488,6 +527,7 @@ def job_report(job: ReplayJob) -> ReplayReport | None:
 
 __all__ = [
     "MAX_REPLAY_ATTEMPTS",
+    "MAX_RESEND_DOUBLINGS",
     "CallComparison",
     "ReplayJobLost",
     "ReplayReport",
@@ -506,6 +546,7 @@ __all__ = [
     "replay_conversation",
     "replay_job_for",
     "replay_report",
+    "resend_after",
     "resume_job",
     "run_replay_job",
 ]

@@ -1,23 +1,31 @@
 """A replay job is claimed once and owned by the worker that beats for it; the reaper queues
 again a job whose worker went silent (it resumes with the conversations not yet done), or marks
-it failed with the reason when no worker can take it; a person may resume a silent job."""
+it failed with the reason when no worker can take it (`manage.py reap_runs` inline, too); a
+queued job no worker started is sent again, ever less often; a person may resume a silent job."""
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from conversations import dispatch
+from conversations import replay as replay_module
 from conversations.dispatch import RUNS_CHANNEL
 from conversations.leases import STALE_AFTER, TAKEOVER_AFTER, reap_stale_runs, worker_beat
 from conversations.models import Batch, BatchSource, ReplayJob, ReplayJobStatus
 from conversations.replay import (
     MAX_REPLAY_ATTEMPTS,
+    MAX_RESEND_DOUBLINGS,
     ReplayJobLost,
     claim_job,
     job_beat,
@@ -66,20 +74,71 @@ def test_a_worker_that_lost_its_job_writes_no_more(team, recordings):
     assert job.results == []
 
 
-def test_a_stale_job_is_queued_again_and_resumes_with_what_is_left(team, recordings):
+@pytest.fixture
+def replay_threads(monkeypatch) -> list[threading.Thread]:
+    """The threads the serving process hands replay jobs to, for the test to join."""
+    started: list[threading.Thread] = []
+    start = dispatch._replay_in_thread
+
+    def replay_in_thread(job_id: int, worker: str | None = None) -> None:
+        started.append(threading.current_thread())
+        start(job_id, worker)
+
+    monkeypatch.setattr(dispatch, "_replay_in_thread", replay_in_thread)
+    return started
+
+
+@pytest.mark.django_db(transaction=True)  # the job runs on a thread of its own
+def test_the_serving_process_reaper_queues_a_stale_job_again_and_it_resumes_with_what_is_left(
+    team, recordings, replay_threads
+):
     first, second = recordings
     job = new_replay_job(team)
     done = {"conversation": first.pk, "title": first.title, "group": "g", "changed": 2}
     went_silent(job, after=STALE_AFTER + timedelta(seconds=1), results=[done])
 
-    # Inline, with no server loop here, the job queued again runs at once.
-    assert reap_stale_runs() == 1
+    # Inline, the serving process's reaper hands the job to a thread of that process.
+    assert async_to_sync(dispatch.reap_once)() == 1
+    (thread,) = replay_threads
+    thread.join(timeout=30)
 
+    assert not thread.is_alive() and thread is not threading.main_thread()
     job.refresh_from_db()
     assert (job.status, job.attempts) == (ReplayJobStatus.FINISHED, 1)
     assert job.worker != "host:9"  # this process took it
     assert [r["conversation"] for r in job.results] == [first.pk, second.pk]
     assert replayed() == 1  # only the conversation not yet done
+
+
+def test_reap_runs_from_the_command_inline_marks_stale_jobs_failed_and_runs_none(
+    team, recordings, replay_threads
+):
+    """Inline, a replay runs in the serving process: the command, run from cron, neither runs
+    the job itself (blocking for the whole replay) nor can hand it to that process. It marks
+    the job failed with the reason, as it marks a stale inline run, and a person resumes it."""
+    silent = new_replay_job(team)
+    went_silent(silent, after=STALE_AFTER + timedelta(seconds=1))
+    unclaimed = new_replay_job(team)
+    ReplayJob.objects.filter(pk=unclaimed.pk).update(heartbeat_at=timezone.now() - STALE_AFTER * 2)
+    out = StringIO()
+
+    call_command("reap_runs", stdout=out)
+
+    assert json.loads(out.getvalue()) == {"reaped": 2}
+    silent.refresh_from_db()
+    unclaimed.refresh_from_db()
+    assert (silent.status, silent.worker, silent.attempts) == (ReplayJobStatus.FAILED, "host:9", 0)
+    assert silent.failure == (
+        "The worker host:9 stopped responding (0 of 2 conversations done). Inline, a replay "
+        "runs in the serving process, and this reaper runs outside it, so the job was marked "
+        "failed. Resume the job to continue."
+    )
+    assert unclaimed.status == ReplayJobStatus.FAILED
+    assert unclaimed.failure.startswith(
+        "No worker started the job within 120 s (0 of 2 conversations done). Inline,"
+    )
+    assert silent.can_resume and unclaimed.can_resume
+    assert (replayed(), replay_threads) == (0, [])
 
 
 def test_the_replay_a_dead_worker_left_under_way_is_closed_with_the_reason(team, recordings):
@@ -161,6 +220,81 @@ def test_a_queued_job_no_worker_started_is_sent_again_while_a_worker_is_alive(
     assert reap_stale_runs() == 0  # sent again once a silence, not at every reap
 
 
+@pytest.fixture
+def sent(monkeypatch) -> list[int]:
+    """The jobs the reaper sends again, in order."""
+    sends: list[int] = []
+    monkeypatch.setattr(dispatch, "send_replay_job", sends.append)
+    return sends
+
+
+def reap_at(later: timedelta) -> int:
+    """Reap as the reaper would `later` from now, with the channels worker still beating."""
+    now = timezone.now() + later
+    worker_beat("channels", name="host:1", now=now)
+    return reap_stale_runs(now=now)
+
+
+def test_a_queued_job_waiting_behind_a_busy_queue_is_sent_again_ever_less_often(
+    team, recordings, settings, sent
+):
+    """Its first message may still be queued: each send waits twice as long as the one
+    before, up to a cap, so copies do not pile up, and a lost message is still sent again."""
+    settings.FCSTUDIO_DISPATCH = "channels"
+    job = new_replay_job(team)
+
+    assert reap_at(STALE_AFTER + timedelta(seconds=1)) == 1  # sent once at creation, then again
+    assert sent == [job.pk]
+    assert reap_at(STALE_AFTER * 2 - timedelta(seconds=1)) == 0  # sent within 2 times STALE_AFTER
+    assert reap_at(STALE_AFTER * 2 + timedelta(seconds=1)) == 1
+    assert reap_at(STALE_AFTER * 4 - timedelta(seconds=1)) == 0
+    assert reap_at(STALE_AFTER * 4 + timedelta(seconds=1)) == 1
+    assert sent == [job.pk] * 3
+    job.refresh_from_db()
+    assert (job.status, job.resends, job.attempts) == (ReplayJobStatus.QUEUED, 3, 0)
+
+
+def test_the_wait_between_two_sends_is_capped(team, recordings, settings, sent):
+    settings.FCSTUDIO_DISPATCH = "channels"
+    job = new_replay_job(team)
+    ReplayJob.objects.filter(pk=job.pk).update(resends=MAX_RESEND_DOUBLINGS + 10)
+    cap = STALE_AFTER * 2**MAX_RESEND_DOUBLINGS
+
+    assert reap_at(cap - timedelta(seconds=1)) == 0
+    assert reap_at(cap + timedelta(seconds=1)) == 1
+    assert sent == [job.pk]
+
+
+def test_a_queued_job_between_two_sends_still_fails_when_its_worker_is_gone(
+    team, recordings, settings, sent
+):
+    settings.FCSTUDIO_DISPATCH = "channels"
+    job = new_replay_job(team)
+    ReplayJob.objects.filter(pk=job.pk).update(resends=3)
+
+    # Not due to be sent again for 8 times STALE_AFTER, but no worker is alive to take it.
+    assert reap_stale_runs(now=timezone.now() + STALE_AFTER * 2) == 1
+
+    job.refresh_from_db()
+    assert job.status == ReplayJobStatus.FAILED and sent == []
+    assert job.failure.startswith("No worker started the job within 120 s and no worker")
+
+
+def test_claiming_or_queueing_a_job_again_starts_its_sends_over(team, recordings):
+    job = new_replay_job(team)
+    ReplayJob.objects.filter(pk=job.pk).update(resends=4)
+    assert claim_job(job.pk, "host:9")
+    job.refresh_from_db()
+    assert job.resends == 0
+
+    ReplayJob.objects.filter(pk=job.pk).update(resends=4)
+    went_silent_again = timezone.now() - STALE_AFTER - timedelta(seconds=1)
+    ReplayJob.objects.filter(pk=job.pk).update(heartbeat_at=went_silent_again)
+    assert replay_module.reap_stale_jobs(worker_alive=True) == ([job.pk], [])
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.resends) == (ReplayJobStatus.QUEUED, 1, 0)
+
+
 def test_a_queued_job_fails_when_no_worker_is_alive(team, recordings, settings):
     settings.FCSTUDIO_DISPATCH = "celery"
     job = new_replay_job(team)
@@ -174,7 +308,9 @@ def test_a_queued_job_fails_when_no_worker_is_alive(team, recordings, settings):
     assert job.failure.startswith("No worker started the job within 120 s")
 
 
-def test_a_job_silent_too_often_is_failed(team, recordings):
+def test_a_job_silent_too_often_is_failed(team, recordings, settings):
+    settings.FCSTUDIO_DISPATCH = "channels"
+    worker_beat("channels", name="host:1")
     job = new_replay_job(team)
     went_silent(job, after=STALE_AFTER + timedelta(seconds=1), attempts=MAX_REPLAY_ATTEMPTS - 1)
 

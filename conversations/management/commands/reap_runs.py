@@ -1,6 +1,9 @@
 """`manage.py reap_runs`: mark runs whose worker stopped sending heartbeats as failed.
 
 Run it from cron or a scheduler (every minute is plenty). Prints one JSON line, `{"reaped": N}`.
+Replay jobs whose worker went silent are reaped too: sent again to a live worker, or marked
+failed with the reason. Inline (no FCSTUDIO_DISPATCH), a replay runs in the serving process,
+which this command is not: it marks such a job failed rather than run the replay itself.
 """
 
 from __future__ import annotations
