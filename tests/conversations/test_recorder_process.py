@@ -5,18 +5,20 @@ log) and the next exchange starts a new one, and closing waits for what was sent
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import pickle
 import signal
 from datetime import UTC, datetime
 
 import pytest
 from asgiref.sync import sync_to_async
 
-from conversations.models import Conversation, Provider
-from conversations.providers import set_api_key
+from conversations.models import Conversation, ModelCall, Provider
+from conversations.providers import provider_config, set_api_key
 from conversations.proxy import Exchange, Grant, _grant_for
-from conversations.recorder_process import RecorderProcess
+from conversations.recorder_process import FRAME, RecorderProcess, _exchange, _fields, _frame
 from conversations.tokens import create_token
 from fcstudio.models import AuditEvent
 
@@ -140,3 +142,40 @@ async def test_a_secret_in_an_unreachable_upstreams_error_is_not_recorded(team):
     call = await conversation.model_calls.aget()
     assert "sk-test-key-123456" not in call.error_message
     assert call.error_kind == "connection"
+
+
+async def test_an_exchange_crosses_the_pipe_unchanged(team):
+    grant = await sync_to_async(_grant)(team)
+    sent = exchange(grant, "Q?")
+    sent.started_at = datetime(2026, 3, 4, 5, 6, 7, 891234, tzinfo=UTC)
+    sent.failure = ("timeout", "slow")
+    kind, fields = pickle.loads(_frame(("exchange", _fields(sent)))[FRAME.size :])
+    assert kind == "exchange"
+    assert _exchange(fields, {grant.token_id: grant}) == sent
+
+
+async def test_a_grant_that_changed_is_sent_again(team):
+    """A provider's new key reaches the child before the next exchange, so the child redacts
+    the key the upstream was actually called with."""
+    grant = await sync_to_async(_grant)(team)
+    recorder = RecorderProcess(size=100)
+    try:
+        recorder.submit(exchange(grant, "Before?"))
+        await recorder.drain()
+
+        def new_key() -> Grant:
+            provider = Provider.objects.get()
+            set_api_key(provider, "sk-rotated-key-987654")
+            provider.save()
+            return dataclasses.replace(grant, config=provider_config(provider))
+
+        rotated = await sync_to_async(new_key)()
+        failed = exchange(rotated, "After?")
+        failed.status, failed.body = 502, b""
+        failed.failure = ("connection", "refused http://x/?key=sk-rotated-key-987654")
+        recorder.submit(failed)
+        await recorder.drain()
+    finally:
+        recorder.close()
+    call = await ModelCall.objects.aget(error_kind="connection")
+    assert "sk-rotated-key-987654" not in call.error_message
