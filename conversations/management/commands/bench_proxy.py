@@ -33,7 +33,7 @@ import httpx2 as httpx
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 
-from conversations.models import Provider
+from conversations.models import ModelCall, Provider
 from conversations.providers import set_api_key
 from conversations.tokens import create_token
 from fcstudio.models import Team
@@ -195,7 +195,10 @@ class Command(BaseCommand):
         provider = Provider(team=team, name="bench", base_url=base, timeout_s=10)
         set_api_key(provider, "sk-bench-upstream")
         provider.save()
-        _, token = create_token(team, provider, name="bench")
+        tokens = {
+            path: create_token(team, provider, name=path)
+            for path in ("proxy server", "studio /v1/")
+        }
         connections.close_all()
         listening = socket.create_server(("127.0.0.1", 0), backlog=128)
         proxy_server = multiprocessing.Process(target=_proxy_server, args=(listening,), daemon=True)
@@ -207,7 +210,8 @@ class Command(BaseCommand):
                 raise RuntimeError("Daphne did not start")
             studio_base = f"http://127.0.0.1:{studio.port.value}"
             server_base = f"http://127.0.0.1:{listening.getsockname()[1]}"
-            results = self._measure(base, server_base, studio_base, token, options)
+            plain_tokens = {path: plain for path, (_, plain) in tokens.items()}
+            results = self._measure(base, server_base, studio_base, plain_tokens, options)
         finally:
             studio.terminate()
             studio.join(timeout=10)
@@ -216,28 +220,43 @@ class Command(BaseCommand):
             listening.close()
             upstream.terminate()
             upstream.join(timeout=10)
+            recorded = {
+                path: ModelCall.objects.filter(conversation__api_token=record).count()
+                for path, (record, _) in tokens.items()
+            }
             team.delete()
         self._report(results, options["requests"])
+        sent = 2 * (options["warmup"] + options["requests"])
+        self.stdout.write(
+            f"Recorded: {recorded['proxy server']} of {sent} exchanges through the proxy's server "
+            f"(in its child process), {recorded['studio /v1/']} of {sent} through the studio's "
+            "/v1/ (in Daphne's process; what was queued when the bench stopped it is lost)."
+        )
 
     def _measure(
         self,
         base: str,
         server_base: str,
         studio_base: str,
-        token: str,
+        tokens: dict[str, str],
         options: dict[str, Any],
     ) -> dict[str, dict[str, list[tuple[float, float]]]]:
         results: dict[str, dict[str, list[tuple[float, float]]]] = {}
         message = {"model": "bench", "messages": [{"role": "user", "content": "Say hello."}]}
         json_headers = {"content-type": "application/json"}
-        proxied = {**json_headers, "authorization": f"Bearer {token}"}
         paths = {
             "direct": (
                 f"{base}/chat/completions",
                 {**json_headers, "authorization": "Bearer sk-bench-upstream"},
             ),
-            "proxy server": (f"{server_base}/v1/chat/completions", proxied),
-            "studio /v1/": (f"{studio_base}/v1/chat/completions", proxied),
+            "proxy server": (
+                f"{server_base}/v1/chat/completions",
+                {**json_headers, "authorization": f"Bearer {tokens['proxy server']}"},
+            ),
+            "studio /v1/": (
+                f"{studio_base}/v1/chat/completions",
+                {**json_headers, "authorization": f"Bearer {tokens['studio /v1/']}"},
+            ),
             "floor uvicorn": (server_base + FLOOR_PATH, json_headers),
             "floor daphne": (studio_base + FLOOR_PATH, json_headers),
         }
