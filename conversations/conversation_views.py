@@ -27,7 +27,7 @@ from .forms import (
     ProviderForm,
     RunSettingsForm,
 )
-from .models import Batch, Conversation, Provider
+from .models import Batch, Conversation, ModelCall, Provider
 from .providers import provider_config, save_known_models, save_provider
 from .view_models import (
     Round,
@@ -169,7 +169,25 @@ def detail_context(conversation: Conversation, status: str = "", tool: str = "")
         "earlier": records.first_round,
         "summary": conversation_summary(conversation, records=records),
         "tools": compose.tools_for(conversation.tool_versions.all()),
+        "sent": sent_by_the_app(conversation, records.model_calls),
         "filters": {"status": status, "tool": tool, **filters},
+    }
+
+
+def sent_by_the_app(conversation: Conversation, calls: list[ModelCall]) -> dict | None:
+    """What a recorded conversation's app sent in its latest request: how many tools, and
+    tool_choice and parallel_tool_calls as sent ("" and None when it left them out). The app
+    chose them per request, not the studio; None for a studio conversation."""
+    if not conversation.recorded or not calls:
+        return None
+    latest = calls[-1]
+    request = latest.request if isinstance(latest.request, dict) else {}
+    tools = request.get("tools")
+    parallel = request.get("parallel_tool_calls")
+    return {
+        "tools": len(tools) if isinstance(tools, list) else 0,
+        "tool_choice": latest.tool_choice_sent,
+        "parallel_tool_calls": parallel if isinstance(parallel, bool) else None,
     }
 
 

@@ -45,5 +45,6 @@ def test_a_token_made_on_the_page_records_an_apps_loop_through_the_proxys_server
     expect(page.locator("#round-0-calls")).to_contain_text("get_weather")
     expect(page.locator("#messages .msg").last).to_contain_text("Oslo is 3°C.")
     expect(page.locator("#summary-sum")).to_have_text("unknown")
+    expect(page.locator("#run-settings-line")).to_contain_text("2 tools offered")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "token_to_the_proxys_server.png"), full_page=True)

@@ -4,6 +4,7 @@ the app's requests unchanged, and the studio records the loop as one conversatio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -173,3 +174,38 @@ def test_the_summary_does_not_make_up_a_sum_for_the_apps_own_calls(
     )
     sum_cell = page.content.decode().split('id="summary-sum">')[1].split("</dd>")[0]
     assert "unknown" in sum_cell and "0 ms" not in sum_cell
+
+
+def test_the_settings_line_shows_what_the_app_sent_not_studio_defaults(
+    api_token, model_server, provider, people
+):
+    model_server.script(Reply(content="First."), Reply(content="Second."))
+
+    async def app(client: AsyncOpenAI) -> None:
+        question = [{"role": "user", "content": "Plain question?"}]
+        await client.chat.completions.create(model="test-model", messages=question)
+        await client.chat.completions.create(
+            model="test-model",
+            messages=[{"role": "user", "content": "With tools?"}],
+            tools=TOOLS,
+            tool_choice="required",
+            parallel_tool_calls=False,
+        )
+
+    through_the_proxy(app, api_token)
+    lines = {}
+    for conversation in Conversation.objects.all():
+        page = people.client_for("viewer").get(
+            reverse("conversation", kwargs={"team": "acme", "conversation": conversation.pk})
+        )
+        line = page.content.decode().split('id="run-settings-line">')[1].split("</p>")[0]
+        lines[conversation.title] = " ".join(re.sub(r"<[^>]+>", "", line).split())
+    assert (
+        "tool_choice not sent · parallel_tool_calls not sent · 0 tools offered"
+        in (lines["Plain question?"])
+    )
+    assert (
+        "tool_choice required · parallel_tool_calls false · 2 tools offered"
+        in (lines["With tools?"])
+    )
+    assert "at most" not in lines["With tools?"]  # the app, not the studio, ran its loop
