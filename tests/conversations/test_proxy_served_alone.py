@@ -5,10 +5,16 @@ recorded conversation. It serves nothing but the proxy."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+
 import httpx2 as httpx
 import pytest
 
-from conversations.models import BatchSource, Conversation, ModelCall
+from conversations.models import BatchSource, Conversation, ModelCall, Provider
+from conversations.providers import set_api_key
+from conversations.tokens import create_token
+from tests.support.held_upstream import HeldUpstream
 from tests.support.live_studio import serve_proxy
 from tests.support.openai_server import Reply
 from tests.support.proxy_clients import live_sdk, recorded_soon, run_agent_loop_sync
@@ -77,3 +83,39 @@ def test_it_serves_only_the_proxy(api_token, provider):
     assert no_token.json()["error"]["code"] == "invalid_api_key"
     assert wrong_method.status_code == 405
     assert "server" not in page.headers
+
+
+def test_a_client_that_leaves_mid_stream_cancels_the_upstream_and_nothing_is_recorded(team):
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    upstream = HeldUpstream()
+    asyncio.run_coroutine_threadsafe(upstream.__aenter__(), loop).result(timeout=10)
+    try:
+        provider = Provider(team=team, name="Held", base_url=upstream.base_url, timeout_s=5)
+        set_api_key(provider, "sk-held")
+        provider.save()
+        _, token = create_token(team, provider, name="held")
+        ask = {"model": "test-model", "messages": [{"role": "user", "content": "Hi"}]}
+        with serve_proxy() as base_url:
+            with (
+                httpx.Client(base_url=base_url) as client,
+                client.stream(
+                    "POST",
+                    "/v1/chat/completions",
+                    json={**ask, "stream": True},
+                    headers={"authorization": f"Bearer {token}"},
+                ) as response,
+            ):
+                first = next(response.iter_raw())
+            # the client has hung up: the proxy hangs up on the upstream
+            hung_up = asyncio.run_coroutine_threadsafe(upstream.hung_up.wait(), loop)
+            hung_up.result(timeout=10)
+        assert b'"Hel"' in first
+        # The server has stopped and its recorder finished: nothing was recorded.
+        assert not ModelCall.objects.exists()
+    finally:
+        asyncio.run_coroutine_threadsafe(upstream.__aexit__(None, None, None), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
