@@ -23,7 +23,8 @@ install: $(STAMP)
 run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
-	$(PY) manage.py serve_proxy --port 8001 & trap 'kill $$! 2>/dev/null; wait' EXIT; \
+	$(PY) manage.py serve_proxy --port 8001 & proxy=$$!; \
+		trap 'kill $$proxy 2>/dev/null; wait $$proxy' EXIT INT TERM; \
 		FCSTUDIO_PROXY_URL=$${FCSTUDIO_PROXY_URL:-http://127.0.0.1:8001/v1} \
 		$(VENV)/bin/daphne -b 127.0.0.1 -p 8000 fcstudio.asgi:application
 

@@ -245,6 +245,9 @@ class Exchange:
     body: bytes
     conversation_key: str
     failure: tuple[str, str] | None = None  # the proxy's own: the upstream unreachable, cut off
+    # The request's bytes as they came (`request` is their parse): what crosses to a recording
+    # process, cheaper to send than the parsed messages of a long conversation.
+    sent: bytes = b""
 
 
 class Recorder:
@@ -296,7 +299,9 @@ def recorder() -> Recorder | RecorderProcess:
     found = _recorders.get(loop)
     if found is None:
         for key in [key for key in _recorders if key.is_closed()]:
-            del _recorders[key]
+            gone = _recorders.pop(key)
+            if isinstance(gone, RecorderProcess):
+                gone.close()  # its child records what it was sent, then ends
         found = _recorders[loop] = _recorder_kind(settings.FCSTUDIO_PROXY_RECORD_QUEUE)
     return found
 
@@ -585,6 +590,7 @@ async def _relay(
                 body=copy,
                 conversation_key=key,
                 failure=failure,
+                sent=body,
             )
         )
 

@@ -20,12 +20,15 @@ what it still has and exits: it never outlives the server.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import pickle
+import select
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -39,6 +42,10 @@ FRAME = struct.Struct("!I")
 READ_SIZE = 256 * 1024
 # What the child records in one transaction at most.
 BATCH = 50
+# A child that ends before it recorded anything (it may be failing to start at all) is not
+# started again at once: the next waits a second, then twice as long each time, up to this.
+MAX_BACKOFF_S = 60.0
+CHILD = [sys.executable, "-m", "conversations.recorder_process"]
 
 
 class RecorderProcess:
@@ -54,62 +61,92 @@ class RecorderProcess:
         self._pending = bytearray()  # frames the pipe has not taken yet
         self._acks = bytearray()
         self._waiting = 0  # sent (or pending) and not acknowledged
-        self._idle: asyncio.Event | None = None
+        self._idle = asyncio.Event()  # nothing waiting; one for the recorder's whole life
+        self._idle.set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._grants: dict[int, Grant] = {}  # what the child was sent, by token
+        self._backoff = 0.0  # after a child ended early: how long before the next one
+        self._not_before = 0.0
+        self._acknowledged = False  # by the current child, ever
 
     def submit(self, exchange: Exchange) -> None:
         if self._waiting >= self.size:
             self.dropped += 1
             logger.warning("recording queue full: an exchange was not recorded")
             return
-        if self._process is None:
-            try:
-                self._start()
-            except OSError:
-                self.dropped += 1
-                logger.exception("the recording process could not start: an exchange was lost")
-                return
+        if self._process is None and not self._started():
+            self.lost += 1
+            return
+        frames = b""
         grant = exchange.grant
         if self._grants.get(grant.token_id) is not grant:  # new, or changed since it was sent
             self._grants[grant.token_id] = grant
-            self._send(_frame(("grant", grant)))
+            frames += _frame(("grant", grant))
+        frames += _frame(("exchange", _fields(exchange)))
         self._waiting += 1
-        assert self._idle is not None
         self._idle.clear()
-        self._send(_frame(("exchange", _fields(exchange))))
+        self._send(frames)  # if the child is gone, this exchange is counted lost with the rest
 
     async def drain(self) -> None:
         """Wait until every exchange submitted so far is recorded (or lost with its child)."""
-        if self._idle is not None:
-            await self._idle.wait()
+        await self._idle.wait()
 
     def close(self, timeout: float = 30.0) -> None:
-        """End the child after it has recorded what it was sent (the loop may be gone: what
-        the pipe had not taken yet is written blocking)."""
+        """End the child once it has recorded what it was sent, waiting at most `timeout` s
+        (blocking: the loop may be gone). What it did not acknowledge is logged as lost."""
         process = self._process
         if process is None:
             return
         self._stop_watching()
+        deadline = time.monotonic() + timeout
         try:
-            if self._pending:
-                os.set_blocking(self._send_fd, True)
-                os.write(self._send_fd, bytes(self._pending))
+            while self._pending:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([], [self._send_fd], [], left)[1]:
+                    break
+                try:
+                    del self._pending[: os.write(self._send_fd, self._pending)]
+                except BlockingIOError:
+                    continue
+        except OSError:
+            pass  # the child is gone: what it missed is counted below
+        os.close(self._send_fd)  # the child reads the end, records what it has and exits
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                if not select.select([self._ack_fd], [], [], left)[0]:
+                    break
+                try:
+                    data = os.read(self._ack_fd, READ_SIZE)
+                except BlockingIOError:
+                    continue
+                if not data:
+                    break
+                self._count_acks(data)
         except OSError:
             pass
-        finally:
-            self._pending.clear()
-            os.close(self._send_fd)
+        os.close(self._ack_fd)
         try:
-            process.wait(timeout=timeout)
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired:
             logger.warning("the recording process did not finish in %g s: stopped", timeout)
             process.kill()
             process.wait()
-        os.close(self._ack_fd)
-        self._process = None
+        self._forget()
 
     # -- the parent's side of the pipes ----------------------------------------------------
+
+    def _started(self) -> bool:
+        """Start a child unless one ended early a moment ago (then wait, doubling)."""
+        now = time.monotonic()
+        if now < self._not_before:
+            return False
+        try:
+            self._start()
+        except OSError:
+            logger.exception("the recording process could not start")
+            self._back_off(now)
+            return False
+        return True
 
     def _start(self) -> None:
         from django.conf import settings
@@ -118,43 +155,45 @@ class RecorderProcess:
         loop = asyncio.get_running_loop()
         request_read, request_write = os.pipe()
         ack_read, ack_write = os.pipe()
-        command = [sys.executable, "-m", "conversations.recorder_process"]
-        self._process = subprocess.Popen(
-            [*command, str(request_read), str(ack_write)],
-            pass_fds=(request_read, ack_write),
-            cwd=settings.BASE_DIR,  # `-m` finds the project's packages from here
-            stdin=subprocess.DEVNULL,
-            close_fds=True,
-            # Not in the server's process group: a Ctrl-C stops the server, whose end of the
-            # pipe then closes, and the child finishes what it has before it exits.
-            start_new_session=True,
-        )
+        try:
+            self._process = subprocess.Popen(
+                [*CHILD, str(request_read), str(ack_write)],
+                pass_fds=(request_read, ack_write),
+                cwd=settings.BASE_DIR,  # `-m` finds the project's packages from here
+                stdin=subprocess.DEVNULL,
+                close_fds=True,
+                # Not in the server's process group: a Ctrl-C stops the server, whose end of
+                # the pipe then closes, and the child finishes what it has before it exits.
+                start_new_session=True,
+            )
+        except OSError:
+            for fd in (request_read, request_write, ack_read, ack_write):
+                os.close(fd)
+            raise
         os.close(request_read)
         os.close(ack_write)
         os.set_blocking(request_write, False)
         os.set_blocking(ack_read, False)
         self._send_fd, self._ack_fd = request_write, ack_read
         self._loop = loop
-        self._idle = asyncio.Event()
-        self._waiting = 0
-        self._grants = {}
+        self._acknowledged = False
         loop.add_reader(ack_read, self._read_acks)
         names = {alias: connections[alias].settings_dict["NAME"] for alias in connections}
         self._send(_frame({"databases": names}))
 
-    def _send(self, frame: bytes) -> None:
+    def _send(self, frames: bytes) -> None:
         if self._pending:
-            self._pending += frame
+            self._pending += frames
             return
         try:
-            written = os.write(self._send_fd, frame)
+            written = os.write(self._send_fd, frames)
         except BlockingIOError:
             written = 0
         except OSError:  # the child is gone: its reader end closed
             self._child_ended()
             return
-        if written < len(frame):
-            self._pending += frame[written:]
+        if written < len(frames):
+            self._pending += frames[written:]
             assert self._loop is not None
             self._loop.add_writer(self._send_fd, self._flush)
 
@@ -181,36 +220,52 @@ class RecorderProcess:
         if not data:
             self._child_ended()
             return
+        self._count_acks(data)
+
+    def _count_acks(self, data: bytes) -> None:
         self._acks += data
         while len(self._acks) >= FRAME.size:
             (count,) = FRAME.unpack_from(self._acks)
             del self._acks[: FRAME.size]
-            self._waiting -= count
-        if self._waiting <= 0 and self._idle is not None:
-            self._waiting = 0
+            self._waiting = max(self._waiting - count, 0)
+            self._acknowledged = True
+            self._backoff = 0.0  # a child that records is a healthy one
+        if not self._waiting:
             self._idle.set()
 
     def _child_ended(self) -> None:
+        """The child went away unasked: what it had not acknowledged is lost."""
         process = self._process
         if process is None:
             return
         self._stop_watching()
-        if self._waiting:
-            self.lost += self._waiting
-            logger.error(
-                "the recording process exited (%s): %d exchanges were not recorded",
-                process.poll(),
-                self._waiting,
-            )
         for fd in (self._send_fd, self._ack_fd):
             os.close(fd)
         process.wait()
+        logger.error("the recording process exited (%s)", process.returncode)
+        if not self._acknowledged:
+            self._back_off(time.monotonic())
+        self._forget()
+
+    def _forget(self) -> None:
+        self.lost += self._waiting
+        if self._waiting:
+            logger.error("%d proxied exchanges were not recorded", self._waiting)
         self._process = None
+        self._send_fd = self._ack_fd = -1
         self._pending.clear()
         self._acks.clear()
+        self._grants = {}
         self._waiting = 0
-        if self._idle is not None:
-            self._idle.set()
+        self._idle.set()
+
+    def _back_off(self, now: float) -> None:
+        self._backoff = min(max(self._backoff * 2, 1.0), MAX_BACKOFF_S)
+        self._not_before = now + self._backoff
+        logger.error(
+            "the recording process failed early: exchanges are not recorded for %g s",
+            self._backoff,
+        )
 
     def _stop_watching(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
@@ -234,7 +289,7 @@ def _frame(value: Any) -> bytes:
 def _fields(exchange: Exchange) -> tuple[Any, ...]:
     return (
         exchange.grant.token_id,
-        exchange.request,
+        exchange.sent or exchange.request,  # the bytes, parsed again by the child
         exchange.stream,
         exchange.status,
         (exchange.started_at - EPOCH) // timedelta(microseconds=1),
@@ -252,7 +307,7 @@ def _exchange(fields: tuple[Any, ...], grants: dict[int, Grant]) -> Exchange:
     token_id, request, stream, status, started_us, duration, first, body, key, failure = fields
     return Exchange(
         grant=grants[token_id],
-        request=request,
+        request=json.loads(request) if isinstance(request, bytes) else request,
         stream=stream,
         status=status,
         started_at=EPOCH + timedelta(microseconds=started_us),
@@ -261,6 +316,7 @@ def _exchange(fields: tuple[Any, ...], grants: dict[int, Grant]) -> Exchange:
         body=body,
         conversation_key=key,
         failure=failure,
+        sent=request if isinstance(request, bytes) else b"",
     )
 
 
@@ -302,7 +358,7 @@ def main(request_fd: int, ack_fd: int) -> None:
         return
     config: dict[str, Any] = pickle.loads(first[0])
     django.setup()
-    from django.db import connections
+    from django.db import close_old_connections, connections
 
     for alias, name in config["databases"].items():
         connections[alias].settings_dict["NAME"] = name
@@ -320,10 +376,13 @@ def main(request_fd: int, ack_fd: int) -> None:
                 exchanges.append(_exchange(value, grants))
         if not exchanges:
             return
+        close_old_connections()  # as around a request: a broken or too old one is replaced
         try:
             record_all(exchanges)
         except Exception:  # the batch's transaction itself failed (the database went away)
             logger.exception("%d proxied exchanges could not be recorded", len(exchanges))
+        finally:
+            close_old_connections()
         os.write(ack_fd, FRAME.pack(len(exchanges)))
 
     if first[1:]:

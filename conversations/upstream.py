@@ -505,7 +505,10 @@ class UpstreamClient:
         to is checked first), with TLS checked against the host's name."""
         scheme, host, port = origin
         try:
-            addresses = await permitted_addresses(self.policy, host, port)
+            async with asyncio.timeout(timeout):  # a resolver that hangs is a slow connect
+                addresses = await permitted_addresses(self.policy, host, port)
+        except TimeoutError:
+            raise httpx.ConnectTimeout(f"resolving {host} timed out") from None
         except ToolFailure as exc:
             raise httpx.ConnectError(exc.message) from None
         tls: dict[str, Any] = {}

@@ -463,7 +463,9 @@ async def test_an_answer_the_consumer_has_not_taken_stops_the_reading():
             pause()
 
         connection.transport.pause_reading = pause_reading  # type: ignore[method-assign]
-        await asyncio.wait_for(paused.wait(), 10)
+        if not connection._paused_reading:  # it may have paused with the head's first read
+            await asyncio.wait_for(paused.wait(), 10)
+        assert connection._paused_reading
         # At most one read's worth beyond the high-water mark is held.
         assert connection.buffered <= module.HIGH_WATER + 1024 * 1024
         received = bytearray()
@@ -472,3 +474,16 @@ async def test_an_answer_the_consumer_has_not_taken_stops_the_reading():
         await response.aclose()
         await client.aclose()
     assert received == big
+
+
+async def test_a_resolver_that_hangs_is_a_connect_timeout(monkeypatch):
+    from conversations import upstream as module
+
+    async def hanging(policy, host, port):
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(module, "permitted_addresses", hanging)
+    client = UpstreamClient(LOCAL)
+    with pytest.raises(httpx.ConnectTimeout, match=r"resolving model\.example timed out"):
+        await fetch(client, httpx.URL("http://model.example/v1/chat/completions"), timeout=0.2)
+    await client.aclose()

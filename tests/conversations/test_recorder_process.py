@@ -10,11 +10,13 @@ import json
 import logging
 import pickle
 import signal
+import sys
 from datetime import UTC, datetime
 
 import pytest
 from asgiref.sync import sync_to_async
 
+from conversations import recorder_process
 from conversations.models import Conversation, ModelCall, Provider
 from conversations.providers import provider_config, set_api_key
 from conversations.proxy import Exchange, Grant, _grant_for
@@ -105,7 +107,7 @@ async def test_a_dead_child_loses_what_it_had_and_the_next_exchange_starts_anoth
         with caplog.at_level(logging.ERROR, logger="conversations.recorder_process"):
             recorder.submit(exchange(grant, "Lost?"))  # into a pipe nobody reads
         assert recorder.lost == 1
-        assert "1 exchanges were not recorded" in caplog.text
+        assert "1 proxied exchanges were not recorded" in caplog.text
         recorder.submit(exchange(grant, "After?"))
         await recorder.drain()
         assert recorder._process is not None and recorder._process is not first
@@ -121,7 +123,7 @@ async def test_closing_waits_for_what_the_child_was_sent(team):
         recorder.submit(exchange(grant, question))
     process = recorder._process
     assert process is not None
-    await sync_to_async(recorder.close)()
+    recorder.close()
     assert process.returncode == 0
     assert await questions() == ["One?", "Two?", "Three?"]
 
@@ -179,3 +181,63 @@ async def test_a_grant_that_changed_is_sent_again(team):
         recorder.close()
     call = await ModelCall.objects.aget(error_kind="connection")
     assert "sk-rotated-key-987654" not in call.error_message
+
+
+async def test_a_child_gone_while_a_new_grant_is_sent_counts_the_exchange_lost(team, caplog):
+    """The grant and its exchange go down the pipe together: when the child is gone, the
+    exchange is counted lost, nothing waits for it, and the next one starts a new child."""
+    grant = await sync_to_async(_grant)(team)
+    recorder = RecorderProcess(size=100)
+    try:
+        recorder.submit(exchange(grant, "Before?"))
+        await recorder.drain()
+        first = recorder._process
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        changed = dataclasses.replace(grant)  # a fresh grant object: it is sent again
+        with caplog.at_level(logging.ERROR, logger="conversations.recorder_process"):
+            recorder.submit(exchange(changed, "Lost?"))
+        assert (recorder.lost, recorder._process, recorder._send_fd) == (1, None, -1)
+        await recorder.drain()  # returns: nothing is waiting
+        recorder.submit(exchange(changed, "After?"))
+        await recorder.drain()
+        assert await questions() == ["Before?", "After?"]
+    finally:
+        recorder.close()
+
+
+async def test_a_child_that_cannot_start_is_not_started_again_at_once(team, caplog, monkeypatch):
+    monkeypatch.setattr(recorder_process, "CHILD", [sys.executable, "-c", "import sys"])
+    grant = await sync_to_async(_grant)(team)
+    recorder = RecorderProcess(size=100)
+    with caplog.at_level(logging.ERROR, logger="conversations.recorder_process"):
+        recorder.submit(exchange(grant, "First?"))
+        await recorder.drain()  # the child exits without a word: its exchange is lost
+        assert (recorder.lost, recorder._process) == (1, None)
+        recorder.submit(exchange(grant, "Second?"))  # within the back-off: no new child
+        assert (recorder.lost, recorder._process) == (2, None)
+    assert "failed early: exchanges are not recorded for 1 s" in caplog.text
+
+
+async def test_closing_gives_up_on_a_stuck_child_and_says_what_was_lost(team, caplog, monkeypatch):
+    stuck = [sys.executable, "-c", "import time; time.sleep(120)"]  # never reads its pipe
+    monkeypatch.setattr(recorder_process, "CHILD", stuck)
+    grant = await sync_to_async(_grant)(team)
+    recorder = RecorderProcess(size=100)
+    for question in ("A?", "B?"):
+        recorder.submit(exchange(grant, question))
+    process = recorder._process
+    with caplog.at_level(logging.WARNING, logger="conversations.recorder_process"):
+        recorder.close(timeout=0.5)
+    assert process.returncode == -signal.SIGKILL
+    assert recorder.lost == 2
+    assert "2 proxied exchanges were not recorded" in caplog.text
+
+
+async def test_the_request_crosses_as_its_bytes_and_is_parsed_again(team):
+    grant = await sync_to_async(_grant)(team)
+    sent = exchange(grant, "Q?")
+    sent.sent = json.dumps(sent.request, ensure_ascii=False).encode()
+    _, fields = pickle.loads(_frame(("exchange", _fields(sent)))[FRAME.size :])
+    assert fields[1] == sent.sent  # bytes, not the parsed messages
+    assert _exchange(fields, {grant.token_id: grant}) == sent

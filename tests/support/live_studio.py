@@ -73,15 +73,30 @@ def serve_proxy() -> Iterator[str]:
     """The base URL of the proxy's own server (uvicorn, recording in its child process) on the
     test database; stopped on exit as a service manager stops it (SIGTERM), so what it had to
     record is recorded once this returns."""
+    import httpx2 as httpx
     from django.db import connections
 
     connections.close_all()
-    listening = socket.create_server(("127.0.0.1", 0))  # listening already: no wait to start
+    listening = socket.create_server(("127.0.0.1", 0))
     server = multiprocessing.get_context("fork").Process(target=_serve_proxy, args=(listening,))
     server.start()
+    base_url = f"http://127.0.0.1:{listening.getsockname()[1]}"
     try:
-        yield f"http://127.0.0.1:{listening.getsockname()[1]}"
+        # The socket listens already, so a request waits in its backlog until the server takes
+        # it; this one only makes sure a server is there to take it (not one that died).
+        while True:
+            if not server.is_alive():
+                raise RuntimeError(f"the proxy's server stopped ({server.exitcode})")
+            try:
+                httpx.get(f"{base_url}/v1/models", timeout=1)
+                break
+            except httpx.TimeoutException:
+                continue
+        yield base_url
     finally:
         server.terminate()
         server.join(timeout=30)
+        if server.is_alive():
+            server.kill()
+            server.join()
         listening.close()

@@ -11,10 +11,12 @@ Anything but `/v1/chat/completions` and `/v1/models` is an OpenAI-style 404.
 
 from __future__ import annotations
 
-import signal
+import contextlib
 import socket
+from collections.abc import Iterator
 from typing import Any
 
+import uvicorn
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 
@@ -49,22 +51,26 @@ def serve(
         access_log=False,
         log_level="warning",
     )
-    # uvicorn stops gracefully on SIGINT or SIGTERM, then raises the signal again for the
-    # handler it found; the default one would end the process before the recorder finishes.
-    previous = {number: signal.signal(number, _stopped) for number in STOP_SIGNALS}
     try:
-        uvicorn.Server(config).run(sockets=None if sock is None else [sock])
+        _Server(config).run(sockets=None if sock is None else [sock])
     finally:
-        proxy.close_recorders()
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        proxy.close_recorders()  # when the server failed to start; else done already
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+class _Server(uvicorn.Server):
+    """uvicorn's server, which lets the recorders finish before a stop signal takes effect.
 
+    uvicorn stops gracefully on SIGINT or SIGTERM, restores the handlers it found and raises the
+    signal again, which (by default) ends the process at once. The recorders are closed while
+    its handlers are still in place, so the stop waits for them (at most their timeout)."""
 
-def _stopped(number: int, frame: object) -> None:
-    """The server has stopped already when this runs (see `serve`): nothing is left to do."""
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                proxy.close_recorders()
 
 
 class Command(BaseCommand):
@@ -79,4 +85,6 @@ class Command(BaseCommand):
             f"Recording proxy on http://{options['host']}:{options['port']}/v1 "
             "(an app's base_url; its key is a studio API token)."
         )
-        serve(options["host"], options["port"])
+        # Ctrl-C ends in a KeyboardInterrupt once uvicorn stopped and the recorder finished.
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(options["host"], options["port"])
