@@ -34,6 +34,11 @@ from typing import Any
 from .calls import ToolSpec
 from .implementations.base import CallContext
 
+FAN_OUT = 2
+"""Drainers a drainer starts when it takes a call while every other one is busy and more
+calls wait: 2 doubles the threads each round, so N blocking calls get their threads in about
+log2(N) thread starts one after another rather than N."""
+
 
 class _Job:
     """One call's work, its outcome, and the loop-side future that waits for it."""
@@ -160,11 +165,12 @@ class BatchWorkers:
                 if job.cancelled:
                     continue
                 self._free -= 1
-                start = bool(self._queued) and self._free == 0 and self._drainers < self._bound
-                if start:
-                    self._drainers += 1
-                    self._free += 1
-            if start:
+                start = 0
+                if self._free == 0:
+                    start = min(len(self._queued), self._bound - self._drainers, FAN_OUT)
+                    self._drainers += start
+                    self._free += start
+            for _ in range(start):
                 self._start_drainer()
             return job
 
