@@ -27,8 +27,9 @@ import asyncio
 import collections
 import concurrent.futures
 import contextlib
+import contextvars
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Generator
 from typing import Any
 
 from .calls import ToolSpec
@@ -131,7 +132,13 @@ class BatchWorkers:
                 self._drainers += 1
                 self._free += 1
         if start:
-            self._start_drainer()
+            try:
+                self._start_drainer()
+            except RuntimeError:  # a pool shut down before the call: the call's error, as
+                with self._lock:  # submitting its work would have been
+                    self._stop_drainer()
+                    self._queued.remove(job)
+                raise
         try:
             return await job.future
         except asyncio.CancelledError:
@@ -141,25 +148,22 @@ class BatchWorkers:
     def _cancel(self, job: _Job) -> None:
         with self._lock:
             job.cancelled = True
-            if isinstance(job, _AsyncJob) and job.loop is not None and job.task is not None:
-                job.loop.call_soon_threadsafe(job.task.cancel)
+            if isinstance(job, _AsyncJob) and job.loop is not None:
+                job.loop.call_soon_threadsafe(self._cancel_on_worker, job)
 
     def _start_drainer(self) -> None:
-        drain = self._drain_invocations if self._invocations else self._drain
-        try:
-            self._pool().submit(drain)
-        except RuntimeError:  # the pool is shut down: the batch is over
-            with self._lock:
-                self._drainers -= 1
-                self._free -= 1
+        self._pool().submit(self._drain_invocations if self._invocations else self._drain)
+
+    def _stop_drainer(self, count: int = 1) -> None:
+        self._drainers -= count
+        self._free -= count
 
     def _next(self) -> _Job | None:
         """The next call for a drainer, or None when the queue is empty (the drainer ends)."""
         while True:
             with self._lock:
                 if not self._queued:
-                    self._drainers -= 1
-                    self._free -= 1
+                    self._stop_drainer()
                     return None
                 job = self._queued.popleft()
                 if job.cancelled:
@@ -171,7 +175,11 @@ class BatchWorkers:
                     self._drainers += start
                     self._free += start
             for _ in range(start):
-                self._start_drainer()
+                try:
+                    self._start_drainer()
+                except RuntimeError:  # the pool is shut down: the batch is over
+                    with self._lock:
+                        self._stop_drainer()
             return job
 
     def _drain(self) -> None:
@@ -189,7 +197,13 @@ class BatchWorkers:
         worker_loop().run_until_complete(self._drain_on_loop())
 
     async def _drain_on_loop(self) -> None:
+        # Each invocation runs inside this drainer's task rather than in a task of its own (a
+        # task costs two turns of the loop, more than the call itself): in a context of its
+        # own, with the drainer's task as its current task, which no other call shares
+        # meanwhile, so that cancelling it reaches only this call and asyncio.timeout() works.
         loop = asyncio.get_running_loop()
+        drainer = asyncio.current_task()
+        assert drainer is not None
         worker = threading.current_thread().name
         while (job := self._next()) is not None:
             assert isinstance(job, _AsyncJob)
@@ -199,17 +213,25 @@ class BatchWorkers:
                     job.error = asyncio.CancelledError()
                 else:
                     job.loop = loop
-                    job.task = loop.create_task(
-                        job.spec.implementation.invoke(job.arguments, job.context)
-                    )
+                    job.task = drainer
             if job.task is not None:
                 try:
-                    job.value = await job.task
-                except BaseException as exc:
+                    invocation = job.spec.implementation.invoke(job.arguments, job.context)
+                    job.value = await _InContext(contextvars.copy_context(), invocation)
+                except BaseException as exc:  # the call's error, or its cancellation
                     job.error = exc
                 with self._lock:
-                    job.loop = None
+                    job.loop = job.task = None
+                while drainer.uncancel() > 0:  # a cancellation of this call ends with it
+                    pass
             self._finish(job)
+
+    @staticmethod
+    def _cancel_on_worker(job: _AsyncJob) -> None:
+        """Cancels `job` if its drainer still runs it (called on the drainer's loop)."""
+        task = job.task
+        if task is not None:
+            task.cancel()
 
     def _finish(self, job: _Job) -> None:
         with self._lock:
@@ -239,6 +261,34 @@ class BatchWorkers:
             else:
                 future.set_exception(error)
             job.error = job.value = None
+
+
+class _InContext:
+    """Awaits `coro` with every step of it run in `context` (as a task of its own would)."""
+
+    __slots__ = ("_context", "_coro")
+
+    def __init__(self, context: contextvars.Context, coro: Coroutine[Any, Any, Any]) -> None:
+        self._context = context
+        self._coro = coro
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, run = self._coro, self._context.run
+        sent: Any = None
+        thrown: BaseException | None = None
+        while True:
+            try:
+                pending = run(coro.send, sent) if thrown is None else run(coro.throw, thrown)
+            except StopIteration as stop:
+                return stop.value
+            sent, thrown = None, None
+            try:
+                sent = yield pending
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                thrown = exc
 
 
 class _OwnedLoop:
