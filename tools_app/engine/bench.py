@@ -191,7 +191,7 @@ async def _gather_floor(calls: list[ToolCall], validate: bool, pool: bool = Fals
         await asyncio.gather(*(one(call) for call in calls))
         return time.perf_counter() - started
     finally:
-        executor.shutdown(wait=False)
+        executor.shutdown()  # after the timing; its threads must not slow the next row
 
 
 OVERHEAD_ROWS = (

@@ -4,8 +4,9 @@ handed back to the event loop in bunches.
 `BatchWorkers` carries blocking code (``context.run_sync`` under the asyncio strategy) and the
 threads strategy's invocations. Per call it costs an append to the batch's queue and, when the
 call finishes, an append to the finished queue; the loop is woken once per bunch of finished
-calls, not once per call, and a pool task (`drain`) runs calls one after another until the
-queue is empty instead of one pool task per call.
+calls, not once per call, and a pool task (a drainer) runs calls one after another until the
+queue is empty instead of one pool task per call. The threads strategy's invocations run
+inside their drainer's task on the worker thread's loop, one at a time, not in a task each.
 
 A drainer is started only when no started drainer is free to take the next call: when a call
 is queued and every drainer is busy, and when a drainer takes a call and more are waiting while
