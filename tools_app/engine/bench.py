@@ -7,7 +7,9 @@ strategy, next to the ideal (one latency: every call fully concurrent), a sync t
 with their wave floor (a pool of 256 threads runs N calls in ``ceil(N / 256)`` waves).
 `run_overhead_bench` measures the engine's own cost per call with zero-latency tools
 (validation + execution + events) beside the floor of a bare ``asyncio.gather`` over the same
-calls, with and without jsonschema validation, for each strategy and for sync tools.
+calls, with and without jsonschema validation, and with each call's work handed to a thread pool
+by ``run_in_executor`` (the floor of the plain way to put work on threads), for each strategy and
+for sync tools.
 `run_python_bench` prices the process pool: the same python tool run in-process and in a warm
 `PythonProcessPool`, one call after another and as one asyncio batch. `run_guard_bench` the
 cost of a tool's argument guards (five guarded properties), beside the same calls without.
@@ -165,24 +167,37 @@ def run_bench(n_calls: int, latency_ms: float) -> dict[str, Any]:
     return report
 
 
-async def _gather_floor(calls: list[ToolCall], validate: bool) -> float:
-    """A bare ``asyncio.gather`` over the calls: parse (and validate) the arguments, return."""
+async def _gather_floor(calls: list[ToolCall], validate: bool, pool: bool = False) -> float:
+    """A bare ``asyncio.gather`` over the calls: parse (and validate) the arguments, return;
+    with `pool`, validate and hand each call's (empty) work to a fresh thread pool sized as the
+    engine sizes its own (``run_in_executor``, one pool task and one loop wake-up per call)."""
     validator = Draft202012Validator(_SCHEMA)
+    loop = asyncio.get_running_loop()
+    executor = concurrent.futures.ThreadPoolExecutor(min(len(calls), DEFAULT_MAX_WORKERS))
+
+    def work(arguments: Any) -> Any:
+        return arguments
 
     async def one(call: ToolCall) -> Any:
         arguments = json.loads(call.arguments)
         if validate:
             validator.validate(arguments)
+        if pool:
+            return await loop.run_in_executor(executor, work, arguments)
         return arguments
 
-    started = time.perf_counter()
-    await asyncio.gather(*(one(call) for call in calls))
-    return time.perf_counter() - started
+    try:
+        started = time.perf_counter()
+        await asyncio.gather(*(one(call) for call in calls))
+        return time.perf_counter() - started
+    finally:
+        executor.shutdown()  # after the timing; its threads must not slow the next row
 
 
 OVERHEAD_ROWS = (
     ("gather", "bare asyncio.gather"),
     ("gather_validated", "gather + jsonschema validation"),
+    ("gather_pool", "gather + validation + run_in_executor"),
     ("asyncio_events", "engine asyncio, with an event subscriber"),
     ("asyncio", "engine asyncio, no subscriber"),
     ("threads", "engine threads"),
@@ -217,6 +232,7 @@ def run_overhead_bench(n_calls: int = DEFAULT_OVERHEAD_CALLS) -> dict[str, Any]:
     runs: dict[str, Callable[[], Coroutine[Any, Any, float]]] = {
         "gather": lambda: _gather_floor(calls, validate=False),
         "gather_validated": lambda: _gather_floor(calls, validate=True),
+        "gather_pool": lambda: _gather_floor(calls, validate=True, pool=True),
         "asyncio_events": lambda: engine(calls, specs, with_events),
         "asyncio": lambda: engine(calls, specs, ExecutionOptions()),
         "threads": lambda: engine(calls, specs, ExecutionOptions(strategy="threads")),

@@ -65,6 +65,7 @@ from .limits import InMemoryLimiter, Permit
 from .options import DEFAULT_OPTIONS, ExecutionOptions
 from .retry import RetryPolicy
 from .validation import check_arguments, default_cache
+from .workers import BatchWorkers
 
 logger = logging.getLogger("fcstudio.engine")
 
@@ -117,10 +118,6 @@ class _Prepared:
     error: ToolError | None = None
 
 
-class _Cancelled(Exception):
-    pass
-
-
 class _Unlimited:
     async def release(self) -> None:
         return None
@@ -153,6 +150,7 @@ class _Batch:
             1, min(len(calls), options.max_concurrency or DEFAULT_MAX_WORKERS)
         )
         self._pool_lock = threading.Lock()
+        self._batch_workers: BatchWorkers | None = None
         max_concurrency = options.max_concurrency
         self._slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
         self._done: list[asyncio.Future[CallResult]] = []
@@ -636,24 +634,27 @@ class _Batch:
                     )
         return self._pool
 
+    def _workers(self) -> BatchWorkers:
+        if self._batch_workers is None:
+            self._batch_workers = BatchWorkers(
+                asyncio.get_running_loop(),
+                self._pool_executor,
+                # an outside pool bounds its threads itself
+                self._pool_size if self._own_pool else max(1, len(self.calls)),
+                invocations=self.strategy == "threads",
+            )
+        return self._batch_workers
+
     async def _run_sync(
         self, context: CallContext, function: Callable[..., Any], /, *args: Any, **kwargs: Any
     ) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool_executor(), _NotedWork(context, function, args, kwargs)
-        )
+        return await self._workers().run_sync(context, function, *args, **kwargs)
 
     async def _invoke_in_thread(
         self, spec: ToolSpec, arguments: dict[str, Any], context: CallContext
     ) -> Any:
         context.run_sync = _inline
-        invocation = _ThreadInvocation(spec, arguments)
-        future = self._pool_executor().submit(invocation.run, context)
-        try:
-            return await asyncio.wrap_future(future)
-        except asyncio.CancelledError:
-            invocation.cancel()
-            raise
+        return await self._workers().invoke(spec, arguments, context)
 
     # --- results ------------------------------------------------------------------------
 
@@ -735,93 +736,6 @@ class _Batch:
 
 async def _inline(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     return function(*args, **kwargs)
-
-
-class _OwnedLoop:
-    """A worker thread's event loop, closed when the thread ends (its thread-local dies)."""
-
-    __slots__ = ("loop",)
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-
-    def __del__(self) -> None:
-        if not self.loop.is_running():
-            self.loop.close()
-
-
-class _WorkerLoops(threading.local):
-    owned: _OwnedLoop | None = None
-
-
-_worker_loops = _WorkerLoops()
-
-
-def _worker_loop() -> asyncio.AbstractEventLoop:
-    """This worker thread's event loop: made once per thread, not once per call (a loop costs
-    a selector and a socket pair, more than the call itself)."""
-    owned = _worker_loops.owned
-    if owned is None or owned.loop.is_closed():
-        owned = _worker_loops.owned = _OwnedLoop()
-    return owned.loop
-
-
-class _ThreadInvocation:
-    """Runs one async invocation on its worker thread's event loop, cancellably."""
-
-    __slots__ = ("_arguments", "_cancelled", "_lock", "_loop", "_spec", "_task")
-
-    def __init__(self, spec: ToolSpec, arguments: dict[str, Any]) -> None:
-        self._spec = spec
-        self._arguments = arguments
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Future[Any] | None = None
-        self._cancelled = False
-
-    def run(self, context: CallContext) -> Any:
-        context.worker = threading.current_thread().name
-        loop = _worker_loop()
-        with self._lock:
-            if self._cancelled:
-                raise _Cancelled()
-            self._loop = loop
-            self._task = loop.create_task(
-                self._spec.implementation.invoke(self._arguments, context)
-            )
-        try:
-            return loop.run_until_complete(self._task)
-        finally:
-            with self._lock:
-                self._loop = None
-
-    def cancel(self) -> None:
-        with self._lock:
-            self._cancelled = True
-            if self._loop is not None and self._task is not None:
-                self._loop.call_soon_threadsafe(self._task.cancel)
-
-
-class _NotedWork:
-    """Blocking work for the pool that records which thread ran it."""
-
-    __slots__ = ("args", "context", "function", "kwargs")
-
-    def __init__(
-        self,
-        context: CallContext,
-        function: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> None:
-        self.context = context
-        self.function = function
-        self.args = args
-        self.kwargs = kwargs
-
-    def __call__(self) -> Any:
-        self.context.worker = threading.current_thread().name
-        return self.function(*self.args, **self.kwargs)
 
 
 class _Resume:

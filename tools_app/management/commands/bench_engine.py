@@ -20,7 +20,7 @@ class Command(BaseCommand):
         "Time N mock calls under each engine strategy against the ideal, the sequential strategy "
         "and a plain ThreadPoolExecutor(max_workers=10) baseline, thread-bound runs against their "
         "wave floor; print the per-call overhead beside a bare asyncio.gather (with and without "
-        "jsonschema validation), "
+        "jsonschema validation, and handing each call to a thread pool), "
         "the cost of running a python tool in the process pool beside in-process, and the cost "
         "of argument guards."
     )
