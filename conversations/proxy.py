@@ -55,7 +55,7 @@ from . import quotas, recording, tokens
 from .models import ApiToken, Provider
 from .provider import ProviderConfig, ProviderError
 from .providers import provider_config
-from .recorder_process import RecorderProcess
+from .recorder_process import Dropped, RecorderProcess
 from .upstream import UpstreamClient
 
 logger = logging.getLogger(__name__)
@@ -258,14 +258,17 @@ class Recorder:
     def __init__(self, size: int) -> None:
         self.queue: asyncio.Queue[Exchange] = asyncio.Queue(maxsize=size)
         self.task: asyncio.Task[None] | None = None
-        self.dropped = 0
+        self._dropped = Dropped()
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped.count
 
     def submit(self, exchange: Exchange) -> None:
         try:
             self.queue.put_nowait(exchange)
         except asyncio.QueueFull:
-            self.dropped += 1
-            logger.warning("recording queue full: an exchange was not recorded")
+            self._dropped.one()
             return
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._work())

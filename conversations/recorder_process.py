@@ -46,6 +46,31 @@ BATCH = 50
 # started again at once: the next waits a second, then twice as long each time, up to this.
 MAX_BACKOFF_S = 60.0
 CHILD = [sys.executable, "-m", "conversations.recorder_process"]
+NICENESS = 10
+
+
+class Dropped:
+    """Says that a full queue dropped exchanges, at most once every `every` seconds and with
+    how many since it last said so: a server that is already short of time does not also
+    write a log line per request."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        self.every = every
+        self.count = 0
+        self._unsaid = 0
+        self._next = 0.0
+
+    def one(self) -> None:
+        self.count += 1
+        self._unsaid += 1
+        now = time.monotonic()
+        if now >= self._next:
+            logger.warning(
+                "recording queue full (FCSTUDIO_PROXY_RECORD_QUEUE): %d exchange(s) not recorded",
+                self._unsaid,
+            )
+            self._unsaid = 0
+            self._next = now + self.every
 
 
 class RecorderProcess:
@@ -53,7 +78,7 @@ class RecorderProcess:
 
     def __init__(self, size: int) -> None:
         self.size = size  # exchanges sent and not yet acknowledged, at most
-        self.dropped = 0
+        self._dropped = Dropped()
         self.lost = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._send_fd = -1
@@ -71,8 +96,7 @@ class RecorderProcess:
 
     def submit(self, exchange: Exchange) -> None:
         if self._waiting >= self.size:
-            self.dropped += 1
-            logger.warning("recording queue full: an exchange was not recorded")
+            self._dropped.one()
             return
         if self._process is None and not self._started():
             self.lost += 1
@@ -86,6 +110,10 @@ class RecorderProcess:
         self._waiting += 1
         self._idle.clear()
         self._send(frames)  # if the child is gone, this exchange is counted lost with the rest
+
+    @property
+    def dropped(self) -> int:
+        return self._dropped.count
 
     async def drain(self) -> None:
         """Wait until every exchange submitted so far is recorded (or lost with its child)."""
@@ -352,6 +380,8 @@ def main(request_fd: int, ack_fd: int) -> None:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fcstudio.settings")
+    # Background work: when the CPU is short, the server answering requests goes first.
+    os.nice(NICENESS)
     frames = _frames(request_fd)
     first = next(frames, [])
     if not first:

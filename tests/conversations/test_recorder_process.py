@@ -241,3 +241,18 @@ async def test_the_request_crosses_as_its_bytes_and_is_parsed_again(team):
     _, fields = pickle.loads(_frame(("exchange", _fields(sent)))[FRAME.size :])
     assert fields[1] == sent.sent  # bytes, not the parsed messages
     assert _exchange(fields, {grant.token_id: grant}) == sent
+
+
+async def test_a_full_queue_says_so_once_in_a_while_not_per_exchange(team, caplog):
+    grant = await sync_to_async(_grant)(team)
+    recorder = RecorderProcess(size=1)
+    try:
+        with caplog.at_level(logging.WARNING, logger="conversations.recorder_process"):
+            for index in range(50):
+                recorder.submit(exchange(grant, f"Q{index}?"))
+        assert recorder.dropped == 49
+        lines = [r for r in caplog.records if "recording queue full" in r.getMessage()]
+        assert len(lines) == 1 and "1 exchange(s) not recorded" in lines[0].getMessage()
+        await recorder.drain()
+    finally:
+        recorder.close()
