@@ -26,6 +26,7 @@ import socket
 import statistics
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -147,10 +148,20 @@ def _studio() -> Any:
     return _with_floor(get_default_application())
 
 
+def _after_fork() -> None:
+    """A forked server has none of its parent's threads: asgiref's executors, which may have
+    started some in the parent (when the bench runs inside a test process), are made anew."""
+    from asgiref.sync import SyncToAsync
+
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    SyncToAsync.context_to_thread_executor.clear()
+
+
 def _proxy_server(sock: socket.socket) -> None:
     from conversations import proxy
     from conversations.management.commands.serve_proxy import serve
 
+    _after_fork()
     serve(sock=sock, application=_with_floor(proxy.application))
 
 
@@ -203,7 +214,7 @@ class Command(BaseCommand):
         listening = socket.create_server(("127.0.0.1", 0), backlog=128)
         proxy_server = multiprocessing.Process(target=_proxy_server, args=(listening,), daemon=True)
         proxy_server.start()
-        studio = DaphneProcess("127.0.0.1", partial(_studio))
+        studio = DaphneProcess("127.0.0.1", partial(_studio), setup=_after_fork)
         studio.start()
         try:
             if not studio.ready.wait(timeout=30):
@@ -216,7 +227,10 @@ class Command(BaseCommand):
             studio.terminate()
             studio.join(timeout=10)
             proxy_server.terminate()  # SIGTERM: uvicorn stops, its recorder finishes first
-            proxy_server.join(timeout=30)
+            proxy_server.join(timeout=60)
+            if proxy_server.is_alive():
+                proxy_server.kill()
+                proxy_server.join()
             listening.close()
             upstream.terminate()
             upstream.join(timeout=10)

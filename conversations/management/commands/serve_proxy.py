@@ -50,11 +50,17 @@ def serve(
         date_header=False,  # the upstream's own Date is relayed
         access_log=False,
         log_level="warning",
+        # A stop waits this long for answers under way (a model's stream may take a while),
+        # then cuts them off: it never waits forever.
+        timeout_graceful_shutdown=GRACEFUL_STOP_S,
     )
     try:
         _Server(config).run(sockets=None if sock is None else [sock])
     finally:
         proxy.close_recorders()  # when the server failed to start; else done already
+
+
+GRACEFUL_STOP_S = 20
 
 
 class _Server(uvicorn.Server):
