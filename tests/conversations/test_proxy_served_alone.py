@@ -1,7 +1,6 @@
-"""The proxy's own server (`manage.py serve_proxy`: uvicorn, recording in a child process)
-behaves as the studio's `/v1/` does: the real `openai` SDK, configured only with its base URL
-and an API token, runs a tool-calling loop through it, plain and streamed, and each loop is one
-recorded conversation. It serves nothing but the proxy."""
+"""The proxy's own server (`manage.py serve_proxy`: uvicorn, recording in a child process):
+a stop records what it answered first, a client that leaves cancels the upstream request, and it
+serves nothing but the proxy. (An agent loop through it: test_proxy_under_daphne.py.)"""
 
 from __future__ import annotations
 
@@ -11,51 +10,15 @@ import threading
 import httpx2 as httpx
 import pytest
 
-from conversations.models import BatchSource, Conversation, ModelCall, Provider
+from conversations.models import ModelCall, Provider
 from conversations.providers import set_api_key
 from conversations.tokens import create_token
 from tests.support.held_upstream import HeldUpstream
 from tests.support.live_studio import serve_proxy
 from tests.support.openai_server import Reply
-from tests.support.proxy_clients import live_sdk, recorded_soon, run_agent_loop_sync
+from tests.support.proxy_clients import live_sdk
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-WEATHER = [
-    {"id": "call_a", "name": "get_weather", "arguments": '{"city": "Oslo"}'},
-    {"id": "call_b", "name": "get_weather", "arguments": '{"city": "Lima"}'},
-]
-
-
-def test_an_agent_loop_through_the_proxys_server_is_one_conversation_per_loop(
-    api_token, model_server, provider
-):
-    for _ in ("plain", "streamed"):
-        model_server.script(
-            Reply(tool_calls=WEATHER),
-            Reply(tool_calls=[{"id": "call_c", "name": "get_time", "arguments": "{}"}]),
-            Reply(content="Oslo 3°C, Lima 19°C, 12:00 UTC."),
-        )
-    with serve_proxy() as base_url:
-        client = live_sdk(base_url, api_token)
-        plain = run_agent_loop_sync(client, stream=False, question="Plain?")
-        streamed = run_agent_loop_sync(client, stream=True, question="Streamed?")
-        models = client.models.list()
-        recorded_soon(lambda: ModelCall.objects.filter(ok=True).count() == 6)
-
-    assert plain == streamed == "Oslo 3°C, Lima 19°C, 12:00 UTC."
-    assert [model.id for model in models.data] == ["test-model"]
-    for title in ("Plain?", "Streamed?"):
-        conversation = Conversation.objects.get(title=title)
-        assert conversation.recorded
-        assert conversation.api_token is not None
-        assert [c.round for c in conversation.model_calls.all()] == [0, 1, 2]
-        batches = conversation.batches.order_by("round")
-        assert [(b.round, b.source, b.executions.count()) for b in batches] == [
-            (0, BatchSource.RECORDED, 2),
-            (1, BatchSource.RECORDED, 1),
-        ]
-    assert Conversation.objects.count() == 2
 
 
 def test_stopping_the_server_records_what_it_answered_first(api_token, model_server, provider):
