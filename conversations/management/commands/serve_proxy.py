@@ -32,8 +32,6 @@ def serve(
     """Serve the proxy until SIGINT or SIGTERM, then let the recorder finish. `sock`, a
     listening socket, is served instead of binding host and port, and `application` may wrap
     the proxy's (tests and the bench)."""
-    import uvicorn
-
     connections.close_all()  # the recorder's child opens its own; this process needs one rarely
     proxy.record_in_a_child_process()
     config = uvicorn.Config(
