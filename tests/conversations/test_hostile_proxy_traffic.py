@@ -1,6 +1,8 @@
 """Hostile values through the recording proxy: an app's request (NUL, deep nesting; the SDK
 itself cannot encode a lone surrogate) and an upstream's answer (lone surrogate, NUL, `1e999`)
-reach the other side unchanged, the exchange is recorded, and its page still renders."""
+reach the other side unchanged, the exchange is recorded (in this process as under Daphne, or
+by a child process as under `serve_proxy`, the request crossing to it as its bytes), and its page
+still renders."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from asgiref.sync import async_to_sync
 
 from conversations import proxy
 from conversations.models import Conversation
+from conversations.recorder_process import RecorderProcess
 from tests.support.openai_server import Reply
 from tests.support.proxy_clients import sdk_for
 
@@ -23,9 +26,17 @@ for _ in range(60):
     DEEP = {"d": DEEP}
 
 
+@pytest.fixture(params=["in process", "child process"])
+def recording(request, monkeypatch):
+    if request.param == "child process":
+        monkeypatch.setattr(proxy, "_recorder_kind", RecorderProcess)
+    yield request.param
+    proxy.close_recorders()
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
 def test_hostile_values_pass_through_and_the_record_renders(
-    stream, api_token, model_server, people
+    stream, recording, api_token, model_server, people
 ):
     model_server.script(
         Reply(
