@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -250,6 +251,10 @@ class Exchange:
     sent: bytes = b""
 
 
+# A stop waits at most this long for the recorder (serve_proxy's child process: the same).
+STOP_WAIT_S = 30.0
+
+
 class Recorder:
     """One per event loop: a bounded queue of exchanges and a task that records them. Which
     conversation an exchange joins is decided in the database (`recording.record_exchange`), so
@@ -259,6 +264,7 @@ class Recorder:
         self.queue: asyncio.Queue[Exchange] = asyncio.Queue(maxsize=size)
         self.task: asyncio.Task[None] | None = None
         self._dropped = Dropped()
+        self.unrecorded = 0  # submitted and not yet recorded (or given up on)
 
     @property
     def dropped(self) -> int:
@@ -270,6 +276,7 @@ class Recorder:
         except asyncio.QueueFull:
             self._dropped.one()
             return
+        self.unrecorded += 1
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self._work())
 
@@ -283,12 +290,42 @@ class Recorder:
             except Exception:  # the batch's transaction itself failed (the database went away)
                 logger.exception("%d proxied exchanges could not be recorded", len(batch))
             finally:
+                self.unrecorded -= len(batch)
                 for _ in batch:
                     self.queue.task_done()
 
     async def drain(self) -> None:
         """Wait until every exchange submitted so far is recorded (for tests and shutdown)."""
         await self.queue.join()
+
+    async def finish(self, timeout: float = STOP_WAIT_S) -> None:
+        """At a stop: record what is waiting, for at most `timeout` s."""
+        if self.unrecorded:
+            logger.info("stopping: recording %d proxied exchange(s) first", self.unrecorded)
+        try:
+            await asyncio.wait_for(self.drain(), timeout)
+        except TimeoutError:
+            logger.warning(
+                "stopped with %d proxied exchange(s) not recorded (waited %g s)",
+                self.unrecorded,
+                timeout,
+            )
+
+
+def _finish_before_daphne_stops(found: Recorder) -> None:
+    """Under Daphne (Twisted's reactor on this event loop), a stop (SIGINT, SIGTERM) ends the
+    loop once the reactor's "before shutdown" triggers are done; one of them lets `found`
+    record what it was given first, so an exchange answered is an exchange recorded. Elsewhere
+    (a test's loop, uvicorn's, whose stop is `serve_proxy`'s to handle) this does nothing."""
+    reactor = sys.modules.get("twisted.internet.reactor")
+    if getattr(reactor, "_asyncioEventloop", None) is not asyncio.get_running_loop():
+        return
+    from twisted.internet import defer
+
+    def finish() -> defer.Deferred[None]:
+        return defer.Deferred.fromFuture(asyncio.ensure_future(found.finish()))
+
+    reactor.addSystemEventTrigger("before", "shutdown", finish)  # type: ignore[union-attr]
 
 
 _recorders: dict[asyncio.AbstractEventLoop, Recorder | RecorderProcess] = {}
@@ -306,6 +343,8 @@ def recorder() -> Recorder | RecorderProcess:
             if isinstance(gone, RecorderProcess):
                 gone.close()  # its child records what it was sent, then ends
         found = _recorders[loop] = _recorder_kind(settings.FCSTUDIO_PROXY_RECORD_QUEUE)
+        if isinstance(found, Recorder):
+            _finish_before_daphne_stops(found)
     return found
 
 

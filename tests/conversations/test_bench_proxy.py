@@ -23,4 +23,5 @@ def test_the_bench_measures_each_path_and_counts_what_was_recorded():
             assert re.search(rf"^{mode} +{re.escape(path)} +whole exchange", report, re.M), path
     assert re.search(r"Target: at most 1 ms added at p50 \(plain, through serve_proxy\)", report)
     assert "Recorded: 10 of 10 exchanges through the proxy's server" in report
+    assert "10 of 10 through the studio's /v1/" in report  # Daphne stopped after recording
     assert not Team.objects.exists()  # its throwaway team is gone

@@ -26,7 +26,6 @@ from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 import redis
@@ -53,6 +52,7 @@ from conversations.models import (
 )
 from conversations.tasks import run_conversation_task
 from tests.conftest import service_unavailable
+from tests.support.live_studio import database_url
 from tests.support.openai_server import Reply
 from tools_app import catalog as catalog_ops
 from tools_app.models import Tool
@@ -89,16 +89,6 @@ def redis_url() -> str:
     except redis.exceptions.ConnectionError as exc:
         service_unavailable(f"Redis at {url} is unreachable: {exc}")
     return url
-
-
-def database_url() -> str:
-    """This session's test database, as a URL a worker process can be given."""
-    db = connection.settings_dict
-    user = quote(db["USER"] or "", safe="")
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    host = db["HOST"] or "127.0.0.1"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
 
 
 class Isolation:

@@ -12,7 +12,6 @@ import os
 import sys
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
@@ -21,13 +20,13 @@ from channels.layers import get_channel_layer
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
-from django.db import connection
 
 from conversations import compose, live
 from conversations.consumers import CLOSE_FORBIDDEN
 from fcstudio.models import Membership
 from fcstudio.routing import websocket_urlpatterns
 from tests.conftest import service_unavailable
+from tests.support.live_studio import database_url
 
 pytestmark = [pytest.mark.services, pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -37,17 +36,6 @@ REMOVE = (
     "from fcstudio.models import Membership\n"
     "Membership.objects.get(pk=int({pk})).delete()\n"
 )
-
-
-def database_url() -> str:
-    """This session's test database, as a URL another process can be given."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    user = quote(db["USER"] or "", safe="")
-    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}{port}/{db['NAME']}"
 
 
 @pytest.fixture

@@ -11,23 +11,33 @@ from __future__ import annotations
 import multiprocessing
 import socket
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
+from urllib.parse import quote
+
+from fcstudio.forking import renew_after_fork
+
+
+def database_url() -> str:
+    """This session's test database, as a URL another process can be given."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = quote(db["USER"] or "", safe="")
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}{port}/{db['NAME']}"
 
 
 def _serve_test_database() -> None:
-    from asgiref.sync import SyncToAsync
-    from channels.layers import channel_layers
     from django.conf import settings
     from django.db import connections
 
     connections.close_all()
-    # what earlier async tests left in the parent does not survive the fork
-    channel_layers.backends.clear()
-    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
-    SyncToAsync.context_to_thread_executor.clear()
+    renew_after_fork()  # what earlier async tests left in the parent does not survive the fork
     test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
     if test_name and settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         settings.DATABASES["default"]["NAME"] = test_name

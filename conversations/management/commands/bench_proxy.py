@@ -22,11 +22,11 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import signal
 import socket
 import statistics
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
@@ -37,6 +37,7 @@ from django.db import connections
 from conversations.models import ModelCall, Provider
 from conversations.providers import set_api_key
 from conversations.tokens import create_token
+from fcstudio.forking import renew_after_fork
 from fcstudio.models import Team
 
 TARGET_ADDED_P50_MS = 1.0
@@ -148,20 +149,22 @@ def _studio() -> Any:
     return _with_floor(get_default_application())
 
 
-def _after_fork() -> None:
-    """A forked server has none of its parent's threads: asgiref's executors, which may have
-    started some in the parent (when the bench runs inside a test process), are made anew."""
-    from asgiref.sync import SyncToAsync
+def _studio_after_fork() -> None:
+    """The forked Daphne stops on SIGTERM as the `daphne` command does (its reactor's shutdown
+    triggers run, so its recorder records what it was given before the process ends);
+    `DaphneProcess` itself would just die."""
+    from twisted.internet import reactor as installed
 
-    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
-    SyncToAsync.context_to_thread_executor.clear()
+    reactor: Any = installed  # the asyncio reactor Daphne installed, typed as Twisted's default
+    renew_after_fork()  # when the bench runs inside a test process, it may have started threads
+    signal.signal(signal.SIGTERM, lambda *_: reactor.callFromThread(reactor.stop))
 
 
 def _proxy_server(sock: socket.socket) -> None:
     from conversations import proxy
     from conversations.management.commands.serve_proxy import serve
 
-    _after_fork()
+    renew_after_fork()
     serve(sock=sock, application=_with_floor(proxy.application))
 
 
@@ -214,7 +217,7 @@ class Command(BaseCommand):
         listening = socket.create_server(("127.0.0.1", 0), backlog=128)
         proxy_server = multiprocessing.Process(target=_proxy_server, args=(listening,), daemon=True)
         proxy_server.start()
-        studio = DaphneProcess("127.0.0.1", partial(_studio), setup=_after_fork)
+        studio = DaphneProcess("127.0.0.1", partial(_studio), setup=_studio_after_fork)
         studio.start()
         try:
             if not studio.ready.wait(timeout=30):
@@ -224,8 +227,11 @@ class Command(BaseCommand):
             plain_tokens = {path: plain for path, (_, plain) in tokens.items()}
             results = self._measure(base, server_base, studio_base, plain_tokens, options)
         finally:
-            studio.terminate()
-            studio.join(timeout=10)
+            studio.terminate()  # SIGTERM: Daphne stops, its recorder finishes first
+            studio.join(timeout=60)
+            if studio.is_alive():
+                studio.kill()
+                studio.join()
             proxy_server.terminate()  # SIGTERM: uvicorn stops, its recorder finishes first
             proxy_server.join(timeout=60)
             if proxy_server.is_alive():
@@ -244,7 +250,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Recorded: {recorded['proxy server']} of {sent} exchanges through the proxy's server "
             f"(in its child process), {recorded['studio /v1/']} of {sent} through the studio's "
-            "/v1/ (in Daphne's process; what was queued when the bench stopped it is lost)."
+            "/v1/ (in Daphne's process, finished when the bench stopped it)."
         )
 
     def _measure(
