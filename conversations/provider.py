@@ -332,7 +332,9 @@ class StreamAssembly:
         self.shown = shown  # what a fragment may show live (secrets kept out)
         self.started = False  # the stream began: a failure from here on truncates an answer
         self.content: list[str] = []
-        self.calls: dict[int, ToolCallDraft] = {}
+        self.calls: dict[int, ToolCallDraft] = {}  # by number, in the order they started
+        self._calls_by_id: dict[str, ToolCallDraft] = {}
+        self._indexes_hold = True  # each call's `index` has been its number so far
         self.finish_reason: str | None = None
         self.usage: dict[str, int] | None = None
         self.first_token_s: float | None = None
@@ -364,25 +366,24 @@ class StreamAssembly:
         fragments = _field(delta, "tool_calls") or []
         if not isinstance(fragments, list):
             raise ProviderError("malformed", "A streamed chunk has tool_calls that are not a list.")
-        for position, fragment in enumerate(fragments):
-            index = _field(fragment, "index")
-            if not isinstance(index, int):
-                index = position
-            call = self.calls.setdefault(index, ToolCallDraft(index=index))
+        for fragment in fragments:
             function = _field(fragment, "function")
             name = _text(_field(function, "name"))
             arguments = _text(_field(function, "arguments"))
             call_id = _text(_field(fragment, "id"))
+            call = self._call_for(_field(fragment, "index"), call_id, name)
             call.id = _merge(call.id, call_id)
             call.name = _merge(call.name, name)
             call.arguments += arguments
+            if call.id:
+                self._calls_by_id.setdefault(call.id, call)
             if not (name or arguments or call_id):
                 continue
             self._first_token()
             await self._emit(
                 Delta(
                     "tool_call",
-                    index=index,
+                    index=call.index,
                     name=clean_text(name),
                     arguments=clean_text(arguments),
                     accumulated=clean_text(call.arguments),
@@ -390,6 +391,31 @@ class StreamAssembly:
                     call_name=clean_text(call.name),
                 )
             )
+
+    def _call_for(self, index: Any, call_id: str, name: str) -> ToolCallDraft:
+        """The call a fragment belongs to. OpenAI numbers the calls by `index` and sends each
+        call's id (and name) in its first fragment; some compatible servers number them
+        otherwise, and then a fragment goes by its id, or continues the latest call:
+        - every call at index 0 (Ollama), a new id there starting the next call;
+        - no index at all (Gemini's compatible API, Xinference);
+        - a call's first fragment at its tool's place in `tools`, the rest at the call's own
+          (SGLang).
+        Such servers send their calls one after another, so nothing is lost by going by the
+        order; while indexes hold, interleaved calls are kept apart by them."""
+        if isinstance(index, bool) or not isinstance(index, int):
+            index = None
+        call = self._calls_by_id.get(call_id) if call_id else None
+        if call is None and self._indexes_hold and index is not None:
+            call = self.calls.get(index)
+            if call is not None and call_id and call.id and call.id != call_id:
+                call = None  # a new call at an index already used
+        if call is None and not self._indexes_hold and not (call_id or name) and self.calls:
+            call = self.calls[len(self.calls) - 1]
+        if call is None:
+            number = len(self.calls)
+            self._indexes_hold = self._indexes_hold and index == number
+            call = self.calls[number] = ToolCallDraft(index=number)
+        return call
 
     def _first_token(self) -> None:
         if self.first_token_s is None:

@@ -25,6 +25,12 @@ started server (they are read per request):
 - `send_usage=False`: no `usage`, even when `stream_options.include_usage` asks for it
   (llama-cpp-python's stream).
 - `repeat_call_names`: streamed tool calls repeat their id and name in every delta.
+- `call_indexes`: how streamed tool-call deltas are indexed, calls then sent one after another:
+  `"all_zero"`, every call at index 0 (Ollama, ollama/ollama#15457); `"missing"`, no index at
+  all (Gemini's compatible API, Ollama before 0.4.7, Xinference); `"tool_position"`, a call's
+  first delta indexed by its tool's place in the request's `tools`, the rest by the call's own
+  place (SGLang, sgl-project/sglang#6310). `"openai"` (the default): each call its own index,
+  the calls' deltas interleaved.
 """
 
 from __future__ import annotations
@@ -100,6 +106,7 @@ class ScriptedOpenAI:
         self.forced_arguments = "{}"
         self.send_usage = True
         self.repeat_call_names = False
+        self.call_indexes = "openai"
         self.requests: list[dict[str, Any]] = []
         # Set when a chat completion request arrives, so a test waits for it instead of polling.
         self.request_arrived = threading.Event()
@@ -315,11 +322,11 @@ class _Handler(BaseHTTPRequestHandler):
             reply = replace(reply, usage=None)
         if streamed:
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            self._stream(reply, model, include_usage)
+            self._stream(reply, model, include_usage, body)
         else:
             self._send_json(200, _completion(reply, model), reply.headers)
 
-    def _stream(self, reply: Reply, model: str, include_usage: bool) -> None:
+    def _stream(self, reply: Reply, model: str, include_usage: bool, body: dict[str, Any]) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
@@ -330,7 +337,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
         envelope = _envelope(model, "chat.completion.chunk")
-        chunks = _delta_chunks(reply, envelope, include_usage, self.scripted.repeat_call_names)
+        if self.scripted.call_indexes == "openai":
+            chunks = _delta_chunks(reply, envelope, include_usage, self.scripted.repeat_call_names)
+        else:
+            chunks = _quirky_index_chunks(reply, envelope, include_usage, body, self.scripted)
         if reply.close_early:
             # The role delta and half of the others, then the line goes dead.
             chunks = chunks[: 1 + math.ceil((len(chunks) - 1) / 2)]
@@ -515,6 +525,35 @@ def _delta_chunks(
                         "function": {"name": call.get("name"), "arguments": piece},
                     }
                 chunks.append(chunk({"tool_calls": [fragment]}))
+    return chunks
+
+
+def _quirky_index_chunks(
+    reply: Reply,
+    envelope: dict[str, Any],
+    include_usage: bool,
+    body: dict[str, Any],
+    server: ScriptedOpenAI,
+) -> list[dict[str, Any]]:
+    """`_delta_chunks`' role and content deltas, then each call's deltas in turn, indexed as
+    `server.call_indexes` says."""
+    chunks = _delta_chunks(replace(reply, tool_calls=[]), envelope, include_usage)
+    offered = [(tool.get("function") or {}).get("name") for tool in body.get("tools") or [] if tool]
+    for place, call in enumerate(reply.tool_calls):
+        pieces = _split(call.get("arguments", ""), reply.split_arguments)
+        head: dict[str, Any] = {"id": call.get("id"), "type": "function"}
+        head["function"] = {"name": call.get("name"), "arguments": pieces[0]}
+        deltas = [head] + [{"function": {"arguments": piece}} for piece in pieces[1:] if piece]
+        for number, delta in enumerate(deltas):
+            if server.call_indexes == "all_zero":
+                delta["index"] = 0
+            elif server.call_indexes == "tool_position":
+                first = number == 0 and call.get("name") in offered
+                delta["index"] = offered.index(call.get("name")) if first else place
+            if server.repeat_call_names and number:
+                delta.update(id=call.get("id"), type="function")
+                delta["function"]["name"] = call.get("name")
+            chunks.append(_chunk(envelope, {"tool_calls": [delta]}, include_usage))
     return chunks
 
 
