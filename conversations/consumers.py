@@ -98,10 +98,13 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def access(self) -> tuple[int, bool] | None:
-        """(team id, may use run controls) while the user is a member of the team, else None."""
+        """(team id, may use run controls) while the user is an active member of the team,
+        else None."""
         self.checked_at = time.monotonic()
         membership = (
-            Membership.objects.filter(user_id=self.user_id, team__slug=self.team_slug)
+            Membership.objects.filter(
+                user_id=self.user_id, user__is_active=True, team__slug=self.team_slug
+            )
             .only("team_id", "role")
             .first()
         )

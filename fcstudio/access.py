@@ -1,21 +1,24 @@
 """Telling a person's open websockets that their access to a team changed.
 
-A socket checks its listener's role when it connects. After that, every change of a Membership
-(a new role, a removal: from the team page, the admin, or a cascade when a team or a user is
-deleted) is sent, once it commits, to the channel-layer group every socket of that user joins;
-each socket then checks again and closes, or redraws its controls for the new role. The channel
-layer carries it to sockets in every process. `QuerySet.update()` sends no signal, so sockets
-also re-check now and then on their own (conversations.consumers.ACCESS_RECHECK_S).
+A socket checks its listener's role (and that the account is active) when it connects. After
+that, every change of a Membership (a new role, a removal: from the team page, the admin, or a
+cascade when a team or a user is deleted) and every save of a deactivated user is sent, once it
+commits, to the channel-layer group every socket of that user joins; each socket then checks
+again and closes, or redraws its controls for the new role. The channel layer carries it to
+sockets in every process. `QuerySet.update()` sends no signal, so sockets also re-check now and
+then on their own (conversations.consumers.ACCESS_RECHECK_S).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -68,3 +71,12 @@ def membership_saved(sender: Any, instance: Membership, created: bool, **kwargs:
 @receiver(post_delete, sender=Membership)
 def membership_deleted(sender: Any, instance: Membership, **kwargs: Any) -> None:
     _after_commit(instance)
+
+
+@receiver(post_save, sender=get_user_model())
+def user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    """A deactivated account keeps no socket open on any team."""
+    if created or instance.is_active:
+        return
+    for team_id in Membership.objects.filter(user=instance).values_list("team_id", flat=True):
+        transaction.on_commit(partial(notify_access_changed, instance.pk, team_id))

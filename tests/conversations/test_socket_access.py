@@ -97,6 +97,37 @@ async def test_a_viewer_made_editor_gets_the_controls(people, conversation):
     await socket.disconnect()
 
 
+async def test_a_deactivated_account_is_closed_out_and_hears_nothing_more(people, conversation):
+    socket = await joined(people.viewer, conversation)
+    people.viewer.is_active = False
+    await people.viewer.asave()
+    assert await socket.receive_output(timeout=5) == CLOSED
+    await live.publish(conversation.pk, live.StatusChanged("running"))
+    assert await socket.receive_nothing()
+
+
+async def test_an_account_deactivated_without_a_signal_is_closed_on_the_next_event(
+    people, conversation, monkeypatch
+):
+    monkeypatch.setattr(consumers, "ACCESS_RECHECK_S", 0.0)
+    socket = await joined(people.viewer, conversation)
+    await type(people.viewer).objects.filter(pk=people.viewer.pk).aupdate(is_active=False)
+    assert await socket.receive_nothing()
+    await live.publish(conversation.pk, live.StatusChanged("running"))
+    assert await socket.receive_output(timeout=5) == CLOSED
+    assert await socket.receive_nothing()
+
+
+async def test_a_deactivated_account_cannot_connect(people, conversation):
+    people.viewer.is_active = False
+    await people.viewer.asave()
+    path = f"/ws/t/acme/conversations/{conversation.pk}/"
+    socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
+    socket.scope["user"] = people.viewer
+    connected, code = await socket.connect()
+    assert (connected, code) == (False, CLOSE_FORBIDDEN)
+
+
 async def test_a_change_that_keeps_the_controls_sends_nothing(people, conversation):
     socket = await joined(people.editor, conversation)
     await sync_to_async(set_role_on_team_page)(people, people.editor, Role.ADMIN)
