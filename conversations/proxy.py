@@ -237,7 +237,10 @@ class Exchange:
     """A finished exchange waiting to be recorded: the request and a copy of the answer."""
 
     grant: Grant
-    request: dict[str, Any]
+    # The request parsed, or None: parsed from `sent` where it is recorded. The proxy does not
+    # keep its parse while the answer streams and the exchange waits in the queue (a small
+    # body parses into far more memory than its bytes: 8 MiB of `{}` is about 190 MiB).
+    request: dict[str, Any] | None
     stream: bool
     status: int
     started_at: datetime
@@ -246,9 +249,14 @@ class Exchange:
     body: bytes
     conversation_key: str
     failure: tuple[str, str] | None = None  # the proxy's own: the upstream unreachable, cut off
-    # The request's bytes as they came (`request` is their parse): what crosses to a recording
-    # process, cheaper to send than the parsed messages of a long conversation.
+    # The request's bytes as they came: what crosses to a recording process, cheaper to send
+    # than the parsed messages of a long conversation.
     sent: bytes = b""
+
+    def parsed_request(self) -> dict[str, Any]:
+        if self.request is None:
+            self.request = json.loads(self.sent)  # a JSON object: the proxy checked it
+        return self.request
 
 
 # A stop waits at most this long for the recorder (serve_proxy's child process: the same).
@@ -404,7 +412,7 @@ def record(exchange: Exchange) -> None:
             team_id=exchange.grant.team_id,
             token_id=exchange.grant.token_id,
             provider_id=exchange.grant.provider_id,
-            request=exchange.request,
+            request=exchange.parsed_request(),
             started_at=exchange.started_at,
             duration_ms=exchange.duration_ms,
             first_token_ms=exchange.first_chunk_ms,
@@ -415,7 +423,7 @@ def record(exchange: Exchange) -> None:
     )
     details: dict[str, Any] = {
         "conversation": call.conversation_id,
-        "model": exchange.request.get("model"),
+        "model": exchange.parsed_request().get("model"),
         "stream": exchange.stream,
         "status": exchange.status,
         "error": error[0] if error is not None else "",
@@ -512,6 +520,7 @@ async def _chat(scope: Scope, receive: Receive, send: Send) -> None:
         )
     key = _header(scope, CONVERSATION_HEADER)[:200]
     stream = request.get("stream") is True
+    del request  # parsed again where it is recorded (`Exchange.request`)
 
     def recorded(exchange: Exchange) -> None:
         recorder().submit(exchange)
@@ -525,7 +534,6 @@ async def _chat(scope: Scope, receive: Receive, send: Send) -> None:
         found.chat_url,
         body,
         on_done=recorded,
-        request=request,
         stream=stream,
         key=key,
     )
@@ -566,7 +574,6 @@ async def _forward(
     body: bytes,
     *,
     on_done: Callable[[Exchange], None] | None,
-    request: dict[str, Any] | None = None,
     stream: bool = False,
     key: str = "",
 ) -> None:
@@ -586,7 +593,7 @@ async def _forward(
 
     watcher = asyncio.get_running_loop().create_task(watch())
     try:
-        await _relay(scope, send, found, method, url, body, on_done, request or {}, stream, key)
+        await _relay(scope, send, found, method, url, body, on_done, stream, key)
     except asyncio.CancelledError:
         if not left:
             raise
@@ -603,7 +610,6 @@ async def _relay(
     url: httpx.URL,
     body: bytes,
     on_done: Callable[[Exchange], None] | None,
-    request: dict[str, Any],
     stream: bool,
     key: str,
 ) -> None:
@@ -623,7 +629,7 @@ async def _relay(
         on_done(
             Exchange(
                 grant=found,
-                request=request,
+                request=None,
                 stream=stream,
                 status=status,
                 started_at=started_at,

@@ -172,3 +172,18 @@ async def test_a_client_that_leaves_mid_stream_cancels_the_upstream_and_nothing_
         await proxy.recorder().drain()
     assert not call.finished
     assert not await sync_to_async(ModelCall.objects.exists)()
+
+
+def test_a_request_waits_to_be_recorded_as_its_bytes_not_its_parse(
+    api_token, model_server, monkeypatch
+):
+    """A body of many small values parses into many times its size (8 MiB of `{}`: about
+    190 MiB); the proxy keeps only the bytes while the answer streams and the exchange waits."""
+    model_server.script(Reply(content="Fine."))
+    waiting = []
+    monkeypatch.setattr(proxy.Recorder, "submit", lambda self, exchange: waiting.append(exchange))
+    body = json.dumps({**ASK, "metadata": [{} for _ in range(10_000)]}).encode()
+    assert post(api_token, body).status == 200
+    [exchange] = waiting
+    assert (exchange.request, exchange.sent) == (None, body)
+    assert exchange.parsed_request()["metadata"] == [{}] * 10_000  # parsed where recorded
