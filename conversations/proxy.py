@@ -57,7 +57,7 @@ from .models import ApiToken, Provider
 from .provider import ProviderConfig, ProviderError
 from .providers import provider_config
 from .recorder_process import Dropped, RecorderProcess
-from .upstream import UpstreamClient
+from .upstream import UpstreamClient, UpstreamResponse
 
 logger = logging.getLogger(__name__)
 
@@ -663,6 +663,8 @@ async def _relay(
         message = provider_client.redact(message, found.config)
         done(502, b"", None, ("connection", message))
         return await _error(send, 502, message, "upstream_error", "upstream_unreachable")
+    if response.status_code >= 400:
+        return await _relay_refusal(send, response, found.config, started, done)
     copy: list[bytes] = []
     kept = 0
     first: float | None = None
@@ -707,6 +709,52 @@ async def _relay(
         done(response.status_code, b"", first, too_long)
     else:
         done(response.status_code, b"".join(copy), first)
+
+
+# An upstream's refusal is read whole before it is relayed, at most this much of it.
+MAX_REFUSAL_BYTES = 256 * 1024
+
+
+async def _relay_refusal(
+    send: Send,
+    response: UpstreamResponse,
+    config: ProviderConfig,
+    started: float,
+    done: Callable[..., None],
+) -> None:
+    """An upstream's error comes back with its status, headers and body, the body read whole
+    first (refusals are short; beyond `MAX_REFUSAL_BYTES` it is cut) so that any echo of the
+    provider's key is redacted: careless servers answer "Incorrect API key provided: sk-…",
+    and the token's holder must never learn the key the studio forwards with."""
+    parts: list[bytes] = []
+    size = 0
+    first: float | None = None
+    try:
+        async for piece in response.aiter_raw():
+            if first is None:
+                first = time.perf_counter() - started
+            parts.append(piece)
+            size += len(piece)
+            if size >= MAX_REFUSAL_BYTES:
+                break
+    except httpx.HTTPError:
+        pass  # what came is relayed; the status says what went wrong
+    finally:
+        await response.aclose()
+    body = b"".join(parts)[:MAX_REFUSAL_BYTES]
+    text = body.decode("utf-8", "surrogateescape")
+    shown = provider_client.redact(text, config)
+    if shown != text:
+        body = shown.encode("utf-8", "surrogateescape")
+    headers = [
+        (name, value)
+        for name, value in response.headers
+        if name not in _RESPONSE_HEADERS_DROPPED and name != b"content-length"
+    ]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+    done(response.status_code, body, first)
 
 
 def _header(scope: Scope, name: bytes) -> str:

@@ -187,3 +187,21 @@ def test_a_request_waits_to_be_recorded_as_its_bytes_not_its_parse(
     [exchange] = waiting
     assert (exchange.request, exchange.sent) == (None, body)
     assert exchange.parsed_request()["metadata"] == [{}] * 10_000  # parsed where recorded
+
+
+def test_an_upstream_that_echoes_the_providers_key_is_relayed_without_it(
+    api_token, provider, model_server
+):
+    """A careless server answers a wrong key with the key itself; the app holding the studio's
+    token must not learn the provider's key from it (nor from the record)."""
+    model_server.api_key = "sk-the-server-wants-another-key"
+    call = post(api_token, json.dumps(ASK).encode())
+    assert call.status == 401
+    message = call.json["error"]["message"]
+    assert message.startswith("Incorrect API key provided: ")
+    assert "[redacted]" in message
+    relayed = b"".join(call.body_parts)
+    assert b"key-123456" not in relayed
+    start = next(m for m in call.sent if m["type"] == "http.response.start")
+    assert dict(start["headers"])[b"content-length"] == str(len(relayed)).encode()
+    assert "123456" not in ModelCall.objects.get().error_message
