@@ -79,9 +79,20 @@ TOOL_SETS_HEADERS = frozenset({"idempotency-key"})
 # Printable ASCII and tabs only: no CR/LF (header injection), no other bytes upstreams mangle.
 NOT_HEADER_TEXT = re.compile(r"[^\t\x20-\x7e]")
 
+# Instance metadata and credential services: refused under every policy but one naming the exact
+# address. Some are public addresses (Azure's WireServer), so they are checked before anything.
 CLOUD_METADATA = frozenset(
     ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "fd00:ec2::254", "169.254.170.2", "100.100.100.200")
+    for a in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean and others
+        "fd00:ec2::254",  # AWS over IPv6
+        "169.254.170.2",  # AWS ECS task credentials
+        "169.254.170.23",  # AWS EKS Pod Identity
+        "fd00:ec2::23",  # AWS EKS Pod Identity over IPv6
+        "168.63.129.16",  # Azure WireServer
+        "192.0.0.192",  # Oracle Cloud Classic
+        "100.100.100.200",  # Alibaba Cloud
+    )
 )
 _UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
