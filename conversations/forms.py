@@ -12,12 +12,18 @@ from django.conf import settings
 from fcstudio.forms import pasted_or_uploaded
 from tools_app import schema
 from tools_app.engine import STRATEGIES, ToolCall
-from tools_app.engine.implementations.http import HEADER_NAME, MAX_HEADERS, NOT_HEADER_TEXT
+from tools_app.engine.implementations.http import (
+    HEADER_NAME,
+    MAX_HEADERS,
+    NOT_HEADER_TEXT,
+    header_name_problem,
+)
 from tools_app.models import Catalog, Tool
 
 from .example_arguments import example_arguments as example_arguments
 from .execution import BatchOptions, new_call_id
 from .models import Provider
+from .provider import PROVIDER_SETS_HEADERS
 from .providers import known_model_names
 from .tool_picker import MAX_PICKED_TOOLS, CatalogGroup, catalog_groups, saved_tools
 
@@ -101,8 +107,8 @@ class FillForm(forms.Form):
 
 
 def parse_header_lines(text: str) -> dict[str, str]:
-    """`Name: value` per line (the same rules as HTTP tool headers); a ValidationError names
-    the line that is wrong."""
+    """`Name: value` per line (the same rules as HTTP tool headers, but for the header the
+    provider's key goes in); a ValidationError names the line that is wrong."""
     headers: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -111,6 +117,8 @@ def parse_header_lines(text: str) -> dict[str, str]:
         name, value = name.strip(), value.strip()
         if not sep or not HEADER_NAME.match(name):
             raise forms.ValidationError(f"Line {number}: write headers as Name: value.")
+        if problem := header_name_problem(name, PROVIDER_SETS_HEADERS):
+            raise forms.ValidationError(f"Line {number}: {problem}")
         if NOT_HEADER_TEXT.search(value):
             raise forms.ValidationError(
                 f"Line {number}: the value of {name} has a control character or a character "

@@ -67,6 +67,9 @@ ProviderErrorKind = Literal[
 
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 _NO_KEY = "none"  # keyless local servers still get a syntactically valid bearer header
+# Beyond the headers every outbound request reserves: the studio sends the provider's key (or
+# `_NO_KEY`) as Authorization on every request, so an extra header may not set it too.
+PROVIDER_SETS_HEADERS = frozenset({"authorization"})
 ERROR_TEXT_CHARS = 500  # of a provider's error text, at most this much is shown
 # The client on its own reaches local model servers but never cloud metadata; the studio passes
 # the policy its settings allow (fcstudio.outbound.provider_policy), stricter in production.

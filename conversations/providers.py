@@ -8,9 +8,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from fcstudio import audit, outbound, secrets
+from tools_app.engine.implementations.http import reserved_header
 
 from .models import Provider
-from .provider import ProviderConfig
+from .provider import PROVIDER_SETS_HEADERS, ProviderConfig
 
 
 def set_api_key(provider: Provider, api_key: str) -> None:
@@ -49,9 +50,16 @@ def set_extra_headers(provider: Provider, headers: dict[str, str]) -> None:
 
 
 def extra_headers(provider: Provider) -> dict[str, str]:
+    """The stored extra headers but any the studio sets itself (stored before the form refused
+    them)."""
     if not provider.extra_headers_encrypted:
         return {}
-    return json.loads(secrets.decrypt(provider.extra_headers_encrypted))
+    stored = json.loads(secrets.decrypt(provider.extra_headers_encrypted))
+    return {
+        name: value
+        for name, value in stored.items()
+        if not reserved_header(name, PROVIDER_SETS_HEADERS)
+    }
 
 
 def provider_config(provider: Provider, *, model: str = "") -> ProviderConfig:

@@ -36,7 +36,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,7 +116,8 @@ class Grant:
     team_id: int
     provider_id: int
     config: ProviderConfig
-    headers: tuple[tuple[bytes, bytes], ...]
+    # The provider's Authorization (its key) and extra headers: never in a repr.
+    headers: tuple[tuple[bytes, bytes], ...] = field(repr=False)
     # Parsed once per grant, not per request.
     chat_url: httpx.URL
     models_url: httpx.URL

@@ -66,6 +66,8 @@ _FIELD_TEXT = rb"[^\x00-\x08\x0a-\x1f\x7f]*"  # no control character but the tab
 _HEAD = re.compile(
     _TOKEN + rb" [^\x00-\x20\x7f]+ HTTP/1\.1\r\n(?:" + _TOKEN + rb": " + _FIELD_TEXT + rb"\r\n)*"
 ).fullmatch
+# Written here, from the URL and the body, whatever headers are given.
+_FRAMING_HEADERS = frozenset({b"host", b"content-length", b"transfer-encoding"})
 _ASKS_TO_CLOSE = re.compile(rb"^connection:[^\r\n]*\bclose\b", re.IGNORECASE | re.MULTILINE).search
 
 
@@ -547,12 +549,14 @@ def _origin(url: httpx.URL) -> Origin:
 def _request_bytes(
     method: bytes, url: httpx.URL, headers: list[tuple[bytes, bytes]], body: bytes
 ) -> tuple[bytes, bool]:
-    """The request as written: its line, Host first, the headers as given, a Content-Length
+    """The request as written: its line, Host first, the headers as given (but any Host,
+    Content-Length or Transfer-Encoding among them), a Content-Length
     when there is a body or the method is POST, then the body; and whether it asks the upstream
     to close the connection after. Raises LocalProtocolError for a method, target, name or value
     that would break the framing (a line break, a control character, a name not a token)."""
     target = url.raw_path
     parts = [method, b" ", target, b" HTTP/1.1\r\nhost: ", url.netloc, b"\r\n"]
+    headers = [header for header in headers if header[0].lower() not in _FRAMING_HEADERS]
     for name, value in headers:
         parts += (name, b": ", value, b"\r\n")
     lines = 2 + len(headers)

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from .members import LAST_ADMIN, leaves_no_admin
 from .models import Membership, Role
 
 
@@ -22,6 +23,13 @@ class MemberForm(forms.Form):
             raise forms.ValidationError(f"There is no user “{username}”.")
         return user
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        user, role = cleaned.get("username"), cleaned.get("role")
+        if user is not None and role and leaves_no_admin(self.team, user.pk, role):
+            self.add_error("role", LAST_ADMIN)
+        return cleaned
+
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=[*Role.choices, ("remove", "Remove from team")])
@@ -32,11 +40,8 @@ class RoleForm(forms.Form):
 
     def clean_role(self) -> str:
         role = self.cleaned_data["role"]
-        team = self.membership.team
-        if self.membership.role == Role.ADMIN and role != Role.ADMIN:
-            admins = team.memberships.filter(role=Role.ADMIN).count()
-            if admins <= 1:
-                raise forms.ValidationError("A team keeps at least one admin.")
+        if leaves_no_admin(self.membership.team, self.membership.user_id, role):
+            raise forms.ValidationError(LAST_ADMIN)
         return role
 
 

@@ -8,7 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from . import audit
-from .models import Membership, Team
+from .models import Membership, Role, Team
+
+LAST_ADMIN = "A team keeps at least one admin."
+
+
+def leaves_no_admin(team: Team, user_id: int, role: str) -> bool:
+    """Whether giving the member `user_id` the role `role` (any but admin, or removing them)
+    would leave `team` without an admin: the rule every form changing a role checks."""
+    if role == Role.ADMIN:
+        return False
+    admins = team.memberships.filter(role=Role.ADMIN).values_list("user_id", flat=True)[:2]
+    return list(admins) == [user_id]
 
 
 def add_or_set_member(team: Team, user: Any, role: str, *, actor: Any) -> tuple[Membership, bool]:

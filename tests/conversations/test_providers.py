@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
+from conversations.forms import ProviderForm
 from conversations.models import Provider
 from conversations.providers import provider_config, set_api_key
 from fcstudio import secrets
@@ -79,6 +84,37 @@ def test_bad_provider_input_is_answered_on_the_form(people, team):
     client.post(PROVIDERS, form())
     assert "already has a provider" in client.post(PROVIDERS, form()).content.decode()
     assert Provider.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Host: x",
+        "content-length: 5",
+        "Transfer-Encoding: chunked",
+        "Connection: close",
+        "Keep-Alive: 5",
+        "Upgrade: websocket",
+        "TE: trailers",
+        "Trailer: X-Sum",
+        "Proxy-Authorization: Basic eA==",
+        "Authorization: Bearer other",
+    ],
+)
+def test_a_header_the_studio_sets_is_refused_saying_so(team, line):
+    name = line.partition(":")[0]
+    bound = ProviderForm(form(extra_headers=f"X-Ok: 1\n{line}"), team=team)
+    assert not bound.is_valid()
+    assert bound.errors["extra_headers"] == [f"Line 2: the studio sets {name} itself."]
+
+
+def test_headers_the_studio_sets_stored_before_they_were_refused_are_not_sent(team):
+    provider = Provider(team=team, name="Old", base_url="https://api.example.com/v1")
+    set_api_key(provider, SECRET)
+    stored = {"Host": "evil.example", "authorization": "Bearer x", "X-Trace": "on"}
+    provider.extra_headers_encrypted = secrets.encrypt(json.dumps(stored))
+    provider.save()
+    assert provider_config(provider).extra_headers == {"X-Trace": "on"}
 
 
 def test_editors_see_providers_but_cannot_add_them(people, team):

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from conversations import proxy
 from conversations.models import Conversation, ModelCall, Provider
-from conversations.providers import set_api_key
+from conversations.providers import set_api_key, set_extra_headers
 from conversations.tokens import create_token, revoke_token
 from fcstudio.models import Team
 from tests.support.asgi_call import AsgiCall
@@ -102,3 +102,16 @@ def test_a_viewer_reads_a_recorded_conversation(api_token, model_server, people)
     response = people.client_for("viewer").get(page)
     assert response.status_code == 200
     assert "It is 3°C in Oslo." in response.content.decode()
+
+
+def test_a_grant_s_repr_holds_neither_the_provider_s_key_nor_its_headers(team):
+    provider = Provider(team=team, name="Keyed", base_url="https://api.example.com/v1")
+    set_api_key(provider, "sk-live-repr-secret-0001")
+    set_extra_headers(provider, {"X-Api-Secret": "header-secret-0002"})
+    provider.save()
+    _, plain = create_token(team, provider, name="app")
+    found = proxy._grant_for(plain)
+    assert found is not None
+    assert (b"Authorization", b"Bearer sk-live-repr-secret-0001") in found.headers
+    text = repr(found)
+    assert "sk-live-repr-secret-0001" not in text and "header-secret-0002" not in text

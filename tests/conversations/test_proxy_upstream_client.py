@@ -329,6 +329,26 @@ async def test_a_request_is_written_as_given_host_first_and_its_length_last():
     ]
 
 
+async def test_headers_given_for_host_length_or_framing_are_dropped_for_the_studio_s_own():
+    seen: list[bytes] = []
+    given = [
+        (b"Host", b"evil.example"),
+        (b"X-Trace", b"on"),
+        (b"content-length", b"1"),
+        (b"Transfer-Encoding", b"chunked"),
+    ]
+    async with Upstream(capturing(seen)) as upstream:
+        client = UpstreamClient(LOCAL)
+        response = await client.request(b"POST", upstream.url(), given, b"{}", 5.0)
+        await response.aclose()
+        await client.aclose()
+    host = b"127.0.0.1:%d" % upstream.port
+    assert seen == [
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: " + host + b"\r\n"
+        b"X-Trace: on\r\ncontent-length: 2\r\n\r\n{}"
+    ]
+
+
 @pytest.mark.parametrize(
     "header",
     [

@@ -402,6 +402,24 @@ def test_address_classification(address, problem):
     assert address_problem(ipaddress.ip_address(address)) == problem
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "169.254.169.254",  # AWS, GCP, Azure IMDS, OpenStack, DigitalOcean...
+        "fd00:ec2::254",  # AWS IMDS over IPv6
+        "169.254.170.2",  # AWS ECS task credentials
+        "169.254.170.23",  # AWS EKS Pod Identity
+        "fd00:ec2::23",  # AWS EKS Pod Identity over IPv6
+        "168.63.129.16",  # Azure WireServer (a public address)
+        "192.0.0.192",  # Oracle Cloud Classic
+        "100.100.100.200",  # Alibaba Cloud
+    ],
+)
+def test_every_cloud_metadata_address_is_refused_even_with_private_addresses_allowed(address):
+    refusal = HttpPolicy(allow_private=True).refusal("h", ipaddress.ip_address(address))
+    assert refusal is not None and "cloud metadata" in refusal
+
+
 def test_policy_allows_exact_hosts_addresses_and_networks_but_metadata_only_by_address():
     policy = HttpPolicy(allowed_hosts=frozenset({"intranet.local", "10.0.0.0/8", "192.168.1.5"}))
     ip = ipaddress.ip_address

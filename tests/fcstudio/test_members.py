@@ -52,6 +52,23 @@ def test_the_last_admin_cannot_step_down(people, team):
     assert ada.role == Role.ADMIN
 
 
+def test_the_last_admin_cannot_step_down_through_the_add_member_form(people, team):
+    ada = people.admin.memberships.get()
+    response = people.client_for("admin").post(TEAM, {"username": "ada", "role": "viewer"})
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"role": ["A team keeps at least one admin."]}
+    assert "A team keeps at least one admin." in response.content.decode()
+    ada.refresh_from_db()
+    assert ada.role == Role.ADMIN
+
+
+def test_an_admin_steps_down_through_the_add_member_form_once_another_is_admin(people, team):
+    people.editor.memberships.update(role=Role.ADMIN)
+    response = people.client_for("admin").post(TEAM, {"username": "ada", "role": "editor"})
+    assert response.status_code == 302
+    assert people.admin.memberships.get().role == Role.EDITOR
+
+
 def test_an_invalid_role_changes_nothing(people, team):
     vera = people.viewer.memberships.get()
     people.client_for("admin").post(member_url(vera), {"role": "owner"})

@@ -33,7 +33,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,14 +58,41 @@ ERROR_BODY_CHARS = 500
 MAX_HEADERS = 20
 # RFC 7230 token characters.
 HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")  # \Z: also whole with .match()
-# The engine sets these itself on every request.
-RESERVED_HEADERS = frozenset({"host", "idempotency-key", "content-length"})
+# No configured header, of an HTTP tool or a model provider, may set these: the studio frames
+# every request itself (Host, the body's length), and the rest belong to one hop of a connection,
+# not to the request (RFC 9110 section 7.6.1), as does every Proxy-* header.
+RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+    }
+)
+RESERVED_HEADER_PREFIX = "proxy-"
+# The engine sets this on every call of an HTTP tool.
+TOOL_SETS_HEADERS = frozenset({"idempotency-key"})
 # Printable ASCII and tabs only: no CR/LF (header injection), no other bytes upstreams mangle.
 NOT_HEADER_TEXT = re.compile(r"[^\t\x20-\x7e]")
 
+# Instance metadata and credential services: refused under every policy but one naming the exact
+# address. Some are public addresses (Azure's WireServer), so they are checked before anything.
 CLOUD_METADATA = frozenset(
     ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "fd00:ec2::254", "169.254.170.2", "100.100.100.200")
+    for a in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean and others
+        "fd00:ec2::254",  # AWS over IPv6
+        "169.254.170.2",  # AWS ECS task credentials
+        "169.254.170.23",  # AWS EKS Pod Identity
+        "fd00:ec2::23",  # AWS EKS Pod Identity over IPv6
+        "168.63.129.16",  # Azure WireServer
+        "192.0.0.192",  # Oracle Cloud Classic
+        "100.100.100.200",  # Alibaba Cloud
+    )
 )
 _UNIQUE_LOCAL = ipaddress.ip_network("fc00::/7")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -309,11 +336,20 @@ def shared_tls_context() -> ssl.SSLContext:
         return _ssl_context
 
 
-def header_name_problem(name: str) -> str:
-    """What is wrong with a configured header's name, or ``""``."""
+def reserved_header(name: str, also: Collection[str] = TOOL_SETS_HEADERS) -> bool:
+    """Whether the studio sets header `name` itself, so that no configured header may: the
+    names every outbound request reserves, and `also` (lower case) those its kind sets."""
+    lowered = name.lower()
+    if lowered in RESERVED_HEADERS or lowered in also:
+        return True
+    return lowered.startswith(RESERVED_HEADER_PREFIX)
+
+
+def header_name_problem(name: str, also: Collection[str] = TOOL_SETS_HEADERS) -> str:
+    """What is wrong with a configured header's name, or ``""`` (`also` as `reserved_header`)."""
     if not HEADER_NAME.fullmatch(name):
         return "a header name holds only letters, digits and !#$%&'*+-.^_`|~."
-    if name.lower() in RESERVED_HEADERS:
+    if reserved_header(name, also):
         return f"the studio sets {name} itself."
     return ""
 
@@ -341,7 +377,7 @@ def check_headers(headers: Any) -> dict[str, str]:
     seen: set[str] = set()
     for name, value in headers.items():
         problem = header_name_problem(name)
-        if problem and name.lower() in RESERVED_HEADERS:
+        if problem and reserved_header(name):
             raise ConfigError(f"http headers may not set {name}: {problem}", "headers")
         if not problem and name.lower() in seen:
             problem = f"{name} is given twice (header names ignore case)."
