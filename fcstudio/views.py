@@ -37,12 +37,16 @@ def team_detail(request: TeamRequest) -> HttpResponse:
     form = MemberForm(request.POST or None, team=team)
     if request.method == "POST" and form.is_valid():
         user = form.cleaned_data["username"]
-        membership, created = members.add_or_set_member(
-            team, user, form.cleaned_data["role"], actor=request.user
-        )
-        verb = "added" if created else "now"
-        messages.success(request, f"{user.get_username()} {verb} as {membership.role}.")
-        return redirect("team", team=team.slug)
+        try:
+            membership, created = members.add_or_set_member(
+                team, user, form.cleaned_data["role"], actor=request.user
+            )
+        except members.LastAdmin as refused:
+            form.add_error("role", str(refused))
+        else:
+            verb = "added" if created else "now"
+            messages.success(request, f"{user.get_username()} {verb} as {membership.role}.")
+            return redirect("team", team=team.slug)
     context = {
         "form": form,
         "memberships": team.memberships.select_related("user"),
@@ -64,10 +68,13 @@ def member_role(request: TeamRequest, member: int) -> HttpResponse:
             messages.error(request, str(error))
         return redirect("team", team=team.slug)
     role = form.cleaned_data["role"]
-    if role == "remove":
-        members.remove_member(membership, actor=request.user)
-        messages.success(request, f"Removed {membership.user.get_username()} from {team}.")
-    else:
-        members.set_role(membership, role, actor=request.user)
-        messages.success(request, f"{membership.user.get_username()} is now {role}.")
+    try:
+        if role == "remove":
+            members.remove_member(membership, actor=request.user)
+            messages.success(request, f"Removed {membership.user.get_username()} from {team}.")
+        else:
+            members.set_role(membership, role, actor=request.user)
+            messages.success(request, f"{membership.user.get_username()} is now {role}.")
+    except members.LastAdmin as refused:
+        messages.error(request, str(refused))
     return redirect("team", team=team.slug)

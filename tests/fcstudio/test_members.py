@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.auth import get_user_model
 
+from fcstudio import members
+from fcstudio.forms import RoleForm
 from fcstudio.models import Membership, Role
 
 TEAM = "/t/acme/"
@@ -80,3 +83,21 @@ def test_a_membership_of_another_team_is_a_404(people, team):
     otto = people.outsider.memberships.get()
     response = people.client_for("admin").post(member_url(otto), {"role": "viewer"})
     assert response.status_code == 404
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(people, team):
+    """Both forms' checks pass (each sees two admins); the changes are then taken one after the
+    other, under a lock on the team, and the second is refused."""
+    other = get_user_model().objects.create_user("second-admin")
+    second = Membership.objects.create(team=team, user=other, role=Role.ADMIN)
+    first = Membership.objects.get(team=team, user=people.admin)
+    forms = [RoleForm({"role": Role.VIEWER}, membership=m) for m in (first, second)]
+    assert all(form.is_valid() for form in forms)
+    members.set_role(second, Role.VIEWER, actor=people.admin)
+    with pytest.raises(members.LastAdmin) as refused:
+        members.set_role(first, Role.VIEWER, actor=other)
+    assert str(refused.value) == "A team keeps at least one admin."
+    with pytest.raises(members.LastAdmin):
+        members.remove_member(first, actor=other)
+    admins = Membership.objects.filter(team=team, role=Role.ADMIN)
+    assert list(admins.values_list("user__username", flat=True)) == [people.admin.username]
