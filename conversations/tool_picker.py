@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
 
 from fcstudio.models import Team
 from tools_app.models import Catalog, Tool
@@ -83,7 +84,9 @@ def catalog_groups(results: list[Tool]) -> list[CatalogGroup]:
 
 
 def search_tools(team: Team, query: str, limit: int = RESULTS_SHOWN) -> ToolSearch:
-    """Saved tools of the team whose name, catalog or description holds `query`, by catalog."""
+    """Saved tools of the team whose name, catalog or description holds `query`, by catalog.
+    With no query, each catalog shows its first few (an equal share of `limit`, at least
+    `FIRST_OF_EACH`), so that a small catalog is not hidden behind a large one's first page."""
     query = query.strip()[:100]
     tools = saved_tools(team)
     if query:
@@ -93,6 +96,15 @@ def search_tools(team: Team, query: str, limit: int = RESULTS_SHOWN) -> ToolSear
             | Q(description__icontains=query)
         )
     ordered = tools.select_related("catalog").order_by("catalog__name", "catalog_id", "name")
+    if not query:
+        catalogs = team.catalogs.filter(tools__version__gt=0).distinct().count()
+        share = max(FIRST_OF_EACH, limit // max(catalogs, 1))
+        ordered = ordered.alias(
+            place=Window(RowNumber(), partition_by=[F("catalog_id")], order_by=F("name").asc())
+        ).filter(place__lte=share)
     results = list(ordered[:limit])
-    total = len(results) if len(results) < limit else tools.count()
+    total = tools.count() if len(results) == limit or not query else len(results)
     return ToolSearch(query=query, results=results, total=total)
+
+
+FIRST_OF_EACH = 5

@@ -99,3 +99,20 @@ def test_unpicking_a_tool_removes_its_named_choice(page, log_in, people, provide
     expect(tool_choice.locator("option")).to_have_count(3)
     expect(tool_choice).to_have_value("auto")
     expect(page.locator("#tool-results").get_by_label("get_weather (Travel)")).not_to_be_checked()
+
+
+def test_the_picker_opens_on_every_catalog_not_only_the_largest(log_in, people, catalog, provider):
+    """A team with a large imported catalog (sorted first) and a small one: the new-conversation
+    page offers the first tools of both, and the small catalog can be picked whole at once."""
+    large = Catalog.objects.create(team=catalog.team, name="A big import", slug="big")
+    Tool.objects.bulk_create(
+        Tool(catalog=large, name=f"tool_{n:03d}", parameters=PARAMETERS, version=1)
+        for n in range(60)
+    )
+    catalog_ops.save_tool(Tool(catalog=catalog, name="get_weather", parameters=PARAMETERS))
+    page = log_in(people.editor)
+    page.goto("/t/acme/conversations/new/")
+    expect(page.get_by_label("get_weather (Travel)")).to_be_visible()
+    expect(page.get_by_label("tool_000 (A big import)")).to_be_visible()
+    expect(page.get_by_label(re.compile(r"^Travel · whole catalog, 1 tool"))).to_be_enabled()
+    expect(page.locator("#tool-results-count")).to_contain_text("of 61 tools shown")

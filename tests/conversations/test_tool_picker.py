@@ -34,6 +34,20 @@ def test_search_matches_names_catalogs_and_descriptions_grouped_by_catalog(peopl
     assert by_catalog.count("data-pick=") == 2
 
 
+def test_with_no_search_a_small_catalog_shows_beside_a_large_one(people, team, office, provider):
+    """The page opens on the first few tools of every catalog, not on the first page of the
+    catalog that sorts first."""
+    large = Catalog.objects.create(team=team, name="A large catalog", slug="large")
+    for n in range(40):
+        catalog_ops.save_tool(Tool(catalog=large, name=f"tool_{n:02}", parameters={}))
+    page = people.client_for("editor").get(NEW).content.decode()
+    assert "send_mail (Office)" in page and "get_time (Office)" in page
+    assert "tool_00 (A large catalog)" in page and "tool_27 (A large catalog)" not in page
+    assert "of 42 tools shown; search to find the others." in page
+    found = people.client_for("editor").get(SEARCH, {"q": "tool_"}, headers=HTMX)
+    assert "tool_29 (A large catalog)" in found.content.decode()  # a search pages as before
+
+
 def test_a_search_that_matches_nothing_says_so(people, tool):
     page = people.client_for("editor").get(SEARCH, {"q": "zzz"}, headers=HTMX).content.decode()
     assert "No tool matches “zzz”." in page
