@@ -10,6 +10,7 @@ call when given), its title and classes, and the timeline's `<svg>` tag.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -218,10 +219,14 @@ def _broken_ticks(x: TimeScale, pieces: Sequence[Piece], span: float) -> list[Ti
         while moment <= piece.t1:
             regular.add(moment)
             moment = (first := first + 1) * step
+    # A break's sides are where the waits began and ended (any moment: 3 figures say it); the
+    # regular ticks are multiples of `step`, and after a long wait need the figures to show it.
+    last = max(regular, default=step)
+    figures = max(3, math.floor(math.log10(max(last, step))) - math.floor(math.log10(step)) + 1)
     kept: list[tuple[float, float]] = []
     ticks: list[Tick] = []
     for moment in [*sorted(sides), *sorted(regular - sides)]:
-        label = format_ms(round(moment, 3))
+        label = format_ms(round(moment, 3), 3 if moment in sides else figures)
         at, half = x(moment), len(label) * TICK_CHAR_WIDTH / 2 + 2
         if all(at + half <= left or at - half >= right for left, right in kept):
             kept.append((at - half, at + half))
