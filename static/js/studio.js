@@ -138,8 +138,10 @@
   // The call filters are redrawn live with the totals (new outcomes, a stop's cancelled calls)
   // by a server that does not know what this page filters by: the query string does.
   document.addEventListener("htmx:oobAfterSwap", function (event) {
-    const filters = event.detail.target;
-    if (!filters || filters.id !== "call-filters") return;
+    const swapped = event.detail.target;
+    if (!swapped || swapped.id !== "call-filters") return;
+    const filters = document.getElementById("call-filters");  // the new one (the target left)
+    if (!filters) return;
     const chosen = new URLSearchParams(window.location.search);
     let filtered = false;
     ["status", "tool"].forEach(function (name) {
