@@ -468,8 +468,10 @@ async def _run_batch(
     except asyncio.CancelledError:
         # Stopped: the engine gives the unfinished calls no result; they ran until now.
         recorder.cancelled(round((time.perf_counter() - started) * 1000, 3))
+        bars.frames.discard()  # the closed batch is redrawn from the record instead
         raise
     finally:
+        bars.stop()
         # Stopped or not, what finished is written before the run closes what did not.
         await recorder.settle()
     await bars.flush()

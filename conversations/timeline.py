@@ -247,6 +247,7 @@ def batch_gantt(
     lead_ms: float | None = None,
     lead_label: str = "model call",
     compress_waits: bool = True,
+    now_ms: float | None = None,
 ) -> Gantt:
     """Lay out one bar per call; `span_ms` lets side-by-side charts share one scale.
 
@@ -256,9 +257,14 @@ def batch_gantt(
     With `compress_waits`, a stretch longer than COMPRESS_WAIT_ABOVE_MS when calls only waited
     for a person (no call, nor the model call, running) is drawn BREAK_WIDTH units wide with a
     broken axis and its duration written on it; charts sharing one scale turn it off.
+
+    `now_ms` (from the batch's start) is when a batch still under way is drawn: its running
+    calls and open waits for approval reach it, and the axis covers it.
     """
     offset = lead_ms or 0.0
     ends = [e.finished_ms + offset for e in executions if e.finished_ms is not None]
+    if now_ms is not None:
+        ends.append(now_ms + offset)
     span = span_ms if span_ms else max(ends, default=offset)
     span = max(span, 1.0)
     stretches: list[tuple[float, float]] = []
