@@ -236,11 +236,15 @@ def linear_ticks(x: TimeScale, span_ms: float) -> list[Tick]:
     ]
 
 
-def format_ms(value: float) -> str:
-    """A duration as exact as given: `250 ms`, `1.5 s`."""
-    if value >= 1000:
-        return f"{value / 1000:g} s"
-    return f"{value:g} ms"
+def format_ms(value: float, significant: int = 3) -> str:
+    """A duration to `significant` figures: `250 ms`, `1.5 s`, `30.7 ms` (30.653), `11.5 s`
+    (11,539.2 ms). An axis whose ticks need more to tell neighbours apart asks for more."""
+    shown = float(f"{value:.{significant}g}")
+    unit = "ms"
+    if shown >= 1000:
+        shown, unit = float(f"{value / 1000:.{significant}g}"), "s"
+    text = f"{shown:.0f}" if abs(shown) >= 10**significant else f"{shown:g}"
+    return f"{text} {unit}"
 
 
 def seconds_or_ms(value: float) -> str:

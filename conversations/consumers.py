@@ -31,6 +31,7 @@ from .view_models import (
     LiveRow,
     Round,
     conversation_summary,
+    filter_choices,
     listed_messages,
     load_records,
     message_context,
@@ -239,6 +240,7 @@ def render_snapshot(
         "messages_list": messages_context(messages),
         "rounds": rounds,
         "summary": conversation_summary(conversation, records=records),
+        "filters": filter_choices(conversation, records=records),
         "earlier": records.first_round,
         "oob": True,
         "can_run": can_run,
@@ -249,6 +251,7 @@ def render_snapshot(
         for name in (
             "status",
             "summary",
+            "call-filters",
             "earlier-rounds",
             "messages-list",
             "stream",
@@ -392,8 +395,15 @@ def _summary(
         for batch in records.batches:
             if batch.pk == batch_id:
                 with_live_rows(batch.executions.all(), live_rows)
-    context = {"summary": conversation_summary(conversation, records=records), "oob": True}
-    return render_to_string(f"{TEMPLATE}#summary", context)
+    context = {
+        "summary": conversation_summary(conversation, records=records),
+        # The outcomes a person can filter by change with the totals (running → cancelled).
+        "filters": filter_choices(conversation, records=records),
+        "oob": True,
+    }
+    return render_to_string(f"{TEMPLATE}#summary", context) + render_to_string(
+        f"{TEMPLATE}#call-filters", context
+    )
 
 
 def with_live_rows(executions: Iterable[Any], rows: Sequence[LiveRow]) -> None:

@@ -174,20 +174,20 @@ def current_status(conversation_id: int) -> str:
     return status.first() or RunStatus.FAILED
 
 
-def finish_run(conversation_id: int, worker: str, status: str, failure: str) -> bool:
-    """End the run with its status, unless it was taken over or reaped meanwhile (then False).
-    Calls a stop or a crash interrupted are marked, never left "running"."""
+def finish_run(conversation_id: int, worker: str, status: str, failure: str) -> list[int] | None:
+    """End the run with its status, unless it was taken over or reaped meanwhile (then None).
+    Calls a stop or a crash interrupted are marked, never left "running"; returns the batches
+    that closed (for the pages to redraw)."""
     with transaction.atomic():
-        owned = _owned(conversation_id, worker).select_for_update().exists()
-        if owned:
-            Conversation.objects.filter(pk=conversation_id).update(
-                status=status,
-                failure=failure,
-                stop_requested=False,
-                heartbeat_at=timezone.now(),
-            )
-            _close_open_calls(conversation_id, failure or status)
-    return owned
+        if not _owned(conversation_id, worker).select_for_update().exists():
+            return None
+        Conversation.objects.filter(pk=conversation_id).update(
+            status=status,
+            failure=failure,
+            stop_requested=False,
+            heartbeat_at=timezone.now(),
+        )
+        return _close_open_calls(conversation_id, failure or status)
 
 
 class Watch:

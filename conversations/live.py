@@ -377,9 +377,19 @@ async def kept_draft(conversation_id: int) -> DraftDelta | None:
     return event if isinstance(event, DraftDelta) else None
 
 
+# While a batch has calls under way, a frame at least this often: running bars and open waits
+# for approval grow to "now" and the axis with them, between the engine's events.
+TICK_S = 0.5
+
+
 class CallBars:
     """The live gantt of one batch: a subscriber to the engine's events that keeps one bar per
-    call and sends the whole picture as throttled frames."""
+    call and sends the whole picture as throttled frames, stamped with the batch's clock.
+
+    Calls that run (or wait for a person) for long send no events meanwhile, so while any call
+    is unfinished a frame also goes out every `tick` seconds: the server draws the chart to
+    "now" as it draws every frame, with no second drawing of it in the browser.
+    """
 
     def __init__(
         self,
@@ -388,6 +398,7 @@ class CallBars:
         batch_id: int,
         calls: list[ToolCall],
         lead_ms: float | None,
+        tick: float = TICK_S,
     ) -> None:
         self.round = round_number
         self.batch_id = batch_id
@@ -396,6 +407,15 @@ class CallBars:
         self.order = [call.id for call in calls]
         self.latest_ms = 0.0
         self.frames = Frames(conversation_id)
+        self.tick = tick
+        # perf_counter() at the batch's start (the engine's clock), learnt from its first event.
+        self.origin: float | None = None
+        self.ticker: asyncio.Task[None] | None = None
+
+    def now_ms(self) -> float:
+        if self.origin is None:
+            return self.latest_ms
+        return max(self.latest_ms, round((time.perf_counter() - self.origin) * 1000, 3))
 
     def picture(self) -> RoundCalls:
         # Copies: the bars change on, the frame shows them as they stand now.
@@ -406,12 +426,15 @@ class CallBars:
         return RoundCalls(
             round=self.round,
             batch_id=self.batch_id,
-            now_ms=self.latest_ms,
+            now_ms=self.now_ms(),
             calls=rows,
             lead_ms=self.lead_ms,
         )
 
     async def on_event(self, event: Event) -> None:
+        if self.origin is None:
+            self.origin = time.perf_counter() - event.t
+            self.ticker = asyncio.create_task(self._keep_time())
         bar = self.bars.get(event.call_id or "")
         if bar is None:
             return
@@ -441,5 +464,17 @@ class CallBars:
         self.latest_ms = ms
         await self.frames.offer(self.picture)
 
+    async def _keep_time(self) -> None:
+        while any(bar.finished_ms is None for bar in self.bars.values()):
+            await asyncio.sleep(self.tick)
+            await self.frames.offer(self.picture)
+
+    def stop(self) -> None:
+        """No more frames of passing time (the batch ended, or was cancelled)."""
+        if self.ticker is not None:
+            self.ticker.cancel()
+            self.ticker = None
+
     async def flush(self) -> None:
+        self.stop()
         await self.frames.flush()

@@ -726,7 +726,28 @@ def close_batches(batches: QuerySet[Batch], reason: str) -> list[int]:
     )
     executions.filter(approval="pending").update(approval="")
     Batch.objects.filter(pk__in=closed).update(status=BatchStatus.FAILED, failure=reason)
+    for batch_id in closed:
+        _close_totals(batch_id)
     return closed
+
+
+def _close_totals(batch_id: int) -> None:
+    """A closed batch's wall and summed tool time, from its calls' recorded times: up to the
+    last moment one finished (or was cancelled, when the worker saw the stop), waits for a
+    person left out, as `ExecutionRecorder.finish` counts them."""
+    rows = list(ToolExecution.objects.filter(batch_id=batch_id))
+    ends = [row.finished_ms for row in rows if row.finished_ms is not None]
+    if not ends:
+        return
+    wall_ms = max(max(ends) - waiting_only_ms(rows), 0.0)
+    sum_ms = sum(
+        row.finished_ms - row.started_ms
+        for row in rows
+        if row.started_ms is not None and row.finished_ms is not None
+    )
+    Batch.objects.filter(pk=batch_id).update(
+        wall_ms=wall_ms, sum_call_ms=sum_ms, speedup=sum_ms / wall_ms if wall_ms > 0 else 0.0
+    )
 
 
 def decide_call(
@@ -748,7 +769,8 @@ def decide_call(
 def finished_results(conversation_id: int, round_number: int, call_ids: Iterable[str]) -> dict:
     """Tool message contents of calls of this round that finished in an earlier batch (one a
     dead worker or a stop cut short), by tool_call_id; the latest wins. Calls closed as
-    CANCELLED never finished (no finished time) and are not among them."""
+    CANCELLED (by a stop or a dead worker) never gave a tool message, whether or not their
+    time until the cancellation was recorded, and are not among them."""
     rows = (
         ToolExecution.objects.filter(
             batch__conversation_id=conversation_id,
@@ -757,6 +779,7 @@ def finished_results(conversation_id: int, round_number: int, call_ids: Iterable
             status__in=[ExecutionStatus.OK, ExecutionStatus.ERROR],
             finished_ms__isnull=False,
         )
+        .exclude(error_code="CANCELLED", content="")
         .order_by("batch_id", "position")
         .values_list("tool_call_id", "content")
     )
@@ -837,6 +860,15 @@ class ExecutionRecorder:
         elif event.kind == EventKind.CALL_FINISHED:
             self._finished.add(position)
             self._note(position, self._finished_fields(position, event, ms))
+
+    def cancelled(self, ms: float) -> None:
+        """The batch was cancelled from outside (a stop) `ms` after it started: the engine
+        gives its unfinished calls no result, so each is recorded as having lasted until then
+        (the run closes them as CANCELLED; `close_batches` then counts their time)."""
+        for position in self._raw:
+            if position not in self._finished:
+                started = self._started.get(position)
+                self._note(position, {"finished_ms": ms if started is None else max(ms, started)})
 
     def _position(self, event: Event) -> int | None:
         """The row an event is about. A model may repeat an id within one turn: its calls

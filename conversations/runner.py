@@ -13,6 +13,7 @@ watching page sees is published through `live`, whose subscribers draw the draft
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -239,8 +240,11 @@ async def run_conversation(conversation_id: int, *, worker: str | None = None) -
         status, failure = RunStatus.FAILED, f"The run failed: {type(exc).__name__}: {exc}"
     finally:
         watch.stop()
-    if not await run_sync(leases.finish_run, conversation_id, worker, status, failure):
+    closed = await run_sync(leases.finish_run, conversation_id, worker, status, failure)
+    if closed is None:
         return await run_sync(leases.current_status, conversation_id)
+    for batch_id in closed:  # the calls a stop cut short are redrawn as cancelled
+        await live.publish(conversation_id, live.BatchFinished(batch_id))
     await live.publish(conversation_id, live.StatusChanged(status, failure))
     return status
 
@@ -449,6 +453,7 @@ async def _run_batch(
         await recorder.settle()
         return await _await_approval(conversation_id, setup.worker, batch.pk, call.id)
 
+    started = time.perf_counter()
     try:
         outcome = await execute_batch(
             calls,
@@ -460,7 +465,13 @@ async def _run_batch(
                 limiter=tool_limiter(conversation.team_id),
             ),
         )
+    except asyncio.CancelledError:
+        # Stopped: the engine gives the unfinished calls no result; they ran until now.
+        recorder.cancelled(round((time.perf_counter() - started) * 1000, 3))
+        bars.frames.discard()  # the closed batch is redrawn from the record instead
+        raise
     finally:
+        bars.stop()
         # Stopped or not, what finished is written before the run closes what did not.
         await recorder.settle()
     await bars.flush()

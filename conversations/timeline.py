@@ -10,6 +10,7 @@ call when given), its title and classes, and the timeline's `<svg>` tag.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from html import escape
@@ -218,10 +219,14 @@ def _broken_ticks(x: TimeScale, pieces: Sequence[Piece], span: float) -> list[Ti
         while moment <= piece.t1:
             regular.add(moment)
             moment = (first := first + 1) * step
+    # A break's sides are where the waits began and ended (any moment: 3 figures say it); the
+    # regular ticks are multiples of `step`, and after a long wait need the figures to show it.
+    last = max(regular, default=step)
+    figures = max(3, math.floor(math.log10(max(last, step))) - math.floor(math.log10(step)) + 1)
     kept: list[tuple[float, float]] = []
     ticks: list[Tick] = []
     for moment in [*sorted(sides), *sorted(regular - sides)]:
-        label = format_ms(round(moment, 3))
+        label = format_ms(round(moment, 3), 3 if moment in sides else figures)
         at, half = x(moment), len(label) * TICK_CHAR_WIDTH / 2 + 2
         if all(at + half <= left or at - half >= right for left, right in kept):
             kept.append((at - half, at + half))
@@ -242,6 +247,7 @@ def batch_gantt(
     lead_ms: float | None = None,
     lead_label: str = "model call",
     compress_waits: bool = True,
+    now_ms: float | None = None,
 ) -> Gantt:
     """Lay out one bar per call; `span_ms` lets side-by-side charts share one scale.
 
@@ -251,9 +257,14 @@ def batch_gantt(
     With `compress_waits`, a stretch longer than COMPRESS_WAIT_ABOVE_MS when calls only waited
     for a person (no call, nor the model call, running) is drawn BREAK_WIDTH units wide with a
     broken axis and its duration written on it; charts sharing one scale turn it off.
+
+    `now_ms` (from the batch's start) is when a batch still under way is drawn: its running
+    calls and open waits for approval reach it, and the axis covers it.
     """
     offset = lead_ms or 0.0
     ends = [e.finished_ms + offset for e in executions if e.finished_ms is not None]
+    if now_ms is not None:
+        ends.append(now_ms + offset)
     span = span_ms if span_ms else max(ends, default=offset)
     span = max(span, 1.0)
     stretches: list[tuple[float, float]] = []

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from fcstudio.templatetags.studio import as_json
 
-from .models import Batch, BatchSource, Conversation, Message, ModelCall, ToolExecution
+from .models import Batch, BatchSource, BatchStatus, Conversation, Message, ModelCall, ToolExecution
 from .timeline import batch_gantt
 
 
@@ -108,9 +109,25 @@ class Round:
     gantt: Any = None
 
 
-def round_gantt(executions: Any, *, lead_ms: float | None = None, span_ms: float | None = None):
+def round_gantt(
+    executions: Any,
+    *,
+    lead_ms: float | None = None,
+    span_ms: float | None = None,
+    now_ms: float | None = None,
+):
     """A round's chart, sized for the conversation page's narrower column."""
-    return batch_gantt(executions, width=640, label_width=130, lead_ms=lead_ms, span_ms=span_ms)
+    return batch_gantt(
+        executions, width=640, label_width=130, lead_ms=lead_ms, span_ms=span_ms, now_ms=now_ms
+    )
+
+
+def batch_now_ms(batch: Batch) -> float | None:
+    """Where a running batch's clock stands now (its calls' times count from its start, a
+    moment after the batch was opened); None once it ended."""
+    if batch.status != BatchStatus.RUNNING:
+        return None
+    return max((timezone.now() - batch.created_at).total_seconds() * 1000, 0.0)
 
 
 # The fields of every call that the summary, the filters and the waterfall read: a large
@@ -239,7 +256,9 @@ def rounds_for(
         executions = records.shown.get(batch.pk, [])
         model = entry.model_call
         entry.gantt = round_gantt(
-            executions, lead_ms=model.duration_ms if model and model.ok else None
+            executions,
+            lead_ms=model.duration_ms if model and model.ok else None,
+            now_ms=batch_now_ms(batch),
         )
         entry.executions = [
             e

@@ -135,6 +135,27 @@
     if (status && status.textContent !== ANSWERING) status.textContent = ANSWERING;
   });
 
+  // The call filters are redrawn live with the totals (new outcomes, a stop's cancelled calls)
+  // by a server that does not know what this page filters by: the query string does.
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    const swapped = event.detail.target;
+    if (!swapped || swapped.id !== "call-filters") return;
+    const filters = document.getElementById("call-filters");  // the new one (the target left)
+    if (!filters) return;
+    const chosen = new URLSearchParams(window.location.search);
+    let filtered = false;
+    ["status", "tool"].forEach(function (name) {
+      const select = filters.querySelector("select[name=" + name + "]");
+      const value = chosen.get(name);
+      if (select && value) {
+        select.value = value;
+        filtered = true;
+      }
+    });
+    const clear = filters.querySelector(".filter-clear");
+    if (clear) clear.hidden = !filtered;
+  });
+
   // Ask before destructive submits marked with data-confirm.
   document.addEventListener("submit", function (event) {
     const message = event.target.getAttribute && event.target.getAttribute("data-confirm");

@@ -238,3 +238,23 @@ def test_a_chart_draws_axis_then_bars_then_the_concurrency_line_when_anything_ra
 
     idle = FRAME.chart(Plain, bars=[], span_ms=1000, ticks=[], intervals=[], x=at)
     assert chart_svg(idle, "<svg>", [], STYLE) == "<svg></svg>"
+
+
+@pytest.mark.parametrize(
+    "ms, label",
+    [
+        (30.653, "30.7 ms"),
+        (11539.2, "11.5 s"),
+        (2365.82, "2.37 s"),
+        (0.12345, "0.123 ms"),
+        (999.96, "1 s"),  # rounds up into seconds, not "1e+03 ms"
+        (1_234_567, "1230 s"),  # no exponent
+        (0, "0 ms"),
+    ],
+)
+def test_durations_are_shown_to_three_significant_figures(ms, label):
+    assert format_ms(ms) == label
+
+
+def test_more_figures_when_asked():
+    assert format_ms(1_500_100, significant=6) == "1500.1 s"

@@ -25,7 +25,10 @@ def waiting_run(people, team, provider):
 def test_a_stopped_run_leaves_no_call_waiting_for_approval(people, team, provider):
     conversation, waiting = waiting_run(people, team, provider)
 
-    assert leases.finish_run(conversation.pk, "w1", RunStatus.STOPPED, "Stopped by a person.")
+    assert (
+        leases.finish_run(conversation.pk, "w1", RunStatus.STOPPED, "Stopped by a person.")
+        is not None
+    )
 
     waiting.refresh_from_db()
     assert (waiting.status, waiting.error_code, waiting.approval) == ("error", "CANCELLED", "")

@@ -72,7 +72,7 @@ def test_no_tick_falls_inside_the_compressed_stretch_and_both_sides_are_labelled
     assert not [t for t in gantt.ticks if inside[0] < t.x < inside[1]]
     labels = {tick.x: tick.label for tick in gantt.ticks}
     assert labels[inside[0]] == "400 ms"  # the model call's 300 ms, then 100 ms of tools
-    assert labels[inside[1]] == "1500.4 s"
+    assert labels[inside[1]] == "1500 s"  # three figures, as every side of a break
     xs = [tick.x for tick in gantt.ticks]
     assert xs == sorted(xs)
 
@@ -152,3 +152,22 @@ def test_a_batch_without_long_waits_is_drawn_byte_for_byte_as_before():
         assert "break" not in svg
         assert re.search(r"waited 1\.29 s for approval", svg)
         assert hashlib.sha256(svg.encode()).hexdigest() == BEFORE[name], name
+
+
+def test_the_sides_of_a_break_read_to_three_figures():
+    rows = [
+        Row("lookup", "c1", started_ms=0, finished_ms=30.653),
+        Row(
+            "refund",
+            "c2",
+            started_ms=11539.2,
+            finished_ms=11600,
+            approval_asked_ms=30.653,
+            approval_decided_ms=11539.2,
+        ),
+    ]
+    gantt = batch_gantt(rows)
+    labels = [tick.label for tick in gantt.ticks]
+    assert "30.7 ms" in labels
+    assert "11.5 s" in labels
+    assert not [label for label in labels if re.search(r"\d\.\d{3}", label)]
