@@ -8,6 +8,8 @@ broken channel layer only means nobody watches live (the page still reloads from
 
 The live timeline is a subscriber: `Draft` follows the provider's stream (the answer being
 written), `CallBars` the engine's events (one bar per call); both send throttled `Frames`.
+While any call is unfinished, `CallBars` also sends a frame on its own clock (`TICK_S`), so
+running bars and approval waits grow between events.
 """
 
 from __future__ import annotations
