@@ -476,6 +476,7 @@ def message_add(request: TeamRequest, conversation: int) -> HttpResponse:
         request.POST,
         call_ids=compose.answerable_call_ids(current),
         offered=compose.offered_tool_names(current),
+        history=list(current.messages.all()),
     )
     if form.is_valid():
         try:

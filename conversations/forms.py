@@ -22,9 +22,11 @@ from tools_app.models import Catalog, Tool
 
 from .example_arguments import example_arguments as example_arguments
 from .execution import BatchOptions, new_call_id
-from .models import Provider
+from .message_forms import already_answered, answers_of
+from .models import Message, Provider
 from .provider import PROVIDER_SETS_HEADERS
 from .providers import known_model_names
+from .runner import problem_made
 from .tool_picker import MAX_PICKED_TOOLS, CatalogGroup, catalog_groups, saved_tools
 
 STRATEGY_CHOICES = [(name, name) for name in STRATEGIES]
@@ -461,14 +463,17 @@ class MessageForm(forms.Form):
         *args: Any,
         call_ids: set[str] | None = None,
         offered: set[str] | None = None,
+        history: list[Message] | None = None,
         **kwargs: Any,
     ) -> None:
         """`call_ids`: the tool call ids a tool message may answer; `offered`: the names of the
-        tools the model is offered. None skips that check."""
+        tools the model is offered; `history`: the messages this one is appended to, held to
+        the runner's pairing rule. None skips that check."""
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.call_ids = call_ids
         self.offered = offered
+        self.history = history
 
     @classmethod
     def initial_for(cls, payload: dict[str, Any]) -> dict[str, Any]:
@@ -518,7 +523,24 @@ class MessageForm(forms.Form):
             if calls:
                 payload["tool_calls"] = calls
             cleaned["payload"] = payload
+        if self.history is not None and not self.errors and "payload" in cleaned:
+            self._check_pairing(cleaned["payload"])
         return cleaned
+
+    def _check_pairing(self, payload: dict[str, Any]) -> None:
+        """The runner's pairing rule over the history with this message appended, at its field."""
+        assert self.history is not None
+        added = Message(position=len(self.history), role=payload["role"], payload=payload)
+        problem = problem_made(self.history, [*self.history, added])
+        if problem is None:
+            return
+        role = payload["role"]
+        if role == "tool":
+            call_id = payload["tool_call_id"]
+            answer = answers_of(self.history).get(call_id)
+            self.add_error("tool_call_id", already_answered(call_id, answer) if answer else problem)
+        else:
+            self.add_error("tool_calls" if payload.get("tool_calls") else "content", problem)
 
     def _tool_calls(self, text: str) -> list[dict[str, Any]]:
         if not text.strip():

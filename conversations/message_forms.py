@@ -19,6 +19,7 @@ from tools_app import schema
 
 from .execution import new_call_id
 from .models import Message
+from .runner import problem_made
 from .view_models import tool_calls_of, turns_before
 
 JSON_TEXT = {
@@ -67,6 +68,19 @@ def compact_json(text: str, original: str) -> str:
     return text if problem is not None else json.dumps(value, ensure_ascii=False)
 
 
+def answers_of(messages: list[Message]) -> dict[str, Message]:
+    """The tool results among `messages` by the call id they answer (the first, when several)."""
+    answers: dict[str, Message] = {}
+    for message in messages:
+        if message.role == "tool":
+            answers.setdefault(str(message.payload.get("tool_call_id")), message)
+    return answers
+
+
+def already_answered(call_id: str, answer: Message) -> str:
+    return f"{call_id} already has a result (message {answer.position + 1}): edit that one instead."
+
+
 class MessageEditForm(forms.Form):
     """What every kind's form shares: the message it edits, its content field and the payload
     it builds."""
@@ -81,6 +95,12 @@ class MessageEditForm(forms.Form):
 
     def payload(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def history(self, payload: dict[str, Any]) -> tuple[list[Message], list[Message]]:
+        """The conversation's messages as they are, and as they would be with `payload` saved."""
+        before = list(self.message.conversation.messages.all())
+        edited = Message(position=self.message.position, role=payload["role"], payload=payload)
+        return before, [edited if m.pk == self.message.pk else m for m in before]
 
     def parts(self) -> list[forms.Form]:
         """The form and its rows, in the order they are shown."""
@@ -172,6 +192,12 @@ class ToolResultForm(MessageEditForm):
             raise forms.ValidationError(
                 f"No assistant turn before this one has a tool call with id {call_id}."
             )
+        # The runner's pairing rule: the result must answer an open call of the turn before it.
+        before, after = self.history({"role": "tool", "tool_call_id": call_id})
+        if problem := problem_made(before, after):
+            others = [m for m in before if m.pk != self.message.pk]
+            answer = answers_of(others).get(call_id)
+            raise forms.ValidationError(already_answered(call_id, answer) if answer else problem)
         return call_id
 
     def clean_content(self) -> str:
@@ -312,7 +338,8 @@ class AssistantForm(MessageEditForm):
         )
 
     def rows_valid(self) -> bool:
-        return self.calls.is_valid()
+        # A removed row is not validated by the formset, but may carry the pairing problem.
+        return self.calls.is_valid() and not any(row.errors for row in self.calls.forms)
 
     def parts(self) -> list[forms.Form]:
         return [self, *self.calls.forms]
@@ -345,7 +372,30 @@ class AssistantForm(MessageEditForm):
         empty = not content or (isinstance(content, str) and not content.strip())
         if empty and self.calls.is_valid() and not self.tool_calls():
             self.add_error("content", "An assistant message needs content or tool calls.")
+        if not self.errors and self.calls.is_valid():
+            self.check_pairing()
         return cleaned
+
+    def check_pairing(self) -> None:
+        """The runner's pairing rule over the history with this turn saved: a call removed while
+        a result answers it is refused on its row, any other break on the form."""
+        before, after = self.history(self.payload())
+        problem = problem_made(before, after)
+        if problem is None:
+            return
+        answers = answers_of([m for m in before if m.position > self.message.position])
+        orphaned = False
+        for row in self.calls.forms:
+            answer = answers.get(row.call_id) if row.cleaned_data.get("DELETE") else None
+            if answer is not None:
+                orphaned = True
+                row.add_error(
+                    "DELETE",
+                    f"{row.call_id} has a result (message {answer.position + 1}): keep the "
+                    "call, or use Fork from here on this turn and remove it in the fork.",
+                )
+        if not orphaned:
+            self.add_error(None, problem)
 
     def payload(self) -> dict[str, Any]:
         content = self.cleaned_data["content"]

@@ -157,6 +157,20 @@ def history_problem(messages: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def next_run_problem(messages: list[Message]) -> str | None:
+    """What would fail the next run before the model is asked: `history_problem` of the history
+    as that run sends it, once it has run the last turn's unanswered calls."""
+    answers = [{"role": "tool", "tool_call_id": call.id} for call in _unanswered_calls(messages)]
+    return history_problem([m.payload for m in messages] + answers)
+
+
+def problem_made(before: list[Message], after: list[Message]) -> str | None:
+    """Why the next run could not send `after`, unless it could not send `before` for the same
+    reason: a hand edit is refused for what it breaks, not for what was broken already."""
+    problem = next_run_problem(after)
+    return problem if problem and problem != next_run_problem(before) else None
+
+
 def build_request(setup: Setup, messages: list[dict[str, Any]]) -> dict[str, Any]:
     """The Chat Completions body (without model and stream), exactly as it will be sent.
 
@@ -543,6 +557,8 @@ __all__ = [
     "InconsistentHistory",
     "build_request",
     "history_problem",
+    "next_run_problem",
+    "problem_made",
     "run_conversation",
     "tool_choice_for",
     "wire_message",

@@ -23,7 +23,7 @@ def test_an_admin_sees_a_new_tool_and_its_try_it_in_the_trail(log_in, people, ca
     try_it = page.locator("#try-it")
     try_it.get_by_label("order").fill("42")
     try_it.get_by_role("button", name="Run call").click()
-    expect(page.locator("#try-result .badge.ok")).to_have_text("ok")
+    expect(page.locator("#try-result .badge.ok")).to_have_text("OK")
 
     page.goto("/t/acme/")
     page.get_by_role("link", name="Audit trail").click()

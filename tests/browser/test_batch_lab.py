@@ -64,7 +64,7 @@ def test_try_a_tool_and_see_a_validation_error(log_in, people, catalog):
     try_it = page.locator("#try-it")
     try_it.get_by_label("order").fill("42")
     try_it.get_by_role("button", name="Run call").click()
-    expect(page.locator("#try-result .badge.ok")).to_have_text("ok")
+    expect(page.locator("#try-result .badge.ok")).to_have_text("OK")
     expect(page.locator("#try-content")).to_contain_text('"order": 42')
 
     try_it.get_by_label("Arguments (raw JSON)").fill('{"order": "forty-two"}')

@@ -48,7 +48,7 @@ def test_write_a_turn_by_hand_deny_its_call_fork_filter_and_export(
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"\?status=DENIED&tool=$"))
     expect(page.locator("#round-0-calls tbody tr")).to_have_count(1)
-    expect(page.locator("#round-0-calls")).to_contain_text("denied")
+    expect(page.locator("#round-0-calls")).to_contain_text("DENIED")
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Export JSON", exact=True).click()

@@ -37,7 +37,7 @@ def test_a_person_stops_a_run_whose_worker_died(log_in, people, team, provider):
 
     expect(page.locator("#status-badge")).to_have_text("Running")
     expect(page.locator("#stale")).to_contain_text("worker gone-host:42 not responding since")
-    expect(page.locator("#round-0-calls")).to_contain_text("running")
+    expect(page.locator("#round-0-calls")).to_contain_text("RUNNING")
 
     page.get_by_role("button", name="Stop").click()
 

@@ -22,7 +22,7 @@ def test_a_person_reads_back_through_a_long_conversation(log_in, people, team):
     expect(page.locator("#earlier-rounds")).to_contain_text("Rounds 1\u201315 are not listed below")
     expect(page.locator("#messages")).not_to_contain_text("Plan a trip through fifty cities.")
     # The totals count every round.
-    expect(page.locator("#summary")).to_contain_text("100 ok")
+    expect(page.locator("#summary")).to_contain_text("100 OK")
 
     page.get_by_role("button", name="Show earlier rounds").click()
     expect(rounds).to_have_count(20)

@@ -37,6 +37,9 @@ def test_replay_shows_the_changed_result_and_the_missing_tool(log_in, people, to
     expect(page.locator("#job-changed")).to_have_text("2 calls changed so far")
     expect(page.locator("#replay-summary")).to_contain_text("0 same")
     expect(page.locator("#replay-summary")).to_contain_text("2 changed")
+    # Numbered from 1, as the conversation page numbers the same round.
+    expect(page.locator(".replay-round h2")).to_have_count(1)
+    expect(page.locator(".replay-round h2")).to_contain_text("Round 1 recorded")
     weather = page.locator("tr.replay-call", has_text="get_weather")
     expect(weather).to_contain_text("now v3")
     expect(weather.locator(".json-diff")).to_contain_text("/temp changed: 21 → 19")

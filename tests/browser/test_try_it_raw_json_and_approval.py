@@ -17,7 +17,7 @@ def test_raw_json_alone_runs_with_the_required_field_left_empty(log_in, people, 
     try_it.get_by_label("Arguments (raw JSON)").fill('{"city": "Lima"}')
     try_it.get_by_role("button", name="Run call").click()
 
-    expect(page.locator("#try-result .badge.ok")).to_have_text("ok")
+    expect(page.locator("#try-result .badge.ok")).to_have_text("OK")
     expect(page.locator("#try-used")).to_contain_text("Ran with the raw JSON arguments")
     expect(page.locator("#try-content")).to_contain_text('"city": "Lima"')
     expect(page.locator("#try-result .error")).to_have_count(0)
@@ -38,5 +38,5 @@ def test_an_approval_gated_tool_asks_for_the_box(log_in, people, tool):
 
     try_it.get_by_label("I approve running this tool").check()
     try_it.get_by_role("button", name="Run call").click()
-    expect(page.locator("#try-result .badge.ok")).to_have_text("ok")
+    expect(page.locator("#try-result .badge.ok")).to_have_text("OK")
     try_it.screenshot(path=f"{ARTIFACTS}/try-it-approved.png")

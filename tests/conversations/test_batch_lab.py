@@ -32,7 +32,7 @@ def test_running_a_batch_records_it_and_shows_its_chart(people, tool):
     assert response["Location"] == f"/t/acme/batches/{batch.pk}/"
     page = client.get(response["Location"]).content.decode()
     assert page.count('<g class="call bar-ok">') == 4
-    assert "Speed-up" in page and "4 ok" in page
+    assert "Speed-up" in page and "4 OK" in page
     assert batch.executions.count() == 4
 
 
@@ -116,7 +116,7 @@ def test_try_it_runs_the_saved_version_from_the_generated_form(people, tool):
         .post(url, {"arg-city": "Porto", "arg-unit": "celsius"})
         .content.decode()
     )
-    assert '<span class="badge ok">ok</span>' in html
+    assert '<span class="badge ok">OK</span>' in html
     assert "&quot;success&quot;: true" in html
     execution = Batch.objects.get(source="try").executions.get()
     assert execution.parsed_arguments == {"city": "Porto", "unit": "celsius"}

@@ -34,7 +34,7 @@ def test_a_stopped_run_leaves_no_call_waiting_for_approval(people, team, provide
     assert (waiting.status, waiting.error_code, waiting.approval) == ("error", "CANCELLED", "")
     page = people.client_for("editor").get(f"/t/acme/conversations/{conversation.pk}/")
     assert "Approve" not in page.content.decode()
-    assert '<span class="badge warn">waiting for approval</span>' not in page.content.decode()
+    assert '<span class="badge warn">WAITING FOR APPROVAL</span>' not in page.content.decode()
 
 
 def test_a_reaped_run_leaves_no_call_waiting_for_approval(people, team, provider):

@@ -79,8 +79,8 @@ def test_the_summary_counts_a_waiting_call_as_waiting_not_as_an_error(people, wa
     conversation, _, _ = waiting
     page = people.client_for("viewer").get(f"/t/acme/conversations/{conversation.pk}/")
     html = page.content.decode()
-    assert '<span class="badge warn">1 waiting for approval</span>' in html
-    assert '<span class="badge ok">1 ok</span>' in html
+    assert '<span class="badge warn">1 WAITING FOR APPROVAL</span>' in html
+    assert '<span class="badge ok">1 OK</span>' in html
 
 
 @pytest.mark.asyncio
@@ -99,7 +99,7 @@ async def test_every_watching_page_redraws_the_row_and_the_summary(people, waiti
     assert '<div id="round-0-calls" class="scroll-x" hx-swap-oob="true">' in html
     assert ">Approve</button>" in html
     assert '<dl class="stats" id="summary" hx-swap-oob="true">' in html
-    assert '<span class="badge warn">1 waiting for approval</span>' in html
+    assert '<span class="badge warn">1 WAITING FOR APPROVAL</span>' in html
 
     client = await sync_to_async(people.client_for)("admin")
     await sync_to_async(client.post)(
@@ -109,6 +109,6 @@ async def test_every_watching_page_redraws_the_row_and_the_summary(people, waiti
     assert '<div id="round-0-calls" class="scroll-x" hx-swap-oob="true">' in html
     assert ">Approve</button>" not in html
     assert '<span class="badge ok">approved</span>' in html
-    assert "waiting for approval" not in html
+    assert "WAITING FOR APPROVAL" not in html
     assert await socket.receive_nothing()
     await socket.disconnect()

@@ -202,6 +202,8 @@ def test_arguments_must_be_an_object(people, conversation):
 
 
 def test_calls_are_changed_removed_and_added_keeping_their_ids(people, conversation):
+    # c2 was cut off before its result: it may be removed (one with a result may not).
+    conversation.messages.filter(position=3).delete()
     client = people.client_for("editor")
     rows = [
         {"id": "c1", "name": "get_weather", "arguments": pretty(OSLO["function"]["arguments"])},

@@ -34,7 +34,7 @@ def test_the_page_lists_the_last_ten_rounds_and_counts_them_all(people, thirty_r
     assert "Rounds 1\u201320 are not listed below" in html
     assert f'hx-get="/t/acme/conversations/{thirty_rounds.pk}/earlier/?before=20"' in html
     # The totals still count every call: 30 rounds of 4.
-    assert '<span class="badge ok">120 ok</span>' in html
+    assert '<span class="badge ok">120 OK</span>' in html
 
 
 def test_earlier_rounds_come_in_front_a_batch_at_a_time(people, thirty_rounds):

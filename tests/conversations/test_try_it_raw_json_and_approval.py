@@ -18,7 +18,7 @@ def gate(tool) -> None:
 
 def test_raw_json_alone_runs_though_required_fields_are_empty(people, tool):
     html = people.client_for("editor").post(TRY, {"arguments": '{"city": "Lima"}'}).content.decode()
-    assert '<span class="badge ok">ok</span>' in html
+    assert '<span class="badge ok">OK</span>' in html
     assert "Ran with the raw JSON arguments" in html
     assert "This field is required" not in html
     assert Batch.objects.get(source="try").executions.get().parsed_arguments == {"city": "Lima"}
@@ -60,7 +60,7 @@ def test_an_approval_gated_tool_is_denied_without_the_box_and_runs_with_it(peopl
     assert '<span class="badge err">DENIED</span>' in denied
     assert "requires approval" in denied
     approved = client.post(TRY, {"arg-city": "Porto", "approve": "on"}).content.decode()
-    assert '<span class="badge ok">ok</span>' in approved
+    assert '<span class="badge ok">OK</span>' in approved
     first, second = (b.executions.get() for b in Batch.objects.order_by("pk"))
     assert (first.error_code, second.error_code) == ("DENIED", "")
 
