@@ -85,8 +85,8 @@ def catalog_groups(results: list[Tool]) -> list[CatalogGroup]:
 
 def search_tools(team: Team, query: str, limit: int = RESULTS_SHOWN) -> ToolSearch:
     """Saved tools of the team whose name, catalog or description holds `query`, by catalog.
-    With no query, each catalog shows its first few (an equal share of `limit`, at least
-    `FIRST_OF_EACH`), so that a small catalog is not hidden behind a large one's first page."""
+    With no query, the catalogs take turns (the first tool of each, then the second, ...), so
+    that a small catalog is not hidden behind a large one's first page."""
     query = query.strip()[:100]
     tools = saved_tools(team)
     if query:
@@ -95,16 +95,15 @@ def search_tools(team: Team, query: str, limit: int = RESULTS_SHOWN) -> ToolSear
             | Q(catalog__name__icontains=query)
             | Q(description__icontains=query)
         )
-    ordered = tools.select_related("catalog").order_by("catalog__name", "catalog_id", "name")
-    if not query:
-        catalogs = team.catalogs.filter(tools__version__gt=0).distinct().count()
-        share = max(FIRST_OF_EACH, limit // max(catalogs, 1))
-        ordered = ordered.alias(
+    by_catalog = ("catalog__name", "catalog_id", "name")
+    if query:
+        ordered = tools.order_by(*by_catalog)
+    else:
+        ordered = tools.annotate(
             place=Window(RowNumber(), partition_by=[F("catalog_id")], order_by=F("name").asc())
-        ).filter(place__lte=share)
-    results = list(ordered[:limit])
-    total = tools.count() if len(results) == limit or not query else len(results)
+        ).order_by("place", *by_catalog)
+    results = list(ordered.select_related("catalog")[:limit])
+    if not query:
+        results.sort(key=lambda tool: (tool.catalog.name, tool.catalog_id, tool.name))
+    total = len(results) if len(results) < limit else tools.count()
     return ToolSearch(query=query, results=results, total=total)
-
-
-FIRST_OF_EACH = 5

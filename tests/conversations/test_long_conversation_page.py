@@ -24,7 +24,7 @@ def test_fifty_rounds_render_with_a_bounded_number_of_queries(
     assert response.status_code == 200
     assert html.count('<section class="round panel"') == 10
     assert html.count('id="execution-') == 10 * CALLS_PER_ROUND
-    assert f'<span class="badge ok">{ROUNDS * CALLS_PER_ROUND} ok</span>' in html  # the summary
+    assert f'<span class="badge ok">{ROUNDS * CALLS_PER_ROUND} OK</span>' in html  # the summary
 
 
 def test_the_query_count_does_not_grow_with_the_rounds(people, team):
