@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 
 from conversations.execution import run_batch
+from conversations.models import ToolExecution
 from fcstudio import secrets
 from tools_app import catalog as catalog_ops
 from tools_app.engine import HttpImplementation, ToolCall
@@ -334,6 +335,30 @@ def test_the_upstream_receives_the_decrypted_header_and_the_idempotency_key(
     assert headers["Authorization"] == SECRET
     assert headers["X-Team"] == "acme-weather-team"
     assert headers["Idempotency-Key"] == "call_abc123"
+    # The upstream answered with the headers it got: what the model is sent shows none of them.
+    shown = json.loads(execution.content)["result"]["headers"]
+    assert shown["Authorization"] == "[redacted]"
+    assert shown["X-Team"] == "[redacted]"
+
+
+def test_try_it_never_shows_a_header_secret_the_upstream_echoes(
+    people, team, tool, echo_server, settings
+):
+    url, received = echo_server
+    settings.FCSTUDIO_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
+    _tool_calling(people, tool, url)
+    response = people.client_for("editor").post(EDIT + "try/", {"arguments": '{"city": "Oslo"}'})
+    assert response.status_code == 200
+    (headers,) = received
+    assert headers["Authorization"] == SECRET  # sent upstream, and echoed back
+    execution = ToolExecution.objects.get()
+    batch_page = people.client_for("viewer").get(f"/t/acme/batches/{execution.batch_id}/")
+    assert batch_page.status_code == 200
+    for page in (response.content.decode(), batch_page.content.decode()):
+        assert "[redacted]" in page
+        assert "s3cret" not in page and "cret-val" not in page
+        assert "acme-wea" not in page and "ther-team" not in page
+    assert "s3cret" not in execution.content and "[redacted]" in execution.content
 
 
 def test_without_the_allowance_the_call_is_denied_and_nothing_is_sent(
