@@ -33,7 +33,6 @@ import asyncio
 import email.utils
 import inspect
 import json
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -50,6 +49,12 @@ from tools_app.engine.implementations.http import (
     OutboundRefused,
     PinnedTransport,
     refuse_redirect_elsewhere,
+)
+from tools_app.engine.secret_text import (
+    REDACTED,
+    header_secrets,
+    longest_edge,
+    redact_secrets,
 )
 from tools_app.engine.untrusted import clean_text
 
@@ -736,54 +741,18 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
 
 # -- keeping secrets out ---------------------------------------------------------------------------
 
-REDACTED = "[redacted]"
-SECRET_FRAGMENT_CHARS = 8  # this many characters of a secret in a row are redacted anywhere
-SECRET_EDGE_CHARS = 4  # a secret's start or end this long beside an ellipsis ("sk-p…") too
-_ELLIPSIS = re.compile(r"…|\.{3,}|\*{3,}|•{3,}")
-
 
 def _secrets(config: ProviderConfig) -> list[str]:
     # Header values may be secrets too (an Azure "api-key"); short ones are more likely words.
     found = [config.api_key] if len(config.api_key) >= 4 else []
-    for value in config.extra_headers.values():
-        value = value.strip()
-        scheme, _, credential = value.partition(" ")
-        if len(value) >= 8:
-            found.append(value)
-        if credential and scheme.isalpha() and len(credential) >= 8:  # "Bearer <token>"
-            found.append(credential.strip())
-    return found
+    return found + header_secrets(config.extra_headers.values())
 
 
 def redact(text: str, config: ProviderConfig) -> str:
-    """`text` with every echo of a secret replaced: whole, any run of `SECRET_FRAGMENT_CHARS`
-    of its characters, and its first or last `SECRET_EDGE_CHARS` or more beside an ellipsis."""
-    secrets = _secrets(config)
-    if not text or not secrets:
-        return text
-    hidden = bytearray(len(text))
-    for secret in secrets:
-        size = min(SECRET_FRAGMENT_CHARS, len(secret))
-        for start in range(len(secret) - size + 1):
-            window = secret[start : start + size]
-            at = text.find(window)
-            while at != -1:
-                hidden[at : at + size] = b"\x01" * size
-                at = text.find(window, at + 1)
-        for mark in _ELLIPSIS.finditer(text):
-            head = _longest_edge(text, mark.start(), secret, before=True)
-            hidden[mark.start() - head : mark.start()] = b"\x01" * head
-            tail = _longest_edge(text, mark.end(), secret, before=False)
-            hidden[mark.end() : mark.end() + tail] = b"\x01" * tail
-    if not any(hidden):
-        return text
-    pieces, position = [], 0
-    for run in re.finditer(b"\x01+", bytes(hidden)):
-        pieces.append(text[position : run.start()])
-        pieces.append(REDACTED)
-        position = run.end()
-    pieces.append(text[position:])
-    return "".join(pieces)
+    """`text` with every echo of a secret replaced (`secret_text.redact_secrets`): whole, any
+    run of `SECRET_FRAGMENT_CHARS` of its characters, and its first or last
+    `SECRET_EDGE_CHARS` or more beside an ellipsis."""
+    return redact_secrets(text, _secrets(config))
 
 
 def _redact_live(text: str, config: ProviderConfig) -> str:
@@ -792,20 +761,10 @@ def _redact_live(text: str, config: ProviderConfig) -> str:
     whole, so only what is shown live is ever cut short."""
     text = redact(text, config)
     for secret in _secrets(config):
-        tail = _longest_edge(text, len(text), secret, before=True)
+        tail = longest_edge(text, len(text), secret, before=True)
         if tail:
             return text[: len(text) - tail] + REDACTED
     return text
-
-
-def _longest_edge(text: str, at: int, secret: str, *, before: bool) -> int:
-    """How many characters of the secret's start end at `at` (or of its end begin there)."""
-    for size in range(len(secret), SECRET_EDGE_CHARS - 1, -1):
-        if before and at >= size and text[at - size : at] == secret[:size]:
-            return size
-        if not before and text[at : at + size] == secret[-size:]:
-            return size
-    return 0
 
 
 def redact_turn(turn: AssistantTurn, config: ProviderConfig) -> AssistantTurn:

@@ -16,7 +16,7 @@ from .provider import PROVIDER_SETS_HEADERS, ProviderConfig
 
 def set_api_key(provider: Provider, api_key: str) -> None:
     provider.api_key_encrypted = secrets.encrypt(api_key) if api_key else ""
-    provider.api_key_hint = secrets.mask(api_key) if api_key else ""
+    provider.api_key_hint = secrets.SET if api_key else ""  # that a key is set, nothing of it
 
 
 def save_provider(

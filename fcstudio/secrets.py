@@ -6,7 +6,8 @@ Without it, one key is derived from `SECRET_KEY` with HKDF-SHA256, which is fine
 every stored secret to `SECRET_KEY`: change that and the secrets must be entered again.
 
 Nothing here logs or returns a decrypted value except `decrypt` itself; errors never carry the
-value or the token.
+value or the token. A page shows of a secret only that one is set (`SET`): no character of it,
+not its length.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 MASK = "••••"
-MASK_REVEALS_FROM = 12  # shorter values show no characters at all
+SET = f"{MASK} (set)"  # all a person ever sees of a stored secret
 HKDF_INFO = b"fcstudio-secrets"
 
 
@@ -42,13 +43,6 @@ def decrypt(token: str) -> str:
             "A stored secret cannot be decrypted with the configured keys "
             "(was SECRET_KEY or FCSTUDIO_SECRET_KEYS changed?); enter it again."
         ) from exc
-
-
-def mask(text: str) -> str:
-    """What a person may see of a secret: its last four characters, and only of a long one."""
-    if len(text) >= MASK_REVEALS_FROM:
-        return MASK + text[-4:]
-    return MASK
 
 
 def _fernet() -> MultiFernet:

@@ -78,7 +78,8 @@ CONFIG_FIELDS: dict[str, dict[str, str]] = {
 
 
 def shown_header_value(entry: Any) -> str:
-    """What the editor shows of a stored header value: its mask, or nothing when there is none.
+    """What the editor shows of a stored header value: that it is set (`secrets.SET`, nothing
+    of the value), or nothing when there is none.
 
     A value a bundle withheld, or one the configured keys cannot decrypt, shows as empty.
     """
@@ -86,9 +87,10 @@ def shown_header_value(entry: Any) -> str:
     if not isinstance(token, str):
         return ""
     try:
-        return secrets.mask(secrets.decrypt(token))
+        secrets.decrypt(token)  # only a value the keys can still read counts as set
     except secrets.SecretError:
         return ""
+    return secrets.SET
 
 
 def header_notes(stored: dict[str, Any]) -> list[str]:
@@ -249,7 +251,7 @@ class ToolForm(ToolSettingsFields):
         widget=forms.Textarea(attrs={**MONO, "rows": 3, "placeholder": "Authorization: Bearer …"}),
         help_text=(
             f"One Name: value per line, at most {MAX_HEADERS}. Values are stored encrypted and "
-            "shown back masked: leave a masked value as it is to keep it."
+            f"shown back only as set: leave “{secrets.SET}” as it is to keep the value."
         ),
     )
     python_callable = forms.CharField(

@@ -28,14 +28,14 @@ def test_a_secret_header_is_shown_masked_and_kept_across_saves(log_in, people, t
     page.get_by_role("button", name="Save new version").click()
     expect(page.get_by_text("Saved get_weather as version 2.")).to_be_visible()
 
-    expect(page.get_by_label("Headers")).to_have_value("Authorization: ••••alue")
-    assert "s3cret" not in page.content()
+    expect(page.get_by_label("Headers")).to_have_value("Authorization: •••• (set)")
+    assert "s3cret" not in page.content() and "t-value" not in page.content()
     assert stored_authorization(tool) == SECRET
 
     page.get_by_label("Description").fill("Current weather for a city, from the service.")
     page.get_by_role("button", name="Save new version").click()
     expect(page.get_by_text("Saved get_weather as version 3.")).to_be_visible()
-    expect(page.get_by_label("Headers")).to_have_value("Authorization: ••••alue")
+    expect(page.get_by_label("Headers")).to_have_value("Authorization: •••• (set)")
     assert "s3cret" not in page.content()
     assert stored_authorization(tool) == SECRET
     assert tool.description == "Current weather for a city, from the service."

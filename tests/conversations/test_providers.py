@@ -34,7 +34,7 @@ def test_an_admin_adds_a_provider_and_the_key_is_stored_encrypted(people, team):
     provider = Provider.objects.get()
     assert SECRET not in provider.api_key_encrypted
     assert secrets.decrypt(provider.api_key_encrypted) == SECRET
-    assert provider.api_key_hint == "••••1234"
+    assert provider.api_key_hint == "•••• (set)"
     config = provider_config(provider)
     assert config.api_key == SECRET
     assert config.extra_headers == {"OpenAI-Organization": "org-123", "X-Trace": "on"}
@@ -48,7 +48,35 @@ def test_the_key_and_headers_never_appear_in_any_page(people, team):
         page = client.get(url).content.decode()
         assert SECRET not in page and "org-123" not in page
         assert provider.api_key_encrypted not in page
-    assert "••••1234" in client.get(PROVIDERS).content.decode()
+    assert "•••• (set)" in client.get(PROVIDERS).content.decode()
+
+
+def suffixes_shown(page: str, secret: str) -> list[str]:
+    """Every ending of `secret` of 4 or more characters found in `page` (a hint's tail)."""
+    return [secret[-size:] for size in range(4, len(secret) + 1) if secret[-size:] in page]
+
+
+def test_no_page_shows_any_part_of_the_key_to_a_viewer_or_an_admin(people, team):
+    people.client_for("admin").post(PROVIDERS, form())
+    provider = Provider.objects.get()
+    for role in ("viewer", "admin"):
+        client = people.client_for(role)
+        pages = [client.get(PROVIDERS).content.decode()]
+        if role == "admin":
+            pages.append(client.get(f"{PROVIDERS}{provider.pk}/").content.decode())
+        for page in pages:
+            assert "•••• (set)" in page
+            assert suffixes_shown(page, SECRET) == [], role
+            assert SECRET[:8] not in page
+
+
+def test_keys_of_any_length_show_the_same_hint(team):
+    hints = set()
+    for key in ("abc", "elevenchars", "twelve-chars", SECRET):
+        provider = Provider(team=team, name=key, base_url="https://api.example.com/v1")
+        set_api_key(provider, key)
+        hints.add(provider.api_key_hint)
+    assert hints == {"•••• (set)"}  # nothing of a key, not even how long it is
 
 
 def test_editing_without_a_key_keeps_the_stored_one(people, team):
@@ -153,3 +181,18 @@ def test_a_key_that_cannot_be_decrypted_is_reported_not_crashed(people, team, se
     settings.SECRET_KEY = "a-completely-different-secret-key-for-this-test-0123456789"
     html = people.client_for("editor").post(f"{PROVIDERS}{provider.pk}/test/").content.decode()
     assert 'class="error"' in html
+
+
+def test_stored_hints_that_showed_a_keys_tail_now_say_only_that_it_is_set(team):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("conversations.migrations.0020_api_key_hint_shows_only_set")
+    for name, hint in (("Old", "••••1234"), ("Short", "••••"), ("Keyless", "")):
+        Provider.objects.create(
+            team=team, name=name, base_url="https://api.example.com/v1", api_key_hint=hint
+        )
+    migration.only_set(apps, None)
+    hints = dict(Provider.objects.values_list("name", "api_key_hint"))
+    assert hints == {"Old": "•••• (set)", "Short": "•••• (set)", "Keyless": ""}

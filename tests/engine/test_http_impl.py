@@ -38,6 +38,7 @@ class Upstream(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.hits: list[str] = []
+        self.authorizations: list[str | None] = []  # as received: results may not show them
         self.failures_left: dict[str, int] = {}
         self.release = threading.Event()
 
@@ -72,6 +73,8 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self) -> None:
         url = urlsplit(self.path)
         self.server.hits.append(url.path)
+        if hasattr(self.server, "authorizations"):  # test_http_tls serves this handler too
+            self.server.authorizations.append(self.headers.get("Authorization"))
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         query = parse_qs(url.query)
@@ -84,6 +87,19 @@ class Handler(BaseHTTPRequestHandler):
                     "body": json.loads(raw) if raw else None,
                     "idempotency_key": self.headers.get("Idempotency-Key"),
                     "host": self.headers.get("Host"),
+                    "authorization": self.headers.get("Authorization"),
+                },
+            )
+        elif url.path.startswith("/echo-key/"):  # a webhook quoting the key it was sent
+            key = self.headers.get("X-Api-Key") or ""
+            self._send(
+                int(url.path.rsplit("/", 1)[1]),
+                {
+                    "error": f"invalid key {key}",
+                    "hint": f"{key[:6]}…{key[-4:]}",
+                    "masked": f"•••{key[-4:]}",
+                    "middle": key[5:13],
+                    f"key:{key}": "as a name too",
                     "authorization": self.headers.get("Authorization"),
                 },
             )
@@ -172,7 +188,8 @@ def test_post_sends_json_with_the_idempotency_key_and_returns_json(upstream):
     assert result.result["body"] == {"city": "Oslo", "days": 3}
     assert result.result["idempotency_key"] == "call_abc"
     assert result.result["host"] == f"127.0.0.1:{upstream.server_address[1]}"
-    assert result.result["authorization"] == SECRET
+    assert upstream.authorizations == [SECRET]
+    assert result.result["authorization"] == "[redacted]"  # sent, never shown back
 
 
 def test_get_sends_the_arguments_as_a_query_string(upstream):
@@ -467,3 +484,98 @@ def test_query_params_and_retry_after_parsing():
 def test_bad_config_raises_a_clear_value_error(config, message):
     with pytest.raises(ValueError, match=message):
         implementation_from_config("http", config)
+
+
+# -- secrets an upstream echoes --------------------------------------------------------------------
+
+API_KEY = "whk-live-9f3a7c21d4e8b056"
+
+
+def leaked_runs(text: str, secret: str, size: int = 8) -> list[str]:
+    """Every run of `size` characters of `secret` that appears in `text`."""
+    runs = {secret[start : start + size] for start in range(len(secret) - size + 1)}
+    return sorted(run for run in runs if run in text)
+
+
+def everything(result: Any, recorder: Recorder) -> str:
+    events = json.dumps([e.to_dict() for e in recorder.events], default=str, ensure_ascii=False)
+    return result.content + events
+
+
+@pytest.mark.parametrize("status", [401, 500])
+def test_a_header_secret_an_upstream_echoes_in_an_error_is_redacted(upstream, status):
+    result, recorder = run(
+        {"url": f"{upstream.base}/echo-key/{status}", "headers": {"X-Api-Key": API_KEY}},
+        retries=1,
+    )
+    assert result.error.code is ErrorCode.UPSTREAM_ERROR
+    shown = json.dumps(result.error.details, ensure_ascii=False) + everything(result, recorder)
+    assert leaked_runs(shown, API_KEY) == []
+    assert API_KEY[-4:] not in shown  # not even the tail a hint shows ("•••b056")
+    assert API_KEY[:6] not in shown
+    details = json.loads(result.error.details["body"])
+    assert details["error"] == "invalid key [redacted]"
+    assert details["hint"] == "[redacted]…[redacted]"
+    assert details["masked"] == "•••[redacted]"
+    assert details["middle"] == "[redacted]"
+
+
+def test_a_header_secret_an_upstream_echoes_in_a_result_is_redacted(upstream):
+    result, recorder = run(
+        {"url": f"{upstream.base}/echo-key/200", "headers": {"X-Api-Key": API_KEY}}
+    )
+    assert result.ok
+    assert leaked_runs(everything(result, recorder), API_KEY) == []
+    assert result.result["error"] == "invalid key [redacted]"
+    assert result.result["key:[redacted]"] == "as a name too"
+    assert result.result["hint"] == "[redacted]…[redacted]"
+    assert result.result["masked"] == "•••[redacted]"
+
+
+def test_a_bearer_token_is_redacted_alone_as_well(upstream):
+    token = "tok-0123456789abcdef"
+    result, _ = run(
+        {"url": f"{upstream.base}/echo-key/200", "headers": {"Authorization": f"Bearer {token}"}}
+    )
+    assert result.result["authorization"] == "[redacted]"
+    assert leaked_runs(result.content, token) == []
+
+
+def test_short_header_values_are_words_not_secrets_as_for_providers(upstream):
+    # Under 8 characters a header value ("json", "on", "v2") is shown, as a provider's is:
+    # redacting it would cut every word it matches out of every result.
+    result, _ = run({"url": f"{upstream.base}/echo-key/200", "headers": {"X-Api-Key": "on"}})
+    assert result.result["error"] == "invalid key on"
+    assert "[redacted]" not in result.content
+
+
+def test_a_url_password_and_its_basic_credential_are_redacted(upstream):
+    password = "pa55word-for-hook"
+    url = f"http://hook:{password}@127.0.0.1:{upstream.server_address[1]}/echo-key/200"
+    result, _ = run({"url": url})
+    assert upstream.authorizations[0].startswith("Basic ")  # the client sent it as Basic auth
+    assert result.result["authorization"] == "Basic [redacted]"
+    assert leaked_runs(result.content, password) == []
+    assert leaked_runs(result.content, upstream.authorizations[0].split()[1]) == []
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [
+        lambda text: http_impl.httpx.ConnectError(f"cannot connect: {text}"),
+        lambda text: RuntimeError(f"unexpected: {text}"),
+    ],
+    ids=["connection error", "any other exception"],
+)
+def test_exception_text_quoting_a_secret_is_redacted(upstream, monkeypatch, raised):
+    async def failing(self, client, arguments, context):
+        raise raised(f"http://127.0.0.1/?key={API_KEY}")
+
+    monkeypatch.setattr(http_impl.HttpImplementation, "_exchange", failing)
+    result, recorder = run(
+        {"url": f"{upstream.base}/echo", "headers": {"X-Api-Key": API_KEY}}, retries=1
+    )
+    assert result.status == "error"
+    shown = json.dumps(result.error.to_dict(), ensure_ascii=False) + everything(result, recorder)
+    assert leaked_runs(shown, API_KEY) == []
+    assert "key=[redacted]" in result.error.message

@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 
 from conversations.execution import run_batch
+from conversations.models import ToolExecution
 from fcstudio import secrets
 from tools_app import catalog as catalog_ops
 from tools_app.engine import HttpImplementation, ToolCall
@@ -22,7 +23,7 @@ from tools_app.runtime import Misconfigured, spec_for
 EDIT = "/t/acme/c/travel/tools/get_weather/"
 HISTORY = EDIT + "history/"
 SECRET = "Bearer s3cret-value"
-SHOWN = "Authorization: ••••alue"
+SHOWN = "Authorization: •••• (set)"
 
 
 def form_data(**overrides: str) -> dict[str, str]:
@@ -73,11 +74,16 @@ def test_every_header_value_is_stored_encrypted(http_tool):
 def test_the_editor_shows_headers_masked_and_never_the_value_or_token(people, http_tool):
     page = people.client_for("editor").get(EDIT).content.decode()
     assert SHOWN in page
-    assert "X-Team: ••••team" in page
+    assert "X-Team: •••• (set)" in page
     assert SECRET not in page and "s3cret" not in page
     assert token_of(http_tool) not in page
     viewer_page = people.client_for("viewer").get(EDIT).content.decode()
     assert SHOWN in viewer_page and "s3cret" not in viewer_page
+    for shown in (page, viewer_page):  # not even a hint's tail ("••••alue", "••••team")
+        for value in (SECRET, "acme-weather-team"):
+            assert f"••••{value[-4:]}" not in shown
+            # from 6 on: "alue" and "value" are words the page holds anyway
+            assert [value[-n:] for n in range(6, len(value) + 1) if value[-n:] in shown] == []
 
 
 def test_the_history_page_shows_secrets_as_masks(people, http_tool):
@@ -90,7 +96,7 @@ def test_replacing_a_secret_shows_in_the_diff_as_changed(people, http_tool):
     old_token = token_of(http_tool)
     client = people.client_for("editor")
     client.post(
-        EDIT, form_data(http_headers="Authorization: Bearer n3w-value-here\nX-Team: ••••team")
+        EDIT, form_data(http_headers="Authorization: Bearer n3w-value-here\nX-Team: •••• (set)")
     )
     page = people.client_for("viewer").get(HISTORY).content.decode()
     assert "&quot;Authorization&quot;: &quot;•••• (secret, changed)&quot;" in page
@@ -130,7 +136,7 @@ def test_the_live_check_never_carries_the_value(people, http_tool):
 def test_saving_with_the_mask_keeps_the_secret(people, http_tool):
     token = token_of(http_tool)
     client = people.client_for("editor")
-    shown = f"{SHOWN}\nX-Team: ••••team"
+    shown = f"{SHOWN}\nX-Team: •••• (set)"
     response = client.post(EDIT, form_data(http_headers=shown), follow=True)
     assert "No changes to save." in response.content.decode()
     client.post(EDIT, form_data(http_headers=shown, description="Weather now."))
@@ -337,6 +343,30 @@ def test_the_upstream_receives_the_decrypted_header_and_the_idempotency_key(
     assert headers["Authorization"] == SECRET
     assert headers["X-Team"] == "acme-weather-team"
     assert headers["Idempotency-Key"] == "call_abc123"
+    # The upstream answered with the headers it got: what the model is sent shows none of them.
+    shown = json.loads(execution.content)["result"]["headers"]
+    assert shown["Authorization"] == "[redacted]"
+    assert shown["X-Team"] == "[redacted]"
+
+
+def test_try_it_never_shows_a_header_secret_the_upstream_echoes(
+    people, team, tool, echo_server, settings
+):
+    url, received = echo_server
+    settings.FCSTUDIO_HTTP_ALLOWED_HOSTS = ["127.0.0.1"]
+    _tool_calling(people, tool, url)
+    response = people.client_for("editor").post(EDIT + "try/", {"arguments": '{"city": "Oslo"}'})
+    assert response.status_code == 200
+    (headers,) = received
+    assert headers["Authorization"] == SECRET  # sent upstream, and echoed back
+    execution = ToolExecution.objects.get()
+    batch_page = people.client_for("viewer").get(f"/t/acme/batches/{execution.batch_id}/")
+    assert batch_page.status_code == 200
+    for page in (response.content.decode(), batch_page.content.decode()):
+        assert "[redacted]" in page
+        assert "s3cret" not in page and "cret-val" not in page
+        assert "acme-wea" not in page and "ther-team" not in page
+    assert "s3cret" not in execution.content and "[redacted]" in execution.content
 
 
 def test_without_the_allowance_the_call_is_denied_and_nothing_is_sent(

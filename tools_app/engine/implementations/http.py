@@ -15,7 +15,10 @@ target. Proxies from the environment are ignored for the same reason. Redirects 
 automatically: each hop (at most 5) is checked the same way, and configured headers are dropped
 when a redirect leaves the original origin; a redirect's user-info (``http://user:pass@host/``) is
 dropped, so a foreign server cannot make the tool send credentials. Header values never appear
-in errors or events. Responses are read as a stream and abandoned past `max_response_bytes`.
+in errors or events, and an upstream echoing one (``401 {"error": "invalid key <value>"}``) finds
+it redacted, whole or in part (`secret_text.redact_secrets`), in everything the call returns or
+raises: the result, the error message and details, exception text. Responses are read as a
+stream and abandoned past `max_response_bytes`.
 
 The same policy guards providers: `PinnedTransport` is an httpx transport doing the check and the
 pinning for any client (the openai SDK's included), and `refuse_redirect_elsewhere` is a response
@@ -25,6 +28,7 @@ hook that stops a client following a redirect to another host.
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import ipaddress
 import json
@@ -43,6 +47,7 @@ except ImportError:  # pragma: no cover - environments with the original package
     import httpx  # type: ignore[no-redef]
 
 from ..errors import ErrorCode, ToolFailure
+from ..secret_text import header_secrets, redact_secrets, redact_secrets_in
 from .base import CallContext, ConfigError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -447,7 +452,44 @@ class HttpImplementation:
             policy=policy,
         )
 
+    @property
+    def secrets(self) -> list[str]:
+        """The configured values nothing this tool returns may show: header secrets (the rule
+        providers follow), and a password in the URL's user-info with the Basic credential the
+        client makes of it."""
+        found = header_secrets(self.headers.values())
+        password = self.url.password
+        if password:
+            basic = f"{self.url.username}:{password}".encode()
+            found += header_secrets([password, base64.b64encode(basic).decode("ascii")])
+        return found
+
     async def invoke(self, arguments: dict[str, Any], context: CallContext) -> Any:
+        """The result, with every echo of a secret redacted from it and from any failure."""
+        secrets = self.secrets
+        try:
+            result = await self._invoke(arguments, context)
+        except ToolFailure as exc:
+            if not secrets:
+                raise
+            raise ToolFailure(
+                exc.code,
+                redact_secrets(exc.message, secrets),
+                redact_secrets_in(exc.details, secrets),
+                retryable=exc.retryable,
+                retry_after=exc.retry_after,
+            ) from None
+        except Exception as exc:
+            if not secrets:
+                raise
+            # the engine would describe it with str(exc), which may quote a URL or a header
+            text = redact_secrets(f"{type(exc).__name__}: {exc}", secrets)
+            raise ToolFailure(
+                ErrorCode.EXECUTION_ERROR, text, {"exception": type(exc).__name__}
+            ) from None
+        return redact_secrets_in(result, secrets)
+
+    async def _invoke(self, arguments: dict[str, Any], context: CallContext) -> Any:
         try:
             async with httpx.AsyncClient(
                 verify=self.ssl_context or shared_tls_context(),
@@ -574,7 +616,8 @@ class HttpImplementation:
             raise ToolFailure(
                 ErrorCode.UPSTREAM_ERROR,
                 f"the upstream answered HTTP {status}",
-                {"status": status, "body": text[:ERROR_BODY_CHARS]},
+                # redacted before it is cut: a secret across the cut leaves no unredacted start
+                {"status": status, "body": redact_secrets(text, self.secrets)[:ERROR_BODY_CHARS]},
                 retryable=retryable,
                 retry_after=retry_after_s(response.headers.get("retry-after")),
             )
