@@ -179,6 +179,20 @@ def _required_names(schema: dict[str, Any]) -> list[str]:
     return [r for r in required if isinstance(r, str)]
 
 
+def declares_property(schema: dict[str, Any], name: str) -> bool:
+    """Whether ``name``, listed in the schema's ``required``, is one of its ``properties``.
+
+    The one rule for the editor's check (`required_findings`) and the importer's repair: a
+    required name that is not a property is never described to the model, so every call it
+    makes fails validation. A schema with neither ``properties`` nor an object type (an
+    ``anyOf`` branch saying which of its parent's properties are required) declares them all.
+    """
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return "object" not in _type_names(schema)
+    return name in properties
+
+
 def _json_dumps(value: Any) -> str | None:
     """Compact JSON for ``value``, or None when it is not JSON (cycles, sets, NaN)."""
     try:
@@ -401,12 +415,38 @@ def schema_findings(parameters: Any) -> list[Finding]:
     findings.sort(key=lambda f: f.path)
     if not findings:
         findings.extend(ref_findings(parameters))
+        findings.extend(required_findings(parameters))
     if not isinstance(parameters, dict) or parameters.get("type") != "object":
         findings.append(
             Finding(
                 "error",
                 "top_level_not_object",
                 'The parameters must be an object schema: the top level needs "type": "object".',
+                field="parameters",
+            )
+        )
+    return findings
+
+
+def required_findings(parameters: Any) -> list[Finding]:
+    """Errors for ``required`` names that are not among their object's properties."""
+    findings: list[Finding] = []
+    for path, node in iter_subschemas(parameters):
+        missing = [name for name in _required_names(node) if not declares_property(node, name)]
+        if not missing:
+            continue
+        names = list(dict.fromkeys(missing))
+        listed = ", ".join(f"`{name}`" for name in names[:10])
+        verb, them = ("is", "it") if len(names) == 1 else ("are", "them")
+        where = f" at {path}" if path else ""
+        findings.append(
+            Finding(
+                "error",
+                "required_not_a_property",
+                f"{listed} {verb} required{where} but not among the properties: the model is "
+                f"never told about {them}, so every call fails validation. Add {them} to "
+                f"properties or remove {them} from required.",
+                path=join_pointer(path, "required"),
                 field="parameters",
             )
         )
@@ -1384,15 +1424,13 @@ class _Normaliser:
             self.note(here, f"{_describe(value)} is not a list of names; removed")
             del out["required"]
             return
-        properties = out.get("properties")
-        known = properties if isinstance(properties, dict) else {}
         kept: list[str] = []
         for name in value:
             if not isinstance(name, str):
                 self.note(here, f"{_describe(name)} is not a property name; removed")
             elif name in kept:
                 self.note(here, f"{name!r} listed twice; kept once")
-            elif name not in known:
+            elif not declares_property(out, name):
                 self.note(here, f"{name!r} is not among the properties; removed")
             else:
                 kept.append(name)
@@ -1451,6 +1489,7 @@ def normalise_schema(schema: Any) -> tuple[dict[str, Any], list[str]]:
         result = {"type": "object", **result}
         normaliser.note("", "type 'object' added")
         normaliser.default(result, "")
+        normaliser.required(result, "")
     if not schema_findings_are_valid(result):
         return dict(EMPTY_PARAMETERS, properties={}), [
             *normaliser.notes,

@@ -190,3 +190,27 @@ def test_only_admins_delete_a_catalog(people, tool, catalog):
     response = people.client_for("admin").post("/t/acme/c/travel/delete/")
     assert response["Location"] == "/t/acme/"
     assert not Tool.objects.exists()
+
+
+ORDER_WITH_A_GHOST = json.dumps(
+    {
+        "type": "object",
+        "properties": {
+            "order_id": {"type": "string", "description": "The order."},
+            "qty": {"type": "integer", "description": "How many."},
+        },
+        "required": ["order_id", "missing"],
+    }
+)
+
+
+def test_a_required_name_that_is_no_property_is_an_error_at_required(people, tool):
+    client = people.client_for("editor")
+    page = client.post(CHECK, form_data(parameters=ORDER_WITH_A_GHOST)).content.decode()
+    assert 'data-code="required_not_a_property"' in page
+    assert "`missing` is required but not among the properties" in page
+    assert "Valid" not in page
+    response = client.post(NEW, form_data(parameters=ORDER_WITH_A_GHOST))
+    assert response.status_code == 200
+    assert "`missing` is required but not among the properties" in response.content.decode()
+    assert not Tool.objects.filter(name="book_hotel").exists()
