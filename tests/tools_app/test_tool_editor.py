@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -214,3 +215,16 @@ def test_a_required_name_that_is_no_property_is_an_error_at_required(people, too
     assert response.status_code == 200
     assert "`missing` is required but not among the properties" in response.content.decode()
     assert not Tool.objects.filter(name="book_hotel").exists()
+
+
+def test_the_editor_form_asks_before_leaving_unsaved_changes(people, tool):
+    editor = people.client_for("editor")
+    opening_tag = re.compile(r'<form[^>]*id="tool-form"[^>]*>')
+    [form] = opening_tag.findall(editor.get(EDIT).content.decode())
+    assert re.search(r"\sdata-warn-unsaved\s", form)
+    # A submit the server refused comes back holding what was typed and not saved.
+    refused = editor.post(EDIT, form_data(name="get_weather", mock_latency_ms="fast"))
+    [form] = opening_tag.findall(refused.content.decode())
+    assert 'data-warn-unsaved="dirty"' in form
+    viewer = people.client_for("viewer").get(EDIT).content.decode()
+    assert "data-warn-unsaved" not in viewer
