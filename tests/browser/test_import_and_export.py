@@ -79,3 +79,17 @@ def test_a_dotted_name_does_not_overwrite_the_bfcl_tool_it_cleans_up_to(
     )
     page.goto("/t/acme/c/travel/tools/get_stock_price/")
     expect(page.get_by_label("Description")).to_have_value(bfcl_tool.description)
+
+
+def test_uploading_the_bfcl_answers_says_they_are_not_tools(log_in, people, catalog, bfcl_dir):
+    page = log_in(people.editor)
+    page.goto("/t/acme/c/travel/import/")
+    answers = bfcl_dir / "BFCL_v4_parallel.answers.json"
+    page.get_by_label("…or upload a file").set_input_files(answers)
+    page.get_by_role("button", name="Import").click()
+
+    errors = page.locator("#import-errors li")
+    expect(errors).to_have_count(1)
+    expect(errors).to_contain_text("this looks like BFCL possible answers")
+    expect(page.locator("#import-report")).to_have_count(0)
+    assert not Tool.objects.exists()
