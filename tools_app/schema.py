@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -1023,10 +1024,14 @@ def check_tool(
 def legal_name(name: str, taken: Collection[str] = ()) -> str:
     """A name OpenAI accepts, close to ``name`` and not in ``taken``.
 
-    Legal names are kept as they are; others get illegal runs replaced by ``_``.
+    Legal names are kept as they are; others are transliterated to ASCII where a letter has a
+    base letter, and get the remaining illegal runs replaced by ``_``.
     """
     text = name if isinstance(name, str) else str(name)
     if not NAME_PATTERN.match(text):
+        # A letter keeps its base letter (é → e, fullwidth → ASCII); the rest are separators.
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
         text = re.sub(r"[^a-zA-Z0-9_-]+", "_", text)
         text = re.sub(r"_+", "_", text).strip("_")[:NAME_MAX_LENGTH].strip("_") or "tool"
     if text not in taken:

@@ -93,3 +93,15 @@ def test_uploading_the_bfcl_answers_says_they_are_not_tools(log_in, people, cata
     expect(errors).to_contain_text("this looks like BFCL possible answers")
     expect(page.locator("#import-report")).to_have_count(0)
     assert not Tool.objects.exists()
+
+
+def test_a_name_with_accents_keeps_its_letters(log_in, people, catalog):
+    page = log_in(people.editor)
+    page.goto("/t/acme/c/travel/import/")
+    page.get_by_label("Paste").fill(json.dumps([{"name": "émoji_✨_tool", "parameters": {}}]))
+    page.get_by_role("button", name="Import").click()
+
+    row = page.locator("#import-report tr", has_text="émoji_✨_tool")
+    expect(row.get_by_role("link")).to_have_text("emoji_tool")
+    expect(row).to_contain_text("renamed from 'émoji_✨_tool'")
+    assert Tool.objects.get(catalog=catalog).name == "emoji_tool"

@@ -212,8 +212,13 @@ def test_tools_entry() -> None:
 def test_legal_name() -> None:
     assert legal_name("spotify.play") == "spotify_play"
     assert legal_name("a b//c") == "a_b_c"
-    assert legal_name("__café__") == "caf"
+    assert legal_name("__café__") == "cafe"
     assert legal_name("...") == "tool"
+    # Letters are transliterated, not lost; what has no ASCII letter is a separator.
+    assert legal_name("émoji_✨_tool") == "emoji_tool"
+    assert legal_name("naïve café") == "naive_cafe"
+    assert legal_name("\uff26\uff55\uff4c\uff4c") == "Full"  # fullwidth
+    assert legal_name("日本語") == "tool"
     assert legal_name("a__b") == "a__b"  # already legal: kept
     assert legal_name("a.b", {"a_b"}) == "a_b_2"
     assert legal_name("a.b", {"a_b", "a_b_2"}) == "a_b_3"
