@@ -124,3 +124,14 @@ def test_leaving_the_editor_with_unsaved_changes_asks_first(log_in, people, tool
     page.get_by_role("link", name="History").click()
     expect(page).to_have_url(re.compile(r"/tools/get_weather/history/"))
     assert asked == ["beforeunload"]
+
+
+def test_the_timeout_reads_the_same_before_and_after_saving(log_in, people, catalog):
+    page = log_in(people.editor)
+    page.goto("/t/acme/c/travel/new/")
+    expect(page.get_by_label("Timeout (s)")).to_have_value("30")
+    page.get_by_label("Name").fill("get_forecast")
+    page.get_by_label("Description").fill("Weather forecast for a city for the next days.")
+    page.get_by_role("button", name="Create tool").click()
+    expect(page.get_by_text("Saved get_forecast as version 1.")).to_be_visible()
+    expect(page.get_by_label("Timeout (s)")).to_have_value("30")

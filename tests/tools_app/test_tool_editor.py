@@ -228,3 +228,17 @@ def test_the_editor_form_asks_before_leaving_unsaved_changes(people, tool):
     assert 'data-warn-unsaved="dirty"' in form
     viewer = people.client_for("viewer").get(EDIT).content.decode()
     assert "data-warn-unsaved" not in viewer
+
+
+def test_the_timeout_reads_the_same_new_and_saved(people, tool):
+    timeout_input = re.compile(r'<input type="number" name="timeout_s" value="([^"]*)"')
+    client = people.client_for("editor")
+    [new] = timeout_input.findall(client.get(NEW).content.decode())
+    [saved] = timeout_input.findall(client.get(EDIT).content.decode())
+    assert (new, saved) == ("30", "30")
+    tool.timeout_s = 2.5
+    tool.rate_limit_per_s = 4.0
+    tool.save()
+    page = client.get(EDIT).content.decode()
+    assert timeout_input.findall(page) == ["2.5"]
+    assert 'name="rate_limit_per_s" value="4"' in page
