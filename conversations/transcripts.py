@@ -444,18 +444,18 @@ def find_problems(
             continue
         for call_id, name, raw in calls_of(message):
             calls.setdefault(call_id, position)
-            if name not in schemas:
-                if name not in not_offered:
-                    not_offered.add(name)
-                    problems.append(
-                        Problem(
-                            "not_offered",
-                            f"Message {position + 1}: “{name}” is called but not offered in tools.",
-                            position,
-                        )
+            if name not in schemas and name not in not_offered:
+                not_offered.add(name)
+                problems.append(
+                    Problem(
+                        "not_offered",
+                        f"Message {position + 1}: “{name}” is called but not offered in tools.",
+                        position,
                     )
-                continue
-            reason = _argument_problem(name, schemas[name], raw)
+                )
+            # Arguments that are not JSON are wrong whatever the tool; a schema is checked
+            # only where the transcript offered one.
+            reason = _argument_problem(name, schemas.get(name), raw)
             if reason:
                 problems.append(
                     Problem(
@@ -481,6 +481,8 @@ def _argument_problem(name: str, schema: Any, raw: Any) -> str:
     arguments, error = parse_arguments(raw if isinstance(raw, (str, dict)) or raw is None else "")
     if error is not None:
         return error.message
+    if schema is None:
+        return ""
     if not isinstance(schema, dict):
         return "the tool's parameters are not a schema"
     spec = ToolSpec(name=name, parameters=schema, implementation=MockImplementation())

@@ -177,7 +177,8 @@ def import_text(catalog: Catalog, text: str, *, author: Any = None) -> ImportRep
     """Import any supported format into the catalog, all valid tools or nothing.
 
     Tools whose name is already in the catalog are updated (a new version when anything
-    changed, keeping their implementation); the rest are created with a mock implementation so
+    changed, keeping their implementation), except that a name changed to fit updates only the
+    tool imported from the same original name; the rest are created with a mock implementation so
     they can be tried at once. Raises importers.ImportFormatError when the input as a whole is
     unusable.
     """
@@ -199,24 +200,59 @@ def _import_formats(catalog: Catalog, text: str, *, author: Any) -> ImportReport
     rows: list[ImportedRow] = []
     with transaction.atomic():
         existing = {tool.name: tool for tool in catalog.tools.select_for_update()}
+        renamed: dict[str, Tool] = {}
+        for known in sorted(existing.values(), key=lambda t: t.name):
+            if known.original_name:
+                renamed.setdefault(known.original_name, known)
+        taken = set(existing) | {imported.name for imported in result.tools}
         for imported in result.tools:
-            tool = existing.get(imported.name)
-            created = tool is None
-            if tool is None:
+            target = _import_target(imported, existing, renamed)
+            created = target is None
+            changes = list(imported.changes)
+            if target is not None:
+                tool = target
+            else:
+                name = imported.name
+                if name in existing:
+                    name = schema.legal_name(imported.original_name, taken)
+                    other = existing[imported.name]
+                    source = f" (from {other.original_name!r})" if other.original_name else ""
+                    changes.append(
+                        f"`{imported.name}` is another tool in the catalog{source}; "
+                        f"named `{name}` instead"
+                    )
+                    taken.add(name)
                 tool = Tool(
                     catalog=catalog,
+                    name=name,
                     implementation_kind=ImplementationKind.MOCK,
                     implementation_config=dict(DEFAULT_MOCK_CONFIG),
                 )
-            tool.name = imported.name
             tool.original_name = imported.original_name
             tool.description = imported.description
             tool.parameters = imported.parameters
             tool.strict = imported.strict
             version = _save_version(tool, author=author, message=f"Imported ({result.format})")
             outcome = "created" if created else ("updated" if version else "unchanged")
-            rows.append(ImportedRow(tool.name, imported.original_name, outcome, imported.changes))
+            rows.append(ImportedRow(tool.name, imported.original_name, outcome, changes))
     return ImportReport(result.format, rows, result.rejected)
+
+
+def _import_target(
+    imported: importers.ImportedTool, existing: dict[str, Tool], renamed: dict[str, Tool]
+) -> Tool | None:
+    """The catalog's tool an imported one updates, or None to create it.
+
+    A name kept as the source spelled it updates the tool of that name. A name changed to fit
+    (`get.stock price` → `get_stock_price`) updates only a tool imported from the same source
+    name, so it never takes over an unrelated tool that happens to have the cleaned-up name.
+    """
+    if not imported.original_name:
+        return existing.get(imported.name)
+    same = existing.get(imported.name)
+    if same is not None and same.original_name == imported.original_name:
+        return same
+    return renamed.get(imported.original_name)
 
 
 def _import_bundle(catalog: Catalog, bundle: dict[str, Any], *, author: Any) -> ImportReport:

@@ -332,7 +332,7 @@ class ToolForm(ToolSettingsFields):
             "http_headers": format_headers(stored_headers(tool)),
             "python_callable": config.get("callable", ""),
             "python_in_process": config.get("in_process") is True,
-            **ToolSettings.of(tool).to_snapshot(),
+            **ToolSettings.of(tool).form_initial(),
             "guards": json.dumps(tool.guards, indent=2) if tool.guards else "",
         }
 

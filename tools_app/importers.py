@@ -213,6 +213,34 @@ def _entries(text: str) -> tuple[str, list[_Entry]]:
     return _whole_document(value)
 
 
+# Keys of an entry that is, or wraps, a tool definition; an input with none of them anywhere is
+# something else (answers, transcripts, data) and is refused whole rather than entry by entry.
+_DEFINITION_KEYS = frozenset({"name", "function", "parameters", "input_schema", "type"})
+
+
+def _refuse_what_is_not_tools(entries: list[_Entry]) -> None:
+    parsed = [entry.value for entry in entries if not isinstance(entry.value, _BadLine)]
+    if any(isinstance(value, dict) and _DEFINITION_KEYS & set(value) for value in parsed):
+        return
+    if not any(isinstance(value, dict) for value in parsed):
+        return  # numbers, strings: each entry says what it is
+    keys: dict[str, None] = {}
+    for value in parsed:
+        if isinstance(value, dict):
+            keys.update(dict.fromkeys(str(key) for key in value))
+    shown = ", ".join(list(keys)[:8])
+    if "ground_truth" in keys:
+        what = "BFCL possible answers (the ground-truth calls for each prompt)"
+    elif "messages" in keys or "role" in keys:
+        what = "a conversation transcript (import it from Conversations, Import a transcript)"
+    else:
+        what = "data, not tool definitions"
+    raise ImportFormatError(
+        f"No tool definition found: this looks like {what}. No entry has a name, parameters "
+        f"or function (the entries' keys: {shown})."
+    )
+
+
 def _unwrap(value: Any) -> tuple[dict[str, Any] | None, bool, str]:
     """The function object inside an entry, its strict flag, or a reason it is not one."""
     if isinstance(value, _BadLine):
@@ -258,6 +286,7 @@ def parse_import(
     if not text.strip():
         raise ImportFormatError("Nothing to import: the text is empty.")
     fmt, entries = _entries(text)
+    _refuse_what_is_not_tools(entries)
     result = ImportResult(format=fmt)
     used: set[str] = set(taken)
     seen: dict[str, ImportedTool] = {}

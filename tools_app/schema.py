@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -177,6 +178,20 @@ def _required_names(schema: dict[str, Any]) -> list[str]:
     if not isinstance(required, list):
         return []
     return [r for r in required if isinstance(r, str)]
+
+
+def declares_property(schema: dict[str, Any], name: str) -> bool:
+    """Whether ``name``, listed in the schema's ``required``, is one of its ``properties``.
+
+    The one rule for the editor's check (`required_findings`) and the importer's repair: a
+    required name that is not a property is never described to the model, so every call it
+    makes fails validation. A schema with neither ``properties`` nor an object type (an
+    ``anyOf`` branch saying which of its parent's properties are required) declares them all.
+    """
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return "object" not in _type_names(schema)
+    return name in properties
 
 
 def _json_dumps(value: Any) -> str | None:
@@ -401,12 +416,38 @@ def schema_findings(parameters: Any) -> list[Finding]:
     findings.sort(key=lambda f: f.path)
     if not findings:
         findings.extend(ref_findings(parameters))
+        findings.extend(required_findings(parameters))
     if not isinstance(parameters, dict) or parameters.get("type") != "object":
         findings.append(
             Finding(
                 "error",
                 "top_level_not_object",
                 'The parameters must be an object schema: the top level needs "type": "object".',
+                field="parameters",
+            )
+        )
+    return findings
+
+
+def required_findings(parameters: Any) -> list[Finding]:
+    """Errors for ``required`` names that are not among their object's properties."""
+    findings: list[Finding] = []
+    for path, node in iter_subschemas(parameters):
+        missing = [name for name in _required_names(node) if not declares_property(node, name)]
+        if not missing:
+            continue
+        names = list(dict.fromkeys(missing))
+        listed = ", ".join(f"`{name}`" for name in names[:10])
+        verb, them = ("is", "it") if len(names) == 1 else ("are", "them")
+        where = f" at {path}" if path else ""
+        findings.append(
+            Finding(
+                "error",
+                "required_not_a_property",
+                f"{listed} {verb} required{where} but not among the properties: the model is "
+                f"never told about {them}, so every call fails validation. Add {them} to "
+                f"properties or remove {them} from required.",
+                path=join_pointer(path, "required"),
                 field="parameters",
             )
         )
@@ -983,10 +1024,14 @@ def check_tool(
 def legal_name(name: str, taken: Collection[str] = ()) -> str:
     """A name OpenAI accepts, close to ``name`` and not in ``taken``.
 
-    Legal names are kept as they are; others get illegal runs replaced by ``_``.
+    Legal names are kept as they are; others are transliterated to ASCII where a letter has a
+    base letter, and get the remaining illegal runs replaced by ``_``.
     """
     text = name if isinstance(name, str) else str(name)
     if not NAME_PATTERN.match(text):
+        # A letter keeps its base letter (é → e, fullwidth → ASCII); the rest are separators.
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
         text = re.sub(r"[^a-zA-Z0-9_-]+", "_", text)
         text = re.sub(r"_+", "_", text).strip("_")[:NAME_MAX_LENGTH].strip("_") or "tool"
     if text not in taken:
@@ -1384,15 +1429,13 @@ class _Normaliser:
             self.note(here, f"{_describe(value)} is not a list of names; removed")
             del out["required"]
             return
-        properties = out.get("properties")
-        known = properties if isinstance(properties, dict) else {}
         kept: list[str] = []
         for name in value:
             if not isinstance(name, str):
                 self.note(here, f"{_describe(name)} is not a property name; removed")
             elif name in kept:
                 self.note(here, f"{name!r} listed twice; kept once")
-            elif name not in known:
+            elif not declares_property(out, name):
                 self.note(here, f"{name!r} is not among the properties; removed")
             else:
                 kept.append(name)
@@ -1451,6 +1494,7 @@ def normalise_schema(schema: Any) -> tuple[dict[str, Any], list[str]]:
         result = {"type": "object", **result}
         normaliser.note("", "type 'object' added")
         normaliser.default(result, "")
+        normaliser.required(result, "")
     if not schema_findings_are_valid(result):
         return dict(EMPTY_PARAMETERS, properties={}), [
             *normaliser.notes,

@@ -114,9 +114,20 @@ class ToolSettings:
         """The snapshot keys, in the order versions have always stored them."""
         return asdict(self)
 
+    def form_initial(self) -> dict[str, Any]:
+        """The editor's initial values, each as a person would type it (`shown`)."""
+        return {name: shown(value) for name, value in asdict(self).items()}
+
     def apply_to(self, tool: Any) -> None:
         for name, value in asdict(self).items():
             setattr(tool, name, value)
+
+
+def shown(value: Any) -> Any:
+    """A setting as a person would type it: 30, not 30.0, whether new or saved."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def rules() -> dict[str, Rule]:
@@ -194,9 +205,7 @@ def form_fields() -> dict[str, forms.Field]:
         if rule.help_text:
             options["help_text"] = rule.help_text
         if default is not None and default is not False:
-            # Shown as a person would type it: 30, not 30.0.
-            whole = isinstance(default, float) and default.is_integer()
-            options["initial"] = int(default) if whole else default
+            options["initial"] = shown(default)
         if rule.choices is not None:
             built[name] = forms.TypedChoiceField(
                 choices=rule.choices.choices,

@@ -161,4 +161,29 @@
     const message = event.target.getAttribute && event.target.getAttribute("data-confirm");
     if (message && !window.confirm(message)) event.preventDefault();
   });
+
+  // A form marked data-warn-unsaved (the tool editor) has the browser ask before the page is
+  // left while it holds changes: armed by any change to one of its fields, or already by the
+  // server (data-warn-unsaved="dirty": a submit it refused, shown again unsaved), and disarmed
+  // when the form itself is submitted.
+  let unsaved = null;
+  function arm(event) {
+    const field = event.target;
+    const form = field && (field.form || (field.closest && field.closest("form")));
+    if (form && form.hasAttribute("data-warn-unsaved")) unsaved = form;
+  }
+  document.addEventListener("input", arm);
+  document.addEventListener("change", arm);
+  document.addEventListener("submit", function (event) {
+    if (event.target === unsaved && !event.defaultPrevented) unsaved = null;
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    const dirty = document.querySelector('form[data-warn-unsaved="dirty"]');
+    if (dirty) unsaved = dirty;
+  });
+  window.addEventListener("beforeunload", function (event) {
+    if (!unsaved || !document.contains(unsaved)) return;
+    event.preventDefault();
+    event.returnValue = "";  // older Chromium asks only when this is set
+  });
 })();

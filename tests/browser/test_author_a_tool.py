@@ -96,3 +96,42 @@ def test_a_viewer_reads_the_tool_but_cannot_change_it(log_in, people, tool):
     expect(page.get_by_label("Name")).to_be_disabled()
     expect(page.get_by_role("button", name="Save new version")).to_have_count(0)
     expect(page.get_by_role("link", name="New tool")).to_have_count(0)
+
+
+def test_leaving_the_editor_with_unsaved_changes_asks_first(log_in, people, tool):
+    edit = "/t/acme/c/travel/tools/get_weather/"
+    page = log_in(people.editor)
+    page.goto(edit)
+    asked: list[str] = []
+
+    def stay(dialog) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", stay)
+    page.get_by_label("Description").fill("Weather now and for the next days, for a city.")
+    with page.expect_event("dialog"):
+        page.get_by_role("link", name="History").click()
+    assert asked == ["beforeunload"]
+    expect(page).to_have_url(re.compile(r"/tools/get_weather/$"))
+    expect(page.get_by_label("Description")).to_have_value(
+        "Weather now and for the next days, for a city."
+    )
+
+    # Saving is not leaving: no question, and none afterwards for the saved page.
+    page.get_by_role("button", name="Save new version").click()
+    expect(page.get_by_text("Saved get_weather as version 2.")).to_be_visible()
+    page.get_by_role("link", name="History").click()
+    expect(page).to_have_url(re.compile(r"/tools/get_weather/history/"))
+    assert asked == ["beforeunload"]
+
+
+def test_the_timeout_reads_the_same_before_and_after_saving(log_in, people, catalog):
+    page = log_in(people.editor)
+    page.goto("/t/acme/c/travel/new/")
+    expect(page.get_by_label("Timeout (s)")).to_have_value("30")
+    page.get_by_label("Name").fill("get_forecast")
+    page.get_by_label("Description").fill("Weather forecast for a city for the next days.")
+    page.get_by_role("button", name="Create tool").click()
+    expect(page.get_by_text("Saved get_forecast as version 1.")).to_be_visible()
+    expect(page.get_by_label("Timeout (s)")).to_have_value("30")

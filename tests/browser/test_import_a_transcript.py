@@ -3,6 +3,8 @@ tool it called into a catalog tool."""
 
 from __future__ import annotations
 
+import json
+
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ARTIFACTS
@@ -38,3 +40,31 @@ def test_paste_a_transcript_and_create_its_unknown_tool(log_in, people, catalog)
     expect(page.get_by_text("Paris: 21 degrees.").first).to_be_visible()
     expect(page.get_by_text("book_table").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "transcript-conversation.png"), full_page=True)
+
+
+def test_a_call_whose_arguments_are_not_json_is_listed_among_the_problems(log_in, people):
+    bad = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "c7",
+                "type": "function",
+                "function": {"name": "book_table", "arguments": "{bad"},
+            }
+        ],
+    }
+    messages = [
+        {"role": "user", "content": "A table for two?"},
+        bad,
+        {"role": "tool", "tool_call_id": "c7", "content": "{}"},
+    ]
+    page = log_in(people.editor)
+    page.goto("/t/acme/conversations/")
+    page.get_by_role("link", name="Import a transcript").click()
+    page.get_by_label("Paste").fill(json.dumps(messages))
+    page.get_by_role("button", name="Import").click()
+
+    problems = page.locator("#transcript-problems")
+    expect(problems).to_contain_text("“book_table” is called but not offered in tools.")
+    expect(problems).to_contain_text("“book_table” (c7): arguments are not valid JSON")

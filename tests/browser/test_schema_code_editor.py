@@ -147,3 +147,25 @@ def test_without_javascript_the_schema_is_a_plain_textarea(page, live_url, peopl
     expect(parameters).to_have_value(json.dumps(WEATHER_PARAMETERS, indent=2))
     expect(plain.locator(".cm-editor")).to_have_count(0)
     context.close()
+
+
+def test_a_required_name_that_is_no_property_is_marked_and_blocks_saving(log_in, people, tool):
+    page = log_in(people.editor)
+    page.goto(EDIT)
+    box = page.locator(".code-editor").filter(has=page.get_by_label("Parameters", exact=True))
+    ghost = {**WEATHER_PARAMETERS, "required": ["city", "missing"]}
+    replace_code(page, "Parameters", json.dumps(ghost, indent=2))
+
+    message = page.locator("#findings li.error[data-code=required_not_a_property]")
+    expect(message).to_contain_text("`missing` is required but not among the properties")
+    expect(page.locator("#checks .badge.ok")).to_have_count(0)
+    expect(box.locator(".cm-lintRange-error")).to_have_text('"required"')
+    page.screenshot(
+        path=str(ARTIFACTS / "schema-editor-required-ghost.png"), full_page=True, caret="initial"
+    )
+
+    page.get_by_role("button", name="Save new version").click()
+    expect(
+        page.get_by_text("`missing` is required but not among the properties").first
+    ).to_be_visible()
+    assert Tool.objects.get(name="get_weather").parameters == WEATHER_PARAMETERS

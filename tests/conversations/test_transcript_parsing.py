@@ -156,6 +156,30 @@ def test_problems_name_orphans_bad_arguments_and_tools_not_offered():
     ]
 
 
+def test_arguments_that_are_not_json_are_a_problem_even_for_a_tool_not_offered():
+    messages = [
+        USER,
+        {"role": "assistant", "tool_calls": [call("c1", "book_table", "{bad")]},
+        {"role": "tool", "tool_call_id": "c1", "content": "{}"},
+    ]
+    assert [(p.kind, p.message) for p in find_problems(messages, [WEATHER])] == [
+        ("not_offered", "Message 2: “book_table” is called but not offered in tools."),
+        (
+            "invalid_arguments",
+            "Message 2: “book_table” (c1): arguments are not valid JSON: Expecting property "
+            "name enclosed in double quotes at line 1 column 2",
+        ),
+    ]
+    # Each call with such arguments is named, also after the tool was reported not offered.
+    messages[1] = {
+        "role": "assistant",
+        "tool_calls": [call("c1", "book_table", "{bad"), call("c2", "book_table", "[1]")],
+    }
+    messages.append({"role": "tool", "tool_call_id": "c2", "content": "{}"})
+    kinds = [p.kind for p in find_problems(messages, [])]
+    assert kinds == ["not_offered", "invalid_arguments", "invalid_arguments"]
+
+
 def test_a_clean_transcript_has_no_problems():
     assert find_problems([USER, ASK, RESULT, ANSWER], [WEATHER]) == []
 

@@ -94,3 +94,55 @@ def test_binary_and_oversized_uploads_are_refused(people, catalog, settings):
     assert "the limit is 100" in client.post(IMPORT, {"file": big}).content.decode()
     assert "100-byte limit" in client.post(IMPORT, {"text": "x" * 101}).content.decode()
     assert not Tool.objects.exists()
+
+
+def test_a_renamed_import_never_takes_over_an_unrelated_tool(people, tool):
+    client = people.client_for("editor")
+    dotted = {"name": "get.weather", "description": "Someone else's.", "parameters": {}}
+    page = client.post(IMPORT, {"text": json.dumps([dotted])}).content.decode()
+    assert "`get_weather` is another tool in the catalog; named `get_weather_2` instead" in page
+    tool.refresh_from_db()
+    assert (tool.version, tool.description, tool.original_name) == (
+        1,
+        "Current weather for a city.",
+        "",
+    )
+    imported = Tool.objects.get(name="get_weather_2")
+    assert (imported.original_name, imported.description) == ("get.weather", "Someone else's.")
+
+    # The same source name again is an update of the tool it made, not a third tool.
+    changed = {**dotted, "description": "Someone else's, changed."}
+    page = client.post(IMPORT, {"text": json.dumps([changed])}).content.decode()
+    assert "updated" in page and "is another tool" not in page
+    imported.refresh_from_db()
+    assert (imported.version, imported.description) == (2, "Someone else's, changed.")
+    assert Tool.objects.count() == 2
+
+    # A new name is free of the catalog's names and of the other names in the same import.
+    other = {"name": "get weather", "description": "A third.", "parameters": {}}
+    third = {"name": "get_weather_3", "description": "A fourth.", "parameters": {}}
+    client.post(IMPORT, {"text": json.dumps([other, third])})
+    assert Tool.objects.get(name="get_weather_4").original_name == "get weather"
+    assert Tool.objects.get(name="get_weather_3").description == "A fourth."
+
+
+def test_a_bfcl_tool_keeps_its_definition_when_a_dotted_name_cleans_up_to_it(
+    people, catalog, bfcl_dir
+):
+    client = people.client_for("editor")
+    client.post(IMPORT, {"text": (bfcl_dir / "BFCL_v4_simple_python.json").read_text()})
+    before = Tool.objects.get(catalog=catalog, name="get_stock_price")
+    dotted = {"name": "get.stock price", "description": "Quote.", "parameters": {}}
+    page = client.post(IMPORT, {"text": json.dumps([dotted])}).content.decode()
+    # The file defines get_stock_price three ways: get_stock_price, _2 and _3 are taken.
+    assert "named `get_stock_price_4` instead" in page
+    after = Tool.objects.get(catalog=catalog, name="get_stock_price")
+    assert (after.version, after.description, after.parameters, after.original_name) == (
+        before.version,
+        before.description,
+        before.parameters,
+        before.original_name,
+    )
+    assert Tool.objects.get(catalog=catalog, name="get_stock_price_4").original_name == (
+        "get.stock price"
+    )

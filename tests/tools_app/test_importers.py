@@ -207,3 +207,39 @@ def test_bfcl_files_import_without_rejections(filename: str) -> None:
         assert (spotify.name, spotify.original_name) == ("spotify_play", "spotify.play")
     else:
         assert (total, unique) == (400, 400)
+
+
+@pytest.mark.parametrize(
+    "filename", ["BFCL_v4_parallel.answers.json", "BFCL_v4_simple_python.answers.json"]
+)
+def test_bfcl_answers_are_one_clear_error_not_a_rejection_per_line(filename: str) -> None:
+    with pytest.raises(ImportFormatError) as caught:
+        parse_import((BFCL / filename).read_text())
+    assert str(caught.value) == (
+        "No tool definition found: this looks like BFCL possible answers (the ground-truth "
+        "calls for each prompt). No entry has a name, parameters or function (the entries' "
+        "keys: id, ground_truth)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "looks_like"),
+    [
+        (
+            '[{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]',
+            "a conversation transcript",
+        ),
+        ('{"city": "Oslo"}\n{"city": "Lima"}', "data, not tool definitions"),
+    ],
+)
+def test_input_with_no_definition_anywhere_says_what_it_looks_like(
+    text: str, looks_like: str
+) -> None:
+    with pytest.raises(ImportFormatError, match=f"this looks like {looks_like}"):
+        parse_import(text)
+
+
+def test_one_definition_among_other_entries_still_imports_entry_by_entry() -> None:
+    result = parse_import(json.dumps([{"id": 1}, WEATHER]))
+    assert [t.name for t in result.tools] == ["get_weather"]
+    assert [r.reason for r in result.rejected] == ["The function has no name."]

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from tools_app.schema import normalise_schema
+from tools_app.schema import check_tool, normalise_schema
 
 BFCL = Path("/work/shared/data/bfcl")
 
@@ -153,3 +153,19 @@ def test_every_bfcl_schema_normalises(filename: str) -> None:
         for function in json.loads(line)["function"]:
             result, _ = normalised(function["parameters"])
             assert result["type"] == "object"
+
+
+def test_the_importer_and_the_editor_share_the_required_rule() -> None:
+    one_of_two = {
+        "type": "object",
+        "properties": {"email": {"type": "string"}, "phone": {"type": "string"}},
+        "anyOf": [{"required": ["email"]}, {"required": ["phone"]}],
+    }
+    assert normalised(one_of_two) == (one_of_two, [])
+    result, notes = normalised({"required": ["x"]})
+    assert result == {"type": "object"}
+    assert notes == [
+        "top level: type 'object' added",
+        "/required: 'x' is not among the properties; removed",
+    ]
+    assert check_tool(name="tool_x", description="", parameters=result).ok

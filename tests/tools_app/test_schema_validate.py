@@ -212,8 +212,13 @@ def test_tools_entry() -> None:
 def test_legal_name() -> None:
     assert legal_name("spotify.play") == "spotify_play"
     assert legal_name("a b//c") == "a_b_c"
-    assert legal_name("__café__") == "caf"
+    assert legal_name("__café__") == "cafe"
     assert legal_name("...") == "tool"
+    # Letters are transliterated, not lost; what has no ASCII letter is a separator.
+    assert legal_name("émoji_✨_tool") == "emoji_tool"
+    assert legal_name("naïve café") == "naive_cafe"
+    assert legal_name("\uff26\uff55\uff4c\uff4c") == "Full"  # fullwidth
+    assert legal_name("日本語") == "tool"
     assert legal_name("a__b") == "a__b"  # already legal: kept
     assert legal_name("a.b", {"a_b"}) == "a_b_2"
     assert legal_name("a.b", {"a_b", "a_b_2"}) == "a_b_3"
@@ -221,3 +226,37 @@ def test_legal_name() -> None:
     assert legal_name(long) == "x" * 64
     assert legal_name(long, {"x" * 64}) == "x" * 62 + "_2"
     assert len(legal_name("y" * 64, {"y" * 64})) == 64
+
+
+def test_required_names_must_be_properties_at_every_level() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "order_id": {"type": "string"},
+            "qty": {"type": "integer"},
+            "ship_to": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city", "zip", "street"],
+            },
+        },
+        "required": ["order_id", "missing"],
+    }
+    check = check_tool(name="place_order", description="", parameters=schema)
+    assert [(f.code, f.path) for f in check.errors] == [
+        ("required_not_a_property", "/required"),
+        ("required_not_a_property", "/properties/ship_to/required"),
+    ]
+    assert check.errors[0].message.startswith("`missing` is required but not among the properties")
+    assert check.errors[1].message.startswith(
+        "`zip`, `street` are required at /properties/ship_to but not among the properties"
+    )
+
+
+def test_a_branch_that_requires_its_parents_properties_is_fine() -> None:
+    one_of_two = {
+        "type": "object",
+        "properties": {"email": {"type": "string"}, "phone": {"type": "string"}},
+        "anyOf": [{"required": ["email"]}, {"required": ["phone"]}],
+    }
+    assert check_tool(name="contact", description="", parameters=one_of_two).ok

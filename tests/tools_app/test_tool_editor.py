@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -190,3 +191,54 @@ def test_only_admins_delete_a_catalog(people, tool, catalog):
     response = people.client_for("admin").post("/t/acme/c/travel/delete/")
     assert response["Location"] == "/t/acme/"
     assert not Tool.objects.exists()
+
+
+ORDER_WITH_A_GHOST = json.dumps(
+    {
+        "type": "object",
+        "properties": {
+            "order_id": {"type": "string", "description": "The order."},
+            "qty": {"type": "integer", "description": "How many."},
+        },
+        "required": ["order_id", "missing"],
+    }
+)
+
+
+def test_a_required_name_that_is_no_property_is_an_error_at_required(people, tool):
+    client = people.client_for("editor")
+    page = client.post(CHECK, form_data(parameters=ORDER_WITH_A_GHOST)).content.decode()
+    assert 'data-code="required_not_a_property"' in page
+    assert "`missing` is required but not among the properties" in page
+    assert "Valid" not in page
+    response = client.post(NEW, form_data(parameters=ORDER_WITH_A_GHOST))
+    assert response.status_code == 200
+    assert "`missing` is required but not among the properties" in response.content.decode()
+    assert not Tool.objects.filter(name="book_hotel").exists()
+
+
+def test_the_editor_form_asks_before_leaving_unsaved_changes(people, tool):
+    editor = people.client_for("editor")
+    opening_tag = re.compile(r'<form[^>]*id="tool-form"[^>]*>')
+    [form] = opening_tag.findall(editor.get(EDIT).content.decode())
+    assert re.search(r"\sdata-warn-unsaved\s", form)
+    # A submit the server refused comes back holding what was typed and not saved.
+    refused = editor.post(EDIT, form_data(name="get_weather", mock_latency_ms="fast"))
+    [form] = opening_tag.findall(refused.content.decode())
+    assert 'data-warn-unsaved="dirty"' in form
+    viewer = people.client_for("viewer").get(EDIT).content.decode()
+    assert "data-warn-unsaved" not in viewer
+
+
+def test_the_timeout_reads_the_same_new_and_saved(people, tool):
+    timeout_input = re.compile(r'<input type="number" name="timeout_s" value="([^"]*)"')
+    client = people.client_for("editor")
+    [new] = timeout_input.findall(client.get(NEW).content.decode())
+    [saved] = timeout_input.findall(client.get(EDIT).content.decode())
+    assert (new, saved) == ("30", "30")
+    tool.timeout_s = 2.5
+    tool.rate_limit_per_s = 4.0
+    tool.save()
+    page = client.get(EDIT).content.decode()
+    assert timeout_input.findall(page) == ["2.5"]
+    assert 'name="rate_limit_per_s" value="4"' in page
