@@ -15,12 +15,37 @@ URL = reverse("api_tokens", kwargs={"team": "acme"})
 
 def test_an_admin_creates_a_token_shown_once(people, provider):
     client = people.client_for("admin")
-    page = client.post(URL, {"name": "support bot", "provider": provider.pk}).content.decode()
+    response = client.post(URL, {"name": "support bot", "provider": provider.pk}, follow=True)
+    assert response.redirect_chain == [(URL, 302)]
+    page = response.content.decode()
     token = re.search(r"fcs_[A-Za-z0-9_-]{43}", page).group(0)
     assert "shown only this once" in page
+    assert "no-store" in response["Cache-Control"]
     assert find_token(token).name == "support bot"
     assert token not in client.get(URL).content.decode()
     assert ApiToken.objects.get().created_by == people.admin
+
+
+def test_reloading_after_create_makes_no_second_token_and_hides_the_first(people, provider):
+    client = people.client_for("admin")
+    created = client.post(URL, {"name": "support bot", "provider": provider.pk})
+    assert created.status_code == 302 and created["Location"] == URL
+    first = client.get(URL).content.decode()
+    assert re.search(r"fcs_[A-Za-z0-9_-]{43}", first)
+    reloaded = client.get(URL).content.decode()
+    assert ApiToken.objects.count() == 1
+    assert not re.search(r"fcs_[A-Za-z0-9_-]{43}", reloaded)
+    assert "shown only this once" not in reloaded
+
+
+def test_a_new_token_waits_for_its_own_teams_page(people, team, provider):
+    other = people.outsider.memberships.get().team
+    client = people.client_for("admin")
+    other.memberships.create(user=people.admin, role="admin")
+    client.post(URL, {"name": "support bot", "provider": provider.pk})
+    elsewhere = reverse("api_tokens", kwargs={"team": other.slug})
+    assert "shown only this once" not in client.get(elsewhere).content.decode()
+    assert "shown only this once" in client.get(URL).content.decode()
 
 
 def test_a_provider_of_another_team_cannot_be_chosen(people, provider):
