@@ -21,7 +21,7 @@ from fcstudio.models import Role, Team
 from fcstudio.teams import TeamRequest, team_view
 
 from .models import ApiToken, Provider
-from .tokens import create_token, revoke_token
+from .tokens import NAME_MAX_LENGTH, create_token, revoke_token
 
 TOKEN_FORM_BYTES = 16 * KB
 # The session key holding a just-made token until the tokens page shows it, once.
@@ -29,7 +29,12 @@ NEW_TOKEN_SESSION_KEY = "fcstudio.new_api_token"
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What uses it, e.g. “support bot (staging)”.")
+    name = forms.CharField(
+        max_length=NAME_MAX_LENGTH,
+        help_text=(
+            f"What uses it, e.g. “support bot (staging)”; at most {NAME_MAX_LENGTH} characters."
+        ),
+    )
     provider = forms.ModelChoiceField(
         queryset=Provider.objects.none(),
         help_text="Requests made with this token are forwarded to this provider.",
@@ -37,6 +42,9 @@ class ApiTokenForm(forms.Form):
 
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # No maxlength in the page: a browser would cut a longer pasted name without a word;
+        # the form refuses it instead, saying how long it was.
+        self.fields["name"].widget.attrs.pop("maxlength", None)
         provider = self.fields["provider"]
         assert isinstance(provider, forms.ModelChoiceField)
         provider.queryset = Provider.objects.filter(team=team)
