@@ -271,12 +271,15 @@ def conversation_summary(
     statuses: dict[str, int] = defaultdict(int)
     wall = 0.0
     summed: float | None = 0.0
+    app_rounds, app_rounds_ms = 0, 0.0
     for batch in records.batches:
         wall += batch.wall_ms or 0
         # An app's own calls (recorded or imported) have only their batch's time: how it was
         # split among them, so their sum, is not known, and neither is the speed-up.
         if batch.source == BatchSource.RECORDED:
             summed = None
+            app_rounds += 1
+            app_rounds_ms += batch.wall_ms or 0
         elif summed is not None:
             summed += batch.sum_call_ms or 0
         for execution in batch.executions.all():
@@ -292,5 +295,8 @@ def conversation_summary(
         "tool_wall_ms": wall,
         "tool_sum_ms": summed,
         "speedup": (summed / wall) if wall and summed is not None else None,
+        # What is known instead of the sum: the time of the rounds whose calls the app ran.
+        "app_rounds": app_rounds,
+        "app_rounds_ms": app_rounds_ms,
         "tokens": tokens,  # None: unknown
     }
