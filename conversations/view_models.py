@@ -287,9 +287,11 @@ def conversation_summary(
             statuses[
                 "waiting for approval" if waiting else execution.error_code or execution.status
             ] += 1
-    # One answer without usage (some servers never send it) makes the total unknown, not short.
+    # One answer without usage (some servers never send it) makes the total unknown, not short;
+    # so do model calls of which none was answered (a refused request reports no usage).
     counts = [call.total_tokens for call in records.model_calls if call.ok]
-    tokens = None if None in counts else sum(count or 0 for count in counts)
+    unanswered = bool(records.model_calls) and not counts
+    tokens = None if None in counts or unanswered else sum(count or 0 for count in counts)
     return {
         "statuses": sorted(statuses.items()),
         "tool_wall_ms": wall,
