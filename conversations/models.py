@@ -74,6 +74,7 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = "API token"
 
     def __str__(self) -> str:
         return self.name

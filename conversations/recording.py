@@ -178,7 +178,9 @@ def record_exchange(exchange: RecordedExchange) -> ModelCall:
     in it, at its round, unless a call with that answer is recorded there already (then the app
     asked the same again, and that is a new conversation). `conversation_key` (the app's
     X-FCStudio-Conversation) names the conversation instead. An exchange that failed keeps its
-    request and error and adds no message.
+    request and error; it adds no message to a conversation it continues (the app's retry must
+    still continue it), but one that opens a conversation stores the messages the app sent, so
+    the conversation shows what was refused rather than nothing.
 
     The join is decided in the database, not in a process's memory: all of it runs in one
     transaction that first locks the token's row (serialising the token's recordings across
@@ -201,7 +203,8 @@ def record_exchange(exchange: RecordedExchange) -> ModelCall:
         place = _placed(exchange, messages, chain, whole)
         if place.conversation_id is not None and place.held_at is not None:
             return _record_late(exchange, place.conversation_id, place.held_at)
-        new = messages[place.known :] if exchange.turn is not None else []
+        opens = place.conversation_id is None
+        new = messages[place.known :] if exchange.turn is not None or opens else []
         if place.conversation_id is None:
             conversation_id = _open_for(exchange, messages, join_root(messages, chain)).pk
             roles: list[str] = []

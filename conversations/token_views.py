@@ -1,7 +1,8 @@
 """API tokens for the recording proxy: made and revoked by a team's admins.
 
-A new token is shown once, in the answer to the request that made it; afterwards the studio
-knows only its hash (`conversations.tokens`)."""
+A new token is shown once: the request that makes it redirects (so a reload makes no second
+token) and keeps the token in the session for exactly the next page, which pops it; afterwards
+the studio knows only its hash (`conversations.tokens`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fcstudio.limits import KB, body_limit
@@ -19,13 +21,20 @@ from fcstudio.models import Role, Team
 from fcstudio.teams import TeamRequest, team_view
 
 from .models import ApiToken, Provider
-from .tokens import create_token, revoke_token
+from .tokens import NAME_MAX_LENGTH, create_token, revoke_token
 
 TOKEN_FORM_BYTES = 16 * KB
+# The session key holding a just-made token until the tokens page shows it, once.
+NEW_TOKEN_SESSION_KEY = "fcstudio.new_api_token"
 
 
 class ApiTokenForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What uses it, e.g. “support bot (staging)”.")
+    name = forms.CharField(
+        max_length=NAME_MAX_LENGTH,
+        help_text=(
+            f"What uses it, e.g. “support bot (staging)”; at most {NAME_MAX_LENGTH} characters."
+        ),
+    )
     provider = forms.ModelChoiceField(
         queryset=Provider.objects.none(),
         help_text="Requests made with this token are forwarded to this provider.",
@@ -33,6 +42,9 @@ class ApiTokenForm(forms.Form):
 
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # No maxlength in the page: a browser would cut a longer pasted name without a word;
+        # the form refuses it instead, saying how long it was.
+        self.fields["name"].widget.attrs.pop("maxlength", None)
         provider = self.fields["provider"]
         assert isinstance(provider, forms.ModelChoiceField)
         provider.queryset = Provider.objects.filter(team=team)
@@ -44,19 +56,27 @@ class ApiTokenForm(forms.Form):
 def api_tokens(request: TeamRequest) -> HttpResponse:
     team = request.team
     form = ApiTokenForm(request.POST or None, team=team)
-    new_token = ""
     if request.method == "POST" and form.is_valid():
-        _, new_token = create_token(
+        _, token = create_token(
             team, form.cleaned_data["provider"], name=form.cleaned_data["name"], user=request.user
         )
-        form = ApiTokenForm(team=team)
+        request.session[NEW_TOKEN_SESSION_KEY] = {"team": team.pk, "token": token}
+        return redirect("api_tokens", team=team.slug)
+    new_token = ""
+    kept = request.session.get(NEW_TOKEN_SESSION_KEY)
+    if request.method == "GET" and isinstance(kept, dict) and kept.get("team") == team.pk:
+        new_token = str(request.session.pop(NEW_TOKEN_SESSION_KEY)["token"])
     context = {
         "form": form,
         "new_token": new_token,
         "tokens": ApiToken.objects.filter(team=team).select_related("provider", "created_by"),
         "proxy_url": settings.FCSTUDIO_PROXY_URL or request.build_absolute_uri("/v1"),
     }
-    return render(request, "conversations/api_tokens.html", context)
+    response = render(request, "conversations/api_tokens.html", context)
+    if new_token:
+        # Neither the browser's cache nor its back button keeps the one page that shows it.
+        add_never_cache_headers(response)
+    return response
 
 
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)

@@ -19,6 +19,7 @@ from fcstudio.models import Team
 from .models import ApiToken, Provider
 
 PREFIX = "fcs_"
+NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length or 100
 
 
 def token_hash(token: str) -> str:
@@ -31,11 +32,13 @@ def create_token(
     """A new token for `team`, forwarding to `provider` (one of the team's): (record, token)."""
     if provider.team_id != team.pk:
         raise ValueError("The provider belongs to another team.")
+    if len(name) > NAME_MAX_LENGTH:
+        raise ValueError(f"The name has {len(name)} characters; at most {NAME_MAX_LENGTH} fit.")
     token = PREFIX + secrets.token_urlsafe(32)
     record = ApiToken.objects.create(
         team=team,
         provider=provider,
-        name=name[:100],
+        name=name,
         token_hash=token_hash(token),
         created_by=user if getattr(user, "is_authenticated", False) else None,
     )

@@ -290,12 +290,15 @@ def conversation_summary(
     statuses: dict[str, int] = defaultdict(int)
     wall = 0.0
     summed: float | None = 0.0
+    app_rounds, app_rounds_ms = 0, 0.0
     for batch in records.batches:
         wall += batch.wall_ms or 0
         # An app's own calls (recorded or imported) have only their batch's time: how it was
         # split among them, so their sum, is not known, and neither is the speed-up.
         if batch.source == BatchSource.RECORDED:
             summed = None
+            app_rounds += 1
+            app_rounds_ms += batch.wall_ms or 0
         elif summed is not None:
             summed += batch.sum_call_ms or 0
         for execution in batch.executions.all():
@@ -303,13 +306,18 @@ def conversation_summary(
             statuses[
                 "waiting for approval" if waiting else execution.error_code or execution.status
             ] += 1
-    # One answer without usage (some servers never send it) makes the total unknown, not short.
+    # One answer without usage (some servers never send it) makes the total unknown, not short;
+    # so do model calls of which none was answered (a refused request reports no usage).
     counts = [call.total_tokens for call in records.model_calls if call.ok]
-    tokens = None if None in counts else sum(count or 0 for count in counts)
+    unanswered = bool(records.model_calls) and not counts
+    tokens = None if None in counts or unanswered else sum(count or 0 for count in counts)
     return {
         "statuses": sorted(statuses.items()),
         "tool_wall_ms": wall,
         "tool_sum_ms": summed,
         "speedup": (summed / wall) if wall and summed is not None else None,
+        # What is known instead of the sum: the time of the rounds whose calls the app ran.
+        "app_rounds": app_rounds,
+        "app_rounds_ms": app_rounds_ms,
         "tokens": tokens,  # None: unknown
     }

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import models
@@ -25,7 +26,7 @@ from django.db.models import Q, QuerySet
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .models import AuditEvent, Team
+from .models import AuditEvent, Team, object_type_name
 from .redaction import redact, redact_arguments
 
 ARGUMENTS_SUMMARY_CHARS = 2000
@@ -183,8 +184,8 @@ def events_for(
 ) -> QuerySet[AuditEvent]:
     """The team's events, newest first, narrowed by whichever filters are given.
 
-    `actor` matches the actor's name in part; `obj` the object's label or its type
-    ("tools_app.tool"), in part.
+    `actor` matches the actor's name in part; `obj` the object's label or its type, in part,
+    as the page names it ("tool execution") or as stored ("conversations.toolexecution").
     """
     events = AuditEvent.objects.filter(team=team)
     if actor:
@@ -192,7 +193,16 @@ def events_for(
     if kind:
         events = events.filter(kind=kind)
     if obj:
-        events = events.filter(Q(object_label__icontains=obj) | Q(object_type__icontains=obj))
+        named = [
+            model._meta.label_lower
+            for model in apps.get_models()
+            if obj.casefold() in object_type_name(model._meta.label_lower).casefold()
+        ]
+        events = events.filter(
+            Q(object_label__icontains=obj)
+            | Q(object_type__icontains=obj)
+            | Q(object_type__in=named)
+        )
     if since is not None:
         events = events.filter(at__gte=since)
     if until is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import models
 
@@ -76,6 +77,16 @@ class AuditEventImmutable(Exception):
     """Someone tried to change or delete an audit event."""
 
 
+def object_type_name(label: str) -> str:
+    """What a person calls an audited object's kind: its model's verbose name ("tool
+    execution" for `conversations.toolexecution`), or the label itself once no model has it."""
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        return label
+    return str(model._meta.verbose_name)
+
+
 class AuditEvent(models.Model):
     """One thing that happened in a team, by whom, to what (see fcstudio.audit).
 
@@ -119,3 +130,7 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditEventImmutable("Audit events are append-only.")
+
+    @property
+    def object_type_name(self) -> str:
+        return object_type_name(self.object_type)

@@ -48,10 +48,13 @@ def as_json(value: Any) -> str:
 @register.filter
 def ms(value: float | None) -> str:
     """A duration in milliseconds, with the precision its size deserves: 0.42 ms, 12.3 ms, 250 ms,
-    1.25 s. None (not measured) is an em dash."""
+    1.25 s, 15.0 s. None (not measured) is an em dash. Every page that shows how long something
+    took goes through here, so one duration reads the same everywhere."""
     if value is None or value == "":
         return "—"
     amount = float(value)
+    if amount >= 9995:  # rounds to 10.00 s or more
+        return f"{amount / 1000:.1f} s"
     if amount >= 1000:
         return f"{amount / 1000:.2f} s"
     if amount >= 100:

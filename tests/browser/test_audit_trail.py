@@ -31,6 +31,12 @@ def test_an_admin_sees_a_new_tool_and_its_try_it_in_the_trail(log_in, people, ca
     rows = page.locator("#audit-events tbody tr")
     expect(rows.filter(has_text="tool.create")).to_have_count(1)
     expect(rows.filter(has_text="tool.execute")).to_have_count(1)
+    # Each object's kind in the product's words, not a model label.
+    expect(rows.filter(has_text="tool.create").locator(".object-type")).to_have_text("tool")
+    expect(rows.filter(has_text="tool.execute").locator(".object-type")).to_have_text(
+        "tool execution"
+    )
+    expect(page.locator("#audit-events")).not_to_contain_text("conversations.toolexecution")
 
     page.get_by_label("Kind").select_option("tool.execute")
     expect(rows).to_have_count(1)

@@ -10,6 +10,7 @@ from tools_app import catalog as catalog_ops
 from tools_app.models import Tool
 
 SPEEDUP = re.compile(r"^\d+\.\d\d\u00d7$")
+SECONDS = re.compile(r"^\d+\.\d+ s$")
 
 
 def slow_tool(catalog) -> Tool:
@@ -70,3 +71,25 @@ def test_try_a_tool_and_see_a_validation_error(log_in, people, catalog):
     try_it.get_by_label("Arguments (raw JSON)").fill('{"order": "forty-two"}')
     try_it.get_by_role("button", name="Run call").click()
     expect(page.locator("#try-result .badge.err")).to_have_text("VALIDATION_ERROR")
+
+
+def test_times_past_a_second_read_in_seconds(log_in, people, catalog):
+    tool = slow_tool(catalog)
+    tool.implementation_config = {**tool.implementation_config, "latency_ms": 1000}
+    catalog_ops.save_tool(tool)
+    page = log_in(people.editor)
+    page.goto("/t/acme/c/travel/tools/lookup_order/")
+    try_it = page.locator("#try-it")
+    try_it.get_by_label("order").fill("7")
+    try_it.get_by_role("button", name="Run call").click()
+    expect(page.locator("#try-result .badge.ok")).to_have_text("ok")
+    expect(page.locator("#try-duration")).to_have_text(SECONDS)
+
+    page.goto("/t/acme/c/travel/lab/")
+    page.get_by_label("How many").fill("2")
+    page.get_by_role("button", name="Fill").click()
+    page.get_by_label("Strategy").select_option("sequential")
+    page.get_by_role("button", name="Run batch").click()
+    expect(page).to_have_url(re.compile(r"/t/acme/batches/\d+/$"))
+    expect(page.locator(".stats .wall")).to_have_text(SECONDS)
+    expect(page.locator(".stats .sum")).to_have_text(SECONDS)

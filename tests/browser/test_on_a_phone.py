@@ -12,7 +12,9 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
+from conversations import recording
 from conversations.models import Batch, Conversation
+from conversations.tokens import create_token
 from tests.browser.conftest import ARTIFACTS
 from tests.support.openai_server import Reply
 from tools_app import catalog as catalog_ops
@@ -41,6 +43,16 @@ def a_wide_catalog(catalog) -> None:
             implementation_config={"response": {"city": "{{ city }}"}, "latency_ms": 5},
         )
         catalog_ops.save_tool(tool)
+
+
+def a_recording_through_a_long_named_token(team, provider) -> Conversation:
+    """What an app recorded through a token whose name (100 characters) has no space to wrap at."""
+    record, _ = create_token(team, provider, name="staging_support_bot_" * 5)
+    conversation = recording.open_recorded_conversation(
+        team, title="Recorded", model="gpt-4o-mini", provider=provider, api_token_id=record.pk
+    )
+    recording.append_message(conversation.pk, {"role": "user", "content": "Hi"})
+    return conversation
 
 
 def in_a_thread(function, *args):
@@ -99,9 +111,10 @@ def phone(log_in, people):
     return page
 
 
-def test_every_main_page_fits_a_phone(phone, people, catalog, provider, model_server):
+def test_every_main_page_fits_a_phone(phone, people, team, catalog, provider, model_server):
     a_wide_catalog(catalog)
     conversation = a_conversation_with_a_timeline(people, provider, model_server)
+    recorded = a_recording_through_a_long_named_token(team, provider)
     batch = Batch.objects.filter(conversation=conversation).first()
     assert batch is not None
 
@@ -112,6 +125,7 @@ def test_every_main_page_fits_a_phone(phone, people, catalog, provider, model_se
         "tool": f"/t/acme/c/travel/tools/{LONG_NAME}/",
         "conversations": "/t/acme/conversations/",
         "conversation": f"/t/acme/conversations/{conversation.pk}/",
+        "recorded": f"/t/acme/conversations/{recorded.pk}/",
         "batch": f"/t/acme/batches/{batch.pk}/",
         "lab": "/t/acme/c/travel/lab/",
     }
@@ -119,6 +133,8 @@ def test_every_main_page_fits_a_phone(phone, people, catalog, provider, model_se
         phone.goto(address)
         if name == "conversation":
             expect(phone.locator("#status-badge")).to_have_text("Finished")
+        if name == "recorded":
+            expect(phone.locator("#recorded")).to_contain_text("staging_support_bot_")
         fits_the_screen(phone, name, ("Dashboard",) if name == "home" else TEAM_NAV)
 
 

@@ -4,6 +4,8 @@ studio as one recorded conversation, under the token's name."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from conversations.models import ModelCall
@@ -45,6 +47,11 @@ def test_a_token_made_on_the_page_records_an_apps_loop_through_the_proxys_server
     expect(page.locator("#round-0-calls")).to_contain_text("get_weather")
     expect(page.locator("#messages .msg").last).to_contain_text("Oslo is 3°C.")
     expect(page.locator("#summary-sum")).to_have_text("unknown")
+    # Not a contradiction beside the call's time: the page says what the recording knows.
+    expect(page.locator("#summary-sum-why")).to_have_text(
+        re.compile(r"^the app ran these calls itself; only the whole round's \d+ ms is known$")
+    )
+    expect(page.locator("#round-0-calls .round-gap")).to_have_text("the round's gap")
     expect(page.locator("#run-settings-line")).to_contain_text("2 tools offered")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "token_to_the_proxys_server.png"), full_page=True)

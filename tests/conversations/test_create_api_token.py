@@ -29,3 +29,11 @@ def test_it_names_what_it_could_not_find(slug, name, complaint, provider):
     with pytest.raises(CommandError, match=complaint):
         call_command("create_api_token", team=slug, provider=name, stdout=StringIO())
     assert not ApiToken.objects.exists()
+
+
+def test_it_refuses_a_name_too_long_instead_of_cutting_it(provider):
+    with pytest.raises(CommandError, match="144 characters; at most 100"):
+        call_command(
+            "create_api_token", team="acme", provider="Scripted", name="n" * 144, stdout=StringIO()
+        )
+    assert not ApiToken.objects.exists()

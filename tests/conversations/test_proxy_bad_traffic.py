@@ -80,7 +80,8 @@ def test_an_upstream_error_comes_back_with_its_status_and_body(api_token, model_
     call = ModelCall.objects.get()
     assert (call.ok, call.error_kind) == (False, "rate_limited")
     assert "Slow down." in call.error_message
-    assert not call.conversation.messages.exists()  # an error adds no message
+    # No answer, but what the app sent: the conversation shows what was refused.
+    assert [m.payload for m in call.conversation.messages.all()] == ASK["messages"]
 
 
 def test_an_unreachable_upstream_is_a_502(api_token, provider, model_server):
@@ -113,7 +114,7 @@ def test_a_stream_cut_off_upstream_closes_cleanly_and_records_no_answer(api_toke
     assert call.status == 200 and call.finished
     recorded = ModelCall.objects.get()
     assert (recorded.ok, recorded.error_kind) == (False, "malformed")
-    assert not Conversation.objects.get().messages.exists()
+    assert [m.role for m in Conversation.objects.get().messages.all()] == ["user"]
 
 
 async def _held_provider(team, base_url: str) -> str:

@@ -22,6 +22,7 @@ def test_a_token_made_in_the_ui_and_revoked_is_on_the_trail(people, team, provid
     page = client.post(
         reverse("api_tokens", kwargs={"team": "acme"}),
         {"name": "support bot", "provider": provider.pk},
+        follow=True,
     ).content.decode()
     token = re.search(r"fcs_[A-Za-z0-9_-]{43}", page).group(0)
     made = AuditEvent.objects.get(kind="token.create")

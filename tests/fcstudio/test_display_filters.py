@@ -42,6 +42,10 @@ def test_in_a_template_the_json_is_escaped_once():
         (12.34, "12.3 ms"),
         (250.4, "250 ms"),
         (1250, "1.25 s"),
+        (9994.9, "9.99 s"),
+        (9995, "10.0 s"),
+        (15001.6, "15.0 s"),
+        (125_400, "125.4 s"),
     ],
 )
 def test_durations_carry_the_precision_their_size_deserves(value, shown):

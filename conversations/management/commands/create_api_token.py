@@ -31,5 +31,8 @@ class Command(BaseCommand):
         if provider is None:
             raise CommandError(f"Team {team.slug!r} has no provider named {options['provider']!r}.")
         name = options["name"] or f"{provider.name} (cli)"
-        _, token = create_token(team, provider, name=name, user="manage.py create_api_token")
+        try:
+            _, token = create_token(team, provider, name=name, user="manage.py create_api_token")
+        except ValueError as refused:
+            raise CommandError(str(refused)) from refused
         self.stdout.write(token)
