@@ -82,7 +82,7 @@ def test_times_past_a_second_read_in_seconds(log_in, people, catalog):
     try_it = page.locator("#try-it")
     try_it.get_by_label("order").fill("7")
     try_it.get_by_role("button", name="Run call").click()
-    expect(page.locator("#try-result .badge.ok")).to_have_text("ok")
+    expect(page.locator("#try-result .badge.ok")).to_have_text("OK")
     expect(page.locator("#try-duration")).to_have_text(SECONDS)
 
     page.goto("/t/acme/c/travel/lab/")

@@ -8,6 +8,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from conversations.management.commands.converse import redact
 from conversations.models import Conversation, Provider
 from conversations.providers import provider_config
 from fcstudio.models import Team
@@ -151,6 +152,14 @@ def test_a_wrong_key_echoed_by_the_server_is_not_printed(team, tool, model_serve
     assert code == 1
     assert wrong not in out + err
     assert "Provider error" in err
+
+
+def test_a_key_echoed_in_part_is_not_printed_either():
+    """Servers that shorten the key they echo ("sk-wr…efgh") give away part of it."""
+    echoed = "Incorrect API key provided: sk-w…efgh. Or: wrong-key-abcd."
+    shown = redact(echoed, "sk-wrong-key-abcdefgh")
+    assert "efgh" not in shown and "wrong-key-abcd" not in shown
+    assert shown.startswith("Incorrect API key provided: ")
 
 
 def test_unknown_catalog_is_a_command_error(provider, tool):

@@ -24,6 +24,7 @@ from conversations.runner import run_conversation
 from conversations.view_models import conversation_summary
 from fcstudio.models import Team
 from tools_app.engine import STRATEGIES
+from tools_app.engine.secret_text import redact_secrets
 from tools_app.models import Catalog, Tool
 
 from .add_provider import upsert_provider
@@ -44,8 +45,9 @@ JSON_KEYS = (
 
 
 def redact(text: str, secret: str) -> str:
-    """`text` with `secret` removed: some compatible servers echo the key in their errors."""
-    return text.replace(secret, "[redacted]") if secret else text
+    """`text` with `secret` kept out, whole or in part (the rule of every redaction here): some
+    compatible servers echo the key in their errors."""
+    return redact_secrets(text, [secret] if secret else [])
 
 
 def provider_name_for(base_url: str) -> str:
