@@ -7,8 +7,10 @@ fragments that the page's htmx ws extension swaps in, by the handler registered 
 
 Access holds for the socket's life, not only at connect: every socket also joins its user's
 group (fcstudio.access), told of each membership change, and checks again then; a member who
-left the team is closed out at once, one whose role changed gets the page redrawn with the
-controls of the new role. Events re-check too when the last check is older than
+left the team is closed out at once, one whose role changed gets the header's role redrawn,
+and, when the change gives or takes the run controls, the page redrawn with the controls of the
+new role (a promotion from editor to admin redraws no control: what the person was typing in
+them stays). Events re-check too when the last check is older than
 ACCESS_RECHECK_S, for changes no signal announced.
 """
 
@@ -25,7 +27,7 @@ from django.template.loader import render_to_string
 from fcstudio.access import user_group
 from fcstudio.models import Membership, Role
 
-from . import dispatch, live
+from . import controls, dispatch, live
 from .models import Batch, Conversation, ExecutionStatus, Message, ModelCall, RunStatus
 from .view_models import (
     LiveRow,
@@ -48,6 +50,7 @@ ACCESS_RECHECK_S = 5.0
 
 class ConversationConsumer(AsyncWebsocketConsumer):
     can_run = False
+    role = ""
     revoked = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -72,7 +75,10 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if access is None or not await self.visible():
             await self.revoke()
             return
-        self.team_id, self.can_run = access
+        self.team_id, self.role = access.team_id, access.role
+        self.can_run = access.allows(Role.EDITOR)
+        # Forms pushed with a new role post like the page's own: with a token from this cookie.
+        self.csrf_token = controls.csrf_token_from_cookie(self.scope.get("cookies", {}))
         self.group = live.group_name(self.conversation_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -98,21 +104,16 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         await self.close(code=CLOSE_FORBIDDEN)
 
     @database_sync_to_async
-    def access(self) -> tuple[int, bool] | None:
-        """(team id, may use run controls) while the user is an active member of the team,
-        else None."""
+    def access(self) -> Membership | None:
+        """The user's membership of the team while they are an active member, else None."""
         self.checked_at = time.monotonic()
-        membership = (
+        return (
             Membership.objects.filter(
                 user_id=self.user_id, user__is_active=True, team__slug=self.team_slug
             )
             .only("team_id", "role")
             .first()
         )
-        if membership is None:
-            return None
-        # Controls in pushed fragments follow the listener's role, as on the page itself.
-        return membership.team_id, membership.allows(Role.EDITOR)
 
     @database_sync_to_async
     def visible(self) -> bool:
@@ -126,11 +127,28 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if access is None:
             await self.revoke()
             return False
-        _, can_run = access
-        if can_run != self.can_run:
-            self.can_run = can_run
-            await self.send(text_data=await self.snapshot())
+        if access.role == self.role:
+            return True
+        # Controls in pushed fragments follow the listener's role, as on the page itself.
+        self.role = access.role
+        can_run = access.allows(Role.EDITOR)
+        changed = can_run != self.can_run
+        self.can_run = can_run
+        html = await self.snapshot() if changed else ""
+        # Controls that stay the same are not redrawn, so that what was typed in them stays.
+        html += await self.render_role(access, with_controls=changed)
+        await self.send(text_data=html)
         return True
+
+    @database_sync_to_async
+    def render_role(self, membership: Membership, *, with_controls: bool) -> str:
+        return render_role(
+            self.conversation_id,
+            membership,
+            user=self.scope["user"],
+            with_controls=with_controls,
+            csrf_token=self.csrf_token,
+        )
 
     async def access_changed(self, event: dict[str, Any]) -> None:
         if not self.revoked and event.get("team_id") == getattr(self, "team_id", None):
@@ -264,6 +282,28 @@ def render_snapshot(
         html += _waterfall(conversation_id, conversation)
     shown = {live.message_key(m.pk) for m in messages} | {live.round_key(r.number) for r in rounds}
     return html, shown
+
+
+def render_role(
+    conversation_id: int,
+    membership: Membership,
+    *,
+    user: Any,
+    with_controls: bool,
+    csrf_token: str = "",
+) -> str:
+    """The header's role, and with `with_controls` the page's controls for it (head actions,
+    settings for the next run, composer and the form to add a message), as OOB replacements."""
+    who = {"user": user, "membership": membership, "oob": True}
+    fragments = [render_to_string(controls.WHO, who)]
+    if with_controls:
+        conversation = Conversation.objects.select_related("team", "provider").get(
+            pk=conversation_id
+        )
+        context = controls.controls_context(conversation, membership)
+        context |= {"oob": True, "csrf_token": csrf_token}
+        fragments += [render_to_string(f"{TEMPLATE}#{name}", context) for name in controls.CONTROLS]
+    return "".join(fragments)
 
 
 Handler = Callable[[int, Any, bool], str]

@@ -19,6 +19,7 @@ from fcstudio.teams import TeamRequest, team_view
 from tools_app.views import json_download
 
 from . import compose, dispatch, live, provider, quotas, recording, tool_picker
+from .controls import controls_context
 from .forms import (
     AnswerForm,
     ComposerForm,
@@ -248,15 +249,13 @@ def _render_detail(
     message_form: MessageForm | None = None,
 ) -> HttpResponse:
     context = detail_context(current, status=status, tool=tool)
-    context["can_run"] = request.membership.allows(Role.EDITOR)
-    context["message_form"] = message_form or MessageForm(initial={"role": "user"})
-    if context["can_run"] and not current.recorded:
-        context["composer_form"] = composer_form or ComposerForm()
-        context["settings_form"] = settings_form or RunSettingsForm(
-            team=request.team, conversation=current
-        )
-        context["known_models"] = current.provider.known_models if current.provider else []
-        context["search"] = tool_picker.search_tools(request.team, "")
+    context |= controls_context(
+        current,
+        request.membership,
+        composer_form=composer_form,
+        settings_form=settings_form,
+        message_form=message_form,
+    )
     return render(request, "conversations/conversation_detail.html", context)
 
 

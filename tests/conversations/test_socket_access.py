@@ -1,7 +1,8 @@
 """Access to a conversation's websocket holds for the socket's life, not only at connect.
 
 A member removed from the team is closed out at once and hears nothing more; a member whose role
-changes gets the page redrawn with the controls of the new role.
+changes gets the header's role redrawn, and the page with the controls of the new role when it
+gives or takes them.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
+from django.test import Client
 from django.urls import reverse
 
 from conversations import compose, consumers, live
-from conversations.consumers import CLOSE_FORBIDDEN, render_snapshot
+from conversations.consumers import CLOSE_FORBIDDEN, render_role, render_snapshot
+from conversations.models import Message
 from fcstudio.models import Membership, Role, Team
 from fcstudio.routing import websocket_urlpatterns
 
@@ -21,6 +24,12 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
 RUN_BUTTON = '<button type="submit" class="btn btn-primary">Run</button>'
 CLOSED = {"type": "websocket.close", "code": CLOSE_FORBIDDEN}
+CSRF_SECRET = "a" * 32  # the socket's CSRF cookie, as a page of the studio would have set it
+# The controls' containers, always on the page, redrawn empty for a viewer.
+NO_CONTROLS = (
+    '<div id="settings-controls" hx-swap-oob="true">\n    \n  </div>',
+    '<div id="message-controls" hx-swap-oob="true">\n        \n        \n      </div>',
+)
 
 
 @pytest.fixture
@@ -33,6 +42,7 @@ async def joined(user, conversation) -> WebsocketCommunicator:
     path = f"/ws/t/acme/conversations/{conversation.pk}/"
     socket = WebsocketCommunicator(URLRouter(websocket_urlpatterns), path)
     socket.scope["user"] = user
+    socket.scope["cookies"] = {"csrftoken": CSRF_SECRET}
     connected, _ = await socket.connect()
     assert connected
     await socket.receive_from(timeout=5)  # the catch-up snapshot
@@ -73,13 +83,27 @@ async def test_a_deleted_team_closes_its_sockets(people, conversation):
     assert await editor.receive_output(timeout=5) == CLOSED
 
 
+def redrawn_for(conversation, user, *, can_run: bool) -> str:
+    """The frame a role change that gives or takes the run controls sends: the page, the
+    header's role and the controls."""
+    snapshot, _ = render_snapshot(conversation.pk, can_run=can_run)
+    membership = Membership.objects.get(user=user, team__slug="acme")
+    role = render_role(conversation.pk, membership, user=user, with_controls=True)
+    return snapshot + role
+
+
 async def test_an_editor_made_viewer_gets_the_page_redrawn_without_controls(people, conversation):
     socket = await joined(people.editor, conversation)
     await sync_to_async(set_role_on_team_page)(people, people.editor, Role.VIEWER)
     redrawn = await socket.receive_from(timeout=5)
-    expected, _ = await sync_to_async(render_snapshot)(conversation.pk, can_run=False)
-    assert redrawn == expected
+    assert redrawn == await sync_to_async(redrawn_for)(conversation, people.editor, can_run=False)
     assert RUN_BUTTON not in redrawn
+    assert '<span id="who" hx-swap-oob="true">eddie · Viewer</span>' in redrawn
+    for gone in ('id="composer"', 'id="add-message"', 'id="run-settings"', "Compare models"):
+        assert gone not in redrawn
+    assert "Delete</button>" not in redrawn
+    for empty in NO_CONTROLS:
+        assert empty in redrawn
     await live.publish(conversation.pk, live.StatusChanged("draft"))
     html = await socket.receive_from(timeout=5)
     assert 'id="conv-status"' in html and RUN_BUTTON not in html
@@ -91,9 +115,37 @@ async def test_a_viewer_made_editor_gets_the_controls(people, conversation):
     socket = await joined(people.viewer, conversation)
     await sync_to_async(set_role_on_team_page)(people, people.viewer, Role.EDITOR)
     redrawn = await socket.receive_from(timeout=5)
-    expected, _ = await sync_to_async(render_snapshot)(conversation.pk, can_run=True)
-    assert redrawn == expected
+    snapshot, _ = await sync_to_async(render_snapshot)(conversation.pk, can_run=True)
+    assert redrawn.startswith(snapshot)
     assert RUN_BUTTON in redrawn
+    assert '<span id="who" hx-swap-oob="true">vera · Editor</span>' in redrawn
+    for shown in ('id="composer"', 'id="add-message"', 'id="run-settings"', "Compare models"):
+        assert shown in redrawn
+    assert await socket.receive_nothing()
+    await socket.disconnect()
+
+
+async def test_a_viewer_made_admin_gets_the_controls_and_can_post_with_them(people, conversation):
+    socket = await joined(people.viewer, conversation)
+    await sync_to_async(set_role_on_team_page)(people, people.viewer, Role.ADMIN)
+    redrawn = await socket.receive_from(timeout=5)
+    assert redrawn.count("csrfmiddlewaretoken") == 4  # Delete, settings, add a message, composer
+    assert '<span id="who" hx-swap-oob="true">vera · Admin</span>' in redrawn
+    by_hand = redrawn[redrawn.index('id="add-message"') :]
+    token = by_hand.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
+    assert token != CSRF_SECRET  # masked, as Django masks it for a page
+
+    def add_with_the_pushed_form() -> int:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(people.viewer)
+        client.cookies["csrftoken"] = CSRF_SECRET
+        url = reverse("message_add", kwargs={"team": "acme", "conversation": conversation.pk})
+        data = {"csrfmiddlewaretoken": token, "role": "user", "content": "typed when promoted"}
+        return client.post(url, data).status_code
+
+    assert await sync_to_async(add_with_the_pushed_form)() == 302
+    last = await Message.objects.filter(conversation=conversation).alast()
+    assert last is not None and last.payload == {"role": "user", "content": "typed when promoted"}
     await socket.disconnect()
 
 
@@ -128,9 +180,13 @@ async def test_a_deactivated_account_cannot_connect(people, conversation):
     assert (connected, code) == (False, CLOSE_FORBIDDEN)
 
 
-async def test_a_change_that_keeps_the_controls_sends_nothing(people, conversation):
+async def test_a_change_that_keeps_the_controls_redraws_only_the_header_role(people, conversation):
+    # The controls stay as they are, with whatever the person was typing in them.
     socket = await joined(people.editor, conversation)
     await sync_to_async(set_role_on_team_page)(people, people.editor, Role.ADMIN)
+    assert await socket.receive_from(timeout=5) == (
+        '<span id="who" hx-swap-oob="true">eddie · Admin</span>'
+    )
     assert await socket.receive_nothing()
     await socket.disconnect()
 
@@ -154,8 +210,8 @@ async def test_a_change_no_signal_announced_is_caught_on_the_next_event(
     assert await socket.receive_nothing()
     await live.publish(conversation.pk, live.StatusChanged("draft"))
     redrawn = await socket.receive_from(timeout=5)
-    expected, _ = await sync_to_async(render_snapshot)(conversation.pk, can_run=False)
-    assert redrawn == expected
+    assert redrawn == await sync_to_async(redrawn_for)(conversation, people.editor, can_run=False)
+    assert 'id="composer"' not in redrawn
     html = await socket.receive_from(timeout=5)
     assert 'id="conv-status"' in html and RUN_BUTTON not in html
     await socket.disconnect()
