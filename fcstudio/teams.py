@@ -58,13 +58,14 @@ def team_view(
         @wraps(view)
         def wrapped(request: HttpRequest, team: str, *args: Any, **kwargs: Any) -> HttpResponse:
             membership = membership_for(request.user, team)
-            needed = role if request.method in SAFE_METHODS else write_role
-            if not membership.allows(needed):
-                raise PermissionDenied(f"This needs the {needed} role in {membership.team}.")
-            # From here on the request carries what `TeamRequest` promises.
+            # From here on the request carries what `TeamRequest` promises (the 403 page too:
+            # it says which role the person holds now).
             team_request = cast(TeamRequest, request)
             team_request.team = membership.team
             team_request.membership = membership
+            needed = role if request.method in SAFE_METHODS else write_role
+            if not membership.allows(needed):
+                raise PermissionDenied(f"This needs the {needed} role in {membership.team}.")
             return view(team_request, *args, **kwargs)
 
         wrapped.required_role = role  # type: ignore[attr-defined]

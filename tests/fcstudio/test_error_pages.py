@@ -16,6 +16,19 @@ def test_a_viewer_refused_a_write_reads_why_and_can_go_back_to_the_team(people, 
     assert "/static/css/studio.css" in page
 
 
+def test_a_write_refused_for_a_role_shows_the_role_now_and_what_was_typed(people, catalog):
+    # A page drawn for an editor, sent after the person was made a viewer: the text they typed
+    # is on the refusal, to copy, not lost with it.
+    data = {"content": "A long prompt <typed> before the change"}
+    response = people.client_for("viewer").post("/t/acme/conversations/1/send/", data)
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "This needs the editor role in Acme." in page
+    assert "Your role in Acme is viewer; it may have changed since" in page
+    assert "vera · Viewer" in page
+    assert "A long prompt &lt;typed&gt; before the change</textarea>" in page
+
+
 def test_an_outsider_gets_the_studio_404_without_learning_the_team_exists(people, catalog):
     response = people.client_for("outsider").get("/t/acme/c/travel/")
     page = response.content.decode()
