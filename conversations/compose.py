@@ -187,12 +187,39 @@ def answer_call(conversation: Conversation, payload: dict[str, Any], user: Any) 
     return add_message(conversation, payload, user)
 
 
+class TurnRefused(Exception):
+    """The next user turn would leave the history unsendable: the next run would fail on it."""
+
+
 @transaction.atomic
 def send_user_message(conversation: Conversation, text: str, user: Any) -> Message:
     """The composer's next user turn, appended after whatever the conversation holds: a turn of
-    the conversation, not an edit of its record."""
+    the conversation, not an edit of its record. Refused while the last assistant turn has calls
+    without a result: a run executes those before asking the model, and the user turn would sit
+    between the calls and their results."""
+    from .runner import problem_made, unanswered_calls  # the runner imports this module
+
     _ensure_idle(conversation)
-    return recording.append_message(conversation.pk, {"role": "user", "content": text}, user=user)
+    payload = {"role": "user", "content": text}
+    before = list(conversation.messages.order_by("position"))
+    added = Message(position=len(before), role="user", payload=payload)
+    if problem := problem_made(before, [*before, added]):
+        count = len(unanswered_calls(before))
+        raise TurnRefused(_open_calls_refusal(conversation, count) if count else problem)
+    return recording.append_message(conversation.pk, payload, user=user)
+
+
+def _open_calls_refusal(conversation: Conversation, count: int) -> str:
+    calls = (
+        "a tool call that has no result"
+        if count == 1
+        else f"{count} tool calls that have no results"
+    )
+    them = "it" if count == 1 else "them"
+    return (
+        f"The last turn asked for {calls} yet: {conversation.continue_label} to execute {them}, "
+        f"or answer {them} by hand, before writing the next message."
+    )
 
 
 def has_history(conversation: Conversation) -> bool:

@@ -272,7 +272,7 @@ def conversation_send(request: TeamRequest, conversation: int) -> HttpResponse:
         return _render_detail(request, current, composer_form=form)
     try:
         compose.send_user_message(current, form.cleaned_data["content"], request.user)
-    except compose.ConversationBusy as exc:
+    except (compose.ConversationBusy, compose.TurnRefused) as exc:
         form.add_error("content", str(exc))
         return _render_detail(request, current, composer_form=form)
     _start_run(request, current)

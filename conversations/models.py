@@ -208,6 +208,13 @@ class Conversation(models.Model):
         last = self.messages.order_by("-position").first()
         return not (last and last.role == "assistant" and not last.payload.get("tool_calls"))
 
+    @property
+    def continue_label(self) -> str:
+        """The Run/Continue button's name, as the page shows it and messages refer to it."""
+        if self.status == RunStatus.DRAFT:
+            return "Run"
+        return "Resume" if self.is_stale else "Continue"
+
     def tool_choice_value(self) -> str | dict:
         """`tool_choice` exactly as the Chat Completions request carries it."""
         if self.tool_choice == ToolChoice.FUNCTION:

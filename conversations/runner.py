@@ -82,7 +82,7 @@ def _resume_point(conversation_id: int) -> tuple[int, list[ToolCall], dict[str, 
     assistant's round), the calls still unanswered, and those of them that finished already."""
     messages = list(Message.objects.filter(conversation_id=conversation_id))
     round_number = sum(m.role == "assistant" for m in messages)
-    pending = _unanswered_calls(messages)
+    pending = unanswered_calls(messages)
     reused = (
         recording.finished_results(conversation_id, round_number - 1, [c.id for c in pending])
         if pending
@@ -91,7 +91,7 @@ def _resume_point(conversation_id: int) -> tuple[int, list[ToolCall], dict[str, 
     return round_number, pending, reused
 
 
-def _unanswered_calls(messages: list[Message]) -> list[ToolCall]:
+def unanswered_calls(messages: list[Message]) -> list[ToolCall]:
     """Tool calls of the last assistant message that have no result yet (written by hand, or
     cut off by a stop or a crash): they run before the model is asked again."""
     last_assistant = next((m for m in reversed(messages) if m.role == "assistant"), None)
@@ -160,7 +160,7 @@ def history_problem(messages: list[dict[str, Any]]) -> str | None:
 def next_run_problem(messages: list[Message]) -> str | None:
     """What would fail the next run before the model is asked: `history_problem` of the history
     as that run sends it, once it has run the last turn's unanswered calls."""
-    answers = [{"role": "tool", "tool_call_id": call.id} for call in _unanswered_calls(messages)]
+    answers = [{"role": "tool", "tool_call_id": call.id} for call in unanswered_calls(messages)]
     return history_problem([m.payload for m in messages] + answers)
 
 
@@ -561,5 +561,6 @@ __all__ = [
     "problem_made",
     "run_conversation",
     "tool_choice_for",
+    "unanswered_calls",
     "wire_message",
 ]

@@ -64,3 +64,31 @@ def test_changing_the_model_after_a_run_lands_on_a_fork(
     expect(page.locator("#messages .msg").last).to_contain_text("Sunny in Oslo.")
     original = Conversation.objects.get(pk=conversation.pk)
     assert original.model == "test-model"
+
+
+def test_a_turn_over_unanswered_calls_is_refused_and_kept(log_in, people, provider, tool):
+    conversation = draft(people, provider, tool)
+    call = {
+        "id": "call_0",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'},
+    }
+    compose.add_message(
+        conversation, {"role": "assistant", "content": None, "tool_calls": [call]}, people.editor
+    )
+    page = log_in(people.editor)
+    page.goto(f"/t/acme/conversations/{conversation.pk}/")
+
+    box = page.get_by_label("Next user message")
+    box.click()
+    box.type("And in Bergen?")
+    box.press("Enter")
+
+    expect(page.locator("#composer .errorlist")).to_have_text(
+        "The last turn asked for a tool call that has no result yet: Run to execute it, "
+        "or answer it by hand, before writing the next message."
+    )
+    expect(page.get_by_label("Next user message")).to_have_value("And in Bergen?")
+    expect(page.locator("#messages .msg.role-user")).to_have_count(1)
+    expect(page.locator("#status-badge")).to_have_text("Draft")
+    expect(page.get_by_role("button", name="Run")).to_be_visible()

@@ -28,6 +28,6 @@ def test_imported_calls_show_their_timing_or_that_it_is_unknown(log_in, people, 
     page.screenshot(path=str(ARTIFACTS / "imported-untimed.png"), full_page=True)
 
     import_and_open(page, timed_lines())
-    expect(page.locator("#round-0-model")).to_contain_text("model 1500 ms")
+    expect(page.locator("#round-0-model")).to_contain_text("model 1.50 s")
     expect(page.locator("#round-1-model")).to_contain_text("model 700 ms")
     page.screenshot(path=str(ARTIFACTS / "imported-timed.png"), full_page=True)
