@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import re2
+import referencing
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
@@ -255,7 +256,20 @@ def _is_regex(instance: object) -> bool:
     return True
 
 
-Validator: Any = validators.extend(  # type: ignore[no-untyped-call]
+# References resolve within the schema (and the specifications' own meta-schemas), never by a
+# fetch: jsonschema's default registry opens any `$ref` URL it meets (file:// too) with urlopen,
+# outside the outbound policy and without a timeout. A reference to anything else is
+# unresolvable, which makes the schema the tool's error (`validation.check_arguments`).
+LOCAL_REFERENCES: referencing.Registry[Any] = referencing.Registry()
+
+
+def Validator(schema: Any, **kwargs: Any) -> Any:
+    """The engine's Draft 2020-12 validator: RE2 for patterns, no remote references."""
+    kwargs.setdefault("registry", LOCAL_REFERENCES)
+    return _Validator(schema, **kwargs)
+
+
+_Validator: Any = validators.extend(  # type: ignore[no-untyped-call]
     Draft202012Validator,
     {
         "pattern": _pattern,
