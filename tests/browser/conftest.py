@@ -30,6 +30,18 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Counts the frames the conversation page's socket swaps in: its catch-up snapshot redraws parts
+# of the page just after it loads, so a test that measures or photographs them waits for it.
+COUNT_SNAPSHOTS = """
+window.redrawn = 0;
+document.addEventListener("htmx:wsAfterMessage", () => { window.redrawn += 1; });
+"""
+
+
+def after_the_snapshot(page: Any) -> None:
+    """Wait until the page's socket has swapped in its catch-up snapshot (needs
+    `page.add_init_script(COUNT_SNAPSHOTS)` before the page was opened)."""
+    page.wait_for_function("() => window.redrawn >= 1")
 
 
 def _keep_the_caret(screenshot: Any) -> Any:

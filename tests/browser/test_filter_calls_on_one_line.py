@@ -6,13 +6,9 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from conversations.management.commands.bench_pages import make_conversation
+from tests.browser.conftest import COUNT_SNAPSHOTS, after_the_snapshot
 
 SHOT = "test-artifacts/filter-calls.png"
-# The socket's catch-up snapshot redraws the filter; the picture is taken after it.
-COUNT_SNAPSHOTS = """
-window.redrawn = 0;
-document.addEventListener("htmx:wsAfterMessage", () => { window.redrawn += 1; });
-"""
 
 
 def test_the_calls_filter_is_one_line(log_in, people, team):
@@ -30,5 +26,5 @@ def test_the_calls_filter_is_one_line(log_in, people, team):
     page.get_by_label("Show calls").select_option("ok")
     form.get_by_role("button", name="Filter").click()
     expect(page.get_by_role("link", name="Clear")).to_be_visible()
-    page.wait_for_function("() => window.redrawn >= 1")
+    after_the_snapshot(page)  # it redraws the filter; the picture is taken after it
     form.screenshot(path=SHOT)

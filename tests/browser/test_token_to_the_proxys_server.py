@@ -49,7 +49,7 @@ def test_a_token_made_on_the_page_records_an_apps_loop_through_the_proxys_server
     expect(page.locator("#summary-sum")).to_have_text("unknown")
     # Not a contradiction beside the call's time: the page says what the recording knows.
     expect(page.locator("#summary-sum-why")).to_have_text(
-        re.compile(r"^the app ran these calls itself; only the whole round's \d+ ms is known$")
+        re.compile(r"^the app ran these calls itself; only the whole round's [\d.]+ m?s is known$")
     )
     expect(page.locator("#round-0-calls .round-gap")).to_have_text("the round's gap")
     expect(page.locator("#run-settings-line")).to_contain_text("2 tools offered")

@@ -120,7 +120,7 @@ def run_agent_loop_sync(
     raise AssertionError("the loop did not end")
 
 
-def recorded_soon(check: Callable[[], bool], within_s: float = 10.0) -> None:
+def recorded_soon(check: Callable[[], bool], within_s: float = 30.0) -> None:
     """Wait (as a person at a page would) until a live server's proxy has recorded what
     `check` looks for: it records after answering, so the app may be faster than the record."""
     deadline = time.monotonic() + within_s
