@@ -17,7 +17,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
@@ -33,6 +33,9 @@ MAX_RESULT_CHARS = 160
 MAX_ENUM_VALUES = 200
 MAX_TOOLS = 128  # OpenAI's limit
 MAX_PROPERTIES = 100  # read from the prompt; the rest take schema values
+# Enum and example values looked for in the prompt per request, over all tools and properties;
+# the rest are taken as not named. A real catalog's values fit many times over.
+MAX_VALUES_LOOKED_UP = 2_000
 
 # Words that say nothing about which tool fits, nor name a city or an item.
 _STOP_WORDS = """
@@ -331,9 +334,14 @@ def plan_calls(request: DemoRequest, prompt: str) -> list[tuple[str, dict[str, A
     # A capitalised word naming another offered tool ("Flights from Oslo…") is not an item.
     named = {tool.name: _words(tool.name) for tool in request.tools[:MAX_TOOLS]}
     planned: list[tuple[str, dict[str, Any]]] = []
+    values = PromptValues(prompt)
     for tool in chosen:
+        if len(planned) >= MAX_CALLS:  # every tool adds at least one call
+            break
         others = set().union(*(words for name, words in named.items() if name != tool.name))
-        planned.extend((tool.name, arguments) for arguments in arguments_for(tool, prompt, others))
+        planned.extend(
+            (tool.name, arguments) for arguments in arguments_for(tool, prompt, others, values)
+        )
     return planned[:MAX_CALLS]
 
 
@@ -349,15 +357,20 @@ def score_tool(tool: OfferedTool, prompt: str) -> int:
 
 
 def arguments_for(
-    tool: OfferedTool, prompt: str, tool_words: set[str] | None = None
+    tool: OfferedTool,
+    prompt: str,
+    tool_words: set[str] | None = None,
+    values: PromptValues | None = None,
 ) -> list[dict[str, Any]]:
     """One set of arguments per item the prompt names (one set when it names none); words of
-    `tool_words` (the other offered tools' names) are never taken for an item.
+    `tool_words` (the other offered tools' names) are never taken for an item. `values` looks
+    schema values up in the prompt, within the request's budget (shared by its tools).
 
     Required properties (and those with a default) are always filled: from the prompt when it
     holds a fitting value, else from the schema's examples, default, enum or type. An optional
     enum is set when the prompt names one of its values.
     """
+    values = values if values is not None else PromptValues(prompt)
     properties = _properties(tool.parameters)
     base = example_arguments(tool.parameters)
     vocabulary = _words(tool.name) | _words(tool.description) | _words(" ".join(properties))
@@ -366,18 +379,20 @@ def arguments_for(
     numbers = _numbers(prompt)
     free: list[str] = []
     for name, prop in properties.items():
-        value = _from_prompt(name, prop, prompt, numbers)
+        value = _from_prompt(name, prop, prompt, numbers, values)
         if value is not None:
             base[name] = value
         elif name in base and _is_free_string(name, prop):
             free.append(name)
         elif _is_free_string(name, prop):  # optional: set only when the prompt names an example
-            named = _mentioned_examples(prop, prompt)
+            named = _mentioned_examples(prop, values)
             if named:
                 base[name] = named[0]
     if not free:
         return [base]
-    candidates = {name: _candidates(name, properties[name], prompt, phrases) for name in free}
+    candidates = {
+        name: _candidates(name, properties[name], prompt, phrases, values) for name in free
+    }
     if len(free) == 1:
         [name] = free
         return [{**base, name: value} for value in candidates[name][:MAX_CALLS]] or [base]
@@ -390,14 +405,14 @@ def arguments_for(
     return [base]
 
 
-def _from_prompt(name: str, prop: dict[str, Any], prompt: str, numbers: list[float]) -> Any:
+def _from_prompt(
+    name: str, prop: dict[str, Any], prompt: str, numbers: list[float], values: PromptValues
+) -> Any:
     """A value the prompt states for a property that is not free text, or None."""
     enum = prop.get("enum")
     if isinstance(enum, list):
-        for value in enum[:MAX_ENUM_VALUES]:
-            if isinstance(value, str) and value and _mentions(prompt, value):
-                return value
-        return None
+        strings = (value for value in enum[:MAX_ENUM_VALUES] if isinstance(value, str) and value)
+        return next(values.named(strings), None)
     kind = prop.get("type")
     fmt = prop.get("format")
     if kind == "string" and fmt in ("date", "date-time", "email", "uri"):
@@ -415,9 +430,11 @@ def _from_prompt(name: str, prop: dict[str, Any], prompt: str, numbers: list[flo
     return None
 
 
-def _candidates(name: str, prop: dict[str, Any], prompt: str, phrases: list[str]) -> list[str]:
+def _candidates(
+    name: str, prop: dict[str, Any], prompt: str, phrases: list[str], values: PromptValues
+) -> list[str]:
     """Values the prompt offers a free string property, best first, without repeats."""
-    found = _mentioned_examples(prop, prompt)
+    found = _mentioned_examples(prop, values)
     if _wants_expression(name, prop):
         found += _expressions(prompt)
     elif name.lower() in TEXT_PROPERTIES:
@@ -443,11 +460,11 @@ def _properties(parameters: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return dict(itertools.islice(found, MAX_PROPERTIES))
 
 
-def _mentioned_examples(prop: dict[str, Any], prompt: str) -> list[str]:
+def _mentioned_examples(prop: dict[str, Any], values: PromptValues) -> list[str]:
     examples = prop.get("examples")
     if not isinstance(examples, list):
         return []
-    return [e for e in examples[:MAX_ENUM_VALUES] if isinstance(e, str) and _mentions(prompt, e)]
+    return list(values.named(e for e in examples[:MAX_ENUM_VALUES] if isinstance(e, str)))
 
 
 def _is_free_string(name: str, prop: dict[str, Any]) -> bool:
@@ -522,10 +539,49 @@ def _numbers(prompt: str) -> list[float]:
     return numbers
 
 
-def _mentions(prompt: str, value: str) -> bool:
+class PromptValues:
+    """The prompt read once for the schema values a request may name (enums, examples): lower-
+    cased, with the set of its words, and a budget of values looked up, so that a request
+    offering thousands of values costs no more than one offering a few."""
+
+    def __init__(self, prompt: str, budget: int = MAX_VALUES_LOOKED_UP) -> None:
+        self.text = prompt.lower()
+        self.words = frozenset(WORD.findall(self.text))
+        self.budget = budget
+
+    def named(self, candidates: Iterable[str]) -> Iterator[str]:
+        """The candidates the prompt names, in order, while the budget lasts."""
+        for value in candidates:
+            if self.budget <= 0:
+                return
+            self.budget -= 1
+            if _mentions(self, value):
+                yield value
+
+
+def _mentions(values: PromptValues, value: str) -> bool:
+    r"""Whether the prompt names `value`, ignoring case, not inside a longer word: as
+    `(?<!\w)value(?!\w)` would say, without compiling a pattern per value."""
     if len(value) > 200:
         return False
-    return re.search(r"(?<!\w)" + re.escape(value) + r"(?!\w)", prompt, re.IGNORECASE) is not None
+    value = value.lower()
+    if not values.words.issuperset(WORD.findall(value)):
+        return False
+    text = values.text
+    start = text.find(value)
+    while start >= 0:
+        end = start + len(value)
+        if not _is_word_char(text, start - 1) and not _is_word_char(text, end):
+            return True
+        start = text.find(value, start + 1)
+    return False
+
+
+def _is_word_char(text: str, position: int) -> bool:
+    if position < 0 or position >= len(text):
+        return False
+    char = text[position]
+    return char.isalnum() or char == "_"
 
 
 def _is_number(value: Any) -> TypeGuard[float]:

@@ -1,9 +1,10 @@
 """The demo model's HTTP face: `POST chat/completions` (plain or streamed) and `GET models`,
 OpenAI-compatible, under `/demo-model/v1/`.
 
-Public on purpose: it answers from the request alone (`conversations.demo_model`), costs nothing
+Public on purpose: it answers from the request alone (`conversations.demo_model`), costs little
 and touches no data, so it needs no session, no CSRF token and accepts any bearer key. Parsing and
-answering run in a worker thread, so a large body never holds up the event loop.
+answering run in a worker thread, so a large body never holds up the event loop; a body over
+`MAX_BODY_BYTES` is refused unread, since anyone may send one.
 """
 
 from __future__ import annotations
@@ -17,11 +18,26 @@ from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
+from fcstudio.limits import MB, body_limit, size_text
+
 from . import demo_model
+
+# A demo conversation at its largest is some 300 KB: 128 tools of real schemas (the largest of
+# BFCL's, 90 KB), six rounds of eight calls with 4 KB results, a 4,000-character prompt.
+MAX_BODY_BYTES = 1 * MB
 
 
 def _error(status: int, message: str, *, code: str | None = None) -> JsonResponse:
     return JsonResponse(demo_model.error_body(message, code=code), status=status)
+
+
+def _too_large(length: int, limit: int = MAX_BODY_BYTES) -> JsonResponse:
+    return _error(
+        413,
+        f"The request body is {size_text(length)}; the demo model accepts at most "
+        f"{size_text(limit)}.",
+        code="request_too_large",
+    )
 
 
 def _answer(raw: bytes) -> tuple[demo_model.DemoRequest, demo_model.DemoAnswer]:
@@ -30,6 +46,7 @@ def _answer(raw: bytes) -> tuple[demo_model.DemoRequest, demo_model.DemoAnswer]:
 
 
 @csrf_exempt
+@body_limit(MAX_BODY_BYTES, _too_large)
 async def chat_completions(request: HttpRequest) -> HttpResponseBase:
     if request.method != "POST":
         return _error(405, f"Method {request.method} not allowed: POST a chat completion request.")
@@ -37,6 +54,8 @@ async def chat_completions(request: HttpRequest) -> HttpResponseBase:
         raw = request.body
     except RequestDataTooBig:
         return _error(413, "The request body is too large.", code="request_too_large")
+    if len(raw) > MAX_BODY_BYTES:  # sent without a Content-Length
+        return _too_large(len(raw))
     try:
         parsed, answer = await sync_to_async(_answer, thread_sensitive=False)(raw)
     except demo_model.DemoRequestError as exc:

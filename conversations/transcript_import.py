@@ -147,10 +147,11 @@ def create_tools(
     """The picked unknown tools, created as mock tools in `catalog` with their schemas."""
     picked = [c for c in unknown_tools(conversation) if c.name in names]
     taken = set(catalog.tools.values_list("name", flat=True))
+    next_suffix: dict[str, int] = {}
     created = []
     with transaction.atomic():
         for candidate in picked:
-            name = legal_name(candidate.name, taken)
+            name = legal_name(candidate.name, taken, next_suffix)
             taken.add(name)
             tool = Tool(
                 catalog=catalog,

@@ -9,7 +9,7 @@ are longer than their form allows are caught by `overlong_fields`, before a form
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import messages
@@ -23,14 +23,21 @@ MB = 1024 * 1024
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
-View = Callable[..., HttpResponse]
+View = TypeVar("View", bound=Callable[..., Any])  # a view, plain or async
 
 
-def body_limit(max_bytes: int) -> Callable[[View], View]:
-    """Declare the largest request body `view` accepts; the middleware enforces it."""
+def body_limit(
+    max_bytes: int, refusal: Callable[[int, int], HttpResponse] | None = None
+) -> Callable[[View], View]:
+    """Declare the largest request body `view` accepts; the middleware enforces it.
+
+    `refusal(length, max_bytes)` answers an oversized body, for a view whose clients want its
+    own kind of error (an API's JSON); else `refuse` does.
+    """
 
     def declare(view: View) -> View:
         view.max_body_bytes = max_bytes  # type: ignore[attr-defined]
+        view.body_refusal = refusal  # type: ignore[attr-defined]
         return view
 
     return declare
@@ -111,6 +118,10 @@ class RequestSizeMiddleware:
         except ValueError:
             return HttpResponse("The Content-Length is not a number.", status=400)
         if length > limit:
+            refusal = getattr(view, "body_refusal", None)
+            if refusal is not None:
+                response: HttpResponse = refusal(length, limit)
+                return response
             return refuse(
                 request,
                 f"The request is {size_text(length)}; this page accepts at most "

@@ -205,6 +205,7 @@ def _import_formats(catalog: Catalog, text: str, *, author: Any) -> ImportReport
             if known.original_name:
                 renamed.setdefault(known.original_name, known)
         taken = set(existing) | {imported.name for imported in result.tools}
+        next_suffix: dict[str, int] = {}
         for imported in result.tools:
             target = _import_target(imported, existing, renamed)
             created = target is None
@@ -214,7 +215,7 @@ def _import_formats(catalog: Catalog, text: str, *, author: Any) -> ImportReport
             else:
                 name = imported.name
                 if name in existing:
-                    name = schema.legal_name(imported.original_name, taken)
+                    name = schema.legal_name(imported.original_name, taken, next_suffix)
                     other = existing[imported.name]
                     source = f" (from {other.original_name!r})" if other.original_name else ""
                     changes.append(

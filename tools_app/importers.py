@@ -289,6 +289,7 @@ def parse_import(
     _refuse_what_is_not_tools(entries)
     result = ImportResult(format=fmt)
     used: set[str] = set(taken)
+    next_suffix: dict[str, int] = {}  # legal_name's memory of each name's free suffix
     seen: dict[str, ImportedTool] = {}
     copies: dict[int, int] = {}
     for index, entry in enumerate(entries):
@@ -302,7 +303,7 @@ def parse_import(
             first = seen[key]
             copies[id(first)] = copies.get(id(first), 1) + 1
             continue
-        tool = _import_one(function, strict, index, entry.label, used)
+        tool = _import_one(function, strict, index, entry.label, used, next_suffix)
         if isinstance(tool, Rejection):
             result.rejected.append(tool)
             continue
@@ -326,7 +327,12 @@ def _label_name(value: Any) -> str:
 
 
 def _import_one(
-    function: dict[str, Any], strict: bool, index: int, label: str, used: set[str]
+    function: dict[str, Any],
+    strict: bool,
+    index: int,
+    label: str,
+    used: set[str],
+    next_suffix: dict[str, int],
 ) -> ImportedTool | Rejection:
     changes: list[str] = []
     raw_name = function.get("name")
@@ -335,7 +341,7 @@ def _import_one(
         if isinstance(raw_name, str):
             what = "a blank name"
         return Rejection(index, "", f"The function has {what}.", label)
-    name = legal_name(raw_name, used)
+    name = legal_name(raw_name, used, next_suffix)
     if name != raw_name:
         if NAME_PATTERN.match(raw_name):
             why = "the name is already taken"

@@ -1021,11 +1021,16 @@ def check_tool(
     )
 
 
-def legal_name(name: str, taken: Collection[str] = ()) -> str:
+def legal_name(
+    name: str, taken: Collection[str] = (), next_suffix: dict[str, int] | None = None
+) -> str:
     """A name OpenAI accepts, close to ``name`` and not in ``taken``.
 
     Legal names are kept as they are; others are transliterated to ASCII where a letter has a
-    base letter, and get the remaining illegal runs replaced by ``_``.
+    base letter, and get the remaining illegal runs replaced by ``_``. A taken name gets the
+    first free suffix ``_2``, ``_3``, …; a caller naming many tools against a ``taken`` that only
+    grows passes the same ``next_suffix`` to each call, which remembers where each name's search
+    stopped, so that n tools of one name cost n look-ups, not n²/2.
     """
     text = name if isinstance(name, str) else str(name)
     if not NAME_PATTERN.match(text):
@@ -1036,12 +1041,14 @@ def legal_name(name: str, taken: Collection[str] = ()) -> str:
         text = re.sub(r"_+", "_", text).strip("_")[:NAME_MAX_LENGTH].strip("_") or "tool"
     if text not in taken:
         return text
-    counter = 2
+    counter = 2 if next_suffix is None else next_suffix.get(text, 2)
     while True:
         suffix = f"_{counter}"
         stem = text[: NAME_MAX_LENGTH - len(suffix)].rstrip("_") or "tool"
         candidate = stem + suffix
         if candidate not in taken:
+            if next_suffix is not None:
+                next_suffix[text] = counter  # the caller may not take it
             return candidate
         counter += 1
 
