@@ -27,6 +27,8 @@ import referencing
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
+from .unique_items import unique_items
+
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # RE2 would print every refused pattern on stderr
 _OPTIONS.max_mem = 8 << 20  # RE2's own default, spelled out: a bound on the compiled size
@@ -264,7 +266,8 @@ LOCAL_REFERENCES: referencing.Registry[Any] = referencing.Registry()
 
 
 def Validator(schema: Any, **kwargs: Any) -> Any:
-    """The engine's Draft 2020-12 validator: RE2 for patterns, no remote references."""
+    """The engine's Draft 2020-12 validator: RE2 for patterns, linear ``uniqueItems``, no remote
+    references."""
     kwargs.setdefault("registry", LOCAL_REFERENCES)
     return _Validator(schema, **kwargs)
 
@@ -276,6 +279,7 @@ _Validator: Any = validators.extend(  # type: ignore[no-untyped-call]
         "patternProperties": _pattern_properties,
         "additionalProperties": _additional_properties,
         "unevaluatedProperties": _unevaluated_properties,
+        "uniqueItems": unique_items,  # linear: jsonschema's compares every pair of mixed items
     },
     format_checker=FORMAT_CHECKER,
 )
