@@ -40,6 +40,13 @@ _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # RE2 would print every refused pattern on stderr
 _OPTIONS.max_mem = 8 << 20  # RE2's own default, spelled out: a bound on the compiled size
 
+# A string the model sends under ``format: regex`` is compiled to check it and dropped: never
+# cached (each distinct one would keep its program, megabytes, for the life of the process) and
+# within a small budget.
+_ARGUMENT_OPTIONS = re2.Options()
+_ARGUMENT_OPTIONS.log_errors = False
+_ARGUMENT_OPTIONS.max_mem = 1 << 20
+
 MAX_PROGRAM_SIZE = 5_000
 
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -84,8 +91,12 @@ def _reason(message: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _compiled(pattern: str) -> tuple[Any, str | None]:
+    return _compile(pattern, _OPTIONS)
+
+
+def _compile(pattern: str, options: Any) -> tuple[Any, str | None]:
     try:
-        program = re2.compile(translate(pattern), options=_OPTIONS)
+        program = re2.compile(translate(pattern), options=options)
     except re2.error as exc:
         raw = exc.args[0] if exc.args else ""
         message = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
@@ -119,6 +130,14 @@ def compile_pattern(pattern: str) -> Any:
     if program is None:
         raise UnsupportedPattern(f"the pattern {_shown(pattern)} cannot be used: {reason}")
     return program
+
+
+def check_argument_pattern(pattern: str) -> None:
+    """Raise `UnsupportedPattern` unless RE2 compiles `pattern`, a value the model sent (not
+    cached, within a small memory budget)."""
+    program, reason = _compile(pattern, _ARGUMENT_OPTIONS)
+    if program is None:
+        raise UnsupportedPattern(f"the pattern {_shown(pattern)} cannot be used: {reason}")
 
 
 def _shown(pattern: str) -> str:
@@ -277,12 +296,24 @@ def _unevaluated_properties(
         )
 
 
+# Arguments' formats: ``format: regex`` compiles the model's string without caching it.
 FORMAT_CHECKER = FormatChecker(formats=())
 FORMAT_CHECKER.checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
 
+# Schemas' formats (the meta-schema's ``pattern``): the tool's own patterns, compiled once.
+SCHEMA_FORMAT_CHECKER = FormatChecker(formats=())
+SCHEMA_FORMAT_CHECKER.checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
+
 
 @FORMAT_CHECKER.checks("regex", raises=UnsupportedPattern)
-def _is_regex(instance: object) -> bool:
+def _is_argument_regex(instance: object) -> bool:
+    if isinstance(instance, str):
+        check_argument_pattern(instance)
+    return True
+
+
+@SCHEMA_FORMAT_CHECKER.checks("regex", raises=UnsupportedPattern)
+def _is_schema_regex(instance: object) -> bool:
     if isinstance(instance, str):
         compile_pattern(instance)
     return True
@@ -317,7 +348,7 @@ _Validator: Any = validators.extend(  # type: ignore[no-untyped-call]
 
 def meta_validator() -> Any:
     """A validator of schemas (the Draft 2020-12 meta-schema) whose ``format: regex`` is RE2's."""
-    return Validator(Draft202012Validator.META_SCHEMA, format_checker=FORMAT_CHECKER)
+    return Validator(Draft202012Validator.META_SCHEMA, format_checker=SCHEMA_FORMAT_CHECKER)
 
 
 def unsupported_pattern_message(error: ValidationError | SchemaError) -> str | None:
