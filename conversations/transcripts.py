@@ -415,7 +415,10 @@ def calls_of(message: dict[str, Any]) -> list[tuple[str, str, Any]]:
 def find_problems(
     messages: Sequence[dict[str, Any]], tools: Sequence[dict[str, Any]]
 ) -> list[Problem]:
-    """Orphans and inconsistencies, in the order they occur (at most MAX_PROBLEMS)."""
+    """Orphans and inconsistencies, in the order they occur (at most MAX_PROBLEMS).
+
+    The conversation page computes them on every view, so each distinct (tool, arguments) is
+    checked once however often a transcript repeats it."""
     schemas = {
         t["function"]["name"]: t["function"].get("parameters") or {"type": "object"}
         for t in tools
@@ -425,6 +428,7 @@ def find_problems(
     calls: dict[str, int] = {}
     answered: set[str] = set()
     not_offered: set[str] = set()
+    checked: dict[tuple[str, Any], str] = {}
     for position, message in enumerate(messages):
         role = message.get("role")
         if role == "tool":
@@ -455,7 +459,12 @@ def find_problems(
                 )
             # Arguments that are not JSON are wrong whatever the tool; a schema is checked
             # only where the transcript offered one.
-            reason = _argument_problem(name, schemas.get(name), raw)
+            key = (name, _arguments_key(raw))
+            reason = checked.get(key)
+            if reason is None:
+                reason = _argument_problem(name, schemas.get(name), raw)
+                if key[1] is not None:
+                    checked[key] = reason
             if reason:
                 problems.append(
                     Problem(
@@ -475,6 +484,20 @@ def find_problems(
             )
     problems.sort(key=lambda p: -1 if p.position is None else p.position)
     return problems[:MAX_PROBLEMS]
+
+
+def _arguments_key(raw: Any) -> str | None:
+    """`raw` arguments as a key, None when they cannot be one (then checked each time)."""
+    if raw is None:
+        return "none"
+    if isinstance(raw, str):
+        return "text:" + raw
+    try:
+        return "json:" + json.dumps(
+            raw, separators=(",", ":")
+        )  # key order kept: messages follow it
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def _argument_problem(name: str, schema: Any, raw: Any) -> str:

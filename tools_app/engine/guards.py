@@ -40,6 +40,7 @@ from sqlparse import lexer as sql_lexer
 from sqlparse import tokens as sql_tokens
 
 from .errors import ErrorCode, ToolError
+from .patterns import MAX_PROGRAM_SIZE, too_large
 
 MAX_SQL_CHARS = 10_000  # lexing costs about 2 µs a character, on the event loop
 DEFAULT_SHELL_CHARACTERS = ";&|`$<>(){}[]*?!~#\\'\"\n\r"
@@ -468,7 +469,7 @@ def compile_pattern(pattern: str | None, label: str = "pattern") -> Any:
     options = re2.Options()
     options.log_errors = False
     try:
-        return re2.compile(_encodable(pattern), options=options)
+        program = re2.compile(_encodable(pattern), options=options)
     except re2.error as exc:
         message = exc.args[0] if exc.args else exc
         if isinstance(message, bytes):
@@ -476,6 +477,9 @@ def compile_pattern(pattern: str | None, label: str = "pattern") -> Any:
         raise GuardConfigError(
             f"{label} pattern {pattern!r} is not a linear-time (RE2) pattern: {message}"
         ) from None
+    if program.programsize > MAX_PROGRAM_SIZE:
+        raise GuardConfigError(f"{label} pattern: {too_large(program.programsize)}")
+    return program
 
 
 # --- parsing and compiling a guard list --------------------------------------------------------

@@ -13,6 +13,13 @@ clear message (`UnsupportedPattern`), never handed to ``re``: at save time the e
 them, at run time the call gets ``EXECUTION_ERROR`` naming the pattern. ``\\uXXXX`` escapes,
 which ECMA-262 has and RE2 spells ``\\x{XXXX}``, are translated.
 
+RE2's time is linear in the text but also grows with the pattern: a program near RE2's memory
+bound (``"[a-z]{1000}" * 68``) exhausts its DFA's cache and falls back to simulating the NFA,
+about half a microsecond a character per hundred instructions, seconds for a long string. A pattern
+that compiles to more than `MAX_PROGRAM_SIZE` instructions is refused like an unsupported one
+(``^[a-z]{1,64}$`` is 129, ``^\\p{L}+$`` 1,199): reported at save and import, the tool's error at
+run time.
+
 This module must not import Django.
 """
 
@@ -27,9 +34,20 @@ import referencing
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import SchemaError, ValidationError
 
+from .unique_items import unique_items
+
 _OPTIONS = re2.Options()
 _OPTIONS.log_errors = False  # RE2 would print every refused pattern on stderr
 _OPTIONS.max_mem = 8 << 20  # RE2's own default, spelled out: a bound on the compiled size
+
+# A string the model sends under ``format: regex`` is compiled to check it and dropped: never
+# cached (each distinct one would keep its program, megabytes, for the life of the process) and
+# within a small budget.
+_ARGUMENT_OPTIONS = re2.Options()
+_ARGUMENT_OPTIONS.log_errors = False
+_ARGUMENT_OPTIONS.max_mem = 1 << 20
+
+MAX_PROGRAM_SIZE = 5_000
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 
@@ -73,25 +91,58 @@ def _reason(message: str) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _compiled(pattern: str) -> tuple[Any, str | None]:
+    return _compile(pattern, _OPTIONS)
+
+
+def _compile(pattern: str, options: Any) -> tuple[Any, str | None]:
     try:
-        return re2.compile(translate(pattern), options=_OPTIONS), None
+        program = re2.compile(translate(pattern), options=options)
     except re2.error as exc:
         raw = exc.args[0] if exc.args else ""
         message = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-        return None, _reason(message)
+        return None, _unsupported(_reason(message))
     except (UnicodeEncodeError, TypeError) as exc:
-        return None, f"it is not text RE2 can read ({type(exc).__name__})"
+        return None, _unsupported(f"it is not text RE2 can read ({type(exc).__name__})")
+    if program.programsize > MAX_PROGRAM_SIZE:
+        return None, too_large(program.programsize)
+    return program, None
+
+
+def _unsupported(reason: str) -> str:
+    return (
+        f"{reason}. Patterns are matched with RE2 (linear time): backreferences and lookaround "
+        "are not available."
+    )
+
+
+def too_large(size: int) -> str:
+    """Why a pattern of `size` RE2 instructions is refused."""
+    return (
+        f"this pattern is too large: RE2 compiles it to {size:,} instructions, more than "
+        f"{MAX_PROGRAM_SIZE:,}, and its matching time grows with its size times the text's "
+        "length. Write long repeats as a short pattern with minLength or maxLength."
+    )
 
 
 def compile_pattern(pattern: str) -> Any:
     """The RE2 program for `pattern`, compiled once; raise `UnsupportedPattern` if none."""
     program, reason = _compiled(pattern)
     if program is None:
-        raise UnsupportedPattern(
-            f"the pattern {pattern!r} cannot be used: {reason}. Patterns are matched with RE2 "
-            "(linear time): backreferences and lookaround are not available."
-        )
+        raise UnsupportedPattern(f"the pattern {_shown(pattern)} cannot be used: {reason}")
     return program
+
+
+def check_argument_pattern(pattern: str) -> None:
+    """Raise `UnsupportedPattern` unless RE2 compiles `pattern`, a value the model sent (not
+    cached, within a small memory budget)."""
+    program, reason = _compile(pattern, _ARGUMENT_OPTIONS)
+    if program is None:
+        raise UnsupportedPattern(f"the pattern {_shown(pattern)} cannot be used: {reason}")
+
+
+def _shown(pattern: str) -> str:
+    shown = repr(pattern)
+    return shown if len(shown) <= 80 else shown[:79] + "…"
 
 
 def problem(pattern: str) -> str | None:
@@ -245,12 +296,24 @@ def _unevaluated_properties(
         )
 
 
+# Arguments' formats: ``format: regex`` compiles the model's string without caching it.
 FORMAT_CHECKER = FormatChecker(formats=())
 FORMAT_CHECKER.checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
 
+# Schemas' formats (the meta-schema's ``pattern``): the tool's own patterns, compiled once.
+SCHEMA_FORMAT_CHECKER = FormatChecker(formats=())
+SCHEMA_FORMAT_CHECKER.checkers = dict(Draft202012Validator.FORMAT_CHECKER.checkers)
+
 
 @FORMAT_CHECKER.checks("regex", raises=UnsupportedPattern)
-def _is_regex(instance: object) -> bool:
+def _is_argument_regex(instance: object) -> bool:
+    if isinstance(instance, str):
+        check_argument_pattern(instance)
+    return True
+
+
+@SCHEMA_FORMAT_CHECKER.checks("regex", raises=UnsupportedPattern)
+def _is_schema_regex(instance: object) -> bool:
     if isinstance(instance, str):
         compile_pattern(instance)
     return True
@@ -264,7 +327,8 @@ LOCAL_REFERENCES: referencing.Registry[Any] = referencing.Registry()
 
 
 def Validator(schema: Any, **kwargs: Any) -> Any:
-    """The engine's Draft 2020-12 validator: RE2 for patterns, no remote references."""
+    """The engine's Draft 2020-12 validator: RE2 for patterns, linear ``uniqueItems``, no remote
+    references."""
     kwargs.setdefault("registry", LOCAL_REFERENCES)
     return _Validator(schema, **kwargs)
 
@@ -276,6 +340,7 @@ _Validator: Any = validators.extend(  # type: ignore[no-untyped-call]
         "patternProperties": _pattern_properties,
         "additionalProperties": _additional_properties,
         "unevaluatedProperties": _unevaluated_properties,
+        "uniqueItems": unique_items,  # linear: jsonschema's compares every pair of mixed items
     },
     format_checker=FORMAT_CHECKER,
 )
@@ -283,7 +348,7 @@ _Validator: Any = validators.extend(  # type: ignore[no-untyped-call]
 
 def meta_validator() -> Any:
     """A validator of schemas (the Draft 2020-12 meta-schema) whose ``format: regex`` is RE2's."""
-    return Validator(Draft202012Validator.META_SCHEMA, format_checker=FORMAT_CHECKER)
+    return Validator(Draft202012Validator.META_SCHEMA, format_checker=SCHEMA_FORMAT_CHECKER)
 
 
 def unsupported_pattern_message(error: ValidationError | SchemaError) -> str | None:

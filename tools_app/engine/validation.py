@@ -86,7 +86,7 @@ class ValidatorCache:
 
 def _compile(schema: Any) -> _Compiled | _BrokenSchema:
     try:
-        Draft202012Validator.check_schema(schema, format_checker=patterns.FORMAT_CHECKER)
+        Draft202012Validator.check_schema(schema, format_checker=patterns.SCHEMA_FORMAT_CHECKER)
         validator = patterns.Validator(schema, format_checker=patterns.FORMAT_CHECKER)
         return _Compiled(validator, compile_fast_check(schema))
     except SchemaError as exc:
