@@ -17,7 +17,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
@@ -33,6 +33,9 @@ MAX_RESULT_CHARS = 160
 MAX_ENUM_VALUES = 200
 MAX_TOOLS = 128  # OpenAI's limit
 MAX_PROPERTIES = 100  # read from the prompt; the rest take schema values
+# Candidates kept per free string property: a property takes its first one that no other of its
+# tool's (at most MAX_PROPERTIES) properties took, so it is always among these.
+MAX_CANDIDATES = MAX_PROPERTIES
 # Enum and example values looked for in the prompt per request, over all tools and properties;
 # the rest are taken as not named. A real catalog's values fit many times over.
 MAX_VALUES_LOOKED_UP = 2_000
@@ -433,20 +436,65 @@ def _from_prompt(
 def _candidates(
     name: str, prop: dict[str, Any], prompt: str, phrases: list[str], values: PromptValues
 ) -> list[str]:
-    """Values the prompt offers a free string property, best first, without repeats."""
-    found = _mentioned_examples(prop, values)
+    """Values the prompt offers a free string property, best first, without repeats (a value
+    contained, ignoring case, in one kept before it), the first MAX_CANDIDATES of them.
+
+    They are the examples the prompt names, then the values read from the prompt that no kept
+    example contains. Those are the same for every property (of every tool with the same
+    phrases), so they are de-duplicated once per request, not once per property: a value
+    contained in a value before it in either list is contained in a kept one, so the answer is
+    the one a single pass over both lists gives."""
+    examples = _Distinct(_mentioned_examples(prop, values))
+    kept = list(itertools.islice(examples, MAX_CANDIDATES))
     if _wants_expression(name, prop):
-        found += _expressions(prompt)
+        shared = values.distinct(("expressions", prompt), lambda: _expressions(prompt))
     elif name.lower() in TEXT_PROPERTIES:
-        found.append(prompt.strip()[:500])
+        shared = values.distinct(("text", prompt), lambda: [prompt.strip()[:500]])
     else:
-        found += [match.group(1).strip() for match in QUOTED.finditer(prompt)]
-        found += phrases
-    unique: list[str] = []
-    for value in found:
-        if value and not any(value.lower() in kept.lower() for kept in unique):
-            unique.append(value)
-    return unique
+        shared = values.distinct(
+            ("names", prompt, *phrases),
+            lambda: [m.group(1).strip() for m in QUOTED.finditer(prompt)] + phrases,
+        )
+    named = [lowered for _, lowered in kept]
+    for entry in shared:
+        if len(kept) >= MAX_CANDIDATES:
+            break
+        if not any(_contains(example, entry[1]) for example in named):
+            kept.append(entry)
+    return [value for value, _ in kept]
+
+
+class _Distinct:
+    """Values in order without repeats: a value contained, ignoring case, in one kept before it
+    (or empty) is dropped. The source is read only as far as the kept values are asked for, and
+    each value is compared with the kept ones only, an exact repeat not at all."""
+
+    def __init__(self, source: Iterable[str]) -> None:
+        self._source = iter(source)
+        self._seen: set[str] = set()
+        self.kept: list[tuple[str, str]] = []  # (value, lower-cased)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        position = 0
+        while position < len(self.kept) or self._keep_one_more():
+            yield self.kept[position]
+            position += 1
+
+    def _keep_one_more(self) -> bool:
+        for value in self._source:
+            lowered = value.lower()
+            if not value or lowered in self._seen:
+                continue
+            self._seen.add(lowered)
+            if not any(_contains(kept, lowered) for _, kept in self.kept):
+                self.kept.append((value, lowered))
+                return True
+        return False
+
+
+def _contains(kept: str, value: str) -> bool:
+    """The step of de-duplication whose count bounds a request's work (both lower-cased)."""
+    return value in kept
 
 
 # -- reading prompts and schemas -----------------------------------------------------------------
@@ -548,6 +596,13 @@ class PromptValues:
         self.text = prompt.lower()
         self.words = frozenset(WORD.findall(self.text))
         self.budget = budget
+        self._distinct: dict[tuple[str, ...], _Distinct] = {}
+
+    def distinct(self, key: tuple[str, ...], source: Callable[[], Iterable[str]]) -> _Distinct:
+        """The values `source` gives, without repeats, read once per request for `key`."""
+        if key not in self._distinct:
+            self._distinct[key] = _Distinct(source())
+        return self._distinct[key]
 
     def named(self, candidates: Iterable[str]) -> Iterator[str]:
         """The candidates the prompt names, in order, while the budget lasts."""
