@@ -136,7 +136,17 @@
   });
 
   // The call filters are redrawn live with the totals (new outcomes, a stop's cancelled calls)
-  // by a server that does not know what this page filters by: the query string does.
+  // by a server that does not know what this page filters by (the query string does) nor what
+  // the person is choosing in the menus now: both are carried over to the new form.
+  let choosing = null;
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    const target = event.detail.target;
+    if (!target || target.id !== "call-filters") return;
+    choosing = {};
+    target.querySelectorAll("select").forEach(function (select) {
+      choosing[select.name] = select.value;
+    });
+  });
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     const swapped = event.detail.target;
     if (!swapped || swapped.id !== "call-filters") return;
@@ -147,11 +157,13 @@
     ["status", "tool"].forEach(function (name) {
       const select = filters.querySelector("select[name=" + name + "]");
       const value = chosen.get(name);
-      if (select && value) {
-        select.value = value;
-        filtered = true;
+      if (value) filtered = true;
+      const shown = choosing && name in choosing ? choosing[name] : value;
+      if (select && shown && select.querySelector("option[value='" + CSS.escape(shown) + "']")) {
+        select.value = shown;
       }
     });
+    choosing = null;
     const clear = filters.querySelector(".filter-clear");
     if (clear) clear.hidden = !filtered;
   });

@@ -74,3 +74,20 @@ def test_an_edit_asked_for_just_before_a_reconnect_still_opens(log_in, people, t
 
     expect(result.get_by_role("button", name="Save message")).to_be_visible()
     expect(result.get_by_role("link", name="Cancel")).to_be_visible()
+
+
+def test_a_filter_being_chosen_survives_the_snapshot(log_in, people, team):
+    """The snapshot redraws the calls filter (its totals may have changed): what the person had
+    picked in its menus, not yet applied, is still picked after it."""
+    conversation = make_conversation(team, rounds=2)
+    page = log_in(people.viewer)
+    page.add_init_script(WATCH_THE_SOCKET)
+    page.goto(f"/t/acme/conversations/{conversation.pk}/")
+    page.wait_for_function("() => window.opened === 1 && window.redrawn === 1")
+    page.get_by_label("Show calls").select_option("ok")
+
+    page.evaluate("window.liveSocket.reconnect()")
+    page.wait_for_function("() => window.opened === 2 && window.redrawn === 2")
+    expect(page.get_by_label("Show calls")).to_have_value("ok")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"\?status=ok&tool=$"))
