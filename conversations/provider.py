@@ -412,11 +412,14 @@ class StreamAssembly:
         order; while indexes hold, interleaved calls are kept apart by them."""
         if isinstance(index, bool) or not isinstance(index, int):
             index = None
-        call = self._calls_by_id.get(call_id) if call_id else None
-        if call is None and self._indexes_hold and index is not None:
+        call = None
+        if self._indexes_hold and index is not None:
+            # By index first while indexes hold: a model may repeat an id in one turn.
             call = self.calls.get(index)
             if call is not None and call_id and call.id and call.id != call_id:
                 call = None  # a new call at an index already used
+        elif call_id:
+            call = self._calls_by_id.get(call_id)
         if call is None and not self._indexes_hold and not (call_id or name) and self.calls:
             call = self.calls[len(self.calls) - 1]
         if call is None:

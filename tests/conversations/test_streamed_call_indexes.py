@@ -93,3 +93,20 @@ def test_a_recorded_stream_reads_the_same():
     lines.append(b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}')
     turn = read_answer(b"\n\n".join([*lines, b"data: [DONE]"]), stream=True)
     assert [(c.index, c.id, c.name, c.arguments) for c in turn.tool_calls] == EXPECTED
+
+
+@pytest.mark.asyncio
+async def test_two_calls_that_repeat_an_id_stay_two_calls():
+    """OpenAI's numbering, one id used twice (models do repeat ids in a turn): each index keeps
+    its call, the second not folded into the first."""
+    twins = [{**CALLS[0], "id": "call_1"}, {**CALLS[2], "id": "call_1"}]
+    for split in (1, 3):
+        with ScriptedOpenAI() as server:
+            calls, problems, _ = await streamed(
+                server, Reply(tool_calls=twins, split_arguments=split)
+            )
+        assert [(i, c_id, name, arguments) for i, c_id, name, arguments in calls] == [
+            (0, "call_1", "get_weather", CALLS[0]["arguments"]),
+            (1, "call_1", "get_weather", CALLS[2]["arguments"]),
+        ], split
+        assert problems == []
