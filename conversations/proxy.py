@@ -713,7 +713,7 @@ async def _relay(
 
 
 # An upstream's refusal is read whole before it is relayed, at most this much of it.
-MAX_REFUSAL_BYTES = 256 * 1024
+MAX_REFUSAL_BYTES = 64 * 1024
 
 
 async def _relay_refusal(
@@ -744,7 +744,7 @@ async def _relay_refusal(
         await response.aclose()
     body = b"".join(parts)[:MAX_REFUSAL_BYTES]
     text = body.decode("utf-8", "surrogateescape")
-    shown = provider_client.redact(text, config)
+    shown = await asyncio.to_thread(provider_client.redact, text, config)  # off the loop
     if shown != text:
         body = shown.encode("utf-8", "surrogateescape")
     headers = [

@@ -42,3 +42,30 @@ def test_header_secrets_take_long_values_and_credentials_after_a_scheme():
         "spaced-value-1",
     ]
     assert header_secrets(["Bearer short"]) == ["Bearer short"]  # 12 in all, credential 5
+
+
+def test_many_ellipses_cost_a_few_comparisons_each(monkeypatch):
+    """An upstream's refusal or a tool's result full of "…" (a foreign server's text, redacted on
+    the event loop): at each mark only the lengths the neighbouring character allows are
+    compared, not every length of the key."""
+    import tools_app.engine.secret_text as secret_text
+
+    long_key = "sk-proj-" + "".join(chr(0x41 + (n * 7) % 26) for n in range(160))
+    compared = []
+    made = secret_text._edge_sizes
+
+    class Counting(dict):
+        def get(self, key, default=None):
+            sizes = super().get(key, default)
+            compared.append(len(sizes or ()))
+            return sizes
+
+    monkeypatch.setattr(
+        secret_text, "_edge_sizes", lambda secret: tuple(Counting(d) for d in made(secret))
+    )
+    text = "a… ... P*** " * 5_000
+    assert redact_secrets(text, [long_key]) == text
+    marks = 15_000
+    assert len(compared) == 2 * marks
+    assert sum(compared) <= 2 * marks * 10  # at most a handful of lengths per mark and side
+    assert redact_secrets(f"key {long_key[:9]}…", [long_key]) == "key [redacted]…"

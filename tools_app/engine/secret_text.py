@@ -59,10 +59,13 @@ def redact_secrets(text: str, secrets: Sequence[str]) -> str:
             while at != -1:
                 hidden[at : at + size] = b"\x01" * size
                 at = text.find(window, at + 1)
+        if not marks:
+            continue
+        heads, tails = _edge_sizes(secret)
         for mark in marks:
-            head = longest_edge(text, mark.start(), secret, before=True)
+            head = longest_edge(text, mark.start(), secret, before=True, sizes=heads)
             hidden[mark.start() - head : mark.start()] = b"\x01" * head
-            tail = longest_edge(text, mark.end(), secret, before=False)
+            tail = longest_edge(text, mark.end(), secret, before=False, sizes=tails)
             hidden[mark.end() : mark.end() + tail] = b"\x01" * tail
     if not any(hidden):
         return text
@@ -135,10 +138,33 @@ def _redacted(value: Any, secrets: Sequence[str], depth: int) -> Any:
     return value if shown == str(value) else shown
 
 
-def longest_edge(text: str, at: int, secret: str, *, before: bool) -> int:
-    """How many characters of the secret's start end at `at` (or of its end begin there), at
-    least `SECRET_EDGE_CHARS` of them, or 0."""
+EdgeSizes = dict[str, list[int]]
+
+
+def _edge_sizes(secret: str) -> tuple[EdgeSizes, EdgeSizes]:
+    """For each character, the lengths (longest first, at least `SECRET_EDGE_CHARS`) of the
+    secret's starts that end with it and of its ends that begin with it: at a mark, only those
+    need comparing (one per mark and character on a random key, not every length)."""
+    heads: EdgeSizes = {}
+    tails: EdgeSizes = {}
     for size in range(len(secret), SECRET_EDGE_CHARS - 1, -1):
+        heads.setdefault(secret[size - 1], []).append(size)
+        tails.setdefault(secret[-size], []).append(size)
+    return heads, tails
+
+
+def longest_edge(
+    text: str, at: int, secret: str, *, before: bool, sizes: EdgeSizes | None = None
+) -> int:
+    """How many characters of the secret's start end at `at` (or of its end begin there), at
+    least `SECRET_EDGE_CHARS` of them, or 0. `sizes`, from `_edge_sizes` (heads before a mark,
+    tails after one), skips the lengths the character beside the mark rules out."""
+    if sizes is None:
+        candidates: Iterable[int] = range(len(secret), SECRET_EDGE_CHARS - 1, -1)
+    else:
+        beside = text[at - 1 : at] if before else text[at : at + 1]
+        candidates = sizes.get(beside, ())
+    for size in candidates:
         if before and at >= size and text[at - size : at] == secret[:size]:
             return size
         if not before and text[at : at + size] == secret[-size:]:

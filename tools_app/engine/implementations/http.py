@@ -487,7 +487,11 @@ class HttpImplementation:
             raise ToolFailure(
                 ErrorCode.EXECUTION_ERROR, text, {"exception": type(exc).__name__}
             ) from None
-        return redact_secrets_in(result, secrets)
+        if not secrets:
+            return result
+        # in a worker thread: a large result full of "…" marks costs Python work per mark, and
+        # the serving loop must not wait for it (the thread yields the interpreter meanwhile)
+        return await asyncio.to_thread(redact_secrets_in, result, secrets)
 
     async def _invoke(self, arguments: dict[str, Any], context: CallContext) -> Any:
         try:
