@@ -9,6 +9,7 @@ answering run in a worker thread, so a large body never holds up the event loop;
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 
@@ -32,12 +33,16 @@ def _error(status: int, message: str, *, code: str | None = None) -> JsonRespons
 
 
 def _too_large(length: int, limit: int = MAX_BODY_BYTES) -> JsonResponse:
-    return _error(
-        413,
+    return JsonResponse(json.loads(too_large_body(length, limit)), status=413)
+
+
+def too_large_body(length: int, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The 413's JSON, also sent before Django by `fcstudio.limits.BodyCap` (fcstudio.asgi)."""
+    message = (
         f"The request body is {size_text(length)}; the demo model accepts at most "
-        f"{size_text(limit)}.",
-        code="request_too_large",
+        f"{size_text(limit)}."
     )
+    return json.dumps(demo_model.error_body(message, code="request_too_large")).encode()
 
 
 def _answer(raw: bytes) -> tuple[demo_model.DemoRequest, demo_model.DemoAnswer]:

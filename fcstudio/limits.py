@@ -143,3 +143,73 @@ def overlong_fields(form_class: type[forms.Form], data: Mapping[str, Any]) -> li
             label = field.label or name.replace("_", " ").capitalize()
             problems.append(f"{label} is {len(value):,} characters; the limit is {limit:,}.")
     return problems
+
+
+# -- before Django ---------------------------------------------------------------------------
+# Under ASGI, Django reads a request's whole body (into a temporary file) before any middleware
+# or view runs, so `body_limit` can refuse a body only once it has arrived. `BodyCap` is the
+# ASGI app in front of Django: a body larger than any view at its path accepts is refused from
+# its Content-Length, unread, and a body without one is read only up to that size.
+
+AsgiApp = Callable[..., Any]
+
+
+class BodyCap:
+    """Refuse, before Django, a body over `caps[prefix]` for paths under `prefix` (the first
+    that matches), else over `default()` (read per request, so that settings changed at run
+    time hold); `refusals[prefix]` makes that path's 413 body (an API's JSON), else it is plain
+    text."""
+
+    def __init__(
+        self,
+        app: AsgiApp,
+        default: Callable[[], int],
+        caps: Mapping[str, int] | None = None,
+        refusals: Mapping[str, Callable[[int, int], bytes]] | None = None,
+    ) -> None:
+        self.app = app
+        self.default = default
+        self.caps = dict(caps or {})
+        self.refusals = dict(refusals or {})
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") not in BODY_METHODS:
+            return await self.app(scope, receive, send)
+        prefix = next((p for p in self.caps if scope["path"].startswith(p)), "")
+        cap = self.caps[prefix] if prefix else self.default()
+        declared = next((v for k, v in scope.get("headers", ()) if k == b"content-length"), None)
+        if declared is not None:
+            if declared.strip().isdigit() and int(declared) > cap:
+                return await self._refuse(send, prefix, int(declared), cap)
+            return await self.app(scope, receive, send)
+        # No length (chunked): read it here, at most `cap`, and hand Django what came.
+        parts: list[dict[str, Any]] = []
+        size = 0
+        while True:
+            message = await receive()
+            parts.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > cap:
+                return await self._refuse(send, prefix, size, cap)
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> dict[str, Any]:
+            return parts.pop(0) if parts else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Any, prefix: str, length: int, cap: int) -> None:
+        refusal = self.refusals.get(prefix)
+        if refusal is not None:
+            body, kind = refusal(length, cap), b"application/json"
+        else:
+            body = (
+                f"The request body is {size_text(length)}; at most {size_text(cap)} is accepted."
+            ).encode()
+            kind = b"text/plain; charset=utf-8"
+        headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
