@@ -6,6 +6,7 @@ the studio knows only its hash (`conversations.tokens`)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django import forms
@@ -18,14 +19,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from fcstudio.limits import KB, body_limit
 from fcstudio.models import Role, Team
+from fcstudio.secrets import decrypt, encrypt
 from fcstudio.teams import TeamRequest, team_view
 
 from .models import ApiToken, Provider
 from .tokens import NAME_MAX_LENGTH, create_token, revoke_token
 
 TOKEN_FORM_BYTES = 16 * KB
-# The session key holding a just-made token until the tokens page shows it, once.
-NEW_TOKEN_SESSION_KEY = "fcstudio.new_api_token"
+# The session key holding just-made tokens (encrypted, by token id, so two made at once are
+# both shown) until the tokens page shows them, once, at most this many seconds later.
+NEW_TOKEN_SESSION_KEY = "fcstudio.new_api_tokens"
+NEW_TOKEN_KEPT_S = 120
 
 
 class ApiTokenForm(forms.Form):
@@ -57,26 +61,47 @@ def api_tokens(request: TeamRequest) -> HttpResponse:
     team = request.team
     form = ApiTokenForm(request.POST or None, team=team)
     if request.method == "POST" and form.is_valid():
-        _, token = create_token(
+        record, token = create_token(
             team, form.cleaned_data["provider"], name=form.cleaned_data["name"], user=request.user
         )
-        request.session[NEW_TOKEN_SESSION_KEY] = {"team": team.pk, "token": token}
+        made = request.session.get(NEW_TOKEN_SESSION_KEY)
+        made = made if isinstance(made, dict) else {}
+        made[str(record.pk)] = {"team": team.pk, "token": encrypt(token), "at": time.time()}
+        request.session[NEW_TOKEN_SESSION_KEY] = made
         return redirect("api_tokens", team=team.slug)
-    new_token = ""
-    kept = request.session.get(NEW_TOKEN_SESSION_KEY)
-    if request.method == "GET" and isinstance(kept, dict) and kept.get("team") == team.pk:
-        new_token = str(request.session.pop(NEW_TOKEN_SESSION_KEY)["token"])
+    new_tokens = _kept_tokens(request, team) if request.method == "GET" else []
     context = {
         "form": form,
-        "new_token": new_token,
+        "new_tokens": new_tokens,
         "tokens": ApiToken.objects.filter(team=team).select_related("provider", "created_by"),
         "proxy_url": settings.FCSTUDIO_PROXY_URL or request.build_absolute_uri("/v1"),
     }
     response = render(request, "conversations/api_tokens.html", context)
-    if new_token:
+    if new_tokens:
         # Neither the browser's cache nor its back button keeps the one page that shows it.
         add_never_cache_headers(response)
     return response
+
+
+def _kept_tokens(request: TeamRequest, team: Team) -> list[str]:
+    """The tokens just made on this team's page, popped from the session (each shown once;
+    one kept longer than `NEW_TOKEN_KEPT_S`, because the page was never opened, is dropped)."""
+    made = request.session.get(NEW_TOKEN_SESSION_KEY)
+    if not isinstance(made, dict):
+        return []
+    shown, kept = [], {}
+    for token_id, entry in made.items():
+        if not isinstance(entry, dict) or time.time() - entry.get("at", 0) > NEW_TOKEN_KEPT_S:
+            continue
+        if entry.get("team") == team.pk:
+            shown.append(decrypt(entry["token"]))
+        else:
+            kept[token_id] = entry
+    if kept:
+        request.session[NEW_TOKEN_SESSION_KEY] = kept
+    else:
+        request.session.pop(NEW_TOKEN_SESSION_KEY, None)
+    return shown
 
 
 @team_view(role=Role.ADMIN, write_role=Role.ADMIN)

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from conversations import recording
 from conversations.models import ApiToken
+from conversations.token_views import NEW_TOKEN_KEPT_S, NEW_TOKEN_SESSION_KEY
 from conversations.tokens import create_token, find_token
 
 URL = reverse("api_tokens", kwargs={"team": "acme"})
@@ -117,3 +118,28 @@ def test_long_names_are_marked_to_wrap(people, team, provider):
     assert f'<span class="badge long-name" id="recorded">recorded through token “{"n" * 100}”' in (
         people.client_for("viewer").get(detail).content.decode()
     )
+
+
+def test_two_tokens_made_before_the_page_shows_are_both_shown(people, provider):
+    """Two tabs each make a token: the page that opens next shows both, once."""
+    client = people.client_for("admin")
+    client.post(URL, {"name": "first", "provider": provider.pk})
+    client.post(URL, {"name": "second", "provider": provider.pk})
+    page = client.get(URL).content.decode()
+    shown = re.findall(r"fcs_[A-Za-z0-9_-]{43}", page)
+    assert sorted(find_token(token).name for token in shown) == ["first", "second"]
+    assert "Tokens created" in page and "they are shown only this once" in page
+
+
+def test_a_new_token_waits_in_the_session_encrypted_and_not_for_long(people, provider):
+    client = people.client_for("admin")
+    client.post(URL, {"name": "support bot", "provider": provider.pk})
+    kept = client.session[NEW_TOKEN_SESSION_KEY]
+    [entry] = kept.values()
+    assert "fcs_" not in str(kept)  # not in clear in the session store
+    entry["at"] -= NEW_TOKEN_KEPT_S + 1  # the page was not opened in time
+    session = client.session
+    session[NEW_TOKEN_SESSION_KEY] = kept
+    session.save()
+    assert "shown only this once" not in client.get(URL).content.decode()
+    assert NEW_TOKEN_SESSION_KEY not in client.session
