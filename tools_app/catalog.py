@@ -61,6 +61,7 @@ class ImportReport:
             "rejected": len(self.rejected),
             "created": sum(1 for row in self.rows if row.outcome == "created"),
             "updated": sum(1 for row in self.rows if row.outcome == "updated"),
+            "unchanged": sum(1 for row in self.rows if row.outcome == "unchanged"),
         }
 
 

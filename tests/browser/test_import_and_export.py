@@ -21,6 +21,7 @@ def test_import_the_bfcl_parallel_file_and_export_it(log_in, people, catalog, bf
     report = page.locator("#import-report")
     expect(report.get_by_role("heading")).to_contain_text("Imported 198 tools")
     expect(report).to_contain_text("0 rejected")
+    expect(report.locator("#import-outcomes")).to_have_text("198 created · 0 updated · 0 unchanged")
     renamed = report.locator("tr", has_text="spotify_play")
     expect(renamed).to_contain_text("from spotify.play")
     expect(renamed).to_contain_text("renamed from 'spotify.play'")

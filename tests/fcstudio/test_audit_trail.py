@@ -65,6 +65,7 @@ def test_tool_and_catalog_changes_are_recorded_with_their_actor(people, catalog)
         "rejected": 0,
         "created": 1,
         "updated": 0,
+        "unchanged": 0,
     }
     assert latest("catalog.delete").actor_user == people.admin
 

@@ -29,6 +29,9 @@ def test_pasting_a_tools_array_imports_with_mock_implementations(people, catalog
     page = response.content.decode()
     assert response.status_code == 200
     assert "Imported 1 tool" in page and "1 normalised · 0 rejected" in page
+    assert "1 created · 0 updated · 0 unchanged" in page
+    again = people.client_for("editor").post(IMPORT, {"text": json.dumps(tools)})
+    assert "0 created · 0 updated · 1 unchanged" in again.content.decode()  # says what it did
     tool = Tool.objects.get()
     assert (tool.name, tool.original_name) == ("spotify_play", "spotify.play")
     assert tool.parameters["type"] == "object"
