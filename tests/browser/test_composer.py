@@ -3,10 +3,14 @@ Enter, and changes the model for the next run, landing on a fork that keeps the 
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from conversations import compose
 from conversations.models import Conversation
+from fcstudio import members
+from fcstudio.models import Membership, Role
 from tests.support.openai_server import Reply
 
 
@@ -92,3 +96,29 @@ def test_a_turn_over_unanswered_calls_is_refused_and_kept(log_in, people, provid
     expect(page.locator("#messages .msg.role-user")).to_have_count(1)
     expect(page.locator("#status-badge")).to_have_text("Draft")
     expect(page.get_by_role("button", name="Run")).to_be_visible()
+
+
+def test_a_message_sent_after_losing_the_role_is_shown_back_with_a_way_back(
+    log_in, people, provider, tool
+):
+    """The page was drawn for an editor whose socket was down when they were made a viewer:
+    the refusal keeps what they typed and leads back to the conversation."""
+    conversation = draft(people, provider, tool)
+    page = log_in(people.editor)
+    page.route_web_socket(re.compile(r"/ws/"), lambda socket: None)  # the socket never connects
+    page.goto(f"/t/acme/conversations/{conversation.pk}/")
+    members.set_role(
+        Membership.objects.get(user=people.editor, team__slug="acme"),
+        Role.VIEWER,
+        actor=people.admin,
+    )
+    box = page.get_by_label("Next user message")
+    box.click()
+    box.type("Typed before I knew")
+    box.press("Enter")
+
+    expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    expect(page.get_by_label("What you wrote")).to_have_value("Typed before I knew")
+    page.get_by_role("link", name="Back to the conversation").click()
+    expect(page.locator("#messages .msg.role-user")).to_have_count(1)
+    expect(page.locator("#composer")).to_have_count(0)

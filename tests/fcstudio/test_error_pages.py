@@ -27,6 +27,7 @@ def test_a_write_refused_for_a_role_shows_the_role_now_and_what_was_typed(people
     assert "Your role in Acme is viewer; it may have changed since" in page
     assert "vera · Viewer" in page
     assert "A long prompt &lt;typed&gt; before the change</textarea>" in page
+    assert 'href="/t/acme/conversations/1/">Back to the conversation</a>' in page
 
 
 def test_an_outsider_gets_the_studio_404_without_learning_the_team_exists(people, catalog):
