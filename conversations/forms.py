@@ -139,6 +139,13 @@ class SecretTextarea(forms.Textarea):
         return None
 
 
+# A new provider has no key or headers to keep: its fields do not offer to.
+NEW_PROVIDER_HELP = {
+    "api_key": "Stored encrypted and never shown again.",
+    "extra_headers": "Name: value per line; stored encrypted and never shown again.",
+}
+
+
 class ProviderForm(forms.ModelForm):
     base_url = forms.URLField(
         max_length=500,
@@ -173,6 +180,9 @@ class ProviderForm(forms.ModelForm):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.team = team
+        if self.instance.pk is None:  # nothing stored yet to keep
+            for name, help_text in NEW_PROVIDER_HELP.items():
+                self.fields[name].help_text = help_text
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

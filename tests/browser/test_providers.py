@@ -19,6 +19,7 @@ def test_add_a_provider_and_test_the_connection(log_in, people, team, model_serv
     page = log_in(people.admin)
     page.goto("/t/acme/")
     page.get_by_role("link", name="Providers").click()
+    expect(page.get_by_text("Leave empty to keep")).to_have_count(0)  # nothing stored yet
     page.get_by_label("Name").fill("Local test server")
     page.get_by_label("Base URL").fill(model_server.base_url)
     page.get_by_label("API key").fill(SERVED_KEY)

@@ -196,3 +196,10 @@ def test_stored_hints_that_showed_a_keys_tail_now_say_only_that_it_is_set(team):
     migration.only_set(apps, None)
     hints = dict(Provider.objects.values_list("name", "api_key_hint"))
     assert hints == {"Old": "•••• (set)", "Short": "•••• (set)", "Keyless": ""}
+
+
+def test_only_an_existing_providers_form_offers_to_keep_the_key(people, provider):
+    new = people.client_for("admin").get("/t/acme/providers/").content.decode()
+    assert "Leave empty to keep" not in new
+    edit = people.client_for("admin").get(f"/t/acme/providers/{provider.pk}/").content.decode()
+    assert "Leave empty to keep the current key." in edit
