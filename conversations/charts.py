@@ -210,7 +210,13 @@ def place_bar(
         run_x=run_x,
         run_width=round(run_width, 2),
         retry_xs=tuple(map(x, retry_marks_ms)),
-        mark_x=finished_x if finished_ms is not None and started_ms is None else None,
+        # not for a call that ended while it waited for approval (stopped or denied): its wait
+        # span already shows it never ran, and the marker would call that a failure
+        mark_x=finished_x
+        if finished_ms is not None
+        and started_ms is None
+        and (wait_ms is None or wait_ms[1] < finished_ms)
+        else None,
         wait_x=wait_x,
         wait_width=round(wait_width, 2),
     )

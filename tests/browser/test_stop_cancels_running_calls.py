@@ -7,6 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.browser.test_approvals_and_stops_stay_consistent import build, make_tools
 from tests.support.openai_server import Reply
 from tools_app import catalog as catalog_ops
 from tools_app.models import Tool
@@ -64,3 +65,25 @@ def test_stopped_calls_turn_cancelled_and_keep_their_time(
         assert float(bars.nth(i).get_attribute("width") or 0) > 100
     wall = page.locator("#summary div", has_text="Tool wall time").locator("dd")
     expect(wall).not_to_have_text("0.00 ms")
+
+
+def test_a_call_stopped_while_it_waited_for_approval_is_drawn_as_its_wait(
+    log_in, people, catalog, provider, model_server
+):
+    """Not as a failure: the chart shows the wait up to the stop, without the "failed at once"
+    marker, and the row says CANCELLED."""
+    make_tools(catalog, gated=("get_time",))
+    calls = [{"id": "call_t", "name": "get_time", "arguments": '{"city": "Oslo"}'}]
+    model_server.script(Reply(tool_calls=calls))
+    page = log_in(people.editor)
+    build(page)
+    expect(page.locator("#status-badge")).to_have_text("Waiting for approval", timeout=15_000)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#status-badge")).to_have_text("Stopped", timeout=10_000)
+    page.reload()
+    row = page.locator("#round-0-gantt g.call", has_text="get_time")
+    expect(row.locator("rect.wait")).to_have_count(1)
+    expect(row.locator("polygon.mark")).to_have_count(0)
+    expect(page.locator("#round-0-calls tbody tr", has_text="get_time")).to_contain_text(
+        "CANCELLED"
+    )

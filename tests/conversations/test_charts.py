@@ -100,6 +100,13 @@ def test_a_call_refused_before_running_has_no_run_bar_but_a_marker_where_it_ende
     assert placed.mark_x == at(500)
 
 
+def test_a_call_stopped_while_it_waited_for_approval_is_its_wait_without_a_marker():
+    placed = bar(queued_ms=0, started_ms=None, finished_ms=500, wait_ms=(0, 500))
+    assert placed.run_width == 0 and placed.wait_width == 394
+    assert placed.mark_x is None
+    assert 'class="mark"' not in bar_svg(placed, STYLE, "192")
+
+
 @pytest.mark.parametrize("status", ["bar-ok", "bar-error"])
 def test_a_call_that_ran_too_short_to_see_is_a_minimum_width_bar_never_the_failed_at_once_mark(
     status,
