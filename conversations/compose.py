@@ -215,10 +215,11 @@ def _open_calls_refusal(conversation: Conversation, count: int) -> str:
         if count == 1
         else f"{count} tool calls that have no results"
     )
-    them = "it" if count == 1 else "them"
+    them, results = ("it", "its result") if count == 1 else ("them", "their results")
     return (
         f"The last turn asked for {calls} yet: {conversation.continue_label} to execute {them}, "
-        f"or answer {them} by hand, before writing the next message."
+        f"or write {results} with “Add a message by hand” (role tool), before writing the next "
+        "message."
     )
 
 

@@ -90,7 +90,8 @@ def test_a_turn_over_unanswered_calls_is_refused_and_kept(log_in, people, provid
 
     expect(page.locator("#composer .errorlist")).to_have_text(
         "The last turn asked for a tool call that has no result yet: Run to execute it, "
-        "or answer it by hand, before writing the next message."
+        "or write its result with “Add a message by hand” (role tool), before writing the next "
+        "message."
     )
     expect(page.get_by_label("Next user message")).to_have_value("And in Bergen?")
     expect(page.locator("#messages .msg.role-user")).to_have_count(1)

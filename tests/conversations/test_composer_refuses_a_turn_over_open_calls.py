@@ -46,7 +46,8 @@ def test_a_turn_after_open_calls_is_refused_and_the_text_kept(people, provider, 
     page = response.content.decode()
     assert (
         "The last turn asked for 2 tool calls that have no results yet: Run to execute them, "
-        "or answer them by hand, before writing the next message."
+        "or write their results with “Add a message by hand” (role tool), before writing the "
+        "next message."
     ) in page
     assert "And in Bergen?</textarea>" in page
     assert [m.role for m in conversation.messages.all()] == ["user", "assistant"]
@@ -65,7 +66,8 @@ def test_after_a_stop_the_refusal_names_continue(people, provider, tool):
 
     assert (
         "The last turn asked for a tool call that has no result yet: Continue to execute it, "
-        "or answer it by hand, before writing the next message."
+        "or write its result with “Add a message by hand” (role tool), before writing the next "
+        "message."
     ) in page.content.decode()
     assert conversation.messages.count() == 2
 
