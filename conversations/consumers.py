@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import QueryDict
 from django.template.loader import render_to_string
 
 from fcstudio.access import user_group
@@ -30,7 +31,9 @@ from fcstudio.models import Membership, Role
 from . import controls, dispatch, live
 from .models import Batch, Conversation, ExecutionStatus, Message, ModelCall, RunStatus
 from .view_models import (
+    CallFilter,
     LiveRow,
+    Records,
     Round,
     conversation_summary,
     filter_choices,
@@ -46,12 +49,16 @@ CLOSE_FORBIDDEN = 4403
 TEMPLATE = "conversations/conversation_detail.html"
 WATERFALL_REFRESH = "conversations/partials/waterfall.html#waterfall-refresh"
 ACCESS_RECHECK_S = 5.0
+EVERY_CALL = CallFilter()
 
 
 class ConversationConsumer(AsyncWebsocketConsumer):
     can_run = False
     role = ""
     revoked = False
+    # The calls the page lists (its `?status=&tool=`, which it opens the socket with): every
+    # redraw of its calls tables lists those only, as the page did.
+    calls = EVERY_CALL
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,6 +75,8 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         self.user_id = user.pk
         self.team_slug = self.scope["url_route"]["kwargs"]["team"]
         self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation"])
+        query = QueryDict(self.scope.get("query_string", b"").decode("latin-1"))
+        self.calls = CallFilter.from_query(query)
         # Joined before the check, so a change that commits after it still reaches this socket.
         self.access_group = user_group(user.pk)
         await self.channel_layer.group_add(self.access_group, self.channel_name)
@@ -173,7 +182,9 @@ class ConversationConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def render_snapshot(self, draft: live.DraftDelta | None) -> str:
-        html, self.shown = render_snapshot(self.conversation_id, can_run=self.can_run, draft=draft)
+        html, self.shown = render_snapshot(
+            self.conversation_id, can_run=self.can_run, draft=draft, calls=self.calls
+        )
         return html
 
     @database_sync_to_async
@@ -191,13 +202,17 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if isinstance(event, live.RoundCalls):
             return (
                 missed
-                + render_event(self.conversation_id, event, can_run=self.can_run)
+                + render_event(self.conversation_id, event, can_run=self.can_run, calls=self.calls)
                 + self.finished_while_waiting(event)
             )
         if isinstance(event, live.ApprovalAsked | live.CallDecided):
             rows = self.live_rows.get(event.batch_id, ())
-            return missed + render_batch(self.conversation_id, event, self.can_run, live_rows=rows)
-        return missed + render_event(self.conversation_id, event, can_run=self.can_run)
+            return missed + render_batch(
+                self.conversation_id, event, self.can_run, live_rows=rows, calls=self.calls
+            )
+        return missed + render_event(
+            self.conversation_id, event, can_run=self.can_run, calls=self.calls
+        )
 
     def missed_messages(self, before: int | None) -> str:
         """Messages stored before `before` (or at all) that this page has not shown: their
@@ -234,20 +249,27 @@ class ConversationConsumer(AsyncWebsocketConsumer):
         if finished <= drawn:
             return ""
         drawn |= finished
-        return render_batch(self.conversation_id, event, self.can_run, live_rows=event.calls)
+        return render_batch(
+            self.conversation_id, event, self.can_run, live_rows=event.calls, calls=self.calls
+        )
 
 
 def render_snapshot(
-    conversation_id: int, *, can_run: bool = False, draft: live.DraftDelta | None = None
+    conversation_id: int,
+    *,
+    can_run: bool = False,
+    draft: live.DraftDelta | None = None,
+    calls: CallFilter = EVERY_CALL,
 ) -> tuple[str, set[tuple[str, int]]]:
     """Status, messages, rounds and the draft being written, as they stand, as OOB
     replacements, and the keys of the rounds and messages it showed (`LiveEvent.shown_key`).
     `draft` (the one last sent, `live.kept_draft`) is shown while its model call is still
-    running in the record; the stream is emptied otherwise."""
+    running in the record; the stream is emptied otherwise. The rounds list the `calls` the
+    page lists; the totals count every call."""
     conversation = Conversation.objects.select_related("team").get(pk=conversation_id)
     records = load_records(conversation, window=True)
     messages = listed_messages(conversation, records)
-    rounds = rounds_for(conversation, records=records)
+    rounds = rounds_for(conversation, status=calls.status, tool=calls.tool, records=records)
     if draft is not None and not any(
         call.round == draft.round and call.duration_ms is None and not call.error_kind
         for call in records.model_calls
@@ -258,7 +280,7 @@ def render_snapshot(
         "messages_list": messages_context(messages),
         "rounds": rounds,
         "summary": conversation_summary(conversation, records=records),
-        "filters": filter_choices(conversation, records=records),
+        "filters": filters_context(conversation, records, calls),
         "earlier": records.first_round,
         "oob": True,
         "can_run": can_run,
@@ -306,9 +328,10 @@ def render_role(
     return "".join(fragments)
 
 
-Handler = Callable[[int, Any, bool], str]
+Handler = Callable[[int, Any, bool, CallFilter], str]
 H = TypeVar("H", bound=Handler)
-# Event type → the function that renders it: (conversation id, event, can_run) → fragments.
+# Event type → the function that renders it: (conversation id, event, can_run, the calls the
+# page lists) → fragments.
 HANDLERS: dict[type[live.LiveEvent], Handler] = {}
 
 
@@ -323,14 +346,23 @@ def handles(*kinds: type[live.LiveEvent]) -> Callable[[H], H]:
     return register
 
 
-def render_event(conversation_id: int, event: live.LiveEvent, *, can_run: bool = False) -> str:
-    """The OOB fragments for one runner event ('' when the page needs nothing)."""
+def render_event(
+    conversation_id: int,
+    event: live.LiveEvent,
+    *,
+    can_run: bool = False,
+    calls: CallFilter = EVERY_CALL,
+) -> str:
+    """The OOB fragments for one runner event ('' when the page needs nothing), for a page that
+    lists `calls`."""
     handler = HANDLERS.get(type(event))
-    return handler(conversation_id, event, can_run) if handler is not None else ""
+    return handler(conversation_id, event, can_run, calls) if handler is not None else ""
 
 
 @handles(live.StatusChanged)
-def _status(conversation_id: int, event: live.StatusChanged, can_run: bool) -> str:
+def _status(
+    conversation_id: int, event: live.StatusChanged, can_run: bool, calls: CallFilter = EVERY_CALL
+) -> str:
     conversation = Conversation.objects.get(pk=conversation_id)
     context = {
         "conversation": conversation,
@@ -341,18 +373,18 @@ def _status(conversation_id: int, event: live.StatusChanged, can_run: bool) -> s
     return (
         render_to_string(f"{TEMPLATE}#status", context)
         + render_to_string(f"{TEMPLATE}#summary", context)
-        + _review_calls(conversation, can_run)
+        + _review_calls(conversation, can_run, calls)
     )
 
 
-def _review_calls(conversation: Conversation, can_run: bool) -> str:
+def _review_calls(conversation: Conversation, can_run: bool, calls: CallFilter) -> str:
     """A run paused for review: its last round's rows gain their answer boxes."""
     if not (can_run and conversation.status == RunStatus.PAUSED and conversation.review_results):
         return ""
     batch = conversation.batches.exclude(round=None).order_by("-round").first()
     if batch is None:
         return ""
-    round_ = Round(batch.round or 0, batch=batch, executions=list(batch.executions.all()))
+    round_ = Round(batch.round or 0, batch=batch, executions=calls.shown(batch.executions.all()))
     context = {
         "conversation": conversation,
         "round": round_,
@@ -364,7 +396,9 @@ def _review_calls(conversation: Conversation, can_run: bool) -> str:
 
 
 @handles(live.MessageAdded)
-def _message(conversation_id: int, event: live.MessageAdded, can_run: bool) -> str:
+def _message(
+    conversation_id: int, event: live.MessageAdded, can_run: bool, calls: CallFilter = EVERY_CALL
+) -> str:
     message = Message.objects.filter(pk=event.message_id).first()
     if message is None:
         return ""
@@ -374,7 +408,10 @@ def _message(conversation_id: int, event: live.MessageAdded, can_run: bool) -> s
 
 @handles(live.ModelStarted, live.RoundStarted)
 def _round(
-    conversation_id: int, event: live.ModelStarted | live.RoundStarted, can_run: bool
+    conversation_id: int,
+    event: live.ModelStarted | live.RoundStarted,
+    can_run: bool,
+    calls: CallFilter = EVERY_CALL,
 ) -> str:
     by_hand = isinstance(event, live.RoundStarted)
     return render_to_string(
@@ -383,7 +420,9 @@ def _round(
 
 
 @handles(live.DraftDelta)
-def _draft(conversation_id: int, event: live.DraftDelta, can_run: bool) -> str:
+def _draft(
+    conversation_id: int, event: live.DraftDelta, can_run: bool, calls: CallFilter = EVERY_CALL
+) -> str:
     # The stream names its round: the page turns that round's "waiting for the model…" into
     # "answering" (studio.js). Not an out-of-band swap of the status, which would have no target
     # when the round was stopped before a last draft frame arrived.
@@ -391,7 +430,9 @@ def _draft(conversation_id: int, event: live.DraftDelta, can_run: bool) -> str:
 
 
 @handles(live.ModelFinished)
-def _model_finished(conversation_id: int, event: live.ModelFinished, can_run: bool) -> str:
+def _model_finished(
+    conversation_id: int, event: live.ModelFinished, can_run: bool, calls: CallFilter = EVERY_CALL
+) -> str:
     round_ = Round(event.round)
     round_.model_call = ModelCall.objects.filter(
         conversation_id=conversation_id, round=round_.number
@@ -399,13 +440,15 @@ def _model_finished(conversation_id: int, event: live.ModelFinished, can_run: bo
     return (
         render_to_string(f"{TEMPLATE}#stream", {"delta": None, "oob": True})
         + render_to_string(f"{TEMPLATE}#round-model", {"round": round_, "swap": True})
-        + _summary(conversation_id)
+        + _summary(conversation_id, calls=calls)
         + _waterfall(conversation_id)
     )
 
 
 @handles(live.RoundCalls)
-def _calls(conversation_id: int, event: live.RoundCalls, can_run: bool) -> str:
+def _calls(
+    conversation_id: int, event: live.RoundCalls, can_run: bool, calls: CallFilter = EVERY_CALL
+) -> str:
     rows = list(event.calls)
     lead = event.lead_ms or 0.0
     span = lead + max([event.now_ms or 0.0] + [r.finished_ms or 0.0 for r in rows])
@@ -424,11 +467,24 @@ def _waterfall(conversation_id: int, conversation: Conversation | None = None) -
     return render_to_string(WATERFALL_REFRESH, {"conversation": conversation, "oob": True})
 
 
+def filters_context(
+    conversation: Conversation, records: Records, calls: CallFilter
+) -> dict[str, Any]:
+    """The calls filter's menus, with what the page lists chosen in them."""
+    choices = filter_choices(conversation, records=records)
+    return {"status": calls.status, "tool": calls.tool, **choices}
+
+
 def _summary(
-    conversation_id: int, *, batch_id: int | None = None, live_rows: Sequence[LiveRow] = ()
+    conversation_id: int,
+    *,
+    batch_id: int | None = None,
+    live_rows: Sequence[LiveRow] = (),
+    calls: CallFilter = EVERY_CALL,
 ) -> str:
     """The totals row, redrawn with every event that changes what it counts (with the calls of
-    batch `batch_id` as `live_rows` show them, where the record is behind)."""
+    batch `batch_id` as `live_rows` show them, where the record is behind), and the calls
+    filter, with what the page lists (`calls`) chosen."""
     conversation = Conversation.objects.get(pk=conversation_id)
     records = load_records(conversation, listing=False)
     if live_rows:
@@ -438,7 +494,7 @@ def _summary(
     context = {
         "summary": conversation_summary(conversation, records=records),
         # The outcomes a person can filter by change with the totals (running → cancelled).
-        "filters": filter_choices(conversation, records=records),
+        "filters": filters_context(conversation, records, calls),
         "oob": True,
     }
     return render_to_string(f"{TEMPLATE}#summary", context) + render_to_string(
@@ -470,8 +526,9 @@ def _batch(
     conversation_id: int,
     event: live.ApprovalAsked | live.CallDecided | live.BatchFinished,
     can_run: bool,
+    calls: CallFilter = EVERY_CALL,
 ) -> str:
-    return render_batch(conversation_id, event, can_run)
+    return render_batch(conversation_id, event, can_run, calls=calls)
 
 
 def render_batch(
@@ -480,20 +537,23 @@ def render_batch(
     can_run: bool,
     *,
     live_rows: Sequence[LiveRow] = (),
+    calls: CallFilter = EVERY_CALL,
 ) -> str:
-    """A batch's calls table and the totals, as the record has them, or as `live_rows` (the
-    last live frame) show them where the record is behind."""
+    """A batch's calls table (the `calls` the page lists) and the totals (every call), as the
+    record has them, or as `live_rows` (the last live frame) show them where the record is
+    behind."""
     batch = Batch.objects.filter(pk=event.batch_id, conversation_id=conversation_id).first()
     if batch is None:
         return ""
     executions = list(batch.executions.all())
     with_live_rows(executions, live_rows)
-    round_ = Round(batch.round or 0, batch=batch, executions=executions)
-    context = {"round": round_, "swap": True, "can_run": can_run}
+    listed = Round(batch.round or 0, batch=batch, executions=calls.shown(executions))
+    context = {"round": listed, "swap": True, "can_run": can_run}
     fragments = [
         render_to_string(f"{TEMPLATE}#round-calls", context),
-        _summary(conversation_id, batch_id=batch.pk, live_rows=live_rows),
+        _summary(conversation_id, batch_id=batch.pk, live_rows=live_rows, calls=calls),
     ]
+    round_ = Round(batch.round or 0, batch=batch, executions=executions)
     if isinstance(event, live.BatchFinished):
         model_call = ModelCall.objects.filter(
             conversation_id=conversation_id, round=round_.number

@@ -31,6 +31,7 @@ from .forms import (
 from .models import Batch, Conversation, ModelCall, Provider
 from .providers import provider_config, save_known_models, save_provider
 from .view_models import (
+    CallFilter,
     Round,
     conversation_summary,
     filter_choices,
@@ -196,8 +197,8 @@ def sent_by_the_app(conversation: Conversation, calls: list[ModelCall]) -> dict 
 @require_GET
 def conversation_detail(request: TeamRequest, conversation: int) -> HttpResponse:
     current = _conversation(request, conversation)
-    status = request.GET.get("status", "")[:40]
-    tool = request.GET.get("tool", "")[:64]
+    calls = CallFilter.from_query(request.GET)
+    status, tool = calls.status, calls.tool
     return _render_detail(request, current, status=status, tool=tool)
 
 
@@ -223,8 +224,8 @@ def conversation_earlier_rounds(request: TeamRequest, conversation: int) -> Http
         before = int(request.GET.get("before", ""))
     except ValueError:
         return HttpResponse("Which rounds? ?before= takes a round number.", status=400)
-    status = request.GET.get("status", "")[:40]
-    tool = request.GET.get("tool", "")[:64]
+    calls = CallFilter.from_query(request.GET)
+    status, tool = calls.status, calls.tool
     records = load_records(current, before=max(0, before))
     context = {
         "conversation": current,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,13 +260,38 @@ def rounds_for(
             lead_ms=model.duration_ms if model and model.ok else None,
             now_ms=batch_now_ms(batch),
         )
-        entry.executions = [
-            e
-            for e in executions
-            if (not status or status in (e.status, e.error_code))
-            and (not tool or e.tool_name == tool)
-        ]
+        entry.executions = CallFilter(status, tool).shown(executions)
     return [rounds[number] for number in sorted(rounds)]
+
+
+def call_outcome(execution: Any) -> str:
+    """A call's outcome in the page's words, the same in the totals, the rows and the filter:
+    a call held for a person's decision is waiting for approval, not queued."""
+    if execution.approval == "pending":
+        return "waiting for approval"
+    return execution.error_code or execution.status
+
+
+@dataclass(frozen=True)
+class CallFilter:
+    """The calls a conversation page lists (`?status=&tool=`): `status` an outcome
+    (`call_outcome`, or ok / error), `tool` a tool's name; empty: any. The page and its socket
+    read it from their query strings with `from_query`, so both list the same rows."""
+
+    status: str = ""
+    tool: str = ""
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> CallFilter:
+        return cls(status=query.get("status", "")[:40], tool=query.get("tool", "")[:64])
+
+    def matches(self, execution: Any) -> bool:
+        return (not self.status or self.status in (call_outcome(execution), execution.status)) and (
+            not self.tool or execution.tool_name == self.tool
+        )
+
+    def shown(self, executions: Iterable[Any]) -> list[Any]:
+        return [execution for execution in executions if self.matches(execution)]
 
 
 def filter_choices(
@@ -277,7 +302,7 @@ def filter_choices(
     tools: set[str] = set()
     for batch in records.batches:
         for execution in batch.executions.all():
-            statuses.add(execution.error_code or execution.status)
+            statuses.add(call_outcome(execution))
             tools.add(execution.tool_name)
     return {"statuses": sorted(statuses), "tools": sorted(tools)}
 
@@ -302,10 +327,7 @@ def conversation_summary(
         elif summed is not None:
             summed += batch.sum_call_ms or 0
         for execution in batch.executions.all():
-            waiting = execution.approval == "pending"
-            statuses[
-                "waiting for approval" if waiting else execution.error_code or execution.status
-            ] += 1
+            statuses[call_outcome(execution)] += 1
     # One answer without usage (some servers never send it) makes the total unknown, not short;
     # so do model calls of which none was answered (a refused request reports no usage).
     counts = [call.total_tokens for call in records.model_calls if call.ok]

@@ -135,9 +135,9 @@
     if (status && status.textContent !== ANSWERING) status.textContent = ANSWERING;
   });
 
-  // The call filters are redrawn live with the totals (new outcomes, a stop's cancelled calls)
-  // by a server that does not know what this page filters by (the query string does) nor what
-  // the person is choosing in the menus now: both are carried over to the new form.
+  // The call filters are redrawn live with the totals (new outcomes, a stop's cancelled calls),
+  // with what the page lists chosen (its socket was opened with the page's query string); what
+  // the person is choosing in the menus now, not yet applied, is carried over to the new form.
   let choosing = null;
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
     const target = event.detail.target;
