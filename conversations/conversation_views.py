@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
 from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -343,6 +346,14 @@ def conversation_stop(request: TeamRequest, conversation: int) -> HttpResponse:
     return redirect("conversation", team=request.team.slug, conversation=current.pk)
 
 
+def _listed(request: TeamRequest, batch: Batch, acted_on: int) -> list[Any]:
+    """The batch's calls as the page the htmx request came from lists them (its URL's calls
+    filter, as its socket's redraws do), and the call acted on, whose row shows the outcome."""
+    current = request.htmx.current_url if request.htmx else None
+    calls = CallFilter.from_query(QueryDict(urlsplit(current).query) if current else {})
+    return [e for e in batch.executions.all() if e.pk == acted_on or calls.matches(e)]
+
+
 @team_view(role=Role.EDITOR)
 @body_limit(SMALL_FORM_BYTES)
 @require_POST
@@ -365,7 +376,7 @@ def call_decide(request: TeamRequest, conversation: int, execution: int) -> Http
             # here could land after them and show a finished call as still running.
             return HttpResponse(status=204)
         # The row is redrawn as it stands (no buttons once decided); a refusal says why in it.
-        round_ = Round(batch.round or 0, batch=batch, executions=list(batch.executions.all()))
+        round_ = Round(batch.round or 0, batch=batch, executions=_listed(request, batch, execution))
         refusal = "" if updated else "This call no longer waits for a decision."
         context = {"round": round_, "can_run": True, "refused": execution, "refusal": refusal}
         return render(
@@ -418,7 +429,9 @@ def call_answer(request: TeamRequest, conversation: int, execution: int) -> Http
     last = current.batches.exclude(round=None).order_by("-round").values_list("round", flat=True)
     context = {
         "conversation": current,
-        "round": Round(batch.round or 0, batch=batch, executions=list(batch.executions.all())),
+        "round": Round(
+            batch.round or 0, batch=batch, executions=_listed(request, batch, execution)
+        ),
         "rounds": [Round(last.first() or 0)],
         "can_run": True,
         "refused": execution,

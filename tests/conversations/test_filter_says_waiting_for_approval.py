@@ -50,3 +50,18 @@ def test_choosing_it_lists_the_call_waiting_for_approval(people, conversation):
 def test_an_outsider_sees_no_filter(people, conversation):
     url = f"/t/acme/conversations/{conversation.pk}/"
     assert people.client_for("outsider").get(url).status_code == 404
+
+
+def test_a_decision_on_a_filtered_page_redraws_the_rows_that_page_lists(people, conversation):
+    """Deny from a page filtered to OK: the redrawn table lists the OK calls and the denied one
+    (its row shows the outcome), not every call of the round."""
+    waiting = ToolExecution.objects.get(batch__conversation=conversation, position=1)
+    page = f"http://testserver/t/acme/conversations/{conversation.pk}/?status=ok&tool="
+    response = people.client_for("editor").post(
+        f"/t/acme/conversations/{conversation.pk}/calls/{waiting.pk}/decide/",
+        {"decision": "denied"},
+        headers={"HX-Request": "true", "HX-Current-URL": page},
+    )
+    assert response.status_code == 200
+    listed = rows_in(response.content.decode())
+    assert listed.count("ok") == 3 and len(listed) == 4
