@@ -3,6 +3,8 @@ way in."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -42,6 +44,9 @@ def test_an_admin_sees_a_new_tool_and_its_try_it_in_the_trail(log_in, people, ca
         "tool execution"
     )
     expect(page.locator("#audit-events")).not_to_contain_text("conversations.toolexecution")
+    # The call's outcome as every page names it.
+    called = rows.filter(has_text="tool.execute").locator("td").nth(3)
+    expect(called).to_contain_text(re.compile(r"^lookup_order \(.+\): OK\b"))
 
     page.get_by_label("Kind").select_option("tool.execute")
     expect(rows).to_have_count(1)
