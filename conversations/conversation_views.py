@@ -31,7 +31,7 @@ from .forms import (
     ProviderForm,
     RunSettingsForm,
 )
-from .models import Batch, Conversation, ModelCall, Provider
+from .models import Batch, BatchSource, Conversation, ModelCall, Provider
 from .providers import provider_config, save_known_models, save_provider
 from .view_models import (
     CallFilter,
@@ -175,6 +175,11 @@ def detail_context(conversation: Conversation, status: str = "", tool: str = "")
         "summary": conversation_summary(conversation, records=records),
         "tools": compose.tools_for(conversation.tool_versions.all()),
         "sent": sent_by_the_app(conversation, records.model_calls),
+        # A recording's calls the app ran itself: what "Replay tool calls" runs again.
+        "replayable": any(
+            batch.source == BatchSource.RECORDED and batch.executions.all()
+            for batch in records.batches
+        ),
         "filters": {"status": status, "tool": tool, **filters},
     }
 

@@ -17,6 +17,8 @@ from django.utils import timezone
 from fcstudio.models import Team
 from tools_app.models import UNTRUSTED_JSON, Tool, ToolVersion
 
+from .templatetags.outcomes import outcome
+
 
 class BatchSource(models.TextChoices):
     LAB = "lab", "Batch lab"
@@ -291,7 +293,9 @@ class ModelCall(models.Model):
         ordering = ["conversation", "round"]
 
     def __str__(self) -> str:
-        return f"Model call, round {self.round}"
+        # The audit trail's object label, beside the kind ("model call"); rounds count from 1
+        # on every page.
+        return f"round {self.round + 1}"
 
     @property
     def tool_choice_sent(self) -> str:
@@ -406,7 +410,8 @@ class ToolExecution(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.tool_name} ({self.tool_call_id}): {self.status}"
+        # The audit trail's object label: the outcome as every page names it (DENIED, OK).
+        return f"{self.tool_name} ({self.tool_call_id}): {outcome(self.error_code or self.status)}"
 
     @property
     def duration_ms(self) -> float | None:

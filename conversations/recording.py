@@ -71,10 +71,12 @@ def open_recorded_conversation(
     api_token_id: int | None = None,
     recording_key: str = "",
     recording_root: str = "",
+    failure: str = "",
 ) -> Conversation:
     """A conversation another app had (seen through the recording proxy, or imported): its
     messages and model calls are written here like a run's, but no worker ever drives it.
-    `team` and `provider` may be given as ids (the proxy's recorder knows only those)."""
+    `team` and `provider` may be given as ids (the proxy's recorder knows only those).
+    `failure`: why its latest request failed (then it is failed, else finished)."""
     owner = {"team_id": team} if isinstance(team, int) else {"team": team}
     upstream = {"provider_id": provider} if isinstance(provider, int) else {"provider": provider}
     return Conversation.objects.create(
@@ -83,7 +85,8 @@ def open_recorded_conversation(
         title=_stored(title, 200),
         model=_stored(model, 200),
         recorded=True,
-        status=RunStatus.FINISHED,
+        status=RunStatus.FAILED if failure else RunStatus.FINISHED,
+        failure=failure,
         api_token_id=api_token_id,
         recording_key=recording_key[:200],
         recording_root=recording_root,
@@ -230,8 +233,21 @@ def record_exchange(exchange: RecordedExchange) -> ModelCall:
             rows += _message_rows(conversation_id, [*roles, *(row.role for row in rows)], [answer])
         Message.objects.bulk_create(rows)
         if place.conversation_id is not None:
-            Conversation.objects.filter(pk=conversation_id).update(updated_at=timezone.now())
+            failure = exchange_failure(exchange)
+            Conversation.objects.filter(pk=conversation_id).update(
+                updated_at=timezone.now(),
+                status=RunStatus.FAILED if failure else RunStatus.FINISHED,
+                failure=failure,
+            )
     return call
+
+
+def exchange_failure(exchange: RecordedExchange) -> str:
+    """What the conversation says when this, its latest exchange, failed; "" when answered."""
+    if exchange.turn is not None:
+        return ""
+    kind = (exchange.error or ("server", ""))[0]
+    return f"The latest request failed (provider {kind[:20]})."
 
 
 def _message_rows(
@@ -429,6 +445,7 @@ def _open_for(
         api_token_id=exchange.token_id,
         recording_key=exchange.conversation_key,
         recording_root=root,
+        failure=exchange_failure(exchange),
     )
 
 

@@ -102,6 +102,18 @@ def approval_wait(execution: object) -> tuple[float, float] | None:
     return (asked, asked if decided is None else max(decided, asked))
 
 
+def open_approval_wait(execution: object, until: float) -> tuple[float, float]:
+    """`approval_wait` of a call of an open batch: a wait not decided yet lasts until `until`;
+    (until, until) when the call did not wait."""
+    wait = approval_wait(execution)
+    if wait is None:
+        return (until, until)
+    undecided = getattr(execution, "approval_decided_ms", None) is None
+    if undecided and getattr(execution, "finished_ms", None) is None:
+        return (wait[0], max(wait[0], until))
+    return wait
+
+
 def _union(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
     merged: list[tuple[float, float]] = []
     for start, end in sorted(intervals):
@@ -112,15 +124,24 @@ def _union(intervals: Iterable[tuple[float, float]]) -> list[tuple[float, float]
     return merged
 
 
-def waiting_only_ms(executions: Iterable[Timed]) -> float:
+def waiting_only_ms(executions: Iterable[Timed], *, until: float | None = None) -> float:
     """How much of a batch's wall time was spent only waiting for people: moments when some
-    call waited for approval and no call was running. Tool time leaves it out."""
+    call waited for approval and no call was running. Tool time leaves it out. `until`: of a
+    batch still open, up to that moment (a call still open runs, or waits, until then)."""
     rows = list(executions)
-    waits = _union(w for w in (approval_wait(e) for e in rows) if w is not None)
+    if until is None:
+        waits = _union(w for w in (approval_wait(e) for e in rows) if w is not None)
+        ends = {id(e): e.finished_ms for e in rows}
+    else:
+        waits = _union(
+            (min(asked, until), min(decided, until))
+            for asked, decided in (open_approval_wait(e, until) for e in rows)
+        )
+        ends = {id(e): until if e.finished_ms is None else e.finished_ms for e in rows}
     runs = _union(
-        (e.started_ms, e.finished_ms)
+        (e.started_ms, end)
         for e in rows
-        if e.started_ms is not None and e.finished_ms is not None
+        if e.started_ms is not None and (end := ends[id(e)]) is not None
     )
     total = 0.0
     for start, end in waits:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from fcstudio.templatetags.studio import as_json
 
 from .models import Batch, BatchSource, BatchStatus, Conversation, Message, ModelCall, ToolExecution
-from .timeline import batch_gantt
+from .timeline import batch_gantt, waiting_only_ms
 
 
 @dataclass
@@ -144,6 +144,8 @@ TIMING_FIELDS = (
     "queued_ms",
     "started_ms",
     "finished_ms",
+    "approval_asked_ms",
+    "approval_decided_ms",
 )
 # A large conversation's page lists the calls and messages of its last rounds only: at most this
 # many rounds, fewer when they would list more than CALLS_SHOWN calls (one round at least);
@@ -307,6 +309,20 @@ def filter_choices(
     return {"statuses": sorted(statuses), "tools": sorted(tools)}
 
 
+def times_so_far(executions: Any) -> tuple[float | None, float]:
+    """An open batch's wall and summed tool time as far as its finished calls tell: from its
+    first start to the latest finish so far (waits for a person left out, as when it closes),
+    and the sum of the finished calls' times. (None, 0.0) while no call has finished."""
+    rows = list(executions)
+    done = [e for e in rows if e.started_ms is not None and e.finished_ms is not None]
+    if not done:
+        return None, 0.0
+    first = min(e.started_ms for e in rows if e.started_ms is not None)
+    latest = max(e.finished_ms for e in done)
+    waited = waiting_only_ms(rows, until=latest)
+    return max(latest - first - waited, 0.0), sum(e.finished_ms - e.started_ms for e in done)
+
+
 def conversation_summary(
     conversation: Conversation, *, records: Records | None = None
 ) -> dict[str, Any]:
@@ -315,17 +331,23 @@ def conversation_summary(
     statuses: dict[str, int] = defaultdict(int)
     wall = 0.0
     summed: float | None = 0.0
+    timed = False  # nothing has run yet: the times read "—", not "0.00 ms"
     app_rounds, app_rounds_ms = 0, 0.0
     for batch in records.batches:
-        wall += batch.wall_ms or 0
+        batch_wall, batch_sum = batch.wall_ms, batch.sum_call_ms
+        if batch_wall is None:
+            batch_wall, batch_sum = times_so_far(batch.executions.all())
+        if batch_wall is not None:
+            timed = True
+            wall += batch_wall
         # An app's own calls (recorded or imported) have only their batch's time: how it was
         # split among them, so their sum, is not known, and neither is the speed-up.
         if batch.source == BatchSource.RECORDED:
             summed = None
             app_rounds += 1
-            app_rounds_ms += batch.wall_ms or 0
+            app_rounds_ms += batch_wall or 0
         elif summed is not None:
-            summed += batch.sum_call_ms or 0
+            summed += batch_sum or 0
         for execution in batch.executions.all():
             statuses[call_outcome(execution)] += 1
     # One answer without usage (some servers never send it) makes the total unknown, not short;
@@ -335,8 +357,8 @@ def conversation_summary(
     tokens = None if None in counts or unanswered else sum(count or 0 for count in counts)
     return {
         "statuses": sorted(statuses.items()),
-        "tool_wall_ms": wall,
-        "tool_sum_ms": summed,
+        "tool_wall_ms": wall if timed else None,  # None: nothing has run
+        "tool_sum_ms": summed if timed else None,  # None: nothing has run, or not known
         "speedup": (summed / wall) if wall and summed is not None else None,
         # What is known instead of the sum: the time of the rounds whose calls the app ran.
         "app_rounds": app_rounds,

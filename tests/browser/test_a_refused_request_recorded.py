@@ -31,7 +31,10 @@ def test_a_refused_request_shows_what_was_sent_and_why(
 
     log_in(people.viewer)
     page.goto("/t/acme/conversations/")
+    row = page.locator("tr", has=page.get_by_role("link", name="Weather in Oslo?"))
+    expect(row.locator(".badge.status-failed")).to_have_text("Failed")
     page.get_by_role("link", name="Weather in Oslo?").click()
+    expect(page.locator("#status-badge")).to_have_text("Failed")
     expect(page.locator("#recorded")).to_contain_text("recorded through token “agent”")
     expect(page.locator("#messages .msg")).to_have_count(2)
     expect(page.locator("#messages .msg").first).to_contain_text("Weather in Oslo?")

@@ -1,9 +1,16 @@
-"""An admin reads the team's audit trail; an editor finds no way in."""
+"""An admin reads the team's audit trail, a long token name wrapping in it; an editor finds no
+way in."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
+
+from conversations.tokens import create_token
+from fcstudio import audit
+from tests.browser.test_long_token_names import LONG
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +44,9 @@ def test_an_admin_sees_a_new_tool_and_its_try_it_in_the_trail(log_in, people, ca
         "tool execution"
     )
     expect(page.locator("#audit-events")).not_to_contain_text("conversations.toolexecution")
+    # The call's outcome as every page names it.
+    called = rows.filter(has_text="tool.execute").locator("td").nth(3)
+    expect(called).to_contain_text(re.compile(r"^lookup_order \(.+\): OK\b"))
 
     page.get_by_label("Kind").select_option("tool.execute")
     expect(rows).to_have_count(1)
@@ -52,3 +62,28 @@ def test_an_editor_has_no_audit_link_and_is_refused_at_the_url(log_in, people, c
     expect(page.get_by_role("link", name="Audit trail")).to_have_count(0)
     response = page.goto("/t/acme/audit/")
     assert response is not None and response.status == 403
+
+
+def test_a_long_token_name_as_actor_wraps_and_keeps_the_details_in_view(
+    page, log_in, people, team, provider
+):
+    token, _ = create_token(team, provider, name=LONG[:100])
+    # The token acts in a proxied exchange; its creation's row names it as the object.
+    audit.record(team, audit.Kind.PROXY_EXCHANGE, actor=token, details={"status": 200})
+    log_in(people.admin)
+    page.set_viewport_size({"width": 1366, "height": 800})
+    page.goto("/t/acme/audit/")
+    row = page.locator("#audit-events tbody tr.audit-proxyexchange")
+    expect(row.locator("td").nth(2)).to_have_text(LONG[:100])
+    expect(page.get_by_role("columnheader", name="Details")).to_be_in_viewport()
+    # Measured in one step: the table's box does not scroll, and the name takes several lines.
+    overflow, name_lines = page.evaluate(
+        """() => {
+            const wrap = document.querySelector("#audit-events").closest(".table-wrap");
+            const cell = document.querySelector(".audit-proxyexchange td.long-name");
+            const line = parseFloat(getComputedStyle(cell).lineHeight);
+            return [wrap.scrollWidth - wrap.clientWidth, Math.round(cell.clientHeight / line)];
+        }"""
+    )
+    assert overflow <= 0, f"the audit table scrolls sideways by {overflow} px"
+    assert name_lines >= 2

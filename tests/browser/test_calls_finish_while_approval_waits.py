@@ -50,6 +50,11 @@ def test_a_slow_call_finishing_during_the_wait_shows_ok(
     expect(summary).to_contain_text("1 OK")
     expect(summary).to_contain_text("1 WAITING FOR APPROVAL")
     expect(summary).not_to_contain_text("RUNNING")
+    # The round is still open: the times count the finished weather call, not "0.00 ms".
+    wall = summary.locator("div", has_text="Tool wall time").locator("dd")
+    for shown in (wall, page.locator("#summary-sum")):
+        expect(shown).to_have_text(re.compile(r"^\d+(\.\d+)? (ms|s)$"))
+        expect(shown).not_to_have_text("0.00 ms")
     expect(rows.filter(has_text="send_alert").get_by_role("button", name="Deny")).to_be_visible()
     page.screenshot(path=SHOT, full_page=True)
 

@@ -74,3 +74,12 @@ def test_another_teams_events_are_not_shown(people, team):
     audit.record(other, audit.Kind.CATALOG_CREATE, people.outsider, None, {"slug": "secret-plans"})
     assert "secret-plans" not in people.client_for("admin").get(URL).content.decode()
     assert AuditEvent.objects.filter(team=other).exists()
+
+
+def test_a_long_actor_or_object_name_may_break_anywhere(people, catalog):
+    name = "support_bot_for_the_staging_environment_" * 2
+    audit.record(catalog.team, audit.Kind.PROXY_EXCHANGE, f"token:{name}", catalog)
+    page = people.client_for("admin").get(URL).content.decode()
+    assert f'<td class="long-name">token:{name}</td>' in page
+    assert '<td class="long-name"><a href="/t/acme/c/travel/">Travel</a>' in page
+    assert people.client_for("outsider").get(URL).status_code == 404
