@@ -37,6 +37,22 @@ def build(page) -> None:
     page.get_by_role("button", name="Create and run").click()
 
 
+def approved_round(page, catalog, model_server):
+    """A round of get_weather and get_time (which waits for approval, then is approved), run
+    to its end on `page`; its calls' records, for a test to set times on."""
+    make_tools(catalog, gated=("get_time",))
+    calls = [
+        {"id": f"call_{i}", "name": name, "arguments": '{"city": "Oslo"}'}
+        for i, name in enumerate(["get_weather", "get_time"])
+    ]
+    model_server.script(Reply(tool_calls=calls), Reply(content="It is noon in Oslo."))
+    build(page)
+    clock = page.locator("#round-0-calls tr").filter(has_text="get_time")
+    clock.get_by_role("button", name="Approve").click()
+    expect(page.locator("#status-badge")).to_have_text("Finished", timeout=15_000)
+    return Conversation.objects.get().batches.get().executions
+
+
 def test_approve_one_call_and_deny_another(log_in, people, catalog, provider, model_server):
     make_tools(catalog, gated=("get_air_quality", "get_time"))
     calls = [

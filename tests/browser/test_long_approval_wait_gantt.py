@@ -7,9 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from conversations.models import Conversation
-from tests.browser.test_approvals_and_stops_stay_consistent import build, make_tools
-from tests.support.openai_server import Reply
+from tests.browser.test_approvals_and_stops_stay_consistent import approved_round
 
 SHOTS = "/tmp/consistency-shots"
 MINUTE = 60_000.0
@@ -18,20 +16,9 @@ MINUTE = 60_000.0
 def test_a_long_wait_for_approval_is_compressed_on_the_round_chart(
     log_in, people, catalog, provider, model_server
 ):
-    make_tools(catalog, gated=("get_time",))
-    calls = [
-        {"id": f"call_{i}", "name": name, "arguments": '{"city": "Oslo"}'}
-        for i, name in enumerate(["get_weather", "get_time"])
-    ]
-    model_server.script(Reply(tool_calls=calls), Reply(content="It is noon in Oslo."))
     page = log_in(people.editor)
-    build(page)
-    clock = page.locator("#round-0-calls tr").filter(has_text="get_time")
-    clock.get_by_role("button", name="Approve").click()
-    expect(page.locator("#status-badge")).to_have_text("Finished", timeout=15_000)
-
+    executions = approved_round(page, catalog, model_server)
     # The person took 25 minutes to decide (recorded as it would have been, not waited for).
-    executions = Conversation.objects.get().batches.get().executions
     executions.filter(tool_name="get_weather").update(queued_ms=0, started_ms=0, finished_ms=100)
     asked, decided = 100.0, 100.0 + 25 * MINUTE
     executions.filter(tool_name="get_time").update(

@@ -8,22 +8,14 @@ from django.urls import reverse
 from conversations.recording import RecordedExchange, record_exchange
 from conversations.tokens import create_token
 from conversations.view_models import conversation_summary
-from tests.support.recorded_loop import QUESTION, T0, exchanges
+from tests.support.recorded_loop import QUESTION, exchanges, refused_exchange
 
 BAD_ROLE = [*QUESTION, {"role": "robot", "content": "beep"}]
 REFUSAL = "Invalid value: 'robot'. Supported values are: 'system', 'assistant', 'user', 'tool'."
 
 
 def refused(token, messages=BAD_ROLE) -> RecordedExchange:
-    return RecordedExchange(
-        team_id=token.team_id,
-        token_id=token.pk,
-        provider_id=token.provider_id,
-        request={"model": "m", "messages": messages},
-        started_at=T0,
-        duration_ms=40.0,
-        error=("bad_request", REFUSAL),
-    )
+    return refused_exchange(token, messages, ("bad_request", REFUSAL))
 
 
 def test_a_refused_first_request_keeps_the_messages_the_app_sent(team, provider):

@@ -6,29 +6,17 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from conversations.recording import RecordedExchange, record_exchange
+from conversations.recording import record_exchange
 from conversations.tokens import create_token
-from tests.support.recorded_loop import QUESTION, T0, exchanges
+from tests.support.recorded_loop import QUESTION, exchanges, refused_exchange
 
 REFUSALS = (("bad_request", "Invalid value: 'robot'."), ("server", "502 Bad Gateway"))
-
-
-def refused(token, messages, error) -> RecordedExchange:
-    return RecordedExchange(
-        team_id=token.team_id,
-        token_id=token.pk,
-        provider_id=token.provider_id,
-        request={"model": "m", "messages": messages},
-        started_at=T0,
-        duration_ms=40.0,
-        error=error,
-    )
 
 
 def test_a_refused_first_request_is_a_failed_conversation(people, team, provider):
     token, _ = create_token(team, provider, name="agent")
     for kind, text in REFUSALS:
-        conversation = record_exchange(refused(token, QUESTION, (kind, text))).conversation
+        conversation = record_exchange(refused_exchange(token, QUESTION, (kind, text))).conversation
         assert conversation.status == "failed"
         assert conversation.failure == f"The latest request failed (provider {kind})."
     listing = people.client_for("viewer").get("/t/acme/conversations/").content.decode()
@@ -39,7 +27,7 @@ def test_a_refused_first_request_is_a_failed_conversation(people, team, provider
 
 def test_the_page_says_failed_and_offers_no_replay_without_calls(people, team, provider):
     token, _ = create_token(team, provider, name="agent")
-    conversation = record_exchange(refused(token, QUESTION, REFUSALS[1])).conversation
+    conversation = record_exchange(refused_exchange(token, QUESTION, REFUSALS[1])).conversation
     url = reverse("conversation", kwargs={"team": "acme", "conversation": conversation.pk})
     page = people.client_for("editor").get(url).content.decode()
     assert '<span class="badge status-failed" id="status-badge">Failed</span>' in page
@@ -58,7 +46,7 @@ def test_a_refused_continuation_fails_it_and_the_answered_retry_finishes_it(peop
     conversation = record_exchange(first).conversation
     assert conversation.status == "finished"
     request = second.request["messages"]
-    record_exchange(refused(token, request, REFUSALS[1]))
+    record_exchange(refused_exchange(token, request, REFUSALS[1]))
     conversation.refresh_from_db()
     assert (conversation.status, conversation.failure) == (
         "failed",

@@ -39,6 +39,19 @@ def make_token():
     return record
 
 
+def refused_exchange(token, messages, error: tuple[str, str]) -> RecordedExchange:
+    """An exchange the upstream refused: the app's messages, the proxy's (kind, text)."""
+    return RecordedExchange(
+        team_id=token.team_id,
+        token_id=token.pk,
+        provider_id=token.provider_id,
+        request={"model": "m", "messages": messages},
+        started_at=T0,
+        duration_ms=40.0,
+        error=error,
+    )
+
+
 def exchanges(token):
     """The loop's two exchanges: a tool call asked for, then the final answer."""
 
