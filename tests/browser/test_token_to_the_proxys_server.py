@@ -36,7 +36,8 @@ def test_a_token_made_on_the_page_records_an_apps_loop_through_the_proxys_server
     )
     with serve_proxy() as base_url:
         answer = run_agent_loop_sync(live_sdk(base_url, token), stream=True, question="Oslo?")
-        recorded_soon(lambda: ModelCall.objects.filter(ok=True).count() == 2)
+        recorded = ModelCall.objects.filter(ok=True, conversation__api_token__name="weather bot")
+        recorded_soon(lambda: recorded.count() == 2)
     assert answer == "Oslo is 3°C."
 
     page.goto("/t/acme/conversations/")

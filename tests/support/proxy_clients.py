@@ -126,7 +126,14 @@ def recorded_soon(check: Callable[[], bool], within_s: float = 30.0) -> None:
     deadline = time.monotonic() + within_s
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError("the live proxy did not record the exchange")
+            from conversations.models import ModelCall
+
+            recorded = list(
+                ModelCall.objects.values_list("conversation__api_token__name", "ok", "error_kind")
+            )
+            raise AssertionError(
+                f"the live proxy did not record the exchange; there are {recorded}"
+            )
         time.sleep(0.05)
 
 
