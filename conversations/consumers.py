@@ -29,7 +29,15 @@ from fcstudio.access import user_group
 from fcstudio.models import Membership, Role
 
 from . import controls, dispatch, live
-from .models import Batch, Conversation, ExecutionStatus, Message, ModelCall, RunStatus
+from .models import (
+    ACTIVE_STATUSES,
+    Batch,
+    Conversation,
+    ExecutionStatus,
+    Message,
+    ModelCall,
+    RunStatus,
+)
 from .view_models import (
     CallFilter,
     LiveRow,
@@ -270,9 +278,12 @@ def render_snapshot(
     records = load_records(conversation, window=True)
     messages = listed_messages(conversation, records)
     rounds = rounds_for(conversation, status=calls.status, tool=calls.tool, records=records)
-    if draft is not None and not any(
-        call.round == draft.round and call.duration_ms is None and not call.error_kind
-        for call in records.model_calls
+    if draft is not None and (
+        conversation.status not in ACTIVE_STATUSES
+        or not any(
+            call.round == draft.round and call.duration_ms is None and not call.error_kind
+            for call in records.model_calls
+        )
     ):
         draft = None
     context = {
@@ -370,11 +381,19 @@ def _status(
         "can_run": can_run,
         "summary": conversation_summary(conversation),
     }
+    # A run that has ended writes nothing more: a draft still on the page (a frame that raced
+    # the stop) gives way, whatever arrived in between.
+    ended = "" if conversation.status in ACTIVE_STATUSES else _no_stream()
     return (
         render_to_string(f"{TEMPLATE}#status", context)
         + render_to_string(f"{TEMPLATE}#summary", context)
+        + ended
         + _review_calls(conversation, can_run, calls)
     )
+
+
+def _no_stream() -> str:
+    return render_to_string(f"{TEMPLATE}#stream", {"delta": None, "oob": True})
 
 
 def _review_calls(conversation: Conversation, can_run: bool, calls: CallFilter) -> str:
@@ -438,7 +457,7 @@ def _model_finished(
         conversation_id=conversation_id, round=round_.number
     ).first()
     return (
-        render_to_string(f"{TEMPLATE}#stream", {"delta": None, "oob": True})
+        _no_stream()
         + render_to_string(f"{TEMPLATE}#round-model", {"round": round_, "swap": True})
         + _summary(conversation_id, calls=calls)
         + _waterfall(conversation_id)

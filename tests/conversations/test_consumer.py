@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
 
 from conversations import compose, live
 from conversations.consumers import CLOSE_FORBIDDEN
@@ -154,3 +156,37 @@ async def test_a_finished_model_call_clears_the_draft_and_fills_its_round_line(
     assert '<dl class="stats" id="summary" hx-swap-oob="true">' in html
     assert await socket.receive_nothing()
     await socket.disconnect()
+
+
+async def test_a_run_that_ended_empties_the_stream_with_its_status(people, conversation):
+    """A draft frame that raced a stop leaves no answer "being written" on the page: the status
+    of a run that ended takes the stream away; a running one's leaves it."""
+    from conversations.models import Conversation, RunStatus
+
+    socket = await joined(communicator(people.viewer, conversation))
+    stream = '<div id="stream" class="stream" hx-swap-oob="true">'
+    await Conversation.objects.filter(pk=conversation.pk).aupdate(status=RunStatus.RUNNING)
+    await live.publish(conversation.pk, live.StatusChanged("running"))
+    assert stream not in await socket.receive_from(timeout=5)
+    await Conversation.objects.filter(pk=conversation.pk).aupdate(status=RunStatus.STOPPED)
+    await live.publish(conversation.pk, live.StatusChanged("stopped"))
+    assert stream in await socket.receive_from(timeout=5)
+    await socket.disconnect()
+
+
+async def test_a_kept_draft_of_a_run_that_ended_is_not_shown_to_a_joining_page(
+    people, conversation
+):
+    from conversations.consumers import render_snapshot
+    from conversations.models import Conversation, ModelCall, RunStatus
+
+    await ModelCall.objects.acreate(
+        conversation=conversation, round=0, request={}, started_at=timezone.now()
+    )
+    draft = live.DraftDelta(round=0, text="Let me check", calls=())
+    await Conversation.objects.filter(pk=conversation.pk).aupdate(status=RunStatus.RUNNING)
+    shown, _ = await sync_to_async(render_snapshot)(conversation.pk, draft=draft)
+    assert "Let me check" in shown
+    await Conversation.objects.filter(pk=conversation.pk).aupdate(status=RunStatus.STOPPED)
+    shown, _ = await sync_to_async(render_snapshot)(conversation.pk, draft=draft)
+    assert "Let me check" not in shown
