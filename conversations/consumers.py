@@ -30,7 +30,6 @@ from fcstudio.models import Membership, Role
 
 from . import controls, dispatch, live
 from .models import (
-    ACTIVE_STATUSES,
     Batch,
     Conversation,
     ExecutionStatus,
@@ -58,6 +57,8 @@ TEMPLATE = "conversations/conversation_detail.html"
 WATERFALL_REFRESH = "conversations/partials/waterfall.html#waterfall-refresh"
 ACCESS_RECHECK_S = 5.0
 EVERY_CALL = CallFilter()
+# A run in one of these writes nothing more until it is run again.
+RUN_ENDED = (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.STOPPED)
 
 
 class ConversationConsumer(AsyncWebsocketConsumer):
@@ -279,7 +280,7 @@ def render_snapshot(
     messages = listed_messages(conversation, records)
     rounds = rounds_for(conversation, status=calls.status, tool=calls.tool, records=records)
     if draft is not None and (
-        conversation.status not in ACTIVE_STATUSES
+        conversation.status in RUN_ENDED
         or not any(
             call.round == draft.round and call.duration_ms is None and not call.error_kind
             for call in records.model_calls
@@ -383,7 +384,7 @@ def _status(
     }
     # A run that has ended writes nothing more: a draft still on the page (a frame that raced
     # the stop) gives way, whatever arrived in between.
-    ended = "" if conversation.status in ACTIVE_STATUSES else _no_stream()
+    ended = _no_stream() if conversation.status in RUN_ENDED else ""
     return (
         render_to_string(f"{TEMPLATE}#status", context)
         + render_to_string(f"{TEMPLATE}#summary", context)
