@@ -238,6 +238,7 @@ class Frames:
         self.last_sent = float("-inf")
         self.latest: Callable[[], LiveEvent] | None = None
         self.trailing: asyncio.Task[None] | None = None
+        self.discards = 0  # a frame being kept when the picture is discarded is not sent
 
     async def offer(self, picture: Callable[[], LiveEvent]) -> None:
         self.latest = picture
@@ -259,6 +260,7 @@ class Frames:
             self.trailing.cancel()
             self.trailing = None
         self.latest = None
+        self.discards += 1
 
     async def _send(self, after: float = 0.0) -> None:
         if after:
@@ -268,10 +270,13 @@ class Frames:
             return
         self.last_sent = self.loop.time()
         event = self.latest()
+        discards = self.discards
         # Kept before it is sent: a socket that joins the group after this frame went out
         # reads it from the store instead.
         if self.keep is not None:
             await self.keep(event)
+        if discards != self.discards:
+            return  # discarded while it was kept (a stop): it would land after what replaced it
         await publish(self.conversation_id, event)
 
 
