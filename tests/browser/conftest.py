@@ -38,6 +38,20 @@ document.addEventListener("htmx:wsAfterMessage", () => { window.redrawn += 1; })
 """
 
 
+def table_fit(page: Any, table: str, cell: str) -> tuple[float, int]:
+    """(how far the table's box scrolls sideways, how many lines `cell` takes), measured in one
+    step: a table that fits a long unbroken name wraps it instead of scrolling."""
+    return page.evaluate(
+        """([table, cell]) => {
+            const wrap = document.querySelector(table).closest(".table-wrap");
+            const found = document.querySelector(cell);
+            const line = parseFloat(getComputedStyle(found).lineHeight);
+            return [wrap.scrollWidth - wrap.clientWidth, Math.round(found.clientHeight / line)];
+        }""",
+        [table, cell],
+    )
+
+
 def after_the_snapshot(page: Any) -> None:
     """Wait until the page's socket has swapped in its catch-up snapshot (needs
     `page.add_init_script(COUNT_SNAPSHOTS)` before the page was opened)."""

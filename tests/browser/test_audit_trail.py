@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from conversations.tokens import create_token
 from fcstudio import audit
+from tests.browser.conftest import table_fit
 from tests.browser.test_long_token_names import LONG
 
 pytestmark = pytest.mark.browser
@@ -76,14 +77,6 @@ def test_a_long_token_name_as_actor_wraps_and_keeps_the_details_in_view(
     row = page.locator("#audit-events tbody tr.audit-proxyexchange")
     expect(row.locator("td").nth(2)).to_have_text(LONG[:100])
     expect(page.get_by_role("columnheader", name="Details")).to_be_in_viewport()
-    # Measured in one step: the table's box does not scroll, and the name takes several lines.
-    overflow, name_lines = page.evaluate(
-        """() => {
-            const wrap = document.querySelector("#audit-events").closest(".table-wrap");
-            const cell = document.querySelector(".audit-proxyexchange td.long-name");
-            const line = parseFloat(getComputedStyle(cell).lineHeight);
-            return [wrap.scrollWidth - wrap.clientWidth, Math.round(cell.clientHeight / line)];
-        }"""
-    )
+    overflow, name_lines = table_fit(page, "#audit-events", ".audit-proxyexchange td.long-name")
     assert overflow <= 0, f"the audit table scrolls sideways by {overflow} px"
     assert name_lines >= 2

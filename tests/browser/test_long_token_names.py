@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from conversations.models import ApiToken
 from conversations.tokens import create_token
+from tests.browser.conftest import table_fit
 
 LONG = "support_bot_for_the_staging_environment_of_the_northern_region_" * 3  # no space to wrap at
 
@@ -32,15 +33,7 @@ def test_a_long_name_wraps_and_keeps_every_column_in_view(page, log_in, people, 
     page.goto("/t/acme/tokens/")
     revoke = page.locator("#api-tokens").get_by_role("button", name="Revoke")
     expect(revoke).to_be_in_viewport()
-    # Measured in one step: the table's box does not scroll, and the name takes several lines.
-    overflow, name_lines = page.evaluate(
-        """() => {
-            const wrap = document.querySelector("#api-tokens").closest(".table-wrap");
-            const cell = document.querySelector("#api-tokens td.long-name");
-            const line = parseFloat(getComputedStyle(cell).lineHeight);
-            return [wrap.scrollWidth - wrap.clientWidth, Math.round(cell.clientHeight / line)];
-        }"""
-    )
+    overflow, name_lines = table_fit(page, "#api-tokens", "#api-tokens td.long-name")
     assert overflow <= 0, f"the tokens table scrolls sideways by {overflow} px"
     assert name_lines >= 2
     for column in ("Provider", "Created"):

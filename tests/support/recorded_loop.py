@@ -39,31 +39,30 @@ def make_token():
     return record
 
 
-def refused_exchange(token, messages, error: tuple[str, str]) -> RecordedExchange:
-    """An exchange the upstream refused: the app's messages, the proxy's (kind, text)."""
+def recorded_exchange(token, messages, *, started_at, duration_ms, **outcome) -> RecordedExchange:
+    """An exchange made with `token`: the app's messages, and its `turn` or `error`."""
     return RecordedExchange(
         team_id=token.team_id,
         token_id=token.pk,
         provider_id=token.provider_id,
         request={"model": "m", "messages": messages},
-        started_at=T0,
-        duration_ms=40.0,
-        error=error,
+        started_at=started_at,
+        duration_ms=duration_ms,
+        **outcome,
     )
+
+
+def refused_exchange(token, messages, error: tuple[str, str]) -> RecordedExchange:
+    """An exchange the upstream refused: the app's messages, the proxy's (kind, text)."""
+    return recorded_exchange(token, messages, started_at=T0, duration_ms=40.0, error=error)
 
 
 def exchanges(token):
     """The loop's two exchanges: a tool call asked for, then the final answer."""
 
     def exchange(messages, turn, started_at):
-        return RecordedExchange(
-            team_id=token.team_id,
-            token_id=token.pk,
-            provider_id=token.provider_id,
-            request={"model": "m", "messages": messages},
-            started_at=started_at,
-            duration_ms=100.0,
-            turn=turn,
+        return recorded_exchange(
+            token, messages, started_at=started_at, duration_ms=100.0, turn=turn
         )
 
     asks = AssistantTurn(
